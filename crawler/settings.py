@@ -1,0 +1,81 @@
+"""Scrapy project settings for newswarc (``scrapy.cfg`` points here).
+
+Scrapy's own settings keep Scrapy's defaults unless named here. newswarc's settings are
+``NEWSWARC_<AREA>_<THING>``, all defined below in alphabetical groups with the enabling
+flag first; ``docs/settings.md`` documents each one.
+"""
+
+from crawler import __version__
+
+BOT_NAME = "newswarc"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Politeness (the default profile repeats these so that users see them).
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+USER_AGENT = f"newswarc/{__version__} (news archiver; +https://example.org/newswarc; contact: archive-operator@example.org)"
+
+# Ask only for content encodings the replay side (warcio, pywb) can decode: no zstd.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate, br",
+}
+
+# Size limits are enforced by the archive (it keeps and flags the truncated body).
+DOWNLOAD_MAXSIZE = 0
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 10
+RETRY_TIMES = 2
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+EXTENSIONS = {
+    "crawler.archive.capture.WarcCapture": 500,
+    "crawler.report.RunReport": 510,
+    "crawler.progress.Progress": 520,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArticlePipeline": 300,
+}
+
+# --- archive: WARC capture of every network exchange
+NEWSWARC_ARCHIVE_ENABLED = True
+NEWSWARC_ARCHIVE_GZIP_LEVEL = 6
+NEWSWARC_ARCHIVE_MAX_BODY = 50 * 1024 * 1024
+NEWSWARC_ARCHIVE_MAX_SIZE = 1_000_000_000
+NEWSWARC_ARCHIVE_PREFIX = "newswarc"
+NEWSWARC_ARCHIVE_QUEUE_SIZE = 500
+NEWSWARC_ARCHIVE_REVISITS = True
+
+# --- extract: trafilatura in a process pool
+NEWSWARC_EXTRACT_ENABLED = True
+NEWSWARC_EXTRACT_TIMEOUT = 60
+NEWSWARC_EXTRACT_WORKERS = 0
+
+# --- output: where warc/, text/, articles/, runs/ go (a directory or s3://bucket/prefix)
+NEWSWARC_OUTPUT_URI = "archive"
+NEWSWARC_OUTPUT_JSONL_STDOUT = False
+
+# --- progress: the live line on a terminal
+NEWSWARC_PROGRESS_ENABLED = False
+NEWSWARC_PROGRESS_INTERVAL = 1.0
+
+# --- s3: options of the S3 backend (credentials come from boto3's chain)
+NEWSWARC_S3_ENDPOINT_URL = None
+NEWSWARC_S3_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+NEWSWARC_S3_REGION = None
+NEWSWARC_S3_SSE = None
+NEWSWARC_S3_SSE_KMS_KEY_ID = None
+NEWSWARC_S3_STORAGE_CLASS = None
+
+# --- spool: local working copy of output bound for remote storage
+NEWSWARC_SPOOL_DIR = None
+
+# --- state: crawl state store for incremental runs
+NEWSWARC_STATE_ENABLED = True
+NEWSWARC_STATE_PATH = None

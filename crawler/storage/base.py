@@ -1,0 +1,65 @@
+"""The storage interface every writer goes through (WARC, text, JSONL, run reports).
+
+Files are always built locally first, in the storage's work directory, under the same
+relative key they will have in the output (``warc/...``, ``text/SITE/...``). When a file is
+finished the writer calls :meth:`Storage.commit`; for local output that is a no-op (the
+work directory *is* the output), for S3 it uploads the file and deletes the local copy once
+the upload is confirmed. What could not be uploaded stays in the work directory (the spool)
+and :meth:`Storage.sync` uploads it later. Writers therefore never know where bytes end up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Where a run's output lives. Keys are ``/``-separated relative paths."""
+
+    uri: str
+    work_dir: Path
+
+    def check(self) -> None:
+        """Fail early (``StorageError``) when the location cannot be written."""
+
+    def local_path(self, key: str) -> Path:
+        """The local file where ``key`` is built (parent directories exist)."""
+
+    def commit(self, key: str) -> None:
+        """``key`` is finished locally: make it durable at its final location."""
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write a small finished object in one go (atomic: never half-written)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is in the output (committed)."""
+
+    def open_read(self, key: str) -> BinaryIO:
+        """A binary stream of a committed object."""
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys of committed objects under ``prefix``, sorted."""
+
+    def sync(self) -> int:
+        """Upload what waits in the spool; returns how many files were committed."""
+
+    def close(self) -> None:
+        """Wait for pending commits; what failed stays spooled for :meth:`sync`."""
+
+    def display(self, key: str = "") -> str:
+        """A location for humans and logs (never with credentials)."""
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary name, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
