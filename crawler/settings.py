@@ -37,7 +37,6 @@ FEED_EXPORT_ENCODING = "utf-8"
 EXTENSIONS = {
     "crawler.archive.capture.WarcCapture": 500,
     "crawler.report.RunReport": 510,
-    "crawler.progress.Progress": 520,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
@@ -52,6 +51,9 @@ NEWSWARC_ARCHIVE_PREFIX = "newswarc"
 NEWSWARC_ARCHIVE_QUEUE_SIZE = 500
 NEWSWARC_ARCHIVE_REVISITS = True
 
+# --- crawl: limits applied to every seed (a seed's own max_pages wins)
+NEWSWARC_CRAWL_MAX_PAGES = None
+
 # --- extract: trafilatura in a process pool
 NEWSWARC_EXTRACT_ENABLED = True
 NEWSWARC_EXTRACT_TIMEOUT = 60
@@ -61,13 +63,10 @@ NEWSWARC_EXTRACT_WORKERS = 0
 NEWSWARC_OUTPUT_URI = "archive"
 NEWSWARC_OUTPUT_JSONL_STDOUT = False
 
-# --- progress: the live line on a terminal
-NEWSWARC_PROGRESS_ENABLED = False
-NEWSWARC_PROGRESS_INTERVAL = 1.0
-
 # --- s3: options of the S3 backend (credentials come from boto3's chain)
 NEWSWARC_S3_ENDPOINT_URL = None
 NEWSWARC_S3_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+NEWSWARC_S3_PROFILE = None
 NEWSWARC_S3_REGION = None
 NEWSWARC_S3_SSE = None
 NEWSWARC_S3_SSE_KMS_KEY_ID = None

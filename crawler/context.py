@@ -1,0 +1,54 @@
+"""Per-crawl objects shared by the components of one crawl: run id, storage, state store.
+
+Built once per crawler on first use and kept on the crawler object (no module globals), so
+the WARC capture, the pipeline and the run report write to the same place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.storage import Storage, open_storage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    storage: Storage
+    started: datetime
+    state: Any = None  # crawler.state.CrawlState when incremental crawling is on
+    seeds: list[str] = field(default_factory=list)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique across hosts and processes: ``20261127T151200Z-host-1234``."""
+    now = now or datetime.now(UTC)
+    host = socket.gethostname().split(".")[0].replace("-", "")[:20] or "host"
+    return f"{now:%Y%m%dT%H%M%SZ}-{host}-{os.getpid()}"
+
+
+def run_context(crawler) -> RunContext:
+    """The crawl's :class:`RunContext`, created on first use (storage checked before crawling)."""
+    ctx = getattr(crawler, "newswarc_context", None)
+    if ctx is None:
+        settings = crawler.settings
+        storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+        storage.check()
+        ctx = RunContext(
+            run_id=settings.get("NEWSWARC_RUN_ID") or new_run_id(),
+            storage=storage,
+            started=datetime.now(UTC),
+        )
+        if settings.getbool("NEWSWARC_STATE_ENABLED"):
+            from crawler.state import CrawlState
+
+            ctx.state = CrawlState.from_settings(settings, storage.work_dir)
+        crawler.newswarc_context = ctx
+    return ctx

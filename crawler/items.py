@@ -1,0 +1,30 @@
+"""What the spider hands to the pipelines: a fetched page it believes is an article."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ArticlePage:
+    """A fetched article page, before extraction.
+
+    ``body`` is the content-decoded body (the WARC keeps the wire bytes); ``capture`` resolves
+    to the :class:`~crawler.archive.WarcLocation` of its response record once it is written.
+    """
+
+    url: str
+    site: str
+    route: str
+    depth: int
+    status: int
+    body: bytes
+    charset: str | None
+    fetched_at: datetime
+    capture: Future | None = None
+    discovered: dict[str, Any] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None

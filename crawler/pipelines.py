@@ -1,0 +1,137 @@
+"""Item pipeline: article pages → extraction (process pool) → text files and JSONL.
+
+The reactor thread only routes. Extraction runs in :class:`~crawler.extract_pool.ExtractionPool`,
+writing runs in a thread, and each article waits for its WARC record to be written so that its
+JSONL row can point at it (file, offset, length, record id).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor, threads
+from twisted.internet.defer import Deferred
+
+from crawler.context import run_context
+from crawler.extract import ExtractOptions
+from crawler.extract_pool import ExtractionPool
+from crawler.items import ArticlePage
+from crawler.output import OutputWriter, article_id, jsonl_row, render_text
+
+logger = logging.getLogger(__name__)
+
+
+def deferred_from_future(future: Future) -> Deferred:
+    """A Deferred fired on the reactor thread when a concurrent Future completes."""
+    d: Deferred = Deferred()
+
+    def done(f: Future) -> None:
+        exc = f.exception()
+        if exc is not None:
+            reactor.callFromThread(d.errback, exc)
+        else:
+            reactor.callFromThread(d.callback, f.result())
+
+    future.add_done_callback(done)
+    return d
+
+
+class ArticlePipeline:
+    """Extract, deduplicate and write every :class:`ArticlePage` the spider yields."""
+
+    def __init__(self, crawler, pool: ExtractionPool, jsonl_stdout: Any = None):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.pool = pool
+        self.jsonl_stdout = jsonl_stdout
+        self.writer: OutputWriter | None = None
+        self.options: ExtractOptions | None = None
+        self._seen_urls: set[str] = set()
+        self._seen_hashes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("NEWSWARC_EXTRACT_ENABLED"):
+            raise NotConfigured("NEWSWARC_EXTRACT_ENABLED is off: articles are archived, not extracted")
+        pool = ExtractionPool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
+                              timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
+        stdout = sys.stdout if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
+        return cls(crawler, pool, jsonl_stdout=stdout)
+
+    def open_spider(self, spider=None) -> None:
+        ctx = run_context(self.crawler)
+        self.ctx = ctx
+        self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout)
+        seed = getattr(self.crawler.spider, "seed", None)
+        extract = dict(getattr(seed, "extract", {}) or {})
+        if seed is not None and seed.language and "language" not in extract:
+            extract["language"] = seed.language
+        self.options = ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None
+
+    async def process_item(self, item: Any, spider=None) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        stats = self.stats
+        result = await maybe_deferred_to_future(deferred_from_future(
+            self.pool.submit(item.body, item.url, charset=item.charset, options=self.options)))
+        location = None
+        if item.capture is not None:
+            try:
+                location = await maybe_deferred_to_future(deferred_from_future(item.capture))
+            except Exception as exc:  # the WARC write failed: the article still counts, without pointer
+                logger.error("No WARC record for %s: %s", item.url, exc)
+                stats.inc_value("newswarc/extract/no_warc_pointer")
+        article = result.article
+        if article is None:
+            stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
+            logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
+            raise DropItem(f"no article: {result.reason}")
+        duplicate = self._duplicate_of(article)
+        if duplicate:
+            stats.inc_value(f"newswarc/extract/duplicates/{duplicate}")
+            logger.info("Duplicate article %s (%s)", item.url, duplicate)
+            raise DropItem(f"duplicate ({duplicate})")
+        warc = location.__dict__ if location is not None and hasattr(location, "__dict__") else (
+            location._asdict() if location is not None else None)
+        row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
+        row.update(route=item.route, **{k: v for k, v in item.discovered.items() if k not in row})
+        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item))
+        stats.inc_value("newswarc/extract/articles")
+        stats.inc_value("newswarc/extract/words", article.word_count)
+        return item
+
+    def _duplicate_of(self, article) -> str | None:
+        """Same article under another URL (canonical link) or the same text: write it once."""
+        with self._lock:
+            if article.canonical_url in self._seen_urls:
+                return "canonical_url"
+            if article.text_sha256 in self._seen_hashes:
+                return "text_hash"
+            state = self.ctx.state
+            if state is not None and state.has_text_hash(article.text_sha256) not in (None, article_id(article.canonical_url)):
+                return "text_hash_earlier_run"
+            self._seen_urls.add(article.canonical_url)
+            self._seen_hashes[article.text_sha256] = article.canonical_url
+            return None
+
+    def _write(self, row: dict, text: str, item: ArticlePage) -> None:
+        self.writer.write(row, text)
+        state = self.ctx.state
+        if state is not None:
+            state.add_text_hash(row["text_sha256"], row["id"])
+
+    async def close_spider(self, spider=None) -> None:
+        await maybe_deferred_to_future(threads.deferToThread(self._close))
+
+    def _close(self) -> None:
+        self.pool.close(wait=True)
+        if self.writer is not None:
+            self.writer.close()
