@@ -28,3 +28,4 @@ class ArticlePage:
     discovered: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
+    changed: bool = False  # a new version of an article archived in an earlier run

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import threads
 
 from crawler.config import Seed, load_seed
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
-from crawler.discovery.links import extract_links, next_page_links
-from crawler.discovery.pagekind import classify_page, looks_like_article_url
+from crawler.discovery.links import extract_links, next_page_links, parse_html
+from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
 from crawler.discovery.sitemaps import looks_like_sitemap, parse_sitemap
 from crawler.items import ArticlePage
+from crawler.state import parse_time
 from crawler.urls import canonicalize_url, is_allowed_domain
 
 logger = logging.getLogger(__name__)
@@ -60,7 +65,13 @@ class NewsSpider(scrapy.Spider):
         if spider.seed.max_depth is not None:
             crawler.settings.set("DEPTH_LIMIT", 0, priority="spider")  # our own depth: see _depth()
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         return spider
+
+    def _opened(self, spider) -> None:
+        from crawler.context import run_context
+
+        self.state = run_context(self.crawler).state
 
     # --- requests -----------------------------------------------------------------------
 
@@ -79,18 +90,38 @@ class NewsSpider(scrapy.Spider):
         if self.seed.max_depth is not None and depth > self.seed.max_depth:
             self.crawler.stats.inc_value("newswarc/crawl/too_deep")
             return None
+        meta = {"newswarc_seed": self.seed.name, "newswarc_route": route, "newswarc_depth": depth, **(meta or {})}
+        headers = {}
+        if self.state is not None and callback == self.parse_page and route not in ("start", "section"):
+            prior = self.state.get(url)
+            if prior is not None and prior.article_id and not meta.get("newswarc_changed"):
+                if not self._due_for_recheck(prior):
+                    self._requested.add(url)
+                    self.crawler.stats.inc_value("newswarc/crawl/skipped/archived_before")
+                    return None
+                # recheck: a conditional request; 304 or an identical body becomes a revisit record
+                meta["newswarc_recheck"] = True
+                meta["newswarc_prior"] = {"payload_digest": prior.payload_digest, "date": prior.date,
+                                          "url": prior.url, "article_id": prior.article_id}
+                if prior.etag:
+                    headers["If-None-Match"] = prior.etag
+                if prior.last_modified:
+                    headers["If-Modified-Since"] = prior.last_modified
         if self.max_pages and len(self._requested) >= self.max_pages:
             self.crawler.stats.inc_value("newswarc/crawl/over_max_pages")
             return None
         self._requested.add(url)
         self.crawler.stats.inc_value(f"newswarc/crawl/requests/{route}")
-        return scrapy.Request(
-            url,
-            callback=callback,
-            errback=self._failed,
-            priority=PRIORITY.get(route, 0),
-            meta={"newswarc_seed": self.seed.name, "newswarc_route": route, "newswarc_depth": depth, **(meta or {})},
-        )
+        return scrapy.Request(url, callback=callback, errback=self._failed, priority=PRIORITY.get(route, 0),
+                              headers=headers or None, meta=meta)
+
+    def _due_for_recheck(self, prior) -> bool:
+        """Articles younger than the seed's ``recheck_hours`` are fetched again, conditionally."""
+        hours = self.seed.recheck_hours
+        born = parse_time(prior.published) or parse_time(prior.first_seen)
+        if not hours or born is None:
+            return False
+        return datetime.now(UTC) - born < timedelta(hours=hours)
 
     async def start(self):
         for url in self.seed.start_urls:
@@ -123,6 +154,7 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.engine.crawl(req)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        self.crawler.stats.inc_value("newswarc/discovery/robots")
         for url in sitemaps_from_robots(response.body, response.url):
             if req := self._request(url, "sitemap", self.parse_sitemap):
                 self.crawler.stats.inc_value("newswarc/discovery/robots_sitemaps")
@@ -130,8 +162,13 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery documents ------------------------------------------------------------
 
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        sitemap = parse_sitemap(response.body, response.url)
+    async def parse_sitemap(self, response: Response):
+        # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
+        sitemap = await _in_thread(parse_sitemap, response.body, response.url)
+        for req in self._sitemap_requests(response, sitemap):
+            yield req
+
+    def _sitemap_requests(self, response: Response, sitemap) -> Iterator[scrapy.Request]:
         if sitemap.kind == "invalid":
             self._skip(response, "sitemap_invalid", sitemap.error)
             return
@@ -148,21 +185,30 @@ class NewsSpider(scrapy.Spider):
             if cutoff and published and published < cutoff:
                 stats.inc_value("newswarc/crawl/skipped/older_than_since")
                 continue
-            if self.state is not None and self.state.seen_sitemap_entry(canonicalize_url(entry.loc), entry.lastmod):
-                stats.inc_value("newswarc/crawl/skipped/unchanged_lastmod")
-                continue
             discovered = {
                 "sitemap_lastmod": _iso(entry.lastmod),
                 "news_publication_date": _iso(entry.news_publication_date),
                 "news_title": entry.news_title,
             }
             meta = {"newswarc_discovered": {k: v for k, v in discovered.items() if v}}
+            if self.state is not None and entry.lastmod is not None:
+                url = canonicalize_url(entry.loc)
+                if self.state.is_archived_article(url):
+                    if self.state.seen_sitemap_entry(url, entry.lastmod):
+                        stats.inc_value("newswarc/crawl/skipped/unchanged_lastmod")
+                        self._requested.add(url)
+                        continue
+                    meta["newswarc_changed"] = True  # lastmod moved on: fetch the new version
             if req := self._request(entry.loc, "sitemap", self.parse_page, depth=1, meta=meta):
                 req.priority = PRIORITY["article"] + (5 if entry.news_publication_date else 0)
                 yield req
 
-    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        feed = parse_feed(response.body, response.url)
+    async def parse_feed(self, response: Response):
+        feed = await _in_thread(parse_feed, response.body, response.url)
+        for req in self._feed_requests(response, feed):
+            yield req
+
+    def _feed_requests(self, response: Response, feed) -> Iterator[scrapy.Request]:
         if feed.kind == "invalid":
             self._skip(response, "feed_invalid", feed.error)
             return
@@ -180,27 +226,29 @@ class NewsSpider(scrapy.Spider):
 
     # --- pages ----------------------------------------------------------------------------
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response):
         stats = self.crawler.stats
         depth = response.meta.get("newswarc_depth", 0)
         content_type = response.headers.get(b"Content-Type", b"").lower()
         if not any(t in content_type for t in HTML_TYPES) or not isinstance(response, TextResponse):
             # a feed or sitemap linked as a page is still worth reading
             if looks_like_feed(response.body, content_type.decode("latin-1")):
-                yield from self.parse_feed(response)
+                async for req in self.parse_feed(response):
+                    yield req
             elif looks_like_sitemap(response.body):
-                yield from self.parse_sitemap(response)
+                async for req in self.parse_sitemap(response):
+                    yield req
             else:
                 self._skip(response, "not_html", content_type.decode("latin-1") or "no content type")
             return
         if response.meta.get("newswarc_truncated"):
             self._skip(response, "truncated", "body truncated at NEWSWARC_ARCHIVE_MAX_BODY")
             return
-        body = response.body
-        kind = classify_page(body, response.url, article_patterns=self.seed.article_url_patterns,
-                             deny_patterns=self.seed.deny_url_patterns)
-        stats.inc_value(f"newswarc/crawl/pages/{kind.kind}")
-        if kind.kind == "article":
+        # lxml parsing releases the GIL: do it in a thread so the reactor keeps fetching
+        page = await _in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
+                                self.seed.article_url_patterns, self.seed.deny_url_patterns)
+        stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
+        if page.kind.kind == "article":
             url = canonicalize_url(response.url)
             if url not in self._emitted:
                 self._emitted.add(url)
@@ -210,24 +258,25 @@ class NewsSpider(scrapy.Spider):
                     route=response.meta.get("newswarc_route", "link"),
                     depth=depth,
                     status=response.status,
-                    body=body,
+                    body=response.body,
                     charset=response.encoding,
                     fetched_at=datetime.now(UTC),
                     capture=response.meta.get("newswarc_capture"),
                     discovered=response.meta.get("newswarc_discovered", {}),
                     etag=_header(response, b"ETag"),
                     last_modified=_header(response, b"Last-Modified"),
+                    changed=bool(response.meta.get("newswarc_changed")),
                 )
-        if kind.kind == "other" and depth > 0:
+        if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
             return  # about/contact pages: archived, not mined for more links
-        for url in feed_links(body, response.url):
+        for url in page.feeds:
             if req := self._request(url, "feed", self.parse_feed):
                 stats.inc_value("newswarc/discovery/feeds_found")
                 yield req
-        for url in next_page_links(body, response.url):
+        for url in page.next_pages:
             if req := self._request(url, "section", self.parse_page, depth=depth):
                 yield req
-        for url in extract_links(body, response.url):
+        for url in page.links:
             route = "article" if looks_like_article_url(url) else "link"
             if req := self._request(url, route, self.parse_page, depth=depth + 1):
                 yield req
@@ -246,12 +295,39 @@ class NewsSpider(scrapy.Spider):
     def _failed(self, failure) -> None:
         request = failure.request if hasattr(failure, "request") else None
         exc = failure.value
+        if isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
+            return  # counted by Scrapy as robotstxt/forbidden: a rule obeyed, not an error
         kind = type(exc).__name__
         response = getattr(exc, "response", None)
         if response is not None:
             kind = f"http_{response.status}"
         self.crawler.stats.inc_value(f"newswarc/crawl/errors/{kind}")
         logger.warning("Failed %s: %s", getattr(request, "url", "?"), failure.getErrorMessage() or kind)
+
+
+@dataclass
+class PageLinks:
+    kind: PageKind
+    feeds: list[str]
+    next_pages: list[str]
+    links: list[str]
+
+
+def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns) -> PageLinks:
+    """Parse a page once: its kind, the feeds it announces, its pagination and its links."""
+    tree = parse_html(body, content_type)
+    if tree is None:
+        return PageLinks(PageKind("other", "unparseable"), [], [], [])
+    return PageLinks(
+        kind=classify_page(tree, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree),
+        feeds=feed_links(tree, url),
+        next_pages=next_page_links(tree, url),
+        links=extract_links(tree, url),
+    )
+
+
+def _in_thread(func, *args):
+    return maybe_deferred_to_future(threads.deferToThread(func, *args))
 
 
 def _robots_url(url: str) -> str:

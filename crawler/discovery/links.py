@@ -1,0 +1,185 @@
+"""Links and pagination from HTML pages (section fronts, category pages, articles).
+
+Returned URLs are absolute http(s) and deduplicated in document order, but not
+canonicalized: the spider does that once, with ``crawler.urls.canonicalize_url``.
+``parse_html`` is the one HTML entry point of ``discovery`` so a page is decoded the
+same way everywhere (and parsed once when the caller passes the tree along).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import lxml.html
+from lxml import etree
+from w3lib.encoding import html_to_unicode
+
+from crawler.discovery.sitemaps import absolute_http
+
+logger = logging.getLogger(__name__)
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def decode_html(html: bytes | str, content_type: str | None = None) -> str:
+    """Bytes to text: BOM, then Content-Type charset, then ``<meta charset>``, else UTF-8 with replacement."""
+    if isinstance(html, str):
+        return html
+    return html_to_unicode(content_type, html or b"")[1]
+
+
+def parse_html(html: bytes | str | etree._Element, content_type: str | None = None) -> etree._Element | None:
+    """Parse a page leniently into an lxml HTML root; None if there is nothing to parse.
+
+    Accepts an already parsed root (returned as is) so callers can parse once.
+    """
+    if isinstance(html, etree._Element):
+        return html
+    text = _CONTROL.sub("", _XML_DECL.sub("", decode_html(html, content_type), count=1))
+    if not text.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        logger.debug("unparseable HTML: %s", exc)
+        return None
+
+
+def base_url(root: etree._Element, url: str) -> str:
+    """The URL relative links resolve against: the first ``<base href>``, else the page URL."""
+    for base in root.iter("base"):
+        href = base.get("href")
+        if href and href.strip():
+            return absolute_http(href, url) or url
+    return url
+
+
+def rel_tokens(el: etree._Element) -> set[str]:
+    """The ``rel`` attribute as a set of lowercase tokens."""
+    return set((el.get("rel") or "").lower().split())
+
+
+def _skip_href(href: str) -> bool:
+    h = href.strip().lower()
+    return not h or h.startswith(("#", "javascript:", "mailto:", "tel:", "data:", "sms:", "about:"))
+
+
+def extract_links(html: bytes | str | etree._Element, url: str) -> list[str]:
+    """Absolute http(s) URLs of ``<a href>`` and ``<area href>``, in document order, deduplicated.
+
+    ``<base href>`` is honoured; in-page anchors and javascript:/mailto:/tel:/data: links are
+    skipped; ``rel="nofollow"`` links are kept because an archive wants them too.
+    """
+    root = parse_html(html)
+    if root is None:
+        return []
+    base = base_url(root, url)
+    out: list[str] = []
+    seen: set[str] = set()
+    for el in root.iter("a", "area"):
+        href = el.get("href")
+        if href is None or _skip_href(href):
+            continue
+        link = absolute_http(href, base)
+        if link and link not in seen:
+            seen.add(link)
+            out.append(link)
+    return out
+
+
+_WP_PAGE = re.compile(r"^(.*?)/page/(\d+)/?$")
+_PAGE_PARAMS = ("page", "paged")
+_NEXT_TEXT = re.compile(
+    r"^(?:next|next page|next posts|older|older posts|older entries|older articles|older stories|"
+    r"load more|load more (?:posts|articles|stories|news)|more (?:posts|articles|stories|news)|"
+    r"show more|view more|see more|earlier (?:posts|articles|stories))$"
+)
+_ARROWS = re.compile(r"[\s\u00ab\u00bb\u2039\u203a\u2190\u2192<>|:…\.]+")
+
+
+def _section_and_page(path: str) -> tuple[str, int]:
+    """('/category/world', 3) for '/category/world/page/3/'; the page is 1 without a marker."""
+    m = _WP_PAGE.match(path)
+    if m:
+        return m.group(1).rstrip("/"), int(m.group(2))
+    return path.rstrip("/"), 1
+
+
+def _query_page(query: str) -> tuple[str | None, int]:
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.lower() in _PAGE_PARAMS and value.isdigit():
+            return key.lower(), int(value)
+    return None, 1
+
+
+def _anchor_text(el: etree._Element) -> str:
+    text = " ".join(el.text_content().split()) or el.get("aria-label") or el.get("title") or ""
+    return _ARROWS.sub(" ", text.lower()).strip()
+
+
+def next_page_links(html: bytes | str | etree._Element, url: str) -> list[str]:
+    """Links to the next page of a listing (section, category, tag, archive), absolute and deduplicated.
+
+    Signals: ``<link rel=next>``/``<a rel=next>``; WordPress ``/page/N/`` and ``?page=N``/``?paged=N``
+    links where N is the current page + 1; "Next page"/"Older posts"/"Load more" anchors (or
+    ``class="next"``) that stay in the same section of the same host.
+    """
+    root = parse_html(html)
+    if root is None:
+        return []
+    base = base_url(root, url)
+    try:
+        here = urlsplit(url)
+    except ValueError:
+        return []
+    section, page = _section_and_page(here.path)
+    qkey, qpage = _query_page(here.query)
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(href: str | None) -> None:
+        link = absolute_http(href, base) if href and not _skip_href(href) else None
+        if link and link not in seen and link.split("#")[0] != url.split("#")[0]:
+            seen.add(link)
+            out.append(link)
+
+    for el in root.iter("link", "a"):
+        if "next" in rel_tokens(el):
+            add(el.get("href"))
+    for el in root.iter("a"):
+        href = el.get("href")
+        if not href or _skip_href(href):
+            continue
+        link = absolute_http(href, base)
+        if not link:
+            continue
+        there = urlsplit(link)
+        if there.netloc.lower() != here.netloc.lower():
+            continue
+        m = _WP_PAGE.match(there.path)
+        if m and m.group(1).rstrip("/") == section and int(m.group(2)) == page + 1:
+            add(link)
+            continue
+        key, n = _query_page(there.query)
+        if (
+            key
+            and there.path.rstrip("/") == here.path.rstrip("/")
+            and (qkey in (None, key))
+            and n == qpage + 1
+        ):
+            add(link)
+            continue
+        classes = set((el.get("class") or "").lower().split())
+        if _NEXT_TEXT.match(_anchor_text(el)) or classes & {
+            "next",
+            "nextpostslink",
+            "load-more",
+            "next-page",
+        }:
+            there_path = there.path.rstrip("/")
+            if there_path == section or there_path.startswith(section + "/") or there.path == here.path:
+                add(link)
+    return out

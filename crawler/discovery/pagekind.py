@@ -1,0 +1,262 @@
+"""Is a page an article, an index (listing worth following) or something else?
+
+The spider extracts articles and follows indexes. Seeds may say it with URL patterns;
+otherwise the page's own metadata decides (Open Graph, JSON-LD, a dated ``<article>``),
+then listing signals, then the URL shape backed by real paragraph text. Every answer
+carries a short reason token so the spider can count decisions per reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from crawler.discovery.links import parse_html, rel_tokens
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_TYPES = frozenset(
+    (
+        "Article NewsArticle BlogPosting ReportageNewsArticle AnalysisNewsArticle "
+        "OpinionNewsArticle ReviewNewsArticle BackgroundNewsArticle AskPublicNewsArticle "
+        "SatiricalArticle LiveBlogPosting TechArticle Report SocialMediaPosting"
+    ).split()
+)
+# Listing types: the strong ones outrank Open Graph; WebPage/ItemList appear on article pages too.
+STRONG_LISTING_TYPES = frozenset({"CollectionPage", "SearchResultsPage", "ProfilePage"})
+WEAK_LISTING_TYPES = frozenset({"WebPage", "ItemList"})
+
+_LISTING_SEGMENTS = frozenset(
+    (
+        "tag tags category categories author authors section sections topic topics archive "
+        "archives feed search series"
+    ).split()
+)
+_UTILITY_SEGMENTS = frozenset(
+    (
+        "about about-us contact contact-us privacy privacy-policy terms terms-of-use "
+        "terms-of-service terms-and-conditions tos legal imprint impressum cookies cookie-policy "
+        "login log-in signin sign-in logout register signup sign-up subscribe account my-account "
+        "advertise careers jobs faq help wp-login.php wp-admin cart checkout"
+    ).split()
+)
+_NOT_PAGE_EXT = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|xml|rss|atom|pdf|zip|gz|mp[34]|txt)$", re.I
+)
+_DATE_PATH = re.compile(
+    r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])(?:/(?:0?[1-9]|[12]\d|3[01]))?/[^/]*[a-z][^/]*", re.I
+)
+_DATE_INLINE = re.compile(
+    r"(?:^|[/_-])(?:19|20)\d{2}-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
+)
+_NUMERIC_ID = re.compile(r"(?:^|[-_/.a-z])\d{5,}(?:[-_/.]|\.html?$|$)", re.I)
+_PAGE_N = re.compile(r"/page/\d+/?$")
+
+MIN_TEASERS = 3
+MIN_HEADLINE_LINKS = 6
+MIN_PARAGRAPH_CHARS = 500
+
+
+@dataclass(frozen=True)
+class PageKind:
+    """``kind`` is ``article``, ``index`` or ``other``; ``reason`` is a short, bounded token."""
+
+    kind: str
+    reason: str
+
+
+def _segments(url: str) -> list[str]:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return []
+    return [s.lower() for s in path.split("/") if s]
+
+
+def _is_listing_url(url: str) -> bool:
+    segs = _segments(url)
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return bool(_PAGE_N.search(path)) or any(s in _LISTING_SEGMENTS for s in segs[:-1] or segs)
+
+
+def _is_utility_url(url: str) -> bool:
+    return any(s in _UTILITY_SEGMENTS for s in _segments(url))
+
+
+def looks_like_article_url(url: str) -> bool:
+    """URL-shape guess used to prioritise: date path, long numeric id or ``.html`` slug.
+
+    False for listings (``/tag/``, ``/category/``, ``/author/``, ``/page/N/``, ``/feed/``),
+    utility pages and non-HTML files.
+    """
+    try:
+        path = urlsplit((url or "").strip()).path
+    except ValueError:
+        return False
+    segs = [s for s in path.split("/") if s]
+    if not segs or _NOT_PAGE_EXT.search(path) or _is_listing_url(url) or _is_utility_url(url):
+        return False
+    if segs[-1].lower() in _LISTING_SEGMENTS:
+        return False
+    last = segs[-1]
+    if _DATE_PATH.search(path) or _DATE_INLINE.search(path):
+        return True
+    if _NUMERIC_ID.search("/" + last):
+        return True
+    if re.search(r"\.s?html?$", last, re.I) and "-" in last:
+        return True
+    words = [w for w in re.split(r"[-_]", last.lower().rsplit(".", 1)[0]) if w]
+    return len(words) >= 5 and len(last) >= 25
+
+
+def _jsonld_objects(root: etree._Element) -> Iterator[dict]:
+    """Top-level JSON-LD objects, ``@graph`` members and their ``mainEntity`` (not nested teasers)."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = (script.text or "").strip()
+        raw = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$", "", raw)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        for obj in stack:
+            if not isinstance(obj, dict):
+                continue
+            graph = obj.get("@graph")
+            members = [obj] + (graph if isinstance(graph, list) else [])
+            for member in members:
+                if not isinstance(member, dict):
+                    continue
+                yield member
+                main = member.get("mainEntity")
+                if isinstance(main, dict):
+                    yield main
+
+
+def _types(obj: dict) -> list[str]:
+    raw = obj.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    return [v.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values if isinstance(v, str)]
+
+
+def _meta(root: etree._Element, prop: str) -> str | None:
+    for el in root.iter("meta"):
+        if (el.get("property") or el.get("name") or "").strip().lower() == prop:
+            content = (el.get("content") or "").strip()
+            if content:
+                return content
+    return None
+
+
+def _main_articles(root: etree._Element) -> list[etree._Element]:
+    """Outermost ``<article>`` elements, ignoring comment cards (WordPress wraps comments too)."""
+    out = []
+    for el in root.iter("article"):
+        if "comment" in (el.get("class") or "").lower() or "comment" in (el.get("id") or "").lower():
+            continue
+        if any(anc.tag == "article" for anc in el.iterancestors()):
+            continue
+        out.append(el)
+    return out
+
+
+def _paragraph_chars(root: etree._Element) -> int:
+    total = 0
+    for p in root.iter("p"):
+        text = " ".join(p.text_content().split())
+        if len(text) >= 40:
+            total += len(text)
+    return total
+
+
+def _listing_signal(root: etree._Element, url: str, teasers: int) -> bool:
+    if teasers >= MIN_TEASERS or _is_listing_url(url):
+        return True
+    if any("next" in rel_tokens(el) for el in root.iter("link")):
+        return True
+    headline_links = sum(1 for h in root.iter("h2", "h3") if next(h.iter("a"), None) is not None)
+    return headline_links >= MIN_HEADLINE_LINKS
+
+
+def classify_page(
+    html: bytes | str,
+    url: str,
+    *,
+    article_patterns: Sequence[re.Pattern] = (),
+    deny_patterns: Sequence[re.Pattern] = (),
+    tree: etree._Element | None = None,
+) -> PageKind:
+    """Classify a page as ``article``, ``index`` or ``other``; never raises.
+
+    Args:
+        html: the page (bytes in any declared encoding, or text).
+        url: the page URL (after redirects).
+        article_patterns: seed regexes; when given, they alone decide article vs index.
+        deny_patterns: seed regexes for pages to leave alone (``other``).
+        tree: an already parsed lxml HTML root, to parse the page only once.
+    Returns:
+        a ``PageKind`` with a short reason token (``deny_pattern``, ``url_pattern``,
+        ``no_url_pattern``, ``utility_page``, ``jsonld:<Type>``, ``og_type``, ``published_time``,
+        ``article_dated_byline``, ``listing``, ``url_shape``, ``no_signal``, ``unparseable``).
+    """
+    try:
+        return _classify(html, url, article_patterns, deny_patterns, tree)
+    except Exception:  # a classifier bug must not stop the crawl: logged with its traceback
+        logger.error("page classification failed for %s", url, exc_info=True)
+        return PageKind("other", "error")
+
+
+def _classify(
+    html: bytes | str,
+    url: str,
+    article_patterns: Sequence[re.Pattern],
+    deny_patterns: Sequence[re.Pattern],
+    tree: etree._Element | None,
+) -> PageKind:
+    if any(p.search(url) for p in deny_patterns):
+        return PageKind("other", "deny_pattern")
+    if article_patterns:
+        if any(p.search(url) for p in article_patterns):
+            return PageKind("article", "url_pattern")
+        return PageKind("index", "no_url_pattern")
+    if _is_utility_url(url):
+        return PageKind("other", "utility_page")
+    root = tree if tree is not None else parse_html(html)
+    if root is None:
+        return PageKind("other", "unparseable")
+
+    types = [t for obj in _jsonld_objects(root) for t in _types(obj)]
+    article_type = next((t for t in types if t in ARTICLE_TYPES), None)
+    mains = _main_articles(root)
+    listing_url = _is_listing_url(url)
+    teaser_list = listing_url and len(mains) >= MIN_TEASERS
+    if article_type and not teaser_list:
+        return PageKind("article", f"jsonld:{article_type}")
+    listing_type = next((t for t in types if t in STRONG_LISTING_TYPES), None)
+    if listing_type:
+        return PageKind("index", f"jsonld:{listing_type}")
+    og_type = (_meta(root, "og:type") or "").lower()
+    if og_type == "article" and not teaser_list:
+        return PageKind("article", "og_type")
+    if not listing_url and len(mains) <= 1:
+        if _meta(root, "article:published_time"):
+            return PageKind("article", "published_time")
+        if mains and any(t.get("datetime") for t in mains[0].iter("time")):
+            return PageKind("article", "article_dated_byline")
+    weak_listing_type = any(t in WEAK_LISTING_TYPES for t in types)
+    if og_type == "website" or weak_listing_type or _listing_signal(root, url, len(mains)):
+        return PageKind("index", "listing")
+    if looks_like_article_url(url) and _paragraph_chars(root) >= MIN_PARAGRAPH_CHARS:
+        return PageKind("article", "url_shape")
+    return PageKind("other", "no_signal")

@@ -1,0 +1,134 @@
+"""URL canonicalization: one spelling per page, so dedup, state and article IDs agree.
+
+Two URLs that differ only by a fragment, tracking parameters, parameter order, host case,
+a default port or percent-encoding style are the same page to a news archive. Path case and
+trailing slashes are kept: servers may treat them as different resources.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url as _w3lib_canonicalize
+
+logger = logging.getLogger(__name__)
+
+# Parameters that only say how a reader arrived; they never change the page.
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    (
+        "fbclid gclid gclsrc dclid gbraid wbraid msclkid yclid twclid ttclid li_fat_id igshid "
+        "mc_cid mc_eid _ga _gl ref_src ref_url _hsenc _hsmi __hstc __hssc __hsfp hsctatracking "
+        "mkt_tok vero_id vero_conv oly_anon_id oly_enc_id rb_clickid s_kwcid ncid ocid cmpid "
+        "at_medium at_campaign at_custom1 at_custom2 at_custom3 at_custom4 sr_share smid xtor"
+    ).split()
+)
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hmb_")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_tracking_param(name: str) -> bool:
+    """True for a query parameter name that only tracks the visit (``utm_*``, ``fbclid``...)."""
+    key = name.strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
+def _clean_query(query: str) -> str:
+    """Drop tracking pairs from an already sorted, encoded query; keep the rest as is."""
+    kept = [
+        pair
+        for pair in query.split("&")
+        if pair and not is_tracking_param(unquote_plus(pair.split("=", 1)[0]))
+    ]
+    return "&".join(kept)
+
+
+def _clean_netloc(scheme: str, netloc: str) -> str:
+    """Lowercase the host and drop the scheme's default port (user info is kept verbatim)."""
+    userinfo, sep, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        if end != -1:
+            host, rest = hostport[: end + 1], hostport[end + 1 :]
+            port = rest[1:] if rest.startswith(":") else ""
+    elif ":" in hostport:
+        host, port = hostport.rsplit(":", 1)
+    host = host.lower().rstrip(".")
+    if port.isdigit() and int(port) == _DEFAULT_PORTS.get(scheme, -1):
+        port = ""
+    return f"{userinfo}{sep}{host}{':' + port if port else ''}"
+
+
+def canonicalize_url(url: str, *, keep_query: bool = True) -> str:
+    """Return the one spelling of ``url`` used for dedup and state.
+
+    Lowercases scheme and host, drops the default port and the fragment, removes tracking
+    parameters, sorts the remaining parameters (stable), normalises percent-encoding and
+    IDN hosts, and turns an empty path into ``/``. ``keep_query=False`` drops the query
+    entirely. Never raises: junk and non-http(s) URLs come back stripped.
+    """
+    stripped = (url or "").strip()
+    try:
+        given = urlsplit(stripped)
+        if given.scheme.lower() not in ("http", "https") or not given.netloc:
+            return stripped  # not a web URL: nothing to normalise
+        parts = urlsplit(_w3lib_canonicalize(stripped, keep_fragments=False))
+        scheme = parts.scheme.lower()
+        query = _clean_query(parts.query) if keep_query else ""
+        return urlunsplit((scheme, _clean_netloc(scheme, parts.netloc), parts.path or "/", query, ""))
+    except (ValueError, UnicodeError, TypeError):
+        logger.debug("cannot canonicalize %r; keeping it as given", stripped)
+        return stripped
+
+
+def url_host(url: str) -> str:
+    """The lowercase host name of ``url`` without port (``""`` if there is none)."""
+    try:
+        host = urlsplit((url or "").strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").lower()
+
+
+def _idna(host: str) -> str:
+    """ASCII (punycode) form of a host name, so Unicode and encoded spellings compare equal."""
+    host = host.strip().strip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def is_allowed_domain(url: str, allowed_domains: Sequence[str]) -> bool:
+    """True if ``url`` is http(s) on one of ``allowed_domains`` or a subdomain of one.
+
+    ``www.`` is forgiven both ways: ``example.com`` allows ``www.example.com`` (as a
+    subdomain) and ``www.example.com`` allows the bare ``example.com``. A port in an
+    allowed domain is ignored.
+    """
+    try:
+        scheme = urlsplit((url or "").strip()).scheme.lower()
+    except ValueError:
+        return False
+    if scheme not in ("http", "https"):
+        return False
+    host = _idna(url_host(url))
+    if not host:
+        return False
+    for domain in allowed_domains:
+        d = domain.strip().lower()
+        if "://" in d:
+            d = url_host(d)
+        elif d.startswith("[") or d.count(":") == 1:
+            d = d.rsplit(":", 1)[0] if not d.startswith("[") else d.split("]")[0].lstrip("[")
+        d = _idna(d)
+        if not d:
+            continue
+        if host == d or host.endswith("." + d):
+            return True
+        if d.startswith("www.") and host == d[4:]:
+            return True
+    return False

@@ -1,0 +1,41 @@
+"""Shared fixtures. The demo news site runs on 127.0.0.1 on a free port, never the network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from crawler.demo.server import DemoServer
+from crawler.demo.site import DemoSite, build_site
+
+# 120 articles keep the suite fast and still give >= 10 sitemap-only, feed-only and section-only ones.
+DEMO_ARTICLES = 120
+
+
+@pytest.fixture(scope="session")
+def demo_site() -> DemoSite:
+    """The shared demo site. Read-only: tests that publish or change articles use ``fresh_demo_server``."""
+    return build_site(DEMO_ARTICLES)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_site: DemoSite) -> Iterator[DemoServer]:
+    """The shared demo site on a local port; call ``reset_log()`` before asserting on what was fetched."""
+    with DemoServer(demo_site) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_demo_server() -> Iterator[Callable[..., DemoServer]]:
+    """A factory for a private site + server (``make(n_articles=120, seed=42)``), stopped after the test."""
+    servers: list[DemoServer] = []
+
+    def make(n_articles: int = DEMO_ARTICLES, seed: int = 42) -> DemoServer:
+        server = DemoServer(build_site(n_articles, seed)).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
