@@ -110,6 +110,14 @@ class Progress:
             self.stream.write("\r\033[K")
 
 
+def _one_line(record: logging.LogRecord) -> bool:
+    """On a terminal, errors are one line each: tracebacks go to the log file (--log-file) or -v."""
+    record.exc_info = None
+    record.exc_text = None
+    record.stack_info = None
+    return True
+
+
 def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, list[dict]]:
     """Crawl the seeds side by side in one process; returns (exit code, run reports)."""
     from scrapy.crawler import CrawlerProcess
@@ -119,12 +127,15 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
 
     if not settings.get("NEWSWARC_RUN_ID"):
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawlers = []
     for seed in seeds:
         crawler = process.create_crawler(NewsSpider)
         crawlers.append(crawler)
         process.crawl(crawler, seed=seed)
+    if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
+        for handler in logging.getLogger().handlers:  # Scrapy's handler, installed by crawl()
+            handler.addFilter(_one_line)
     meter = Progress(crawlers) if progress else None
     if meter:
         meter.start()

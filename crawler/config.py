@@ -120,13 +120,10 @@ def _domain(path: Path, key: str, value: str) -> str:
     return host.split(":")[0]
 
 
-def validate_cron(expr: Any, path: Path | str, key: str = "schedule") -> str:
-    """Check a five-field cron expression (``*/30 * * * *``)."""
-    from croniter import croniter
+def _cron(expr: Any, path: Path) -> str:
+    from crawler.schedule import validate_cron  # one rule and one message for cron expressions
 
-    if not isinstance(expr, str) or len(expr.split()) != 5 or not croniter.is_valid(expr):
-        raise ConfigError(path, key, f"not a valid 5-field cron expression: {expr!r}")
-    return expr
+    return validate_cron(expr, path)
 
 
 def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
@@ -183,7 +180,7 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
         max_pages=_positive_int(path, "max_pages", data["max_pages"]) if "max_pages" in data else None,
         max_depth=_positive_int(path, "max_depth", data["max_depth"], 0) if "max_depth" in data else None,
         language=language,
-        schedule=validate_cron(data["schedule"], path) if "schedule" in data else None,
+        schedule=_cron(data["schedule"], path) if "schedule" in data else None,
         since_seconds=parse_since(data["since"], path) if "since" in data else None,
         recheck_hours=float(recheck) if recheck is not None else None,
         extract=extract,
@@ -233,12 +230,17 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
     },
     "s3": {
         "endpoint_url": ("NEWSWARC_S3_ENDPOINT_URL", str),
+        "max_attempts": ("NEWSWARC_S3_MAX_ATTEMPTS", int),
+        "multipart_chunksize": ("NEWSWARC_S3_MULTIPART_CHUNKSIZE", int),
         "multipart_threshold": ("NEWSWARC_S3_MULTIPART_THRESHOLD", int),
         "profile": ("NEWSWARC_S3_PROFILE", str),
         "region": ("NEWSWARC_S3_REGION", str),
+        "retry_backoff": ("NEWSWARC_S3_RETRY_BACKOFF", (int, float)),
         "sse": ("NEWSWARC_S3_SSE", str),
         "sse_kms_key_id": ("NEWSWARC_S3_SSE_KMS_KEY_ID", str),
         "storage_class": ("NEWSWARC_S3_STORAGE_CLASS", str),
+        "upload_attempts": ("NEWSWARC_S3_UPLOAD_ATTEMPTS", int),
+        "upload_workers": ("NEWSWARC_S3_UPLOAD_WORKERS", int),
     },
     "state": {
         "enabled": ("NEWSWARC_STATE_ENABLED", bool),

@@ -101,8 +101,18 @@ class RunReport:
     def _finish(self) -> None:
         ctx = getattr(self, "ctx", None) or run_context(self.crawler)
         seed = getattr(self.crawler.spider, "seed", None)
+        storage = ctx.storage
+        if hasattr(storage, "wait"):  # remote storage: let the uploads of this run finish first
+            storage.wait()
+        failed = getattr(storage, "failed", 0)
+        if failed:
+            self.crawler.stats.set_value("newswarc/storage/failed/s3", failed)
         report = build_report(self.crawler.stats.get_stats(), run_id=ctx.run_id, seed=seed,
                               started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display())
+        if hasattr(storage, "uploaded"):
+            report["storage"] = {"uploaded": storage.uploaded, "failed": failed,
+                                 "bytes_uploaded": storage.bytes_uploaded,
+                                 "spooled": storage.spooled() if hasattr(storage, "spooled") else 0}
         name = getattr(seed, "name", "run")
         key = f"runs/{ctx.run_id}-{name}.json"
         ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")

@@ -39,3 +39,6 @@ def fresh_demo_server() -> Iterator[Callable[..., DemoServer]]:
     yield make
     for server in servers:
         server.stop()
+
+
+from tests.s3_server import s3_bucket, s3_env, s3_server  # noqa: E402, F401  (S3 API server fixtures)

@@ -1,0 +1,584 @@
+"""Article extraction: HTML → :class:`Article` (text + metadata). The only module importing trafilatura.
+
+trafilatura does the heavy lifting (main-content detection with its readability/justext
+fallbacks, htmldate for dates). Around it, three generic steps measured on the
+extraction benchmark (``docs/extraction.md``): the tree is pruned of non-content blocks
+before extraction (hidden nodes, hover cards, "related"/share/newsletter/cookie widgets),
+the resulting lines are cleaned of leftover boilerplate (repeated title, bylines, "Follow
+us", "Related:" link lists...), and metadata trafilatura misses is read from JSON-LD and
+OpenGraph. "Not an article" is an outcome with a bounded reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from copy import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from crawler.errors import ConfigError
+from crawler.urls import canonicalize_url
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Article", "ExtractOptions", "body_text", "count_words", "decode_html", "extract_article", "extract_with_reason",
+    "normalize_text",
+]
+
+FAVOR_CHOICES = ("precision", "balanced", "recall")
+MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One extracted article; ``text`` is normalized (see :func:`normalize_text`)."""
+
+    url: str
+    canonical_url: str
+    title: str | None
+    text: str
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    updated: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    word_count: int = 0
+    text_sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serializable fields (lists copied)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Site-specific extraction options, from a seed's ``[extract]`` table."""
+
+    body_xpath: str | None = None
+    boilerplate_patterns: tuple[str, ...] = ()
+    min_words: int = 50
+    favor: str = "precision"
+    language: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> ExtractOptions:
+        """Validate a seed's ``[extract]`` table; a bad key or value raises ``ConfigError``."""
+        known = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language"}
+        for key in data:
+            if key not in known:
+                raise ConfigError(source, f"extract.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+        kwargs: dict[str, Any] = {}
+        if (xp := data.get("body_xpath")) is not None:
+            if not isinstance(xp, str) or not xp.strip():
+                raise ConfigError(source, "extract.body_xpath", "must be a non-empty string")
+            try:
+                etree.XPath(xp)
+            except etree.XPathSyntaxError as exc:
+                raise ConfigError(source, "extract.body_xpath", f"invalid XPath: {exc}") from None
+            kwargs["body_xpath"] = xp
+        if (pats := data.get("boilerplate_patterns")) is not None:
+            if isinstance(pats, str) or not all(isinstance(p, str) for p in pats):
+                raise ConfigError(source, "extract.boilerplate_patterns", "must be a list of strings")
+            for pat in pats:
+                try:
+                    re.compile(pat)
+                except re.error as exc:
+                    raise ConfigError(source, "extract.boilerplate_patterns", f"invalid regex {pat!r}: {exc}") from None
+            kwargs["boilerplate_patterns"] = tuple(pats)
+        if (mw := data.get("min_words")) is not None:
+            if isinstance(mw, bool) or not isinstance(mw, int) or mw < 0:
+                raise ConfigError(source, "extract.min_words", "must be a non-negative integer")
+            kwargs["min_words"] = mw
+        if (favor := data.get("favor")) is not None:
+            if favor not in FAVOR_CHOICES:
+                raise ConfigError(source, "extract.favor", f"must be one of {', '.join(FAVOR_CHOICES)}")
+            kwargs["favor"] = favor
+        if (lang := data.get("language")) is not None:
+            if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", lang):
+                raise ConfigError(source, "extract.language", "must be a language tag like 'en' or 'pt-BR'")
+            kwargs["language"] = lang
+        return cls(**kwargs)
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+# ---------------------------------------------------------------- decoding
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# WHATWG: these labels mean windows-1252 in browsers (servers say latin-1 and send cp1252).
+_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "l1": "cp1252",
+            "iso8859-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis",
+            "windows-31j": "cp932", "shift-jis": "shift_jis", "sjis": "shift_jis", "gb2312": "gb18030",
+            "gbk": "gb18030", "x-user-defined": "cp1252"}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _ALIASES.get(name, name)
+    try:
+        return __import__("codecs").lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
+    """Bytes → text: BOM, then the HTTP charset, then ``<meta>``, then detection. Never raises.
+
+    latin-1 labels decode as cp1252 (as browsers do), so curly quotes survive.
+    """
+    if isinstance(html, str):
+        return html
+    data = bytes(html)
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
+    candidates = [_codec(charset_hint)]
+    if (m := _META_CHARSET.search(data[:4096])):
+        candidates.append(_codec(m.group(1).decode("ascii", "ignore")))
+    for codec in candidates:
+        if codec and codec not in ("utf-16-le", "utf-16-be", "utf-16"):  # a meta tag cannot say utf-16
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                if codec == candidates[0]:  # the server said so: keep it, mark the bad bytes
+                    return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+        best = from_bytes(data[:65536]).best()
+        if best is not None:
+            return data.decode(_codec(best.encoding) or best.encoding, errors="replace")
+    except Exception:  # detection is best effort; cp1252 below decodes anything
+        logger.debug("charset detection failed", exc_info=True)
+    return data.decode("cp1252", errors="replace")
+
+
+# ---------------------------------------------------------------- pruning before extraction
+
+_HOVER = re.compile(r"rollover|tooltip|hovercard|popover", re.I)
+_WIDGET = re.compile(r"related|recommend|newsletter|cookie|share-|sharing|social-share|subscribe", re.I)
+_WIDGET_TAGS = {"div", "section", "aside", "ul", "nav", "h2", "h3", "h4"}
+_CONTAINER_TAGS = {"div", "section", "article", "aside"}
+_HEADINGS = {"h2", "h3", "h4"}
+
+
+def _prune_reason(el: etree._Element) -> str | None:
+    """Why ``el`` is never article text: hidden, a hover card, a widget."""
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
+            "display:none" in (el.get("style") or "").replace(" ", ""):
+        return "hidden"
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if _HOVER.search(names):
+        return "hover"
+    if el.tag in _WIDGET_TAGS and _WIDGET.search(names):
+        return "widget"
+    return None
+
+
+_CANDIDATES = etree.XPath(".//*[@class or @id or @style or @hidden or @aria-hidden]")
+
+
+def _doomed(body: etree._Element) -> list[etree._Element]:
+    """Nodes to prune, in document order (a related-posts box is the parent of its heading)."""
+    out: list[etree._Element] = []
+    for el in _CANDIDATES(body):
+        if _prune_reason(el):
+            out.append(el)
+        if el.tag in _HEADINGS and "related" in (el.get("class") or "").lower():
+            parent = el.getparent()
+            if parent is not None and parent.tag in _CONTAINER_TAGS and parent is not body:
+                out.append(parent)
+    return out
+
+
+def _remove_keep_tail(node: etree._Element, parent: etree._Element) -> None:
+    """Remove ``node`` but keep the text that follows it (``tail``) in the document."""
+    if node.tail and node.tail.strip():
+        prev = node.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def _prune(tree: HtmlElement, options: ExtractOptions) -> HtmlElement:
+    """Prune ``tree`` in place (one pass); ``body_xpath`` first restricts it to the matched nodes."""
+    if options.body_xpath:
+        nodes = [n for n in tree.xpath(options.body_xpath) if isinstance(n, etree._Element)]
+        if nodes:
+            body = tree.find("body")
+            if body is None:
+                body = etree.SubElement(tree, "body")
+            kept = [copy(n) for n in nodes]
+            for child in list(body):
+                body.remove(child)
+            body.text = None
+            body.extend(kept)
+    body = tree.find("body")
+    if body is None:
+        return tree
+    doomed = _doomed(body)
+    if not doomed:
+        return tree
+    page_len = len(" ".join(body.itertext()))
+    for node in doomed:
+        parent = node.getparent()
+        # never prune what holds most of the page (a wrapper class like "has-related")
+        if parent is not None and len(" ".join(node.itertext())) <= 0.6 * page_len:
+            _remove_keep_tail(node, parent)
+    return tree
+
+
+# ---------------------------------------------------------------- text normalization
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_WS = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, zero-width chars gone, one paragraph per line, inner whitespace collapsed, no empty lines."""
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    lines = (_WS.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------- boilerplate lines
+
+_I = re.IGNORECASE
+_MONTH = (r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janeiro|fevereiro|março|abril|maio|junho|julho|"
+          r"agosto|setembro|outubro|novembro|dezembro)[a-z]*\.?")
+_DATE = re.compile(rf"\b(\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH}\s+\d{{1,2}}\b|"
+                   rf"\d{{1,2}}\s+(de\s+)?{_MONTH}|\d{{1,2}}:\d{{2}}\s*([ap]\.?m\.?)?)", _I)
+_BYLINE = re.compile(r"^(by|por|posted by|publicado por|written by|von|par|di)\s|\bpublicado por\b|\bposted by\b", _I)
+# lines that are boilerplate wherever they are
+_DROP_LINE = re.compile(
+    r"^(advertisement|advertising|sponsored|publicidade|share( this( article| story| post)?)?( on \w+)?|tweet|"
+    r"print|e-?mail|comments?|\d+\s+comments?|click to tweet|(reading time|tempo de leitura|lesezeit|"
+    r"temps de lecture)\b.{0,30}|\d+\s+min(ute)?s?\s+read|(updated|last updated|published|posted)( at| on)?\s.{0,40}"
+    r"|skip to (main )?content|image:?|photo:?|getty images?)[.:!…]*$", _I)
+# lines that start a block of links to other articles
+_SECTION_CUT = re.compile(
+    r"^(related( articles?| stories| posts| coverage| content| links)?|you (may|might) also like|"
+    r"recommended( for you| stories| articles)?|read (also|more|next)|more (from|on|stories|news)\b.{0,40}|"
+    r"see also|also read|leia (também|mais)|veja (também|mais)|leggi anche|lesen sie auch|lire aussi|"
+    r"most (read|popular|viewed)|trending( now)?|popular (posts|stories)|you may have missed|"
+    r"something to consider|don'?t miss|more in \w+|story timeline|sponsored (links|content))\b[^.!?]{0,100}[:.…]*$", _I)
+# lines that end an article (footers): dropped from the end
+_TRAILING = re.compile(
+    r"(^follow (us|him|her|them|@\w+|[\w .]{1,40} on (twitter|facebook|instagram))|"
+    r"\bfollow (us|him|her|them) on (twitter|facebook|instagram|linkedin)|"
+    r"^(sign up|subscribe)\b|\bnewsletters?\b|^(have|got) a (news )?tip\b|\bcookies?\b.*\b(policy|consent|accept|use)\b|"
+    r"^(all rights reserved|copyright|©)|all rights reserved\.?$|"
+    r"^if you (enjoyed|liked) this (article|post|story)|^(listen|download|itunes|subscribe|spotify)\s*:|"
+    r"^how to listen\b|^(share|tags?|filed under|categories|categorias?|topics?)\s*:|"
+    r"^\S+@\S+\.\w+$|^(https?://|www\.|twitter\.com/)\S+$|^(email|contact) \w[\w .]{0,40} at \S+@\S+)", _I)
+_LIST_ITEM = re.compile(r"^[-–•*]\s")
+
+
+def _same_title(line: str, title: str | None) -> bool:
+    if not title:
+        return False
+    a, b = _WS.sub(" ", line).strip(" .:|-").casefold(), _WS.sub(" ", title).strip(" .:|-").casefold()
+    return bool(a) and (a == b or (len(a) > 20 and (b.startswith(a) or (a.startswith(b) and len(a) < len(b) + 40))))
+
+
+def _is_linkish(line: str) -> bool:
+    """A short line without sentence ending (a link title), or a list item."""
+    words = line.split()
+    return bool(_LIST_ITEM.match(line)) or (len(words) <= 16 and not re.search(r"[.!?]\W*$", line))
+
+
+def clean_lines(lines: list[str], title: str | None, extra: Iterable[re.Pattern[str]] = ()) -> list[str]:
+    """Drop generic boilerplate lines (and seed patterns) from extracted paragraphs."""
+    extra = list(extra)
+    out: list[str] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if any(p.search(line) for p in extra) or _DROP_LINE.match(line):
+            i += 1
+            continue
+        if _SECTION_CUT.match(line) or re.match(r"^(related|read more|see also|more)\s*:", line, _I):
+            i += 1  # the marker, then the link titles under it
+            while i < n and _is_linkish(lines[i]) and not _looks_like_heading_of_body(lines, i):
+                i += 1
+            continue
+        out.append(line)
+        i += 1
+    # leading: repeated title, bylines/datelines
+    while out and (_same_title(out[0], title) or _is_dateline(out[0])):
+        out.pop(0)
+    # trailing footers
+    while out and len(out[-1].split()) <= 40 and (
+            _TRAILING.search(out[-1]) or _DROP_LINE.match(out[-1]) or _SECTION_CUT.match(out[-1])):
+        out.pop()
+    return out
+
+
+def _looks_like_heading_of_body(lines: list[str], i: int) -> bool:
+    """A short line followed by a long paragraph is a subheading of the body, not a link."""
+    return not _LIST_ITEM.match(lines[i]) and i + 1 < len(lines) and len(lines[i + 1].split()) > 25
+
+
+def _is_dateline(line: str) -> bool:
+    words = line.split()
+    if len(words) > 16:
+        return False
+    return bool(_DATE.search(line) and (len(words) <= 8 or _BYLINE.search(line))) or bool(
+        _BYLINE.match(line) and len(words) <= 8)
+
+
+_CLICK_TO_TWEET = re.compile(r"\s*click to tweet$", _I)
+
+
+def _clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
+    lines = normalize_text(raw).split("\n") if raw else []
+    lines = [_CLICK_TO_TWEET.sub("", ln) for ln in lines]
+    extra = [re.compile(p) for p in options.boilerplate_patterns]
+    return normalize_text("\n".join(clean_lines(lines, title, extra)))
+
+
+# ---------------------------------------------------------------- metadata fallbacks
+
+_ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
+                  "opinionnewsarticle", "webpage", "liveblogposting", "scholarlyarticle", "techarticle"}
+
+
+def _jsonld(tree: HtmlElement) -> dict[str, Any]:
+    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
+    best: dict[str, Any] = {}
+    for script in tree.xpath('//script[contains(translate(@type,"JSONLD","jsonld"),"ld+json")]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            obj = stack.pop(0)
+            if isinstance(obj, list):
+                stack.extend(obj)
+            elif isinstance(obj, dict):
+                types = obj.get("@type", [])
+                types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
+                if types & _ARTICLE_TYPES and ("headline" in obj or "datePublished" in obj):
+                    if "webpage" not in types:
+                        return obj
+                    best = best or obj
+                stack.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
+    return best
+
+
+def _names(value: Any) -> list[str]:
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if isinstance(item, str) and item.strip():
+            out.append(_WS.sub(" ", item).strip())
+    return out
+
+
+def _meta(tree: HtmlElement) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for node in tree.xpath("//meta[@content]"):
+        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
+        value = (node.get("content") or "").strip()
+        if key and value:
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def _first(*values: Any) -> str | None:
+    for v in values:
+        if isinstance(v, list):
+            v = v[0] if v else None
+        if isinstance(v, dict):
+            v = v.get("url") or v.get("name")
+        if isinstance(v, str) and v.strip():
+            return _WS.sub(" ", v).strip()
+    return None
+
+
+def _iso(value: str | None) -> str | None:
+    """Keep ISO-8601-looking dates (``2024-05-01`` or with time); else None."""
+    if value and re.match(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$", value.strip()):
+        return value.strip().replace(" ", "T", 1)
+    return None
+
+
+def _split_list(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        for part in re.split(r"\s*[,;]\s*", v):
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def _same_site(a: str, b: str) -> bool:
+    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
+    strip = lambda h: h[4:] if h.startswith("www.") else h  # noqa: E731
+    return bool(ha) and strip(ha) == strip(hb)
+
+
+def _canonical(tree: HtmlElement, url: str, meta: Mapping[str, list[str]]) -> str:
+    for cand in tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href') + meta.get("og:url", []):
+        cand = urljoin(url, cand.strip())
+        if cand.startswith(("http://", "https://")) and _same_site(cand, url):
+            return canonicalize_url(cand)
+    return canonicalize_url(url)
+
+
+def _declared_language(tree: HtmlElement, meta: Mapping[str, list[str]]) -> str | None:
+    value = tree.get("lang") or _first(meta.get("content-language"), meta.get("og:locale"),
+                                      meta.get("language"), meta.get("dc.language"))
+    if value and (m := re.match(r"^([A-Za-z]{2,3})\b", value.strip())):
+        return m.group(1).lower()
+    return None
+
+
+def _detect_language(text: str) -> str | None:
+    if len(text) < 20:
+        return None
+    import py3langid
+    return py3langid.classify(text[:5000])[0]
+
+
+# ---------------------------------------------------------------- extraction
+
+def _extractor(favor: str) -> Extractor:
+    return Extractor(output_format="python", with_metadata=True, comments=False, tables=True,
+                     precision=favor == "precision", recall=favor == "recall")
+
+
+_BASE = {favor: _extractor(favor) for favor in FAVOR_CHOICES}  # built once per process, never edited
+
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+
+def count_words(text: str) -> int:
+    """Words of ``text``; each Chinese/Japanese character counts as one (no spaces there)."""
+    return len(_WORD.findall(text))
+
+
+def _looks_binary(data: str | bytes) -> bool:
+    head = data[:2048]
+    if isinstance(head, str):
+        head = head.encode("utf-8", "replace")
+    if head.startswith((b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF")):
+        return True
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    ctrl = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return ctrl > len(head) * 0.05
+
+
+def _run(html: str | bytes, url: str, charset: str | None,
+         options: ExtractOptions) -> tuple[Article | None, str | None, str]:
+    """Shared core: (article, reason, cleaned body text)."""
+    if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
+        return None, "empty", ""
+    if _looks_binary(html):
+        return None, "binary", ""
+    text = decode_html(html, charset)
+    if len(text) > MAX_HTML_CHARS:
+        return None, "too_large", ""
+    if not re.search(r"<\s*(html|body|p|div|article|head|title|h1|br)\b", text[:200_000], _I):
+        return None, "not_html", ""
+    tree = load_html(text)
+    if tree is None:
+        return None, "not_html", ""
+    meta, ld = _meta(tree), _jsonld(tree)  # head metadata, read before the body is pruned in place
+    _prune(tree, options)
+    opts = copy(_BASE.get(options.favor, _BASE["precision"]))
+    opts.url = opts.source = url
+    doc = bare_extraction(tree, options=opts)
+    if doc is None or not (doc.text or "").strip():
+        return None, "no_text", ""
+    title = _first(doc.title, ld.get("headline"), meta.get("og:title"))
+    body = _clean_body(doc.text, title, options)
+    if not body:
+        return None, "no_text", ""
+    words = count_words(body)
+    if words < options.min_words:
+        return None, "too_short", body
+    authors = _split_list(_names(doc.author.split(";")) if doc.author else []) or _names(ld.get("author")) \
+        or _split_list(meta.get("author", []) + meta.get("article:author", []))
+    published_meta = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
+                                 meta.get("datepublished"), meta.get("og:published_time")))
+    published = _iso(doc.date)
+    if published_meta and (not published or published_meta.startswith(published)):
+        published = published_meta  # same day, with the time of day
+    updated = _iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time")))
+    language = options.language or _declared_language(tree, meta) or _detect_language(body)
+    tags = list(doc.tags or []) or _split_list(meta.get("article:tag", []) + _names(ld.get("keywords")))
+    categories = list(doc.categories or []) or _split_list(meta.get("article:section", []) + _names(ld.get("articleSection")))
+    image = _first(meta.get("og:image"), ld.get("image"), doc.image)
+    article = Article(
+        url=url,
+        canonical_url=_canonical(tree, url, meta),
+        title=title,
+        text=body,
+        authors=authors,
+        published=published,
+        updated=updated,
+        language=language,
+        site_name=_first(meta.get("og:site_name"), (ld.get("publisher") or {}).get("name")
+                         if isinstance(ld.get("publisher"), dict) else None, doc.sitename),
+        description=_first(doc.description, meta.get("og:description"), meta.get("description"), ld.get("description")),
+        categories=categories,
+        tags=tags,
+        image=urljoin(url, image) if image else None,
+        word_count=words,
+        text_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+    )
+    return article, None, body
+
+
+def extract_with_reason(html: str | bytes, url: str, *, charset: str | None = None,
+                        options: ExtractOptions | None = None) -> tuple[Article | None, str | None]:
+    """Like :func:`extract_article`, plus why there is no article (a bounded token for stats).
+
+    Reasons: ``empty``, ``binary``, ``too_large``, ``not_html``, ``no_text``, ``too_short``.
+    """
+    article, reason, _ = _run(html, url, charset, options or DEFAULT_OPTIONS)
+    return article, reason
+
+
+def extract_article(html: str | bytes, url: str, *, charset: str | None = None,
+                    options: ExtractOptions | None = None) -> Article | None:
+    """The article in ``html`` fetched from ``url``, or None when the page is not an article."""
+    return extract_with_reason(html, url, charset=charset, options=options)[0]
+
+
+def body_text(html: str, url: str | None) -> str:
+    """The normalized body text, as written to text files (for ``score_extraction.py``)."""
+    _, _, body = _run(html, url or "", None, ExtractOptions(min_words=0))
+    return body

@@ -1,0 +1,289 @@
+"""A process pool for extraction, with a per-page time limit and crash recovery.
+
+trafilatura is CPU-bound and, on hostile pages, can hang or take the interpreter down with
+it (lxml). Each worker therefore runs one page at a time behind its own pipe, so the pool
+always knows which page a worker holds: a page over ``timeout`` gets its worker killed and
+replaced (reason ``timeout``), a worker that dies resolves its page as ``crashed``, and the
+queued pages simply go to the next free worker. No future is ever left unresolved.
+
+Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe),
+with the extraction module preloaded in the fork server so a replacement starts in
+milliseconds, and each worker imports the target function once.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, NamedTuple
+
+from crawler.extract import Article, ExtractOptions
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FUNC = "crawler.extract:extract_with_reason"
+
+
+class ExtractResult(NamedTuple):
+    """What a submitted page became: an article, or None and a bounded reason."""
+
+    article: Article | None
+    reason: str | None
+
+
+def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
+    module, _, name = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _worker_main(conn: Connection, func_path: str) -> None:
+    """Worker loop: one page in, one ``(article, reason, traceback)`` out; ``None`` stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    func = _resolve(func_path)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        html, url, charset, options = task
+        try:
+            article, reason = func(html, url, charset=charset, options=options)
+            conn.send((article, reason, None))
+        except Exception as exc:  # reported to the parent, which logs it with the traceback
+            conn.send((None, f"error:{type(exc).__name__}", traceback.format_exc()))
+
+
+@dataclass
+class _Task:
+    future: Future
+    payload: tuple[Any, ...]
+    url: str
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task: _Task | None = None
+    deadline: float = 0.0
+    done: int = 0
+
+
+class ExtractionPool:
+    """Extract pages in worker processes; :meth:`submit` returns a Future of :class:`ExtractResult`."""
+
+    def __init__(self, workers: int = 0, timeout: float = 60.0, *, func: str = DEFAULT_FUNC,
+                 max_tasks_per_worker: int = 1000) -> None:
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.timeout = timeout
+        self.func = func
+        self.max_tasks_per_worker = max_tasks_per_worker
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["crawler.extract", func.partition(":")[0]])
+        self._queue: collections.deque[_Task] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._closing = False
+        self._drain = True
+        self._busy = 0
+        self._pool: list[_Worker] = [self._spawn() for _ in range(self.workers)]
+        self._thread = threading.Thread(target=self._run, name="newswarc-extract-pool", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ public
+
+    def submit(self, html: bytes | str, url: str, *, charset: str | None = None,
+               options: ExtractOptions | None = None) -> Future:
+        """Queue one page; never blocks (watch :attr:`pending` to throttle)."""
+        future: Future = Future()
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("ExtractionPool is closed")
+            self._queue.append(_Task(future, (html, url, charset, options), url))
+        self._wake()
+        return future
+
+    @property
+    def pending(self) -> int:
+        """Pages queued or being extracted."""
+        with self._lock:
+            return len(self._queue) + self._busy
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the pool; ``wait`` finishes queued pages first, else they are cancelled."""
+        with self._lock:
+            if self._closing and not self._thread.is_alive():
+                return
+            self._closing, self._drain = True, wait
+        self._wake()
+        self._thread.join()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(wait=exc[0] is None)
+
+    # ------------------------------------------------------------ dispatcher thread
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.func), name="newswarc-extract", daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:  # closed during shutdown
+            pass
+
+    def _run(self) -> None:
+        try:
+            while self._step():
+                pass
+        except Exception:
+            logger.error("extraction pool dispatcher failed", exc_info=True)
+            self._fail_all("crashed")
+        finally:
+            self._stop_workers()
+
+    def _step(self) -> bool:
+        self._dispatch()
+        with self._lock:
+            abort = self._closing and not self._drain
+            if abort:
+                self._cancel_queued()
+            elif self._closing and not self._queue and self._busy == 0:
+                return False
+        if abort:  # close(wait=False): pages in flight are given up
+            for worker in self._pool:
+                if worker.task is not None:
+                    self._finish(worker, ExtractResult(None, "cancelled"))
+            return False
+        now = time.monotonic()
+        busy = [w for w in self._pool if w.task]
+        timeout = min((w.deadline - now for w in busy), default=None)
+        handles: list[Any] = [self._wake_r] + [w.conn for w in busy] + [w.process.sentinel for w in self._pool]
+        ready = wait(handles, timeout=max(0.0, timeout) if timeout is not None else None)
+        if self._wake_r in ready:
+            os.read(self._wake_r, 4096)
+        for worker in list(self._pool):
+            if worker.task and worker.conn in ready:
+                self._receive(worker)
+            elif worker.process.sentinel in ready or not worker.process.is_alive():
+                self._replace(worker, "crashed")
+            elif worker.task and time.monotonic() >= worker.deadline:
+                self._replace(worker, "timeout")
+        return True
+
+    def _dispatch(self) -> None:
+        for worker in self._pool:
+            if worker.task is not None:
+                continue
+            with self._lock:
+                if not self._queue or (self._closing and not self._drain):
+                    return
+                task = self._queue.popleft()
+                if not task.future.set_running_or_notify_cancel():
+                    continue  # cancelled by the caller while queued
+                self._busy += 1
+            worker.task, worker.deadline = task, time.monotonic() + self.timeout
+            try:
+                worker.conn.send(task.payload)
+            except (OSError, ValueError) as exc:  # dead pipe: the sentinel check replaces the worker
+                logger.debug("send to extraction worker failed: %s", exc)
+
+    def _receive(self, worker: _Worker) -> None:
+        task = worker.task
+        assert task is not None
+        try:
+            article, reason, tb = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(worker, "crashed")
+            return
+        except Exception as exc:  # an unpicklable result: count as an error of this page
+            article, reason, tb = None, f"error:{type(exc).__name__}", traceback.format_exc()
+        if tb:
+            logger.error("extraction failed for %s (%s):\n%s", task.url, reason, tb.rstrip())
+        self._finish(worker, ExtractResult(article, reason))
+        worker.done += 1
+        if worker.done >= self.max_tasks_per_worker:  # bound memory growth from lxml/trafilatura caches
+            self._retire(worker)
+
+    def _finish(self, worker: _Worker, result: ExtractResult) -> None:
+        task, worker.task = worker.task, None
+        with self._lock:
+            self._busy -= 1
+        if task is not None and not task.future.done():
+            task.future.set_result(result)
+
+    def _replace(self, worker: _Worker, reason: str) -> None:
+        if worker.task is not None:
+            logger.warning("extraction %s for %s: worker %s replaced", reason, worker.task.url, worker.process.pid)
+            self._finish(worker, ExtractResult(None, reason))
+        self._kill(worker)
+        self._pool[self._pool.index(worker)] = self._spawn()
+
+    def _retire(self, worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except OSError:
+            pass
+        worker.process.join(5)
+        self._kill(worker)
+        self._pool[self._pool.index(worker)] = self._spawn()
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
+        worker.process.close()
+
+    def _cancel_queued(self) -> None:
+        while self._queue:
+            self._queue.popleft().future.cancel()
+
+    def _fail_all(self, reason: str) -> None:
+        for worker in self._pool:
+            if worker.task is not None:
+                self._finish(worker, ExtractResult(None, reason))
+        with self._lock:
+            tasks = list(self._queue)
+            self._queue.clear()
+        for task in tasks:
+            if task.future.set_running_or_notify_cancel():
+                task.future.set_result(ExtractResult(None, reason))
+
+    def _stop_workers(self) -> None:
+        for worker in self._pool:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + (5 if self._drain else 0)  # wait=False: no grace for busy workers
+        for worker in self._pool:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            self._kill(worker)
+        self._pool = []

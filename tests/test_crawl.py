@@ -1,0 +1,204 @@
+"""End-to-end crawls of the demo news site with the real command: discovery, robots, scope."""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.demo.server import DemoServer
+from crawler.demo.site import build_site
+from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """One full crawl of a 120-article demo site; tests look at what it fetched and wrote."""
+    site = build_site(120)
+    tmp = tmp_path_factory.mktemp("crawl")
+    with DemoServer(site) as server:
+        seed = write_seed(tmp, server.url)
+        out = tmp / "out"
+        result = newswarc("crawl", str(seed), "--settings", str(ROOT / "settings/default.toml"),
+                          "--out", str(out), *FAST)
+        log = list(server.log)
+        yield site, server.url, out, result, log
+
+
+def paths(rows):
+    return [urlsplit(r["url"]).path for r in rows]
+
+
+def test_crawl_exits_zero_with_summary(crawled):
+    _, _, out, result, _ = crawled
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "articles" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_public_article_exactly_once_and_nothing_else(crawled):
+    site, _, out, _, _ = crawled
+    rows = read_jsonl(out)
+    got = Counter(paths(rows))
+    assert all(n == 1 for n in got.values()), [p for p, n in got.items() if n > 1]
+    public = {a.path for a in site.articles if not a.private}
+    assert set(got) == public
+
+
+@pytest.mark.parametrize("route", ["sitemap", "feed", "section"])
+def test_articles_reachable_only_through_one_route_are_found(crawled, route):
+    site, _, out, _, _ = crawled
+    only = {a.path for a in site.articles if a.routes == {route}}
+    assert len(only) >= 10
+    assert only <= set(paths(read_jsonl(out)))
+
+
+def test_atom_only_articles_are_found(crawled):
+    site, _, out, _, _ = crawled
+    atom_only = {a.path for a in site.articles if getattr(a, "atom_only", False)}
+    assert atom_only and atom_only <= set(paths(read_jsonl(out)))
+
+
+def test_robots_disallowed_area_is_never_fetched(crawled):
+    site, _, out, _, log = crawled
+    fetched = [path for _, path, _ in log]
+    assert "/robots.txt" in fetched
+    assert not [p for p in fetched if p.startswith(("/private/", "/wp-admin/"))]
+    assert not {a.path for a in site.private} & set(paths(read_jsonl(out)))
+
+
+def test_no_url_fetched_twice_and_no_tracking_parameters(crawled):
+    _, _, _, _, log = crawled
+    counts = Counter(path for method, path, _ in log if method == "GET")
+    assert [p for p, n in counts.items() if n > 1] == []
+    assert not [p for p in counts if "utm_" in p or "#" in p]
+
+
+def test_requests_identify_the_crawler(crawled):
+    _, _, _, _, log = crawled
+    agents = {headers.get("User-Agent", "") for _, _, headers in log}
+    assert len(agents) == 1 and "newswarc/" in agents.pop()
+    encodings = {headers.get("Accept-Encoding", "") for _, _, headers in log}
+    assert encodings == {"gzip, deflate, br"}
+
+
+def test_pages_other_than_articles_are_crawled_not_emitted(crawled):
+    _, _, out, _, log = crawled
+    fetched = {path for _, path, _ in log}
+    assert "/about/" in fetched or "/contact/" in fetched
+    assert any(p.startswith("/category/") for p in fetched)
+    assert any(p.startswith("/tag/") for p in fetched)
+    emitted = set(paths(read_jsonl(out)))
+    assert not [p for p in emitted if p.startswith(("/category/", "/tag/", "/author/", "/about", "/contact"))]
+
+
+def test_run_report(crawled):
+    site, _, out, _, _ = crawled
+    (report,) = run_reports(out)
+    public = sum(1 for a in site.articles if not a.private)
+    assert report["status"] == "completed"
+    assert report["counts"]["articles"] == public
+    assert report["counts"]["robots_forbidden"] > 0
+    assert report["counts"]["offsite"] > 0
+    assert report["counts"]["errors"] == 0
+    assert report["bytes"]["downloaded"] > 0
+    assert report["started"] < report["finished"]
+
+
+def test_output_layout(crawled):
+    _, _, out, _, _ = crawled
+    assert sorted(p.name for p in out.iterdir()) == ["articles", "runs", "state", "text", "warc"]
+    rows = read_jsonl(out)
+    for row in rows[:20]:
+        text = (out / row["text_path"]).read_text(encoding="utf-8")
+        assert text.split("\n\n", 1)[1].strip() == row["text"].strip()
+        assert row["warc_file"].startswith("warc/") and (out / row["warc_file"]).is_file()
+    assert not list(out.rglob("*.open")) and not list(out.rglob("*.tmp"))
+
+
+def test_max_pages_and_depth(tmp_path, demo_server):
+    seed = write_seed(tmp_path, demo_server.url, max_depth=1)
+    out = tmp_path / "out"
+    result = newswarc("crawl", str(seed), "--out", str(out), "--max-pages", "15", *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (report,) = run_reports(out)
+    # robots.txt and redirect hops come on top of the 15 pages the spider asked for
+    assert sum(report["counts"]["requests_by_route"].values()) <= 15
+
+
+def test_article_url_patterns_decide_what_is_an_article(tmp_path, demo_server):
+    seed = write_seed(tmp_path, demo_server.url, article_url_patterns=["/2026/(08|09)/"], max_depth=1)
+    out = tmp_path / "out"
+    result = newswarc("crawl", str(seed), "--out", str(out), *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    got = paths(read_jsonl(out))
+    assert got and all(p.startswith(("/2026/08/", "/2026/09/")) for p in got)
+
+
+def test_scrapy_crawl_works_too(tmp_path, demo_server):
+    import subprocess
+    import sys
+
+    seed = write_seed(tmp_path, demo_server.url, max_pages=10)
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seed={seed}",
+                             "-s", f"NEWSWARC_OUTPUT_URI={out}", "-s", "AUTOTHROTTLE_ENABLED=False"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Spider closed (finished)" in result.stderr
+    assert list((out / "warc").glob("*.warc.gz"))
+
+
+# --- CLI exit codes ------------------------------------------------------------------------
+
+def test_help_and_version():
+    result = newswarc("--help")
+    assert result.returncode == 0 and "crawl" in result.stdout and "replay" in result.stdout
+    assert newswarc("crawl", "--help").returncode == 0
+    assert newswarc("--version").stdout.startswith("newswarc ")
+
+
+def test_bad_seed_is_one_line_exit_2(tmp_path):
+    seed = tmp_path / "bad.toml"
+    seed.write_text('name = "bad"\nstart_urls = ["https://a.example/"]\narticle_url_patterns = ["(x"]\n')
+    result = newswarc("crawl", str(seed), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{seed}: article_url_patterns[0]: bad regex" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_seed_exit_2(tmp_path):
+    result = newswarc("crawl", "no-such-site", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_unwritable_output_exit_3(tmp_path, demo_server):
+    seed = write_seed(tmp_path, demo_server.url)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = newswarc("crawl", str(seed), "--out", str(blocker / "out"))
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_dead_host_exit_1(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seed = write_seed(tmp_path, f"http://127.0.0.1:{port}", name="dead")
+    result = newswarc("crawl", str(seed), "--out", str(tmp_path / "out"), "-s", "RETRY_TIMES=0", *FAST)
+    assert result.returncode == 1, result.stderr
+    assert "no page could be fetched" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_profile_key_exit_2(tmp_path, demo_server):
+    seed = write_seed(tmp_path, demo_server.url)
+    profile = tmp_path / "p.toml"
+    profile.write_text("[crawl]\nobey_robots = \"yes\"\n")
+    result = newswarc("crawl", str(seed), "--settings", str(profile))
+    assert result.returncode == 2 and f"{profile}: crawl.obey_robots: expected bool" in result.stderr

@@ -1,0 +1,228 @@
+"""Extraction on handwritten pages: exact bodies, metadata, encodings, and "not an article" reasons."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from crawler.errors import ConfigError
+from crawler.extract import (
+    Article,
+    ExtractOptions,
+    body_text,
+    clean_lines,
+    count_words,
+    decode_html,
+    extract_article,
+    extract_with_reason,
+    normalize_text,
+)
+
+DATA = Path(__file__).parent / "data" / "extract"
+CAFE_START = "Le café de la place Saint-Étienne a rouvert ses portes"
+CAFE_QUOTE = "« Nous avons gardé le comptoir d’origine et les miroirs de 1925 »"
+
+
+def page(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+def test_wordpress_article_exact_body_without_boilerplate():
+    article = extract_article(page("wordpress_article.html"),
+                              "https://riverside.example/2024/03/14/harbour-bridge-reopens/")
+    assert article is not None
+    assert article.text.split("\n") == [
+        "The harbour bridge reopened to traffic on Thursday morning, two years after engineers closed it when "
+        "inspectors found deep corrosion in the steel cables that hold up the central span.",
+        "More than four hundred workers replaced every cable, repainted the towers and laid a new road surface, "
+        "the city's transport department said. The work cost about 85 million euros, slightly less than the "
+        "budget approved by the council in 2022.",
+        "\"It is a relief for everyone who had to take the long way around the bay,\" said Jonas Berg, who drives "
+        "a delivery van across the bridge several times a day. \"I lost almost an hour every morning.\"",
+        "Cyclists get their own lane",
+        "The reopened bridge has a separate lane for bicycles on its western side, protected from cars by a low "
+        "concrete barrier. Cycling groups had campaigned for the lane for more than a decade.",
+        "The department expects about 30,000 vehicles and 4,000 cyclists to cross every day once the summer "
+        "season begins, and it will publish traffic counts every month.",
+    ]
+
+
+def test_wordpress_article_metadata():
+    url = "https://riverside.example/2024/03/14/harbour-bridge-reopens/"
+    a = extract_article(page("wordpress_article.html"), url)
+    assert a is not None
+    assert a.title == "Harbour Bridge Reopens After Two-Year Repair"
+    assert a.authors == ["Maria Lindqvist"]
+    assert a.published == "2024-03-14T08:30:00+00:00"
+    assert a.updated == "2024-03-14T10:05:00+00:00"
+    assert a.site_name == "Riverside Chronicle"
+    assert a.tags == ["Infrastructure", "Transport"]
+    assert a.categories == ["Local News"]
+    assert a.language == "en"
+    assert a.image == "https://riverside.example/wp-content/uploads/2024/03/bridge.jpg"
+    assert a.description == "The old harbour bridge carries traffic again after a long repair."
+    # canonical link on the same site, tracking parameter removed by crawler.urls
+    assert a.canonical_url == url
+    assert a.word_count == count_words(a.text) == 175
+    import hashlib
+    assert a.text_sha256 == hashlib.sha256(a.text.encode()).hexdigest()
+
+
+def test_canonical_link_to_another_site_is_ignored():
+    a = extract_article(page("wordpress_article.html"), "https://mirror.example/copy?utm_medium=x#top")
+    assert a is not None and a.canonical_url == "https://mirror.example/copy"
+
+
+def test_jsonld_only_metadata():
+    a = extract_article(page("jsonld_only.html"), "https://valley.example/2023/09/apples")
+    assert a is not None
+    assert a.title == "Valley Orchards Expect Record Apple Harvest"
+    assert a.authors == ["Anna Keller", "Tom Weiss"]
+    assert a.published == "2023-09-21T06:15:00+02:00"
+    assert a.updated == "2023-09-21T09:00:00+02:00"
+    assert a.site_name == "Valley Times"
+    assert a.tags == ["agriculture", "apples"]
+    assert a.categories == ["Economy"]
+    assert a.image == "https://valley.example/img/apples.jpg"
+    assert a.language == "en"  # no declaration: detected from the text
+    assert a.text.startswith("Fruit growers in the valley expect the largest apple harvest")
+    assert a.text.endswith("report good harvests this year.")
+
+
+def test_opengraph_only_metadata():
+    a = extract_article(page("og_only.html"), "https://rail.example/night-trains-return?utm_source=x")
+    assert a is not None
+    assert a.title == "Night Trains Return to the Northern Line"
+    assert a.site_name == "Rail Review"
+    assert a.authors == ["Lena Fischer"]
+    assert a.published == "2022-11-02T18:00:00Z"
+    assert a.tags == ["rail", "travel"]
+    assert a.categories == ["Transport"]
+    assert a.image == "https://rail.example/img/night-train.jpg"
+    assert a.canonical_url == "https://rail.example/night-trains-return"
+    assert len(a.text.split("\n")) == 3
+
+
+@pytest.mark.parametrize("name,url,reason", [
+    ("category.html", "https://riverside.example/sport/", {"no_text", "too_short"}),
+    ("about.html", "https://riverside.example/about/", {"no_text", "too_short"}),
+    ("binary.png", "https://riverside.example/logo", {"binary"}),
+])
+def test_not_articles(name, url, reason):
+    article, why = extract_with_reason(page(name), url)
+    assert article is None and why in reason
+
+
+@pytest.mark.parametrize("html,reason", [
+    (b"", "empty"), ("   \n ", "empty"), (b"\x00\x01\x02\x03" * 100, "binary"),
+    (b"%PDF-1.7\n" + b"x" * 100, "binary"), ("just some plain text, no markup at all " * 20, "not_html"),
+])
+def test_reasons(html, reason):
+    assert extract_with_reason(html, "https://x.example/a") == (None, reason)
+
+
+def test_min_words_option():
+    opts = ExtractOptions(min_words=500)
+    assert extract_with_reason(page("og_only.html"), "https://rail.example/a", options=opts) == (None, "too_short")
+
+
+def test_broken_html_still_extracts():
+    a = extract_article(page("broken.html"), "https://news.example/storm")
+    assert a is not None
+    assert a.title == "Storm closes schools"
+    assert a.text.startswith("All schools in the northern district stayed closed on Monday")
+    assert "Parents were asked to keep children at home" in a.text
+
+
+def test_latin1_declared_decodes_as_cp1252():
+    a = extract_article(page("latin1_declared.html"), "https://cafe.example/a")
+    assert a is not None and a.text.startswith(CAFE_START)
+    assert CAFE_QUOTE in a.text and "2 €" in a.text and "œufs" in a.text  # € and œ exist only in cp1252
+    assert a.language == "fr"
+
+
+def test_cp1252_without_charset_is_detected():
+    a = extract_article(page("cp1252_nocharset.html"), "https://cafe.example/b")
+    assert a is not None and a.text.startswith(CAFE_START) and CAFE_QUOTE in a.text
+
+
+def test_http_charset_hint_wins_over_meta():
+    data = page("latin1_declared.html").replace(b"iso-8859-1", b"utf-8")
+    a = extract_article(data, "https://cafe.example/c", charset="windows-1252")
+    assert a is not None and CAFE_QUOTE in a.text
+
+
+def test_shift_jis_with_meta_charset():
+    a = extract_article(page("shift_jis.html"), "https://sakura.example/a")
+    assert a is not None
+    assert a.text.startswith("東京都内の公園で、今年も桜が満開を迎えました。")
+    assert a.language == "ja" and a.title == "都内の桜が満開に"
+    assert a.word_count > 100  # one word per CJK character
+
+
+def test_decode_html():
+    assert decode_html("already text") == "already text"
+    assert decode_html("\ufeffcafé".encode("utf-8")) == "café"
+    assert decode_html("café".encode("utf-16-le").join([b"\xff\xfe", b""])) == "café"
+    assert decode_html("“x”".encode("cp1252"), "ISO-8859-1") == "“x”"
+    assert decode_html("é".encode(), "no-such-charset") == "é"
+    assert decode_html(b"\xff\xfe\xfd garbage \x81", "utf-8")  # never raises
+
+
+def test_normalize_text():
+    raw = "  Cafe\u0301  au\tlait \u200b\n\n\n Second\u00a0line  \r\n\n"
+    assert normalize_text(raw) == "Café au lait\nSecond line"
+
+
+def test_clean_lines_generic_boilerplate():
+    long = "This is a real paragraph of the article with enough words to be taken as body text, clearly. " * 2
+    lines = ["My Title", "By Jane Doe | March 3, 2024", long.strip(), "Related: Another story about things",
+             "- First related link", "- Second related link", long.strip(), "Share this:",
+             "Follow us on Twitter @example", "Subscribe to our newsletter"]
+    assert clean_lines(lines, "My Title") == [long.strip(), long.strip()]
+
+
+def test_seed_boilerplate_patterns_and_body_xpath():
+    opts = ExtractOptions.from_mapping({"boilerplate_patterns": ["^The reopened bridge"],
+                                        "body_xpath": "//div[@class='entry-content']"}, source="seed.toml")
+    a = extract_article(page("wordpress_article.html"), "https://riverside.example/x", options=opts)
+    assert a is not None
+    assert "separate lane for bicycles" not in a.text and a.text.startswith("The harbour bridge reopened")
+
+
+@pytest.mark.parametrize("data,key", [
+    ({"nope": 1}, "extract.nope"),
+    ({"body_xpath": "//div[@class="}, "extract.body_xpath"),
+    ({"boilerplate_patterns": ["(unclosed"]}, "extract.boilerplate_patterns"),
+    ({"boilerplate_patterns": "not-a-list"}, "extract.boilerplate_patterns"),
+    ({"min_words": -1}, "extract.min_words"),
+    ({"favor": "speed"}, "extract.favor"),
+    ({"language": "english!"}, "extract.language"),
+])
+def test_options_validation(data, key):
+    with pytest.raises(ConfigError) as err:
+        ExtractOptions.from_mapping(data, source="seeds/x.toml")
+    assert err.value.key == key and "seeds/x.toml" in str(err.value)
+
+
+def test_options_from_mapping_and_declared_language():
+    opts = ExtractOptions.from_mapping({"min_words": 10, "favor": "recall", "language": "de"}, source="s")
+    assert (opts.min_words, opts.favor, opts.language) == (10, "recall", "de")
+    a = extract_article(page("og_only.html"), "https://rail.example/a", options=opts)
+    assert a is not None and a.language == "de"  # the seed's declaration wins
+
+
+def test_article_pickles_and_to_dict():
+    a = extract_article(page("og_only.html"), "https://rail.example/a")
+    assert isinstance(a, Article) and pickle.loads(pickle.dumps(a)) == a
+    d = a.to_dict()
+    assert d["title"] == a.title and d["tags"] == a.tags and len(d) == 15
+
+
+def test_body_text_matches_article_text():
+    html = page("wordpress_article.html").decode("utf-8")
+    a = extract_article(html, "https://riverside.example/a")
+    assert a is not None and body_text(html, "https://riverside.example/a") == a.text
+    assert body_text("<html><body></body></html>", None) == ""

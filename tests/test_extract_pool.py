@@ -1,0 +1,100 @@
+"""ExtractionPool with real worker processes: results, errors, hangs, crashes, throughput."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import wait
+from pathlib import Path
+
+import pytest
+
+from crawler.extract import extract_with_reason
+from crawler.extract_pool import ExtractionPool, ExtractResult
+
+ARTICLE = (Path(__file__).parent / "data" / "extract" / "wordpress_article.html").read_bytes()
+URL = "https://riverside.example/2024/03/14/harbour-bridge-reopens/"
+HOSTILE = f"{__name__}:hostile"
+
+
+def hostile(html, url, *, charset=None, options=None):
+    """Worker target for tests: misbehaves according to the URL."""
+    if "hang" in url:
+        time.sleep(120)
+    if "crash" in url:
+        os._exit(3)
+    if "raise" in url:
+        raise ValueError("bad page")
+    return extract_with_reason(html, url, charset=charset, options=options)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ExtractionPool(workers=2, timeout=2.0, func=HOSTILE) as p:
+        yield p
+
+
+def test_normal_extraction(pool):
+    result = pool.submit(ARTICLE, URL, charset="utf-8").result(timeout=60)
+    assert isinstance(result, ExtractResult) and result.reason is None
+    assert result.article == extract_with_reason(ARTICLE, URL)[0]
+    assert pool.submit(b"", URL).result(timeout=30) == ExtractResult(None, "empty")
+
+
+def test_exception_becomes_reason(pool, caplog):
+    with caplog.at_level("ERROR", logger="crawler.extract_pool"):
+        result = pool.submit(ARTICLE, "https://x.example/raise").result(timeout=30)
+    assert result == ExtractResult(None, "error:ValueError")
+    assert "ValueError: bad page" in caplog.text and "https://x.example/raise" in caplog.text
+
+
+def test_hang_times_out_and_others_continue(pool):
+    t0 = time.monotonic()
+    hung = pool.submit(ARTICLE, "https://x.example/hang")
+    others = [pool.submit(ARTICLE, f"{URL}?n={i}") for i in range(4)]
+    assert hung.result(timeout=30) == ExtractResult(None, "timeout")
+    assert time.monotonic() - t0 < 15
+    assert all(f.result(timeout=30).article is not None for f in others)
+    assert pool.submit(ARTICLE, URL).result(timeout=30).article is not None  # replaced worker works
+
+
+def test_crash_is_reported_and_nothing_is_lost(pool):
+    futures = [pool.submit(ARTICLE, f"{URL}?n={i}") for i in range(3)]
+    crashed = pool.submit(ARTICLE, "https://x.example/crash")
+    futures += [pool.submit(ARTICLE, f"{URL}?m={i}") for i in range(3)]
+    done, not_done = wait(futures + [crashed], timeout=60)
+    assert not not_done
+    assert crashed.result() == ExtractResult(None, "crashed")
+    assert all(f.result().article is not None for f in futures)
+    assert pool.pending == 0
+
+
+def test_pending_counts_queued_and_running():
+    with ExtractionPool(workers=1, timeout=30, func=HOSTILE) as p:
+        futures = [p.submit(ARTICLE, f"{URL}?n={i}") for i in range(5)]
+        assert 1 <= p.pending <= 5
+        wait(futures, timeout=60)
+        assert p.pending == 0
+
+
+def test_close_without_wait_cancels_queued():
+    p = ExtractionPool(workers=1, timeout=30, func=HOSTILE)
+    running = p.submit(ARTICLE, "https://x.example/hang")
+    queued = [p.submit(ARTICLE, f"{URL}?n={i}") for i in range(3)]
+    time.sleep(0.5)
+    p.close(wait=False)
+    assert all(f.cancelled() for f in queued)
+    assert running.result(timeout=5) == ExtractResult(None, "cancelled")
+    with pytest.raises(RuntimeError):
+        p.submit(ARTICLE, URL)
+
+
+def test_throughput_sanity():
+    pages = [(ARTICLE, f"{URL}?n={i}") for i in range(60)]
+    with ExtractionPool(workers=2, timeout=30) as p:
+        p.submit(ARTICLE, URL).result(timeout=60)  # warm up both workers' imports
+        t0 = time.monotonic()
+        results = [f.result(timeout=120) for f in [p.submit(h, u) for h, u in pages]]
+        elapsed = time.monotonic() - t0
+    assert all(r.article is not None for r in results)
+    assert len(pages) / elapsed > 5, f"{len(pages) / elapsed:.1f} pages/s"
