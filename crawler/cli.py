@@ -252,6 +252,33 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if waiting == 0 else EXIT_INCOMPLETE
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from crawler.config import SEEDS_DIR, resolve_seed_path
+    from crawler.schedule import ScheduledSeed, Scheduler, SubprocessRunner
+    from crawler.storage import open_storage
+
+    specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
+    seeds = load_seeds(specs)
+    scheduled = [ScheduledSeed(s.name, s.schedule, resolve_seed_path(spec)) for s, spec in zip(seeds, specs, strict=True)
+                 if s.schedule]
+    if not scheduled:
+        raise CliError("no seed has a `schedule` (cron expression): nothing to run")
+    settings = build_settings(args)
+    storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+    storage.check()
+    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out)) if value
+                   for a in (flag, str(value))]
+    for item in args.set or []:
+        passthrough += ["-s", item]
+    runner = SubprocessRunner(lambda s: [sys.executable, "-m", "crawler.cli", "crawl", str(s.seed_path), "-q",
+                                         *passthrough])
+    for s in scheduled:
+        logger.info("Scheduled %s: %s (UTC)", s.name, s.cron)
+    scheduler = Scheduler(scheduled, runner, lock_dir=storage.work_dir / "state" / "locks", on_stop=runner.terminate,
+                          max_runs=args.max_runs)
+    return scheduler.run_forever()
+
+
 def cmd_seeds(args: argparse.Namespace) -> int:
     from crawler.config import SEEDS_DIR
 
@@ -306,6 +333,14 @@ def make_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_sync)
 
+    p = sub.add_parser("schedule", help="run seeds on their cron schedules (until SIGTERM)",
+                       description="A long-running scheduler: each seed with a `schedule` is crawled when its cron "
+                                   "expression (UTC) matches, never twice at once (a lock that holds across processes).")
+    p.add_argument("seed", nargs="*", metavar="SEED", help="seeds to schedule (default: every seed in seeds/)")
+    p.add_argument("--max-runs", type=int, metavar="N", help="exit after N runs (for testing)")
+    _common(p)
+    p.set_defaults(func=cmd_schedule)
+
     p = sub.add_parser("seeds", help="validate and list seed files")
     p.add_argument("seed", nargs="*", metavar="SEED")
     p.set_defaults(func=cmd_seeds)
@@ -322,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
     if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
-        level = logging.DEBUG if getattr(args, "verbose", 0) > 1 else logging.INFO if getattr(args, "verbose", 0) else logging.WARNING
+        verbose = getattr(args, "verbose", 0)
+        level = logging.DEBUG if verbose > 1 else logging.INFO if verbose or args.command == "schedule" else logging.WARNING
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

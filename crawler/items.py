@@ -21,11 +21,12 @@ class ArticlePage:
     route: str
     depth: int
     status: int
-    body: bytes
+    body: bytes = field(repr=False)
     charset: str | None
     fetched_at: datetime
-    capture: Future | None = None
+    capture: Future | None = field(default=None, repr=False)
     discovered: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
+    redirect_urls: list[str] = field(default_factory=list)
     changed: bool = False  # a new version of an article archived in an earlier run

@@ -7,6 +7,7 @@ JSONL row can point at it (file, offset, length, record id).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -22,9 +23,17 @@ from crawler.context import run_context
 from crawler.extract import ExtractOptions
 from crawler.extract_pool import ExtractionPool
 from crawler.items import ArticlePage
-from crawler.output import OutputWriter, article_id, jsonl_row, render_text
+from crawler.output import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
+from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
+
+
+def _pointer(row: dict) -> dict | None:
+    if not row.get("warc_file"):
+        return None
+    return {"file": row["warc_file"], "offset": row.get("warc_offset"), "record_id": row.get("warc_record_id"),
+            "date": None}
 
 
 def deferred_from_future(future: Future) -> Deferred:
@@ -75,6 +84,37 @@ class ArticlePipeline:
         if seed is not None and seed.language and "language" not in extract:
             extract["language"] = seed.language
         self.options = ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None
+        if ctx.state is not None and seed is not None:
+            self._recover_killed_runs(seed.name)
+
+    def _recover_killed_runs(self, site: str) -> None:
+        """Articles written by a run that was killed before it could record them are not fetched again.
+
+        The JSONL line is written before the state is updated; after a SIGKILL the JSONL is the truth.
+        """
+        state, storage = self.ctx.state, self.ctx.storage
+        for run_id in state.unfinished_runs(site):
+            recovered = 0
+            for path in sorted((storage.work_dir / "articles").glob(f"*/{run_id}*.jsonl*")):
+                if path.name.endswith(".open"):
+                    repair_jsonl(path)
+                    final = path.with_name(path.name[: -len(".open")])
+                    path.rename(final)
+                    path = final
+                else:
+                    repair_jsonl(path)
+                with open(path, encoding="utf-8") as fh:
+                    for line in fh:
+                        row = json.loads(line)
+                        state.add_text_hash(row["text_sha256"], row["id"])
+                        for url in dict.fromkeys([row["url"], row["canonical_url"]]):
+                            state.record_fetch(canonicalize_url(url), status=200, etag=None, last_modified=None,
+                                               payload_digest=None, kind="article", article_id=row["id"],
+                                               warc=_pointer(row), published=row.get("published"))
+                        recovered += 1
+                storage.commit(path.relative_to(storage.work_dir).as_posix())
+            state.end_run(run_id, "killed", {"recovered_articles": recovered})
+            logger.warning("Run %s of %s was killed; %d articles it wrote are kept", run_id, site, recovered)
 
     async def process_item(self, item: Any, spider=None) -> Any:
         if not isinstance(item, ArticlePage):
@@ -93,20 +133,42 @@ class ArticlePipeline:
         if article is None:
             stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
-            raise DropItem(f"no article: {result.reason}")
+            raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
         duplicate = self._duplicate_of(article)
         if duplicate:
             stats.inc_value(f"newswarc/extract/duplicates/{duplicate}")
             logger.info("Duplicate article %s (%s)", item.url, duplicate)
-            raise DropItem(f"duplicate ({duplicate})")
+            raise DropItem(f"duplicate ({duplicate})", log_level="DEBUG")
+        version = self._version_of(article)
+        if version == "unchanged":
+            stats.inc_value("newswarc/crawl/unchanged")
+            self._remember(item, article, location)
+            raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = location.__dict__ if location is not None and hasattr(location, "__dict__") else (
             location._asdict() if location is not None else None)
         row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
         row.update(route=item.route, **{k: v for k, v in item.discovered.items() if k not in row})
-        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item))
+        if version == "changed":
+            # a new version of an article archived before: both are kept, the new text beside the old
+            row["version_of"] = row["id"]
+            row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
+            stats.inc_value("newswarc/crawl/changed")
+        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, location))
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item
+
+    def _version_of(self, article) -> str | None:
+        """``None`` for a new article; ``"unchanged"`` or ``"changed"`` for one archived in an earlier run."""
+        state = self.ctx.state
+        if state is None:
+            return None
+        prior = state.get(article.canonical_url)
+        if prior is None or not prior.article_id:
+            return None
+        if state.has_text_hash(article.text_sha256) == prior.article_id:
+            return "unchanged"
+        return "changed"
 
     def _duplicate_of(self, article) -> str | None:
         """Same article under another URL (canonical link) or the same text: write it once."""
@@ -117,16 +179,32 @@ class ArticlePipeline:
                 return "text_hash"
             state = self.ctx.state
             if state is not None and state.has_text_hash(article.text_sha256) not in (None, article_id(article.canonical_url)):
-                return "text_hash_earlier_run"
+                return "text_hash_earlier_run"  # syndicated copy of an article archived before
             self._seen_urls.add(article.canonical_url)
             self._seen_hashes[article.text_sha256] = article.canonical_url
             return None
 
-    def _write(self, row: dict, text: str, item: ArticlePage) -> None:
+    def _write(self, row: dict, text: str, item: ArticlePage, location: Any) -> None:
+        """Write the article, then remember it: a kill in between means a re-fetch, never a loss."""
         self.writer.write(row, text)
+        self._remember(item, row, location)
+
+    def _remember(self, item: ArticlePage, article: Any, location: Any) -> None:
+        """Record the article's URLs (request, redirect hops, canonical) in the crawl state."""
         state = self.ctx.state
-        if state is not None:
-            state.add_text_hash(row["text_sha256"], row["id"])
+        if state is None:
+            return
+        get = article.get if isinstance(article, dict) else lambda k: getattr(article, k, None)
+        ident = get("id") or article_id(get("canonical_url"))
+        state.add_text_hash(get("text_sha256"), ident)
+        urls = dict.fromkeys([*item.redirect_urls, item.url, get("url"), get("canonical_url")])
+        for url in filter(None, urls):
+            state.record_fetch(
+                canonicalize_url(url), status=item.status, etag=item.etag, last_modified=item.last_modified,
+                payload_digest=getattr(location, "payload_digest", None), kind="article", article_id=ident,
+                warc=location, published=get("published"),
+                sitemap_lastmod=item.discovered.get("sitemap_lastmod"),
+            )
 
     async def close_spider(self, spider=None) -> None:
         await maybe_deferred_to_future(threads.deferToThread(self._close))

@@ -38,6 +38,10 @@ EXTENSIONS = {
     "crawler.archive.capture.WarcCapture": 500,
     "crawler.report.RunReport": 510,
 }
+DOWNLOADER_MIDDLEWARES = {
+    # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
+    "crawler.middlewares.IncrementalRedirectMiddleware": 90,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
 }

@@ -380,3 +380,13 @@ class CrawlState:
             run_id=row[0], seeds=tuple(s for (s,) in seeds), started_at=row[1], ended_at=row[2],
             status=row[3], counts=json.loads(row[4]) if row[4] else {},
         )  # fmt: skip
+
+    def unfinished_runs(self, seed: str) -> list[str]:
+        """Run ids of ``seed`` that started and never ended (killed), oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.run_id FROM runs r JOIN run_seeds s ON s.run_id = r.run_id"
+                " WHERE s.seed = ? AND r.ended_at IS NULL ORDER BY r.rowid",
+                (seed,),
+            ).fetchall()
+        return [run_id for (run_id,) in rows]

@@ -101,6 +101,7 @@ class NewsSpider(scrapy.Spider):
                     return None
                 # recheck: a conditional request; 304 or an identical body becomes a revisit record
                 meta["newswarc_recheck"] = True
+                meta["handle_httpstatus_list"] = [304]
                 meta["newswarc_prior"] = {"payload_digest": prior.payload_digest, "date": prior.date,
                                           "url": prior.url, "article_id": prior.article_id}
                 if prior.etag:
@@ -229,6 +230,12 @@ class NewsSpider(scrapy.Spider):
     async def parse_page(self, response: Response):
         stats = self.crawler.stats
         depth = response.meta.get("newswarc_depth", 0)
+        if response.status == 304:  # a recheck found the article unchanged (archived as a revisit)
+            stats.inc_value("newswarc/crawl/not_modified")
+            if self.state is not None:
+                self.state.record_fetch(canonicalize_url(response.url), status=304, etag=None, last_modified=None,
+                                        payload_digest=None, kind="article")
+            return
         content_type = response.headers.get(b"Content-Type", b"").lower()
         if not any(t in content_type for t in HTML_TYPES) or not isinstance(response, TextResponse):
             # a feed or sitemap linked as a page is still worth reading
@@ -266,6 +273,7 @@ class NewsSpider(scrapy.Spider):
                     etag=_header(response, b"ETag"),
                     last_modified=_header(response, b"Last-Modified"),
                     changed=bool(response.meta.get("newswarc_changed")),
+                    redirect_urls=list(response.meta.get("redirect_urls", [])),
                 )
         if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
             return  # about/contact pages: archived, not mined for more links
@@ -295,8 +303,8 @@ class NewsSpider(scrapy.Spider):
     def _failed(self, failure) -> None:
         request = failure.request if hasattr(failure, "request") else None
         exc = failure.value
-        if isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
-            return  # counted by Scrapy as robotstxt/forbidden: a rule obeyed, not an error
+        if isinstance(exc, IgnoreRequest):
+            return  # robots.txt rule or crawl state: counted where decided, not an error
         kind = type(exc).__name__
         response = getattr(exc, "response", None)
         if response is not None:

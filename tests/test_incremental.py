@@ -1,0 +1,115 @@
+"""Incremental runs on the demo site: only what is new is fetched; a killed run resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
+from tests.warc_checks import check_warc
+
+
+def crawl(seed, out, *extra):
+    result = newswarc("crawl", str(seed), "--out", str(out), *FAST, *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_reports(out)[-1]
+
+
+def article_fetches(server) -> list[str]:
+    """Article pages the server was asked for (GET, 200 or 304)."""
+    site = server.site if hasattr(server, "site") else None
+    paths = [path for method, path, _ in server.log if method == "GET"]
+    return [p for p in paths if site is None or site.article(urlsplit(p).path) is not None]
+
+
+def test_second_run_fetches_no_article_and_reads_discovery_again(tmp_path, fresh_demo_server):
+    server = fresh_demo_server(n_articles=60)
+    seed, out = write_seed(tmp_path, server.url), tmp_path / "out"
+    first = crawl(seed, out)
+    assert first["counts"]["articles"] == 55
+    server.reset_log()
+    second = crawl(seed, out)
+    fetched = [path for _, path, _ in server.log]
+    assert article_fetches(server) == []
+    assert "/feed/" in fetched and "/sitemap_index.xml" in fetched and "/news-sitemap.xml" in fetched
+    assert second["counts"]["articles"] == 0 and second["counts"]["new_articles"] == 0
+    assert second["counts"]["pages_by_kind"].get("article", 0) == 0
+    assert second["counts"]["unchanged"] > 0 and second["counts"]["skipped_by_state"] > 0
+    assert len(read_jsonl(out)) == 55
+
+
+def test_next_run_archives_exactly_the_new_articles(tmp_path, fresh_demo_server):
+    server = fresh_demo_server(n_articles=60)
+    seed, out = write_seed(tmp_path, server.url), tmp_path / "out"
+    crawl(seed, out)
+    new = server.site.publish(5)
+    report = crawl(seed, out)
+    assert report["counts"]["articles"] == 5
+    rows = read_jsonl(out)
+    assert {urlsplit(r["url"]).path for r in rows[-5:]} == {a.path for a in new}
+    assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
+
+
+def test_recheck_keeps_both_versions_and_archives_unchanged_as_revisit(tmp_path, fresh_demo_server):
+    server = fresh_demo_server(n_articles=60)
+    seed, out = write_seed(tmp_path, server.url, recheck_hours=24 * 365 * 10), tmp_path / "out"
+    crawl(seed, out)
+    changed = next(a for a in server.site.articles if not a.private and "section" in a.routes)
+    server.site.change_article(changed.path, "A correction was added to this article on Friday evening.")
+    report = crawl(seed, out)
+    rows = read_jsonl(out)
+    versions = [r for r in rows if urlsplit(r["url"]).path == changed.path]
+    assert len(versions) == 2 and versions[1]["version_of"] == versions[0]["id"]
+    assert "correction was added" in versions[1]["text"] and "correction" not in versions[0]["text"]
+    assert (out / versions[0]["text_path"]).is_file() and (out / versions[1]["text_path"]).is_file()
+    assert report["counts"]["changed"] == 1
+    assert report["counts"]["unchanged"] > 0
+    from warcio.archiveiterator import ArchiveIterator
+
+    revisits = []
+    for path in sorted((out / "warc").glob("*.warc.gz")):
+        check_warc(path)
+        with open(path, "rb") as fh:
+            revisits += [r for r in ArchiveIterator(fh) if r.rec_type == "revisit"]
+    assert revisits, "unchanged articles were not archived as revisit records"
+
+
+def test_killed_crawl_resumes_every_article_once(tmp_path, fresh_demo_server):
+    server = fresh_demo_server(n_articles=120)
+    seed, out = write_seed(tmp_path, server.url), tmp_path / "out"
+    args = [sys.executable, "-m", "crawler.cli", "crawl", str(seed), "--out", str(out), "-q",
+            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_DELAY=0.05"]
+    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(read_jsonl(out) if (out / "articles").exists() else []) < 20:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(read_jsonl(out))
+    assert 0 < partial < 115, "the crawl was not killed in the middle"
+    assert list((out / "warc").glob("*.open")), "a killed crawl leaves its WARC .open"
+    crawl(seed, out)
+    rows = read_jsonl(out)
+    counts = Counter(urlsplit(r["url"]).path for r in rows)
+    public = {a.path for a in server.site.articles if not a.private}
+    assert set(counts) == public and set(counts.values()) == {1}
+    assert not list(out.rglob("*.open"))
+    for path in sorted((out / "warc").glob("*.warc.gz")):
+        check_warc(path)
+
+
+def test_schedule_exits_cleanly_on_sigterm(tmp_path, demo_server):
+    seed = write_seed(tmp_path, demo_server.url, schedule="* * * * *", max_pages=5)
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "schedule", str(seed), "--out", str(tmp_path / "o")],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert "Scheduled demo" in err
