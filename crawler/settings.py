@@ -38,6 +38,10 @@ EXTENSIONS = {
     "crawler.archive.capture.WarcCapture": 500,
     "crawler.report.RunReport": 510,
 }
+SPIDER_MIDDLEWARES = {
+    # next to the spider: sees every link the spider yields, for the page's WARC metadata record
+    "crawler.archive.capture.OutlinkRecorder": 950,
+}
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
     "crawler.middlewares.IncrementalRedirectMiddleware": 90,

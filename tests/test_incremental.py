@@ -11,7 +11,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
-from tests.warc_checks import check_warc
+from tests.warc_checks import PywbReplay, check_warc
 
 
 def crawl(seed, out, *extra):
@@ -77,6 +77,14 @@ def test_recheck_keeps_both_versions_and_archives_unchanged_as_revisit(tmp_path,
         with open(path, "rb") as fh:
             revisits += [r for r in ArchiveIterator(fh) if r.rec_type == "revisit"]
     assert revisits, "unchanged articles were not archived as revisit records"
+    # pywb resolves a revisit of an unchanged article to the payload archived in the first run
+    unchanged = next(a for a in server.site.articles if not a.private and a.path != changed.path
+                     and any(r.rec_headers.get_header("WARC-Target-URI").endswith(a.path) for r in revisits))
+    revisit = next(r for r in revisits if r.rec_headers.get_header("WARC-Target-URI").endswith(unchanged.path))
+    stamp = "".join(ch for ch in revisit.rec_headers.get_header("WARC-Date") if ch.isdigit())[:14]
+    with PywbReplay(tmp_path / "pywb", sorted((out / "warc").glob("*.warc.gz"))) as pywb:
+        replayed = pywb.get(revisit.rec_headers.get_header("WARC-Target-URI"), mode=f"{stamp}id_")
+    assert unchanged.title.encode() in replayed.body, (replayed.status, replayed.body[:300])
 
 
 def test_killed_crawl_resumes_every_article_once(tmp_path, fresh_demo_server):

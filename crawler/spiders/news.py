@@ -103,7 +103,7 @@ class NewsSpider(scrapy.Spider):
                 meta["newswarc_recheck"] = True
                 meta["handle_httpstatus_list"] = [304]
                 meta["newswarc_prior"] = {"payload_digest": prior.payload_digest, "date": prior.date,
-                                          "url": prior.url, "article_id": prior.article_id}
+                                          "uri": prior.url, "article_id": prior.article_id}
                 if prior.etag:
                     headers["If-None-Match"] = prior.etag
                 if prior.last_modified:

@@ -1,0 +1,229 @@
+"""WARC files on disk: per-record gzip, ``.open`` names, rollover, and the writer thread.
+
+:class:`WarcFileWriter` owns naming, compression, rotation and commit; it is used by one thread
+only. :class:`WriterThread` runs it behind a bounded queue so that compression and file I/O never
+happen on the Twisted reactor thread. Jobs are callables taking the file writer, so the thread
+knows nothing about Scrapy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import re
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from crawler.archive.records import Record, make_record_id, warc_date, warcinfo_record
+
+logger = logging.getLogger(__name__)
+
+_SLICE = 1 << 20  # compress large bodies in 1 MiB slices
+
+
+class RevisitIndex:
+    """In-run memory of payload digests already archived (used by the writer thread only).
+
+    A persistent crawl-state store can replace it: anything with ``lookup`` and ``add`` will do.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, str]] = {}
+
+    def lookup(self, digest: str) -> tuple[str, str] | None:
+        """``(uri, warc_date)`` of the first capture with this payload digest, if any."""
+        return self._seen.get(digest)
+
+    def add(self, digest: str, uri: str, date: str) -> None:
+        self._seen.setdefault(digest, (uri, date))
+
+
+def warc_filename(prefix: str, serial: int, now: float | None = None, host: str | None = None,
+                  pid: int | None = None) -> str:
+    """``PREFIX-TIMESTAMP17-SERIAL5-HOST-PID.warc.gz``: unique across processes and machines."""
+    stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    ts17 = stamp.strftime("%Y%m%d%H%M%S") + f"{stamp.microsecond // 1000:03d}"
+    host = re.sub(r"[^A-Za-z0-9.]+", "_", host or socket.gethostname()) or "localhost"
+    return f"{prefix}-{ts17}-{serial:05d}-{host}-{os.getpid() if pid is None else pid}.warc.gz"
+
+
+def gzip_member(record: Record, level: int) -> bytes:
+    """``record`` as one gzip member, so that it can be read on its own at its offset.
+
+    One ``zlib`` call per record: each call releases the GIL, and fewer hand-overs keep the
+    writer thread from stalling behind the reactor thread. Large bodies go in 1 MiB slices.
+    """
+    if record.block_length < _SLICE:
+        return zlib.compress(b"".join(record.chunks()), level, wbits=31)
+    comp, out = zlib.compressobj(level, zlib.DEFLATED, 31), []
+    for chunk in record.chunks():
+        view = memoryview(chunk)
+        out += [comp.compress(view[start:start + _SLICE]) for start in range(0, len(view), _SLICE)]
+    out.append(comp.flush())
+    return b"".join(out)
+
+
+class WarcFileWriter:
+    """Writes record groups to ``warc/NAME.warc.gz.open`` in the storage's work directory.
+
+    The first record of every file is a ``warcinfo``; a group (request + response) never spans
+    two files; after a group the file is flushed (a crash leaves whole records up to there) and
+    rolled over once it reaches ``max_size``. Closing renames it to its final name and commits it
+    to storage (in a separate thread, so an upload does not stall writing).
+    """
+
+    def __init__(self, storage: Any, *, prefix: str = "newswarc", max_size: int = 1_000_000_000,
+                 gzip_level: int = 6, warcinfo: Sequence[tuple[str, str]] = (),
+                 make_id: Callable[[], str] = make_record_id,
+                 now: Callable[[], float] = time.time,
+                 on_file: Callable[[str, str], None] | None = None):
+        self.storage, self.prefix, self.max_size, self.gzip_level = storage, prefix, max_size, gzip_level
+        self.warcinfo, self.make_id, self.now, self.on_file = list(warcinfo), make_id, now, on_file
+        self._serial = 0
+        self._fh: IO[bytes] | None = None
+        self._name = ""
+        self._offset = 0
+        self._commits = ThreadPoolExecutor(1, thread_name_prefix="newswarc-commit")
+        self._pending: list[Future] = []
+        self.files: list[str] = []
+
+    @property
+    def key(self) -> str:
+        """Storage key of the current file (``warc/NAME.warc.gz``)."""
+        return "warc/" + self._name
+
+    def _open(self) -> None:
+        self._serial += 1
+        self._name = warc_filename(self.prefix, self._serial, self.now())
+        path = self.storage.local_path(self.key + ".open")
+        fh = open(path, "wb")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # repair skips files that are in use
+        self._fh, self._offset = fh, 0
+        info = warcinfo_record(self._name, warc_date(self.now()), self.make_id(), self.warcinfo)
+        self._offset += fh.write(gzip_member(info, self.gzip_level))
+        logger.info("Opened WARC file %s", self.storage.display(self.key + ".open"))
+        if self.on_file:
+            self.on_file("opened", self.key)
+
+    def write(self, records: Sequence[Record]) -> list[tuple[str, int, int]]:
+        """Write a group of records to one file; returns ``(key, offset, length)`` for each."""
+        members = [gzip_member(record, self.gzip_level) for record in records]  # may raise: nothing written
+        if self._fh is None:
+            self._open()
+        start, out = self._offset, []
+        for member in members:
+            out.append((self.key, start + sum(length for _, _, length in out), len(member)))
+        try:
+            if sum(map(len, members)) < _SLICE:
+                self._fh.write(b"".join(members))  # one write, one flush per group
+            else:
+                for member in members:
+                    self._fh.write(member)
+            self._fh.flush()
+        except BaseException:
+            self._rewind(start)
+            raise
+        self._offset = start + sum(map(len, members))
+        if self._offset >= self.max_size:
+            self.close_file()
+        return out
+
+    def _rewind(self, offset: int) -> None:
+        """After a failed write, cut the partial group so the file keeps whole records only."""
+        try:
+            self._fh.flush()
+        except OSError:
+            pass
+        try:
+            self._fh.truncate(offset)
+            self._fh.seek(offset)
+            self._offset = offset
+        except OSError:
+            logger.error("Cannot truncate %s after a failed write; abandoning it for repair",
+                         self.key, exc_info=True)
+            self._fh = None
+
+    def close_file(self) -> None:
+        """Close the current file: flush, fsync, rename to the final name, commit in background."""
+        if self._fh is None:
+            return
+        fh, key, self._fh = self._fh, self.key, None
+        fh.flush()
+        os.fsync(fh.fileno())
+        final = self.storage.local_path(key)
+        os.replace(self.storage.local_path(key + ".open"), final)
+        fh.close()
+        self.files.append(key)
+        logger.info("Closed WARC file %s (%d bytes)", self.storage.display(key), self._offset)
+        self._pending.append(self._commits.submit(self.storage.commit, key))
+        if self.on_file:
+            self.on_file("closed", key)
+
+    def close(self) -> list[BaseException]:
+        """Close the file and wait for every commit; returns the commit errors (already logged)."""
+        self.close_file()
+        self._commits.shutdown(wait=True)
+        errors = []
+        for fut in self._pending:
+            if (exc := fut.exception()) is not None:
+                logger.error("Could not commit a WARC file: %s", exc, exc_info=exc)
+                errors.append(exc)
+        return errors
+
+
+_STOP = object()
+
+
+class WriterThread:
+    """A daemon thread running jobs (``job(file_writer)``) from a bounded queue, in order.
+
+    ``submit`` never blocks (it returns False when the queue is full, so the caller can apply
+    back-pressure); ``on_low_water`` is called from the thread once the queue falls to half,
+    after a failed ``submit``.
+    """
+
+    def __init__(self, file_writer: WarcFileWriter, queue_size: int = 500,
+                 on_low_water: Callable[[], None] | None = None):
+        self.file_writer = file_writer
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self.on_low_water = on_low_water
+        self.want_low_water = False
+        self._thread = threading.Thread(target=self._run, name="newswarc-warc-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[WarcFileWriter], None]) -> bool:
+        try:
+            self.queue.put_nowait(job)
+            return True
+        except queue.Full:
+            self.want_low_water = True
+            return False
+
+    def put(self, job: Callable[[WarcFileWriter], None]) -> None:
+        """Blocking put: only for threads other than the reactor's."""
+        self.queue.put(job)
+
+    def _run(self) -> None:
+        while (job := self.queue.get()) is not _STOP:
+            try:
+                job(self.file_writer)
+            except Exception:
+                logger.error("WARC writer job failed", exc_info=True)
+            if self.want_low_water and self.queue.qsize() <= self.queue.maxsize // 2:
+                self.want_low_water = False
+                if self.on_low_water:
+                    self.on_low_water()
+
+    def close(self) -> list[BaseException]:
+        """Drain the queue, stop the thread, close the file (blocking: run it in a thread)."""
+        self.queue.put(_STOP)
+        self._thread.join()
+        return self.file_writer.close()

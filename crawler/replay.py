@@ -1,0 +1,577 @@
+"""``newswarc replay``: re-extract articles offline from WARC archives, exactly as a crawl would.
+
+For every ``response`` record (and ``revisit``, resolved to its original payload) the page goes
+through the crawl's own steps: only 200 HTML pages, transfer and content encodings undone as
+Scrapy's middlewares do, :func:`~crawler.discovery.pagekind.classify_page` with the seed's
+patterns, one article per canonical page URL, extraction in the same
+:class:`~crawler.extract_pool.ExtractionPool` with the same options (seed ``[extract]`` table +
+seed language), deduplication by canonical URL and text hash, then the same
+:class:`~crawler.output.OutputWriter`. JSONL rows point at the *source* records.
+
+The main process streams records (constant memory: bodies are read only for candidate pages,
+and at most ``max_inflight`` pages wait for the pool); extraction runs in worker processes.
+Results are written in input order, so a replay is deterministic.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import IO, Any
+
+from crawler.errors import NewswarcError, StorageError
+from crawler.warcread import (
+    Corrupt,
+    DecodeError,
+    Source,
+    SourceSet,
+    WarcRecord,
+    dechunk,
+    decode_content,
+    iter_records,
+    read_at,
+)
+
+logger = logging.getLogger(__name__)
+
+STATS = "newswarc/replay/"
+HTML_TYPES = ("text/html", "application/xhtml")
+LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
+DEFAULT_MAX_BODY = 50 * 1024 * 1024
+
+
+class ReplayError(NewswarcError):
+    """A replay cannot start: no source, nothing to write, a bad date or pattern."""
+
+    exit_code = 2
+
+
+@dataclass
+class ReplayOptions:
+    """What to replay and how; ``seed`` is a :class:`crawler.config.Seed` (patterns, extract options)."""
+
+    site: str | None = None
+    seed: Any = None
+    url_pattern: re.Pattern[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    workers: int = 0
+    timeout: float = 60.0
+    max_body: int = DEFAULT_MAX_BODY
+    max_inflight: int = 0  # 0: 4 per worker
+
+
+@dataclass
+class ReplayResult:
+    """Counters (``newswarc/replay/...`` keys) and the damage found in the input."""
+
+    stats: dict[str, int]
+    corrupt: list[Corrupt] = field(default_factory=list)
+    run_id: str = ""
+
+    @property
+    def articles(self) -> int:
+        return self.stats.get(STATS + "articles", 0)
+
+    @property
+    def clean(self) -> bool:
+        """No input was damaged or unreadable."""
+        return not self.corrupt and not self.stats.get(STATS + "sources/unreadable", 0)
+
+
+def parse_when(value: str, *, end: bool = False) -> datetime:
+    """An ISO date or date-time (UTC when naive); a bare date as ``--until`` means the whole day."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, dtime.max if end else dtime.min, tzinfo=UTC)
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ReplayError(f"{value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z)") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _warc_date(value: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+@dataclass
+class _Page:
+    """A page sent to the pool, waiting in input order to be written."""
+
+    seq: int
+    future: Future
+    url: str
+    record_id: str
+    fetched_at: datetime
+    warc: dict[str, Any]
+    source_seed: str | None
+    source_done: bool = False
+
+
+class JsonlOnly:
+    """The JSONL half of :class:`~crawler.output.OutputWriter` (``--jsonl`` without ``--out``)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.articles = 0
+
+    def write(self, row: dict[str, Any], text: str) -> None:
+        self.stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.stream.flush()
+        self.articles += 1
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class Replayer:
+    """Streams sources through classification, the extraction pool and a writer."""
+
+    def __init__(self, writer: Any, options: ReplayOptions, *, pool: Any = None, progress: IO[str] | None = None):
+        from crawler.extract import ExtractOptions
+        from crawler.extract_pool import ExtractionPool
+
+        self.writer = writer
+        self.opt = options
+        seed = options.seed
+        self.article_patterns = tuple(getattr(seed, "article_url_patterns", ()) or ())
+        self.deny_patterns = tuple(getattr(seed, "deny_url_patterns", ()) or ())
+        extract = dict(getattr(seed, "extract", {}) or {})
+        if seed is not None and seed.language and "language" not in extract:
+            extract["language"] = seed.language
+        self.extract_options = (ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>"))
+                                if extract else None)
+        self.pool = pool or ExtractionPool(workers=options.workers, timeout=options.timeout)
+        self.max_inflight = options.max_inflight or 4 * self.pool.workers
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.corrupt: list[Corrupt] = []
+        self.progress = progress
+        self._pending: collections.deque[_Page] = collections.deque()
+        self._meta: dict[str, dict[str, str]] = {}  # response record id -> metadata fields (pending pages only)
+        self._emitted: set[str] = set()  # canonical page URLs sent to extraction (the spider's set)
+        self._seen_urls: set[str] = set()  # canonical article URLs written (the pipeline's sets)
+        self._seen_hashes: set[str] = set()
+        self._originals: dict[str, tuple[int, int]] = {}  # payload digest -> (source index, offset)
+        self._revisits: list[tuple[int, WarcRecord]] = []  # revisits whose original was not seen yet
+        self._sources: list[Source] = []
+        self._seq = 0
+        self._source_seed: str | None = None
+        self._started = time.monotonic()
+        self._last_progress = 0.0
+
+    # --- driving ------------------------------------------------------------------------------
+
+    def run(self, sources: SourceSet) -> ReplayResult:
+        """Replay every source, then the revisits whose original came later; close the pool."""
+        try:
+            for source in sources:
+                self._replay_source(source)
+            self._resolve_late_revisits()
+            self._drain(0)
+        except BaseException:
+            self.pool.close(wait=False)
+            raise
+        self.pool.close(wait=True)
+        self._progress(final=True)
+        return ReplayResult(dict(self.stats), self.corrupt)
+
+    def _replay_source(self, source: Source) -> None:
+        index = len(self._sources)
+        self._sources.append(source)
+        self._source_seed = None
+        self.stats[STATS + "sources"] += 1
+        logger.info("Replaying %s", source.name)
+        try:
+            stream = source.open()
+        except (OSError, StorageError) as exc:
+            self._damaged(Corrupt(source.name, 0, f"cannot open: {getattr(exc, 'strerror', None) or exc}"))
+            self.stats[STATS + "sources/unreadable"] += 1
+            return
+        with stream:
+            records = iter_records(stream, source.name, want=self._want, max_body=self.opt.max_body,
+                                   gzip=source.gzip)
+            while True:
+                try:
+                    item = next(records, None)
+                except _READ_ERRORS as exc:  # a read error mid-file (disk, network): the rest of this source is lost
+                    self._damaged(Corrupt(source.name, -1, f"read error: {exc}"))
+                    self.stats[STATS + "sources/unreadable"] += 1
+                    break
+                if item is None:
+                    break
+                if isinstance(item, Corrupt):
+                    self._damaged(item)
+                else:
+                    self._record(index, item)
+                self._drain(self.max_inflight)
+                self._progress()
+        for page in self._pending:  # no metadata record can come for them any more
+            page.source_done = True
+        self._drain(self.max_inflight)
+
+    def _damaged(self, item: Corrupt) -> None:
+        self.corrupt.append(item)
+        self.stats[STATS + "corrupt"] += 1
+        logger.warning("%s: offset %d: %s", item.source, item.offset, item.message)
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _want(self, rec: WarcRecord) -> bool:
+        """Decide from the headers whether the payload is worth reading (the verdict goes in ``note``)."""
+        kind = rec.type
+        if kind == "metadata":
+            return rec.headers.get("content-type", "").startswith("application/warc-fields")
+        if kind not in ("response", "revisit"):
+            return False
+        rec.note = self._filter(rec)
+        return rec.note is None and kind == "response"
+
+    def _filter(self, rec: WarcRecord) -> str | None:
+        """Why this response/revisit is not a candidate page, or None (the crawl's checks first)."""
+        opt = self.opt
+        if rec.http_status is None:
+            return "bad_http"
+        if rec.http_status != 200:
+            return "status"
+        ctype = (rec.http_header("Content-Type") or "").lower()
+        if not any(t in ctype for t in HTML_TYPES):
+            return "not_html"
+        if rec.headers.get("warc-truncated"):
+            return "truncated"
+        if opt.url_pattern is not None and not opt.url_pattern.search(rec.target_uri):
+            return "url_pattern"
+        if opt.since or opt.until:
+            when = _warc_date(rec.date)
+            if when is None or (opt.since and when < opt.since) or (opt.until and when > opt.until):
+                return "date"
+        return None
+
+    def _record(self, index: int, rec: WarcRecord) -> None:
+        self._seq += 1
+        self.stats[STATS + "records"] += 1
+        self.stats[STATS + "records/" + (rec.type if rec.type in _TYPES else "other")] += 1
+        if rec.type == "metadata":
+            self._metadata(rec)
+        elif rec.type == "response":
+            if rec.note in (None, "url_pattern", "date"):  # a 200 HTML payload a revisit may point to
+                digest = rec.headers.get("warc-payload-digest")
+                if digest:
+                    self._originals.setdefault(digest, (index, rec.offset))
+            if rec.note is None:
+                self._page(rec, rec.body or b"", rec.http_headers, rec)
+            else:
+                self.stats[STATS + "skipped/" + rec.note] += 1
+        elif rec.type == "revisit":
+            if rec.note is not None:
+                self.stats[STATS + "skipped/" + rec.note] += 1
+            elif not self._revisit(rec):
+                self._revisits.append((index, rec))
+
+    def _metadata(self, rec: WarcRecord) -> None:
+        fields: dict[str, str] = {}
+        for line in (rec.body or b"").decode("utf-8", "replace").splitlines():
+            name, sep, value = line.partition(":")
+            if sep and name.strip() in ("seed", "route"):
+                fields.setdefault(name.strip(), value.strip())
+        if fields.get("seed"):
+            self._source_seed = fields["seed"]
+        target = rec.headers.get("warc-concurrent-to")
+        if target and any(p.record_id == target for p in self._pending):
+            self._meta[target] = fields
+
+    def _revisit(self, rec: WarcRecord) -> bool:
+        """Replay a revisit with its original's payload; False when the original was not seen yet."""
+        found = self._originals.get(rec.headers.get("warc-payload-digest", ""))
+        if found is None:
+            return False
+        index, offset = found
+        original = read_at(self._sources[index], offset, max_body=self.opt.max_body)
+        if original is None or original.body is None:
+            self.stats[STATS + "revisits/unresolved"] += 1
+            logger.warning("Revisit %s: its original at %s offset %d cannot be read", rec.target_uri,
+                           self._sources[index].name, offset)
+            return True
+        self.stats[STATS + "revisits/resolved"] += 1
+        # the payload is the original's, still encoded as the original's headers say
+        self._page(rec, original.body, original.http_headers, original)
+        return True
+
+    def _resolve_late_revisits(self) -> None:
+        for index, rec in self._revisits:
+            self._source_seed = None
+            if not self._revisit(rec):
+                self.stats[STATS + "revisits/unresolved"] += 1
+                logger.warning("Revisit %s (%s): no response record with its payload digest in the input",
+                               rec.target_uri, self._sources[index].name)
+            self._drain(self.max_inflight)
+        self._revisits.clear()
+
+    def _page(self, rec: WarcRecord, body: bytes, http_headers: list[tuple[str, str]], payload: WarcRecord) -> None:
+        """A 200 HTML response: decode, classify, and send article pages to the pool."""
+        from crawler.discovery.pagekind import classify_page
+        from crawler.urls import canonicalize_url
+
+        self.stats[STATS + "html_pages"] += 1
+        if payload.body_truncated:
+            self.stats[STATS + "skipped/too_large"] += 1
+            return
+        headers = _Headers(http_headers)
+        try:
+            if "chunked" in (headers.get("transfer-encoding") or "").lower():
+                body = dechunk(body)
+            body = decode_content(body, headers.get("content-encoding"), self.opt.max_body)
+        except DecodeError as exc:
+            self.stats[STATS + f"skipped/{exc}"] += 1
+            logger.warning("Skipped %s (%s): body cannot be decoded", rec.target_uri, exc)
+            return
+        url = rec.target_uri
+        kind = classify_page(body, url, article_patterns=self.article_patterns, deny_patterns=self.deny_patterns)
+        self.stats[STATS + "pages/" + kind.kind] += 1
+        if kind.kind != "article":
+            return
+        canonical = canonicalize_url(url)
+        if canonical in self._emitted:
+            self.stats[STATS + "duplicates/page_url"] += 1
+            return
+        self._emitted.add(canonical)
+        future = self.pool.submit(body, url, charset=_charset(url, body, headers), options=self.extract_options)
+        fetched = _warc_date(rec.date) or datetime.now(UTC)
+        warc = {"warc_file": rec.source, "warc_offset": rec.offset, "warc_length": rec.length, "warc_record_id": rec.record_id}
+        self._pending.append(_Page(self._seq, future, url, rec.record_id, fetched, warc, self._source_seed))
+
+    # --- results, in input order --------------------------------------------------------------
+
+    def _drain(self, keep: int) -> None:
+        """Write finished pages at the head of the queue; block while more than ``keep`` wait."""
+        while self._pending:
+            head = self._pending[0]
+            ready = head.future.done() and (
+                head.source_done or head.record_id in self._meta or self._seq - head.seq >= LOOKAHEAD)
+            if not ready and len(self._pending) <= keep:
+                return
+            self._pending.popleft()
+            self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
+
+    def _finish(self, page: _Page, result: Any, meta: Mapping[str, str]) -> None:
+        from crawler.output import jsonl_row, render_text
+        from crawler.urls import url_host
+
+        article = result.article
+        if article is None:
+            self.stats[STATS + f"extract/skipped/{result.reason or 'unknown'}"] += 1
+            logger.warning("Skipped %s (%s): no article extracted", page.url, result.reason)
+            return
+        if article.canonical_url in self._seen_urls:
+            self.stats[STATS + "duplicates/canonical_url"] += 1
+            return
+        if article.text_sha256 in self._seen_hashes:
+            self.stats[STATS + "duplicates/text_hash"] += 1
+            return
+        self._seen_urls.add(article.canonical_url)
+        self._seen_hashes.add(article.text_sha256)
+        site = (self.opt.site or meta.get("seed") or page.source_seed
+                or getattr(self.opt.seed, "name", None) or url_host(page.url) or "_")
+        row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
+        row["route"] = meta.get("route") or None
+        self.writer.write(row, render_text(article))
+        self.stats[STATS + "articles"] += 1
+        self.stats[STATS + "words"] += article.word_count
+
+    # --- progress -----------------------------------------------------------------------------
+
+    def _progress(self, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_progress < 1.0:
+            return
+        self._last_progress = now
+        elapsed = max(now - self._started, 1e-6)
+        records, articles = self.stats[STATS + "records"], self.stats[STATS + "articles"]
+        line = (f"records {records}  articles {articles}  corrupt {self.stats[STATS + 'corrupt']}  "
+                f"{records / elapsed:.0f} records/s  {articles / elapsed:.1f} articles/s")
+        self.progress.write("\r\033[K" + ("" if final else line))
+        self.progress.flush()
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What a failing source stream raises: OSError, and botocore's errors for S3 bodies."""
+    try:
+        from botocore.exceptions import BotoCoreError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return (OSError,)
+    return (OSError, BotoCoreError)
+
+
+_READ_ERRORS = _read_errors()
+_TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
+
+
+class _Headers:
+    """Case-insensitive first-value lookup over HTTP header pairs."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]):
+        self.pairs = pairs
+        self._map: dict[str, str] = {}
+        for name, value in pairs:
+            self._map.setdefault(name.lower(), value)
+
+    def get(self, name: str) -> str | None:
+        return self._map.get(name.lower())
+
+
+def _charset(url: str, body: bytes, headers: _Headers) -> str | None:
+    """The encoding Scrapy would give ``response.encoding`` (header, BOM, <meta>, inference)."""
+    from scrapy.http import HtmlResponse
+
+    ctype = headers.get("content-type") or "text/html"
+    try:
+        return HtmlResponse(url=url, body=body, headers={"Content-Type": ctype}).encoding
+    except Exception:  # a URL Scrapy refuses: let decode_html sniff the bytes
+        logger.debug("no Scrapy encoding for %s", url, exc_info=True)
+        return None
+
+
+def summary(result: ReplayResult) -> str:
+    """The end-of-run lines for stderr: counts, skips by reason, damage."""
+    s = result.stats
+    get = lambda key: s.get(STATS + key, 0)  # noqa: E731
+    lines = [f"replay: {get('sources')} sources, {get('records')} records, {get('html_pages')} HTML pages, "
+             f"{get('pages/article')} article pages, {get('articles')} articles written, "
+             f"{get('corrupt')} damaged places"]
+    for group in ("skipped/", "extract/skipped/", "duplicates/", "revisits/"):
+        parts = [f"{k[len(STATS) + len(group):]} {v}" for k, v in sorted(s.items()) if k.startswith(STATS + group)]
+        if parts:
+            lines.append(f"  {group.rstrip('/').replace('/', ' ')}: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,
+           options: ReplayOptions | None = None, settings: Any = None, run_id: str | None = None,
+           progress: IO[str] | None = None) -> ReplayResult:
+    """Replay WARC sources into ``out`` (a directory or ``s3://``) and/or a JSONL stream.
+
+    Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
+    (unusable output) before reading anything. Damaged input is reported in the result.
+    """
+    from crawler.context import new_run_id
+    from crawler.output import OutputWriter
+    from crawler.storage import open_storage
+
+    options = options or ReplayOptions()
+    if not out and jsonl is None:
+        raise ReplayError("replay: nothing to write; give --out DIR|s3://BUCKET/PREFIX and/or --jsonl -|FILE")
+    if not sources:
+        raise ReplayError("replay: no SOURCE given")
+    try:
+        source_set = SourceSet(list(sources), s3_storage=lambda uri: open_storage(uri, _SourceSettings(settings)))
+    except FileNotFoundError as exc:
+        raise ReplayError(str(exc)) from None
+    run_id = run_id or new_run_id()
+    storage = None
+    try:
+        if out:
+            storage = open_storage(out, settings)
+            storage.check()
+            writer: Any = OutputWriter(storage, run_id=run_id, jsonl_stdout=jsonl)
+        else:
+            writer = JsonlOnly(jsonl)
+        replayer = Replayer(writer, options, progress=progress)
+        try:
+            result = replayer.run(source_set)
+        finally:
+            writer.close()
+        result.run_id = run_id
+        if storage is not None:
+            report = {"run_id": run_id, "command": "replay", "sources": list(sources),
+                      "stats": result.stats, "corrupt": [c.__dict__ for c in result.corrupt]}
+            storage.write_bytes(f"runs/{run_id}-replay.json", json.dumps(report, indent=2).encode())
+    finally:
+        source_set.close()
+        if storage is not None:
+            storage.close()
+    return result
+
+
+class _SourceSettings:
+    """The settings for reading an ``s3://`` source: the output's spool directory is not ours to claim."""
+
+    def __init__(self, settings: Any):
+        self.settings = settings
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == "NEWSWARC_SPOOL_DIR" or self.settings is None:
+            return default
+        return self.settings.get(name, default)
+
+
+def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
+    """Build :class:`ReplayOptions` from the parsed ``newswarc replay`` arguments."""
+    seed = None
+    if getattr(args, "seed", None):
+        from crawler.config import load_seed
+
+        seed = load_seed(args.seed)
+    pattern = None
+    if getattr(args, "url_pattern", None):
+        try:
+            pattern = re.compile(args.url_pattern)
+        except re.error as exc:
+            raise ReplayError(f"--url-pattern {args.url_pattern!r}: not a valid regular expression ({exc})") from None
+    get = settings.get if settings is not None else (lambda name, default=None: default)
+    workers = args.workers if getattr(args, "workers", None) is not None else int(get("NEWSWARC_EXTRACT_WORKERS", 0) or 0)
+    if workers < 0:
+        raise ReplayError(f"--workers {workers}: must be 0 (all cores) or more")
+    return ReplayOptions(
+        site=getattr(args, "site", None),
+        seed=seed,
+        url_pattern=pattern,
+        since=parse_when(args.since) if getattr(args, "since", None) else None,
+        until=parse_when(args.until, end=True) if getattr(args, "until", None) else None,
+        workers=workers,
+        timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
+        max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),
+    )
+
+
+def cmd_replay(args: Any) -> int:
+    """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
+    from crawler.cli import build_settings
+
+    settings = build_settings(args)
+    options = options_from_args(args, settings)
+    progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
+    jsonl_target = getattr(args, "jsonl", None)
+    if jsonl_target == "-":
+        result = replay(args.source, out=args.out, jsonl=sys.stdout, options=options, settings=settings,
+                        progress=progress)
+    elif jsonl_target:
+        try:
+            stream = open(jsonl_target, "w", encoding="utf-8")
+        except OSError as exc:
+            raise ReplayError(f"--jsonl {jsonl_target}: cannot write: {exc.strerror}") from None
+        with stream:
+            result = replay(args.source, out=args.out, jsonl=stream, options=options, settings=settings,
+                            progress=progress)
+    else:
+        result = replay(args.source, out=args.out, options=options, settings=settings, progress=progress)
+    if not args.quiet:
+        print(summary(result), file=sys.stderr)
+        if not result.clean:
+            print(f"replay: {len(result.corrupt)} damaged places in the input were skipped (exit code 1)",
+                  file=sys.stderr)
+    return 0 if result.clean else 1

@@ -1,0 +1,577 @@
+"""A streaming WARC reader that survives damaged files and says where the damage is.
+
+Why not warcio or FastWARC alone: replay must report a truncated gzip member, garbage between
+records or a wrong ``Content-Length`` with the file and offset, then carry on with the next
+record. Both libraries either stop or skip silently. This reader is small: zlib does the
+decompression (one member at a time, so every record has the offset and compressed length of
+its member), the record framing is parsed here, and nothing is read whole: blocks are skipped
+or read up to ``max_body`` bytes. Resync after damage: the next gzip member (``1f 8b 08``) in
+``.warc.gz`` files, the next ``WARC/1.`` line in plain files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+import logging
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Corrupt", "Source", "SourceSet", "WarcRecord", "decode_content", "dechunk", "iter_records", "read_at"]
+
+CHUNK = 256 * 1024
+GZIP_MAGIC = b"\x1f\x8b\x08"
+WARC_MAGIC = b"WARC/"
+MAX_HEADER_BYTES = 256 * 1024  # a WARC or HTTP header block larger than this is damage
+_RETAIN = 4 * 1024 * 1024  # raw bytes kept behind the cursor so a resync can look back
+
+
+@dataclass
+class Corrupt:
+    """Damage found in a source: where, and what (one line)."""
+
+    source: str
+    offset: int
+    message: str
+
+
+@dataclass
+class WarcRecord:
+    """One complete, well-framed record; ``body`` is filled only when the caller asked for it."""
+
+    source: str
+    offset: int
+    length: int | None  # bytes in the file (the gzip member); None when a member holds several records
+    headers: dict[str, str]  # WARC headers, lower-case names, first value wins
+    http_status: int | None = None
+    http_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | None = None  # HTTP payload as stored (still transfer- and content-encoded)
+    body_truncated: bool = False  # longer than max_body: only the start is in ``body``
+    note: str | None = None  # the caller's verdict from ``want`` (e.g. why the body was not read)
+
+    @property
+    def type(self) -> str:
+        return self.headers.get("warc-type", "")
+
+    @property
+    def target_uri(self) -> str:
+        return self.headers.get("warc-target-uri", "").strip("<>")
+
+    @property
+    def record_id(self) -> str:
+        return self.headers.get("warc-record-id", "")
+
+    @property
+    def date(self) -> str:
+        return self.headers.get("warc-date", "")
+
+    def http_header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.http_headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+class _Damage(Exception):
+    """A framing problem at ``offset``; the reader reports it and resyncs."""
+
+    def __init__(self, offset: int, message: str):
+        super().__init__(message)
+        self.offset, self.message = offset, message
+
+
+class _Raw:
+    """The raw file bytes with absolute offsets; keeps a bounded window behind the cursor."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.buf = bytearray()
+        self.start = 0  # absolute offset of buf[0]
+        self.eof = False
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.buf)
+
+    def fill(self) -> bool:
+        if self.eof:
+            return False
+        data = self.stream.read(CHUNK)
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def view(self, pos: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``pos`` (reads more when needed; b"" at end of file)."""
+        while self.end - pos < size and self.fill():
+            pass
+        return bytes(self.buf[pos - self.start:pos - self.start + size])
+
+    def release(self, pos: int) -> None:
+        """Bytes before ``pos - _RETAIN`` are no longer needed."""
+        drop = pos - _RETAIN - self.start
+        if drop > CHUNK:
+            del self.buf[:drop]
+            self.start += drop
+
+    def find(self, pattern: bytes, pos: int) -> int:
+        """Absolute offset of the next ``pattern`` at or after ``pos``, or -1 at end of file."""
+        pos = max(pos, self.start)
+        while True:
+            i = self.buf.find(pattern, pos - self.start)
+            if i >= 0:
+                return self.start + i
+            pos = max(pos, self.end - len(pattern) + 1)
+            self.release(pos + _RETAIN)
+            if not self.fill():
+                return -1
+
+
+class _Reader:
+    """A byte stream with readline/read/skip over decoded data; ``pos`` counts decoded bytes."""
+
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.pos = 0  # decoded bytes consumed
+
+    def _more(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def readline(self, limit: int) -> bytes:
+        while True:
+            i = self.out.find(b"\n", 0, limit)
+            if i >= 0 or len(self.out) >= limit or not self._more():
+                n = i + 1 if i >= 0 else min(len(self.out), limit)
+                line = bytes(self.out[:n])
+                del self.out[:n]
+                self.pos += n
+                return line
+
+    def read(self, size: int) -> bytes:
+        while len(self.out) < size and self._more():
+            pass
+        data = bytes(self.out[:size])
+        del self.out[:size]
+        self.pos += len(data)
+        return data
+
+    def skip(self, size: int) -> int:
+        done = 0
+        while done < size:
+            if not self.out and not self._more():
+                break
+            n = min(size - done, len(self.out))
+            del self.out[:n]
+            done += n
+        self.pos += done
+        return done
+
+    def at_end(self) -> bool:
+        return not self.out and not self._more()
+
+
+class _Plain(_Reader):
+    """An uncompressed WARC: decoded offsets are file offsets."""
+
+    def __init__(self, raw: _Raw, pos: int):
+        super().__init__()
+        self.raw, self.pos, self.cursor = raw, pos, pos
+
+    def _more(self) -> bool:
+        data = self.raw.view(self.cursor, CHUNK)
+        if not data:
+            return False
+        self.cursor += len(data)
+        self.out += data
+        self.raw.release(self.cursor)
+        return True
+
+
+class _Member(_Reader):
+    """The decompressed bytes of one gzip member starting at raw offset ``start``."""
+
+    def __init__(self, raw: _Raw, start: int):
+        super().__init__()
+        self.raw, self.start, self.cursor = raw, start, start
+        self.zobj = zlib.decompressobj(31)
+        self.done = False
+        if raw.view(start, 3) != GZIP_MAGIC:
+            raise _Damage(start, "not a gzip member (garbage between records?)")
+
+    def _more(self) -> bool:
+        while not self.done:
+            data = self.zobj.unconsumed_tail or self.raw.view(self.cursor, 64 * 1024)
+            fresh = not self.zobj.unconsumed_tail
+            if not data:
+                raise _Damage(self.start, "truncated gzip member (file ends inside it)")
+            try:
+                out = self.zobj.decompress(data, CHUNK)
+            except zlib.error as exc:
+                raise _Damage(self.start, f"corrupt gzip member ({exc})") from None
+            if fresh:
+                self.cursor += len(data)
+            if self.zobj.eof:
+                self.done = True
+                self.cursor -= len(self.zobj.unused_data)
+            self.raw.release(self.cursor)
+            if out:
+                self.out += out
+                return True
+        return False
+
+    def rest_is_blank(self) -> bool:
+        """Whether only line breaks are left in this member (reads on to its end to know)."""
+        while True:
+            if self.out.strip(b"\r\n"):
+                return False
+            self.out.clear()
+            if not self._more():
+                return True
+
+    def finish(self) -> int:
+        """Read to the end of the member; returns the raw offset just after it."""
+        while self._more():
+            self.out.clear()
+        return self.cursor
+
+
+def _parse_headers(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
+    """``Name: value`` lines up to the blank line (continuation lines folded)."""
+    pairs: list[tuple[str, str]] = []
+    total = 0
+    while True:
+        line = reader.readline(MAX_HEADER_BYTES)
+        total += len(line)
+        if not line:
+            raise _Damage(offset, f"{what} header block ends early")
+        if total > MAX_HEADER_BYTES:
+            raise _Damage(offset, f"{what} header block too long")
+        if line in (b"\r\n", b"\n"):
+            return pairs
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if text[:1] in (" ", "\t") and pairs:
+            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
+            continue
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            raise _Damage(offset, f"bad {what} header line {text[:60]!r}")
+        pairs.append((name.strip(), value.strip()))
+
+
+Want = Callable[[WarcRecord], bool]
+
+
+def _read_record(reader: _Reader, source: str, member: int | None, want: Want, max_body: int) -> WarcRecord | None:
+    """One record from ``reader`` (None at a clean end); raises _Damage on bad framing.
+
+    The record's offset is its gzip member's (``member``) or, in a plain file, its first line's.
+    """
+    line = b"\r\n"
+    while line in (b"\r\n", b"\n"):  # tolerate extra blank lines between records
+        line = reader.readline(64)
+    if not line:
+        return None
+    offset = member if member is not None else reader.pos - len(line)
+    if not line.startswith(WARC_MAGIC):
+        raise _Damage(offset, "not a WARC record header" + (" (not a WARC file?)" if offset == 0 else ""))
+    headers: dict[str, str] = {}
+    for name, value in _parse_headers(reader, offset, "WARC"):
+        headers.setdefault(name.lower(), value)
+    try:
+        length = int(headers.get("content-length", ""))
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        raise _Damage(offset, "missing or bad Content-Length") from None
+    rec = WarcRecord(source, offset, None, headers)
+    start = reader.pos
+    if rec.type in ("response", "revisit") and headers.get("content-type", "").startswith("application/http"):
+        _read_http_head(reader, rec, length)
+    left = length - (reader.pos - start)
+    if left < 0:
+        raise _Damage(offset, f"wrong Content-Length {length} (shorter than the HTTP headers)")
+    if want(rec):
+        keep = min(left, max_body)
+        rec.body = reader.read(keep)
+        rec.body_truncated = keep < left
+        got = len(rec.body) + reader.skip(left - keep)
+    else:
+        got = reader.skip(left)
+    if got < left:
+        raise _Damage(offset, f"record ends early: Content-Length {length}, {length - left + got} bytes present")
+    if reader.read(4) != b"\r\n\r\n":
+        raise _Damage(offset, f"wrong Content-Length {length} (record not followed by CRLF CRLF)")
+    return rec
+
+
+def _read_http_head(reader: _Reader, rec: WarcRecord, length: int) -> None:
+    """Parse the HTTP status line and headers at the start of the block (never past it)."""
+    start = reader.pos
+    line = reader.readline(min(length, 8192))
+    parts = line.decode("latin-1").split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        return  # http_status stays None: the caller skips the record
+    rec.http_status = int(parts[1])
+    pairs: list[tuple[str, str]] = []
+    while reader.pos - start < length:
+        line = reader.readline(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
+        if not line or line in (b"\r\n", b"\n"):
+            break
+        text = line.decode("latin-1").rstrip("\r\n")
+        if text[:1] in (" ", "\t") and pairs:
+            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
+            continue
+        name, _, value = text.partition(":")
+        pairs.append((name.strip(), value.strip()))
+    rec.http_headers = pairs
+
+
+def iter_records(stream: BinaryIO, source: str, *, want: Want = lambda rec: False,
+                 max_body: int = 50 * 1024 * 1024, gzip: bool | None = None) -> Iterator[WarcRecord | Corrupt]:
+    """Records of a WARC stream (gzip per record, whole-file gzip or plain), in file order.
+
+    Damage yields a :class:`Corrupt` and reading goes on at the next record. ``want(record)`` is
+    called once the WARC and HTTP headers are parsed; when it returns True the payload is read
+    into ``record.body`` (at most ``max_body`` bytes), otherwise it is skipped, never kept.
+    ``gzip``: None = sniff the first bytes (pass True for ``.gz`` names so that a damaged first
+    member still resyncs as gzip).
+    """
+    raw = _Raw(stream)
+    head = raw.view(0, 3)
+    if not head:
+        return
+    if gzip or (gzip is None and head == GZIP_MAGIC):
+        yield from _iter_gzip(raw, source, want, max_body)
+    else:
+        yield from _iter_plain(raw, source, want, max_body)
+
+
+def _iter_gzip(raw: _Raw, source: str, want: Want, max_body: int) -> Iterator[WarcRecord | Corrupt]:
+    pos = 0
+    while raw.view(pos, 1):
+        try:
+            member = _Member(raw, pos)
+            multi = False
+            while (rec := _read_record(member, source, pos, want, max_body)) is not None:
+                if member.rest_is_blank():
+                    rec.length = None if multi else member.cursor - pos
+                    yield rec
+                    break
+                multi = True  # several records in one member (whole-file gzip): no seekable length
+                yield rec
+            pos = member.finish()
+        except _Damage as exc:
+            yield Corrupt(source, exc.offset, exc.message)
+            pos = raw.find(GZIP_MAGIC, exc.offset + 1)
+            if pos < 0:
+                return
+
+
+def _iter_plain(raw: _Raw, source: str, want: Want, max_body: int) -> Iterator[WarcRecord | Corrupt]:
+    reader = _Plain(raw, 0)
+    while True:
+        try:
+            rec = _read_record(reader, source, None, want, max_body)
+        except _Damage as exc:
+            yield Corrupt(source, exc.offset, exc.message)
+            # resync at the next "WARC/1." line after the damage (looking back a few MiB at most)
+            nxt = raw.find(b"\nWARC/1.", exc.offset)
+            if nxt < 0:
+                return
+            reader = _Plain(raw, nxt + 1)
+            continue
+        if rec is None:
+            return
+        rec.length = reader.pos - rec.offset
+        yield rec
+
+
+# --- HTTP payload decoding -----------------------------------------------------------------
+
+class DecodeError(Exception):
+    """The stored body cannot be decoded (bad chunking is tolerated; bad compression is not)."""
+
+
+def dechunk(body: bytes) -> bytes:
+    """Undo ``Transfer-Encoding: chunked``; a body that does not parse as chunks is returned as is."""
+    out, pos = [], 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            return body if not out else b"".join(out)
+        size_text = body[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return body if not out else b"".join(out)
+        if size == 0:
+            return b"".join(out)
+        start = eol + 2
+        out.append(body[start:start + size])
+        pos = start + size + 2
+        if start + size > len(body):  # truncated last chunk: keep what is there
+            return b"".join(out)
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    zobj = zlib.decompressobj(wbits)
+    out = zobj.decompress(data, limit + 1)
+    while zobj.eof and zobj.unused_data.startswith(b"\x1f\x8b") and wbits > 16 and len(out) <= limit:
+        rest = zobj.unused_data  # concatenated gzip members
+        zobj = zlib.decompressobj(wbits)
+        out += zobj.decompress(rest, limit + 1 - len(out))
+    if len(out) > limit:
+        raise DecodeError("too_large")
+    return out
+
+
+def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate, br, identity; stacked ones last-first), at most ``limit`` bytes."""
+    for coding in reversed([c.strip().lower() for c in (encoding or "").split(",") if c.strip()]):
+        try:
+            if coding in ("gzip", "x-gzip"):
+                body = _inflate(body, 16 + zlib.MAX_WBITS, limit)
+            elif coding == "deflate":
+                try:
+                    body = _inflate(body, zlib.MAX_WBITS, limit)
+                except zlib.error:  # raw deflate without the zlib header (old IIS)
+                    body = _inflate(body, -zlib.MAX_WBITS, limit)
+            elif coding == "br":
+                import brotli
+
+                body = brotli.decompress(body)
+                if len(body) > limit:
+                    raise DecodeError("too_large")
+            elif coding != "identity":
+                raise DecodeError("unknown_encoding")
+        except (zlib.error, brotli_error()) as exc:
+            raise DecodeError("bad_encoding") from exc
+    return body
+
+
+def brotli_error() -> type[Exception]:
+    try:
+        import brotli
+    except ImportError:  # pragma: no cover - brotli is a dependency
+        return zlib.error
+    return brotli.error
+
+
+# --- sources: files, directories, globs, WACZ, s3:// prefixes --------------------------------
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+WACZ_SUFFIX = ".wacz"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One WARC stream: ``name`` is what JSONL rows call ``warc_file``; ``open`` gives a fresh stream."""
+
+    name: str
+    open: Callable[[], BinaryIO]
+    gzip: bool | None = None
+
+
+def _is_warc(name: str) -> bool:
+    return name.lower().endswith(WARC_SUFFIXES)
+
+
+def _gzip_hint(name: str) -> bool | None:
+    return True if name.lower().endswith(".gz") else None
+
+
+class SourceSet:
+    """Resolves SOURCE arguments into WARC streams; holds WACZ archives open until :meth:`close`."""
+
+    def __init__(self, specs: list[str], *, s3_storage: Callable[[str], Any] | None = None):
+        self._stack = contextlib.ExitStack()
+        self._s3_storage = s3_storage
+        self.entries: list[tuple[str, Any]] = []  # ("file", Path) | ("s3", (storage, key))
+        for spec in specs:
+            self.entries.extend(self._expand(spec))
+
+    def _expand(self, spec: str) -> list[tuple[str, Any]]:
+        if spec.startswith("s3://"):
+            if self._s3_storage is None:
+                raise ValueError("s3 sources need an s3_storage factory")
+            storage = self._s3_storage(spec)
+            keys = [k for k in storage.list("") if _is_warc(k) or k.lower().endswith(WACZ_SUFFIX)]
+            if not keys:
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz objects there")
+            return [("s3", (storage, k)) for k in keys]
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and (
+                _is_warc(p.name) or p.name.lower().endswith(WACZ_SUFFIX)))
+            if not found:
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz files in this directory")
+            return [("file", p) for p in found]
+        if path.is_file():
+            return [("file", path)]
+        matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise FileNotFoundError(f"{spec}: no such file, directory or matching files")
+        return [("file", p) for p in matches]
+
+    def __iter__(self) -> Iterator[Source]:
+        for kind, item in self.entries:
+            if kind == "file":
+                name = str(item)
+                if name.lower().endswith(WACZ_SUFFIX):
+                    yield from self._wacz(item, name)
+                else:
+                    yield Source(name, functools.partial(open, item, "rb"), _gzip_hint(name))
+            else:
+                storage, key = item
+                name = storage.display(key)
+                if key.lower().endswith(WACZ_SUFFIX):
+                    yield from self._wacz(self._download(storage, key), name)
+                else:
+                    yield Source(name, functools.partial(storage.open_read, key), _gzip_hint(name))
+
+    def _download(self, storage: Any, key: str) -> Path:
+        """A WACZ is a zip (needs seeks): copy it from S3 to a temporary file, in chunks."""
+        tmp = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="newswarc-wacz-"))) / "a.wacz"
+        with storage.open_read(key) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        return tmp
+
+    def _wacz(self, path: Path, name: str) -> Iterator[Source]:
+        try:
+            archive = self._stack.enter_context(zipfile.ZipFile(path))
+        except zipfile.BadZipFile:
+            yield Source(name, functools.partial(open, path, "rb"))  # reported as "not a WARC" by the reader
+            return
+        members = sorted(n for n in archive.namelist() if n.startswith("archive/") and _is_warc(n))
+        for member in members:
+            yield Source(f"{name}#{member}", functools.partial(archive.open, member), _gzip_hint(member))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def read_at(source: Source, offset: int, *, max_body: int) -> WarcRecord | None:
+    """The record at ``offset`` of ``source`` with its body (to resolve a revisit); None if damaged."""
+    with source.open() as stream:
+        if stream.seekable():
+            stream.seek(offset)
+        else:
+            left = offset
+            while left > 0 and (data := stream.read(min(left, CHUNK))):
+                left -= len(data)
+        for item in iter_records(stream, source.name, want=lambda rec: True, max_body=max_body,
+                                 gzip=source.gzip):
+            return item if isinstance(item, WarcRecord) else None
+    return None
