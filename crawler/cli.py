@@ -213,6 +213,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 return EXIT_OK
         args.max_pages = None
         settings = build_settings(args)
+        # our own server on loopback: no need to wait for AutoThrottle's latency probes
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority=15)
         check_output(settings)
         code, reports = run_crawl([seed], settings, progress=not args.quiet)
     print_summary(reports)

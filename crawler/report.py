@@ -56,9 +56,10 @@ def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: date
             "pages_by_kind": _by_prefix(stats, "newswarc/crawl/pages/"),
             "requests_by_route": _by_prefix(stats, "newswarc/crawl/requests/"),
             "articles": stats.get("newswarc/extract/articles", 0),
-            "new_articles": stats.get("newswarc/extract/articles", 0),
+            "new_articles": stats.get("newswarc/extract/articles", 0) - stats.get("newswarc/crawl/changed", 0),
+            # not fetched (known from the state), answered 304, or fetched with the same text
             "unchanged": stats.get("newswarc/crawl/skipped/archived_before", 0)
-            + stats.get("newswarc/crawl/not_modified", 0),
+            + stats.get("newswarc/crawl/not_modified", 0) + stats.get("newswarc/crawl/unchanged", 0),
             "changed": stats.get("newswarc/crawl/changed", 0),
             "skipped_by_state": stats.get("newswarc/crawl/skipped/archived_before", 0)
             + stats.get("newswarc/crawl/skipped/unchanged_lastmod", 0),

@@ -202,3 +202,37 @@ def test_unknown_profile_key_exit_2(tmp_path, demo_server):
     profile.write_text("[crawl]\nobey_robots = \"yes\"\n")
     result = newswarc("crawl", str(seed), "--settings", str(profile))
     assert result.returncode == 2 and f"{profile}: crawl.obey_robots: expected bool" in result.stderr
+
+
+def test_bad_pages_are_counted_skips_not_crashes(tmp_path, demo_server):
+    """Errors, binary and huge bodies, wrong encodings, broken HTML: the crawl completes and counts them."""
+    base = demo_server.url
+    edges = ["500", "404-page", "big", "binary", "latin1", "cp1252-nocharset", "sjis", "broken", "empty"]
+    seed = tmp_path / "edges.toml"
+    urls = ", ".join(f'"{base}/_edge/{e}"' for e in edges)
+    seed.write_text(f'name = "edges"\nstart_urls = [{urls}]\nmax_depth = 0\n'
+                    'article_url_patterns = ["/_edge/"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = newswarc("crawl", str(seed), "--out", str(out), "-s", "NEWSWARC_ARCHIVE_MAX_BODY=200000", *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (report,) = run_reports(out)
+    counts = report["counts"]
+    assert counts["errors_by_kind"].get("http_500") == 1 and counts["errors_by_kind"].get("http_404") == 1
+    assert counts["skipped"].get("crawl/truncated") == 1           # /_edge/big beyond the body limit
+    assert counts["skipped"].get("extract/binary") == 1            # random bytes served as text/html
+    assert any(k.startswith("extract/") for k in counts["skipped"])
+    rows = {urlsplit(r["url"]).path: r for r in read_jsonl(out)}
+    site = demo_server.site
+    for path in ("/_edge/latin1", "/_edge/cp1252-nocharset", "/_edge/sjis", "/_edge/broken"):
+        article = site.edge_articles[path]
+        assert path in rows, (path, counts["skipped"])
+        assert rows[path]["text"].splitlines()[0] == article.paragraphs[0], path
+    assert "Zürich" in rows["/_edge/latin1"]["title"]
+    assert "\u201c" in rows["/_edge/cp1252-nocharset"]["text"]
+    from tests.warc_checks import check_warc, read_records
+
+    (warc,) = sorted((out / "warc").glob("*.warc.gz"))
+    check_warc(warc)
+    truncated = [r for r in read_records(warc) if r.get("WARC-Truncated")]
+    assert [r.uri.rsplit("/", 1)[1] for r in truncated] == ["big"]

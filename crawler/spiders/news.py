@@ -19,6 +19,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import threads
@@ -303,14 +304,15 @@ class NewsSpider(scrapy.Spider):
     def _failed(self, failure) -> None:
         request = failure.request if hasattr(failure, "request") else None
         exc = failure.value
-        if isinstance(exc, IgnoreRequest):
+        if isinstance(exc, IgnoreRequest) and not isinstance(exc, HttpError):
             return  # robots.txt rule or crawl state: counted where decided, not an error
         kind = type(exc).__name__
         response = getattr(exc, "response", None)
         if response is not None:
             kind = f"http_{response.status}"
         self.crawler.stats.inc_value(f"newswarc/crawl/errors/{kind}")
-        logger.warning("Failed %s: %s", getattr(request, "url", "?"), failure.getErrorMessage() or kind)
+        url = getattr(request, "url", None) or getattr(response, "url", "?")
+        logger.warning("Failed %s: %s", url, failure.getErrorMessage() or kind)
 
 
 @dataclass
