@@ -236,3 +236,46 @@ def test_bad_pages_are_counted_skips_not_crashes(tmp_path, demo_server):
     check_warc(warc)
     truncated = [r for r in read_records(warc) if r.get("WARC-Truncated")]
     assert [r.uri.rsplit("/", 1)[1] for r in truncated] == ["big"]
+
+
+def test_index_command_writes_pywb_cdxj(crawled, tmp_path):
+    import json
+
+    _, _, out, _, _ = crawled
+    warcs = sorted(str(p) for p in (out / "warc").glob("*.warc.gz"))
+    index = tmp_path / "index.cdxj"
+    result = newswarc("index", *warcs, "-o", str(index))
+    assert result.returncode == 0, result.stderr
+    lines = index.read_text().splitlines()
+    assert lines and lines == sorted(lines)
+    key, stamp, fields = lines[0].split(" ", 2)
+    assert len(stamp) == 14 and {"url", "offset", "length", "filename"} <= set(json.loads(fields))
+    assert newswarc("index", str(tmp_path / "nope.warc.gz")).returncode == 2
+
+
+def test_seeds_command_validates_shipped_seeds():
+    result = newswarc("seeds")
+    assert result.returncode == 0, result.stderr
+    assert "italy24press" in result.stdout and "demo" in result.stdout
+
+
+def test_crawl_jsonl_to_stdout_is_only_json(tmp_path, demo_server):
+    import json
+
+    seed = write_seed(tmp_path, demo_server.url, max_pages=25)
+    result = newswarc("crawl", str(seed), "--out", str(tmp_path / "out"), "--jsonl", "-", *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and all(r["site"] == "demo" and r["text"] for r in rows)
+    assert len(rows) == len(read_jsonl(tmp_path / "out"))
+
+
+def test_progress_line_counts():
+    from types import SimpleNamespace
+
+    from crawler.cli import Progress
+
+    stats = {"downloader/response_count": 10, "newswarc/extract/articles": 4, "newswarc/crawl/errors/http_500": 2}
+    crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats))
+    line = Progress([crawler, crawler]).line()
+    assert line.startswith("pages 20  articles 8  errors 4  ") and "pages/s" in line
