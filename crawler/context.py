@@ -49,6 +49,38 @@ def run_context(crawler) -> RunContext:
         if settings.getbool("NEWSWARC_STATE_ENABLED"):
             from crawler.state import CrawlState
 
+            restore_state_backup(storage, settings)
             ctx.state = CrawlState.from_settings(settings, storage.work_dir)
         crawler.newswarc_context = ctx
     return ctx
+
+
+STATE_KEY = "state/crawl-state.sqlite"
+
+
+def _is_remote(storage: Storage) -> bool:
+    return not str(storage.uri).startswith("/")
+
+
+def restore_state_backup(storage: Storage, settings) -> None:
+    """On remote output the state lives in the local spool; a new machine restores it from the bucket."""
+    if settings.get("NEWSWARC_STATE_PATH") or not _is_remote(storage):
+        return
+    local = storage.work_dir / STATE_KEY
+    if local.exists() or not storage.exists(STATE_KEY):
+        return
+    local.parent.mkdir(parents=True, exist_ok=True)
+    tmp = local.with_name(local.name + ".tmp")
+    with storage.open_read(STATE_KEY) as src, open(tmp, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    os.replace(tmp, local)
+    logger.info("Crawl state restored from %s", storage.display(STATE_KEY))
+
+
+def backup_state(storage: Storage, settings) -> None:
+    """After a run on remote output, the closed state file goes to the bucket (uploaded, then removed)."""
+    if settings.get("NEWSWARC_STATE_PATH") or not _is_remote(storage):
+        return
+    if (storage.work_dir / STATE_KEY).exists():
+        storage.commit(STATE_KEY)

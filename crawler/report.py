@@ -16,7 +16,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from crawler import __version__
-from crawler.context import run_context
+from crawler.context import backup_state, run_context
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class RunReport:
         if ctx.state is not None:
             ctx.state.end_run(ctx.run_id, report["status"], report["counts"])
             ctx.state.close()
+            backup_state(storage, self.crawler.settings)
         ctx.storage.close()
         report["report_file"] = ctx.storage.display(key)
         self.crawler.newswarc_report = report
