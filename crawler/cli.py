@@ -1,7 +1,8 @@
 """The ``newswarc`` command.
 
 Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed, profile or
-arguments; 3 unusable output location; 130 interrupted.
+arguments; 3 unusable output location; 4 done, but files wait in the local spool for
+``newswarc sync`` (S3 was unreachable); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from crawler.errors import ConfigError, NewswarcError
 logger = logging.getLogger("newswarc")
 
 DEFAULT_PROFILE = Path("settings/default.toml")
-EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 class CliError(NewswarcError):
@@ -161,6 +162,11 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         for p in problems:
             print(f"newswarc: {p}", file=sys.stderr)
         return (EXIT_INTERRUPTED if interrupted else EXIT_INCOMPLETE), reports
+    spooled = max((r.get("storage", {}).get("spooled", 0) for r in reports), default=0)  # seeds share a spool
+    if spooled:
+        print(f"newswarc: crawl completed; {spooled} file(s) wait in the local spool: "
+              f"run `newswarc sync --out {reports[0]['output']}`", file=sys.stderr)
+        return EXIT_SPOOLED, reports
     return EXIT_OK, reports
 
 
@@ -308,7 +314,8 @@ def make_parser() -> argparse.ArgumentParser:
         prog="newswarc",
         description="Crawl news sites into faithful WARC archives, extract clean article text, "
                     "write it to disk or S3, and replay archives offline.",
-        epilog="Exit codes: 0 done, 1 incomplete, 2 bad seed/profile/arguments, 3 unusable output, 130 interrupted.",
+        epilog="Exit codes: 0 done, 1 incomplete, 2 bad seed/profile/arguments, 3 unusable output, "
+               "4 done but files wait in the spool (run `newswarc sync`), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"newswarc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -6,10 +6,11 @@ One set of writers serves the crawl and replay, so both produce the same layout:
     articles/SITE/RUN_ID[-NNN].jsonl       one JSON object per article, parts of bounded size
 
 A text file is one atomic ``storage.write_bytes``. A JSONL part is built at
-``storage.local_path(key)`` with one ``os.write`` per line on an ``O_APPEND`` descriptor, so
-a killed run leaves at most a partial last line (:func:`repair_jsonl` drops it); a finished
-part is handed to ``storage.commit`` (upload for S3). The writer is blocking code that the
-pipeline calls from a thread, hence the lock.
+``storage.local_path(key + ".open")`` with one ``os.write`` per line on an ``O_APPEND``
+descriptor, so a killed run leaves at most a partial last line (:func:`repair_jsonl` drops it);
+a finished part is renamed to its key and handed to ``storage.commit`` (upload for S3). The
+``.open`` name (as for WARC files) keeps ``storage.sync`` from uploading a part still being
+written. The writer is blocking code that the pipeline calls from a thread, hence the lock.
 """
 
 from __future__ import annotations
@@ -93,13 +94,16 @@ def jsonl_row(article: Article, *, site: str, fetched_at: datetime, warc: Mappin
 
 
 class _Part:
-    """An open JSONL part: its key, descriptor and size."""
+    """An open JSONL part: its key, final path, ``.open`` path (where it is built), descriptor and size."""
 
     def __init__(self, key: str, path: Path):
         self.key, self.path = key, path
-        if path.exists():
-            repair_jsonl(path)  # a resumed run appends after what a killed one left
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.open_path = path.with_name(path.name + ".open")
+        if path.exists() and not self.open_path.exists():
+            os.replace(path, self.open_path)  # a resumed run appends to the part it finished
+        if self.open_path.exists():
+            repair_jsonl(self.open_path)  # a resumed run appends after what a killed one left
+        self.fd = os.open(self.open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
 
 
@@ -148,6 +152,7 @@ class OutputWriter:
         part = self._parts.pop(site)
         os.fsync(part.fd)
         os.close(part.fd)
+        os.replace(part.open_path, part.path)  # finished: only now may sync() upload it
         self.storage.commit(part.key)
         logger.info("JSONL part closed: %s (%d bytes)", self.storage.display(part.key), part.size)
 

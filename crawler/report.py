@@ -123,5 +123,9 @@ class RunReport:
             backup_state(storage, self.crawler.settings)
         ctx.storage.close()
         report["report_file"] = ctx.storage.display(key)
+        if hasattr(storage, "spooled"):
+            report["storage"]["spooled"] = storage.spooled()  # the final count, the report itself included
+            if (storage.work_dir / key).exists():
+                report["report_file"] = str(storage.work_dir / key)  # upload failed: still in the spool
         self.crawler.newswarc_report = report
         logger.info("Run report written to %s", report["report_file"])

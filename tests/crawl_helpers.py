@@ -39,5 +39,10 @@ def read_jsonl(out: Path) -> list[dict]:
     return rows
 
 
+def count_jsonl_lines(out: Path) -> int:
+    """Article lines written so far, finished JSONL parts and ``.open`` ones alike."""
+    return sum(p.read_bytes().count(b"\n") for p in (out / "articles").rglob("*.jsonl*")) if out.exists() else 0
+
+
 def run_reports(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
+from tests.crawl_helpers import FAST, ROOT, count_jsonl_lines, newswarc, read_jsonl, run_reports, write_seed
 from tests.warc_checks import PywbReplay, check_warc
 
 
@@ -94,11 +94,11 @@ def test_killed_crawl_resumes_every_article_once(tmp_path, fresh_demo_server):
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_DELAY=0.05"]
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(read_jsonl(out) if (out / "articles").exists() else []) < 20:
-        time.sleep(0.2)
+    while time.monotonic() < deadline and count_jsonl_lines(out) < 20:
+        time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = len(read_jsonl(out))
+    partial = count_jsonl_lines(out)
     assert 0 < partial < 115, "the crawl was not killed in the middle"
     assert list((out / "warc").glob("*.open")), "a killed crawl leaves its WARC .open"
     crawl(seed, out)

@@ -4,7 +4,12 @@ Integrity: every upload asks S3 for a SHA-256 checksum (``ChecksumAlgorithm="SHA
 S3 rejects corrupted parts; afterwards ``HeadObject`` must report our size and our SHA-256
 (of the whole file for a single PUT, the "checksum of part checksums" for a multipart
 upload). Only then is the local copy deleted. What fails stays spooled for :meth:`sync`.
-Credentials come from boto3's chain only (environment, shared profile, instance role).
+Credentials come from boto3's chain only (environment, shared profile, instance role), and
+signatures never reach a log: botocore's records are redacted (:class:`RedactSecrets`).
+
+Outages: when S3 stays unreachable after the retries, uploads pause for ``outage_pause``
+seconds; files committed meanwhile stay in the spool at once (one WARNING each) instead of
+each waiting through its own retries, so a crawl ends on time and ``sync`` uploads them later.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -46,6 +52,43 @@ DENIED_CODES = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMa
                 "ExpiredToken", "InvalidToken", "AuthorizationHeaderMalformed"}
 TRANSIENT_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable", "BadDigest",
                    "RequestTimeTooSkewed", "XAmzContentSHA256Mismatch", "InvalidDigest"}
+OUTAGE_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"}
+OUTAGE_PAUSE = 60.0  # seconds without upload attempts after S3 stayed unreachable
+# SDK loggers: capped at INFO unless the user set a level (their DEBUG output is a few dozen lines
+# per request); those that print requests get RedactSecrets.
+SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+LEAKY_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.awsrequest", "botocore.parsers",
+                 "botocore.httpsession", "botocore.retryhandler", "urllib3.connectionpool")
+_SECRETS = re.compile(
+    r"(?P<k>(?:X-Amz-)?(?:Signature|Credential|Security-Token)=)[^\s,&'\"]+"
+    r"|(?P<h>'(?:Authorization|X-Amz-Security-Token)': b?')[^']*"
+    r"|(?P<s>Signature:\s*)[0-9a-f]{64}"
+    r"|(?P<t>X-Amz-Security-Token:)[^\n]*",
+    re.IGNORECASE,
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks signatures, credential scopes and session tokens in a record (botocore's DEBUG lines)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _SECRETS.sub(lambda m: next(g for g in m.groups() if g is not None) + "***", message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def protect_sdk_logs() -> None:
+    """Install :class:`RedactSecrets` on the SDK loggers that print requests (idempotent)."""
+    for name in SDK_LOGGERS:
+        sdk = logging.getLogger(name)
+        if sdk.level == logging.NOTSET:
+            sdk.setLevel(logging.INFO)
+    for name in LEAKY_LOGGERS:
+        leaky = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in leaky.filters):
+            leaky.addFilter(RedactSecrets())
 
 
 class IntegrityError(Exception):
@@ -95,14 +138,7 @@ def describe_error(exc: BaseException, endpoint: str | None) -> tuple[str, bool]
     """A one-line, secret-free reason for an S3 failure, and whether retrying may help."""
     from botocore import exceptions as bex
 
-    seen = exc
-    for _ in range(5):  # boto3 wraps ClientError in S3UploadFailedError (as __context__)
-        if isinstance(seen, bex.ClientError | bex.BotoCoreError | IntegrityError | OSError):
-            break
-        nxt = seen.__cause__ or seen.__context__
-        if nxt is None:
-            break
-        seen = nxt
+    seen = _root_error(exc)
     if isinstance(seen, bex.NoCredentialsError | bex.PartialCredentialsError):
         return "no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)", False
     if isinstance(seen, bex.ProfileNotFound):
@@ -129,6 +165,34 @@ def describe_error(exc: BaseException, endpoint: str | None) -> tuple[str, bool]
     return f"upload failed ({type(exc).__name__})", True
 
 
+def _root_error(exc: BaseException) -> BaseException:
+    """The botocore/OS error inside boto3's wrappers (S3UploadFailedError keeps it as __context__)."""
+    from botocore import exceptions as bex
+
+    seen = exc
+    for _ in range(5):
+        if isinstance(seen, bex.ClientError | bex.BotoCoreError | IntegrityError | OSError):
+            break
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None:
+            break
+        seen = nxt
+    return seen
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a failure means S3 as a whole is unavailable (not just this object)."""
+    from botocore import exceptions as bex
+
+    seen = _root_error(exc)
+    if isinstance(seen, bex.ConnectionError | bex.HTTPClientError):
+        return True
+    if isinstance(seen, bex.ClientError):
+        code = str(seen.response.get("Error", {}).get("Code", ""))
+        return code in OUTAGE_CODES or seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return False
+
+
 class S3Storage:
     """Output under ``s3://bucket/prefix``, built in a local spool and uploaded on commit."""
 
@@ -150,6 +214,7 @@ class S3Storage:
         upload_attempts: int = DEFAULTS["NEWSWARC_S3_UPLOAD_ATTEMPTS"],
         retry_backoff: float = DEFAULTS["NEWSWARC_S3_RETRY_BACKOFF"],
         workers: int = DEFAULTS["NEWSWARC_S3_UPLOAD_WORKERS"],
+        outage_pause: float = OUTAGE_PAUSE,
     ):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
@@ -165,6 +230,7 @@ class S3Storage:
             from botocore.exceptions import BotoCoreError, ClientError
         except ImportError as exc:
             raise StorageError(f"{self.uri}: the S3 backend needs boto3 ({exc.msg}); pip install boto3") from None
+        protect_sdk_logs()
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         spool = spool_dir or default_spool_dir(bucket, self.prefix, self.endpoint_url)
         self.work_dir = claim_spool(spool, f"{self.uri} {_public_url(self.endpoint_url)}")
@@ -178,6 +244,9 @@ class S3Storage:
         self.workers = max(1, int(workers))
         self.upload_attempts = max(1, int(upload_attempts))
         self.retry_backoff = float(retry_backoff)
+        self.outage_pause = float(outage_pause)
+        self._paused_until = 0.0  # time.monotonic() before which uploads are not attempted
+        self._pause_reason = ""
         self.multipart_threshold = int(multipart_threshold)
         self.multipart_chunksize = int(multipart_chunksize)
         per_upload = 4
@@ -309,6 +378,7 @@ class S3Storage:
     def sync(self) -> int:
         """Upload every finished file in the spool; returns how many were uploaded."""
         with self._lock:
+            self._paused_until = 0.0  # an explicit request: try now, even after an outage
             futures = [self._submit(key, logging.INFO) for key in spooled_keys(self.work_dir)
                        if key not in self._pending]
         wait_futures(futures)
@@ -390,8 +460,10 @@ class S3Storage:
             digests = self._digests(path, before.st_size)
         except OSError as exc:
             return self._failed(key, path, describe_error(exc, self.endpoint_url)[0])
-        reason = ""
+        reason, error = "", None
         for attempt in range(self.upload_attempts):
+            if paused := self._paused():
+                return self._failed(key, path, paused)
             if attempt:
                 time.sleep(self.retry_backoff * 2 ** (attempt - 1))
             try:
@@ -403,6 +475,7 @@ class S3Storage:
                     self._verify(key, digests)
                 break
             except self._expected_errors as exc:
+                error = exc
                 reason, transient = describe_error(exc, self.endpoint_url)
                 logger.debug("%s: upload attempt %d failed: %s", self.display(key), attempt + 1, reason)
                 if not transient:
@@ -411,7 +484,11 @@ class S3Storage:
                 logger.error("unexpected error uploading %s; kept in spool", self.display(key), exc_info=True)
                 return self._failed(key, path, "unexpected error")
         else:
+            if error is not None and is_outage(error):
+                self._pause(reason)
             return self._failed(key, path, reason)
+        with self._lock:
+            self._paused_until = 0.0  # S3 answers again
         try:
             after = path.stat()
             if (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size,
@@ -424,6 +501,21 @@ class S3Storage:
             self.bytes_uploaded += digests.size
         logger.log(level, "uploaded %s (%d bytes)", self.display(key), digests.size)
         return True
+
+    def _paused(self) -> str:
+        """Why uploads are paused (empty when they are not)."""
+        with self._lock:
+            if time.monotonic() < self._paused_until:
+                return f"{self._pause_reason} (uploads paused after repeated failures)"
+            return ""
+
+    def _pause(self, reason: str) -> None:
+        with self._lock:
+            if time.monotonic() < self._paused_until:
+                return
+            self._paused_until, self._pause_reason = time.monotonic() + self.outage_pause, reason
+        logger.info("%s: %s after %d attempts: uploads paused for %g s, files stay in the spool",
+                    self.uri, reason, self.upload_attempts, self.outage_pause)
 
     def _failed(self, key: str, path: Path, reason: str) -> bool:
         with self._lock:

@@ -3,7 +3,9 @@
 A spool directory belongs to exactly one destination (bucket, prefix, endpoint); a marker
 file records which, so that a later run or ``newswarc sync`` finds what was left behind and
 never uploads it somewhere else. Files still being written (``*.open``, ``*.tmp``) and
-hidden files are not finished and are never uploaded.
+hidden files are not finished and are never uploaded. The ``state/`` directory (the crawl
+state store, SQLite, see :mod:`crawler.state`) is working data: ``sync`` never uploads or
+deletes it (a crawl may have it open); only the run that owns it commits it explicitly.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from crawler.errors import StorageError
 
 MARKER = ".newswarc-spool"
 UNFINISHED_SUFFIXES = (".open", ".tmp")
+LOCAL_ONLY_DIRS = frozenset({"state"})  # top-level spool directories that are never uploaded
 
 
 def default_spool_dir(bucket: str, prefix: str, endpoint: str | None = None) -> Path:
@@ -52,10 +55,14 @@ def is_finished(name: str) -> bool:
 
 
 def spooled_keys(root: Path) -> Iterator[str]:
-    """Keys of finished files waiting in the spool, sorted."""
-    for path in sorted(root.rglob("*")):
-        if is_finished(path.name) and path.is_file():
-            yield path.relative_to(root).as_posix()
+    """Keys of finished output files waiting in the spool, sorted (``state/`` is skipped)."""
+    keys = []
+    for dirpath, dirs, files in os.walk(root):
+        if Path(dirpath) == root:
+            dirs[:] = [d for d in dirs if d not in LOCAL_ONLY_DIRS]
+        rel = Path(dirpath).relative_to(root).as_posix()
+        keys += [name if rel == "." else f"{rel}/{name}" for name in files if is_finished(name)]
+    yield from sorted(keys)
 
 
 def prune_empty_dirs(root: Path) -> None:
