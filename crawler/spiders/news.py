@@ -55,6 +55,7 @@ class NewsSpider(scrapy.Spider):
         self._requested: set[str] = set()
         self._emitted: set[str] = set()
         self._robots_done: set[str] = set()
+        self._scheduled = 0  # requests made, for max_pages
         self.max_pages: int | None = None
         self.state = None  # a CrawlState when incremental crawling is on
 
@@ -63,8 +64,6 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.max_pages = spider.seed.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None
-        if spider.seed.max_depth is not None:
-            crawler.settings.set("DEPTH_LIMIT", 0, priority="spider")  # our own depth: see _depth()
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         return spider
@@ -109,10 +108,11 @@ class NewsSpider(scrapy.Spider):
                     headers["If-None-Match"] = prior.etag
                 if prior.last_modified:
                     headers["If-Modified-Since"] = prior.last_modified
-        if self.max_pages and len(self._requested) >= self.max_pages:
+        if self.max_pages and self._scheduled >= self.max_pages:
             self.crawler.stats.inc_value("newswarc/crawl/over_max_pages")
             return None
         self._requested.add(url)
+        self._scheduled += 1
         self.crawler.stats.inc_value(f"newswarc/crawl/requests/{route}")
         return scrapy.Request(url, callback=callback, errback=self._failed, priority=PRIORITY.get(route, 0),
                               headers=headers or None, meta=meta)
