@@ -41,4 +41,4 @@ def fresh_demo_server() -> Iterator[Callable[..., DemoServer]]:
         server.stop()
 
 
-from tests.s3_server import s3_bucket, s3_env, s3_server  # noqa: E402, F401  (S3 API server fixtures)
+from tests.s3_server import auth_server, s3_bucket, s3_env, s3_server  # noqa: E402, F401  (S3 API server fixtures)

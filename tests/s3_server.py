@@ -10,6 +10,7 @@ environment for that endpoint and yields a fresh, empty bucket name.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -21,6 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 ACCESS_KEY = "testing"
@@ -195,3 +197,20 @@ def s3_env(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def s3_bucket(s3_env: str) -> str:
     """A fresh empty bucket on the session server (the AWS_* environment points there)."""
     return new_bucket(s3_env)
+
+
+@pytest.fixture(scope="module")
+def auth_server():
+    """A moto server that checks signatures (IAM), with one user allowed s3:* and a bucket."""
+    server = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"}).start()
+    try:
+        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam.create_user(UserName="writer")
+        key = iam.create_access_key(UserName="writer")["AccessKey"]
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="writer", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        s3_client(server.url).create_bucket(Bucket="authed")
+        yield server.url, key["AccessKeyId"], key["SecretAccessKey"]
+    finally:
+        server.stop()

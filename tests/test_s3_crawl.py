@@ -11,7 +11,6 @@ import base64
 import dataclasses
 import gzip
 import hashlib
-import json
 import logging
 import os
 import re
@@ -31,7 +30,7 @@ from crawler.output import OutputWriter, jsonl_row, render_text
 from crawler.storage.s3 import S3Storage
 from crawler.storage.spool import spooled_keys
 from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
-from tests.s3_server import MotoServer, TcpProxy, aws_env, new_bucket, s3_client
+from tests.s3_server import TcpProxy, aws_env, new_bucket, s3_client
 from tests.warc_checks import check_warc, read_at, read_records
 
 ACCESS_KEY = "AKIANEWSWARCE2E00042"
@@ -323,23 +322,6 @@ def test_outage_mid_crawl_spools_then_sync_uploads_everything(tmp_path, s3_env, 
 
 # --- unusable destinations -----------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def auth_server():
-    """A moto server that checks signatures (IAM), with one user allowed s3:* and a bucket."""
-    server = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"}).start()
-    try:
-        import boto3
-
-        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
-                           aws_access_key_id="setup", aws_secret_access_key="setup")
-        iam.create_user(UserName="writer")
-        key = iam.create_access_key(UserName="writer")["AccessKey"]
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="writer", PolicyName="s3", PolicyDocument=json.dumps(policy))
-        s3_client(server.url).create_bucket(Bucket="authed")
-        yield server.url, key["AccessKeyId"], key["SecretAccessKey"]
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("problem", ["wrong_secret", "missing_bucket"])

@@ -16,10 +16,7 @@ from crawler.storage import open_storage
 from crawler.storage.local import LocalStorage
 from crawler.storage.s3 import S3Storage, sync_spool
 from crawler.storage.spool import default_spool_dir
-from tests import s3_server as s3srv
-from tests.s3_server import MotoServer, TcpProxy, aws_env, free_port, new_bucket, s3_client
-
-s3_server, s3_env, s3_bucket = s3srv.s3_server, s3srv.s3_env, s3srv.s3_bucket  # fixtures (or from conftest)
+from tests.s3_server import TcpProxy, aws_env, free_port, new_bucket, s3_client
 
 MiB = 1024 * 1024
 FAST = {"upload_attempts": 2, "retry_backoff": 0.01, "max_attempts": 1, "workers": 4}
@@ -236,23 +233,6 @@ def test_no_credentials(tmp_path, s3_env, monkeypatch):
         make(tmp_path, "bucket").check()
 
 
-@pytest.fixture(scope="module")
-def auth_server():
-    """A moto server that checks signatures (IAM), with one user allowed s3:* and a bucket."""
-    server = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"}).start()
-    try:
-        import boto3
-
-        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
-                           aws_access_key_id="setup", aws_secret_access_key="setup")
-        iam.create_user(UserName="writer")
-        key = iam.create_access_key(UserName="writer")["AccessKey"]
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="writer", PolicyName="s3", PolicyDocument=json.dumps(policy))
-        s3_client(server.url).create_bucket(Bucket="authed")
-        yield server.url, key["AccessKeyId"], key["SecretAccessKey"]
-    finally:
-        server.stop()
 
 
 def test_check_credentials(tmp_path, auth_server, monkeypatch, caplog):
