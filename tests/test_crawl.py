@@ -279,3 +279,19 @@ def test_progress_line_counts():
     crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats))
     line = Progress([crawler, crawler]).line()
     assert line.startswith("pages 20  articles 8  errors 4  ") and "pages/s" in line
+
+
+def test_two_seeds_in_one_command(tmp_path, demo_server, fresh_demo_server):
+    other = fresh_demo_server(n_articles=30, seed=7)
+    seed_a = write_seed(tmp_path, demo_server.url, name="gazette", max_pages=20)
+    seed_b = write_seed(tmp_path, other.url.replace("127.0.0.1", "localhost"), name="other", max_pages=20)
+    out = tmp_path / "out"
+    result = newswarc("crawl", str(seed_a), str(seed_b), "--out", str(out), *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = run_reports(out)
+    assert sorted(r["seed"] for r in reports) == ["gazette", "other"]
+    assert len({r["run_id"] for r in reports}) == 1
+    sites = {r["site"] for r in read_jsonl(out)}
+    assert sites == {"gazette", "other"}
+    names = [p.name for p in (out / "warc").glob("*.warc.gz")]
+    assert len(names) == len(set(names)) >= 2

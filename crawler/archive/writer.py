@@ -9,6 +9,7 @@ knows nothing about Scrapy.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import os
 import queue
@@ -44,6 +45,9 @@ class RevisitIndex:
 
     def add(self, digest: str, uri: str, date: str) -> None:
         self._seen.setdefault(digest, (uri, date))
+
+
+_SERIALS = itertools.count(1)
 
 
 def warc_filename(prefix: str, serial: int, now: float | None = None, host: str | None = None,
@@ -101,7 +105,8 @@ class WarcFileWriter:
         return "warc/" + self._name
 
     def _open(self) -> None:
-        self._serial += 1
+        # one serial sequence per process: several crawls of one command never share a file name
+        self._serial = next(_SERIALS)
         self._name = warc_filename(self.prefix, self._serial, self.now())
         path = self.storage.local_path(self.key + ".open")
         fh = open(path, "wb")
