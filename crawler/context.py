@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from crawler.storage import Storage, open_storage
@@ -34,6 +36,11 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{host}-{os.getpid()}"
 
 
+def state_run_key(run_id: str, site: str) -> str:
+    """A run of one seed in the state store (one command may crawl several seeds under one run id)."""
+    return f"{run_id}/{site}"
+
+
 def run_context(crawler) -> RunContext:
     """The crawl's :class:`RunContext`, created on first use (storage checked before crawling)."""
     ctx = getattr(crawler, "newswarc_context", None)
@@ -50,12 +57,43 @@ def run_context(crawler) -> RunContext:
             from crawler.state import CrawlState
 
             restore_state_backup(storage, settings)
-            ctx.state = CrawlState.from_settings(settings, storage.work_dir)
+            ctx.state = _acquire_state(CrawlState.from_settings, settings, storage.work_dir)
         crawler.newswarc_context = ctx
     return ctx
 
 
 STATE_KEY = "state/crawl-state.sqlite"
+
+# Seeds crawled by one command share the output, hence the state file: one connection per file
+# per process (two would wait on each other's write batches), closed by the last crawl to finish.
+_shared_states: dict[str, list] = {}
+_shared_lock = threading.Lock()
+
+
+def _acquire_state(open_state, settings, work_dir):
+    from crawler.state import DEFAULT_FILENAME
+
+    path = str(Path(settings.get("NEWSWARC_STATE_PATH") or Path(work_dir) / DEFAULT_FILENAME).resolve())
+    with _shared_lock:
+        entry = _shared_states.get(path)
+        if entry is None:
+            entry = _shared_states[path] = [open_state(settings, work_dir), 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def release_state(state) -> bool:
+    """Give back a crawl's state; closes it and returns True when no other crawl uses it."""
+    with _shared_lock:
+        for path, entry in list(_shared_states.items()):
+            if entry[0] is state:
+                entry[1] -= 1
+                if entry[1] > 0:
+                    return False
+                del _shared_states[path]
+                break
+    state.close()
+    return True
 
 
 def _is_remote(storage: Storage) -> bool:

@@ -93,9 +93,9 @@ class ArticlePipeline:
         The JSONL line is written before the state is updated; after a SIGKILL the JSONL is the truth.
         """
         state, storage = self.ctx.state, self.ctx.storage
-        for run_id in state.unfinished_runs(site):
-            recovered = 0
-            for path in sorted((storage.work_dir / "articles").glob(f"*/{run_id}*.jsonl*")):
+        for key in state.unfinished_runs(site):
+            recovered, run_id = 0, key.split("/", 1)[0]
+            for path in sorted((storage.work_dir / "articles").glob(f"{site}/{run_id}*.jsonl*")):
                 if path.name.endswith(".open"):
                     repair_jsonl(path)
                     final = path.with_name(path.name[: -len(".open")])
@@ -113,7 +113,7 @@ class ArticlePipeline:
                                                warc=_pointer(row), published=row.get("published"))
                         recovered += 1
                 storage.commit(path.relative_to(storage.work_dir).as_posix())
-            state.end_run(run_id, "killed", {"recovered_articles": recovered})
+            state.end_run(key, "killed", {"recovered_articles": recovered})
             logger.warning("Run %s of %s was killed; %d articles it wrote are kept", run_id, site, recovered)
 
     async def process_item(self, item: Any, spider=None) -> Any:

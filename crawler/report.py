@@ -16,7 +16,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from crawler import __version__
-from crawler.context import backup_state, run_context
+from crawler.context import backup_state, release_state, run_context, state_run_key
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ class RunReport:
     def spider_opened(self, spider) -> None:
         self.ctx = run_context(self.crawler)
         if self.ctx.state is not None:
-            self.ctx.state.begin_run(self.ctx.run_id, [getattr(spider.seed, "name", spider.name)])
+            site = getattr(spider.seed, "name", spider.name)
+            self.ctx.state.begin_run(state_run_key(self.ctx.run_id, site), [site])
 
     async def engine_stopped(self) -> None:
         await maybe_deferred_to_future(threads.deferToThread(self._finish))
@@ -118,9 +119,9 @@ class RunReport:
         key = f"runs/{ctx.run_id}-{name}.json"
         ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
         if ctx.state is not None:
-            ctx.state.end_run(ctx.run_id, report["status"], report["counts"])
-            ctx.state.close()
-            backup_state(storage, self.crawler.settings)
+            ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+            if release_state(ctx.state):  # the last crawl of this command to finish
+                backup_state(storage, self.crawler.settings)
         ctx.storage.close()
         report["report_file"] = ctx.storage.display(key)
         if hasattr(storage, "spooled"):
