@@ -31,6 +31,9 @@ DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
+# Scrapy starts this many tasks per response to process its output; our callbacks yield a few
+# requests and at most one item, and 100 (the default) was the crawl process's largest cost.
+CONCURRENT_ITEMS = 16
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 

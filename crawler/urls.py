@@ -7,6 +7,7 @@ trailing slashes are kept: servers may treat them as different resources.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -62,6 +63,7 @@ def _clean_netloc(scheme: str, netloc: str) -> str:
     return f"{userinfo}{sep}{host}{':' + port if port else ''}"
 
 
+@functools.lru_cache(maxsize=32768)  # menus and related links repeat on every page of a site
 def canonicalize_url(url: str, *, keep_query: bool = True) -> str:
     """Return the one spelling of ``url`` used for dedup and state.
 

@@ -8,6 +8,7 @@ carries a short reason token so the spider can count decisions per reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -92,6 +93,7 @@ def _is_utility_url(url: str) -> bool:
     return any(s in _UTILITY_SEGMENTS for s in _segments(url))
 
 
+@functools.lru_cache(maxsize=32768)
 def looks_like_article_url(url: str) -> bool:
     """URL-shape guess used to prioritise: date path, long numeric id or ``.html`` slug.
 

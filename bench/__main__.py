@@ -1,0 +1,215 @@
+"""``python -m bench`` (``make bench``): crawl, replay, extraction, memory and profile benchmarks.
+
+Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
+``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
+``extract`` (F1 on ``../shared/extraction-dev`` and the extraction pool), ``archive``
+(:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``profile`` (one full
+crawl under cProfile) and ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
+default run because the large crawl alone takes longer than the rest together). Results merge
+into ``bench/results/latest.json`` section by section, and ``docs/benchmarks.md`` is rewritten
+from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import bench_crawl, report
+from bench.harness import ROOT, StaticSite
+
+logger = logging.getLogger("bench")
+
+ALL = ("crawl", "replay", "extract", "archive", "profile", "memory")
+DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
+#: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
+#: worker tasks for every response's output, while our callbacks yield a handful of objects.
+VARIANTS = {"full_items16": {"CONCURRENT_ITEMS": "16"}}
+SCORER = ROOT.parent / "shared" / "tools" / "score_extraction.py"
+EXTRACTION_DATA = ROOT.parent / "shared" / "extraction-dev"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--articles", type=int, default=None, help="demo site size (default 2000; --quick: 300)")
+    ap.add_argument("--memory-articles", type=int, default=None,
+                    help="large site of the memory section (default 10x --articles)")
+    ap.add_argument("--quick", action="store_true", help="small sizes everywhere: a smoke run in a minute or two")
+    ap.add_argument("--only", default=None, help=f"comma-separated sections of {','.join(ALL)} "
+                                                 f"(default {','.join(DEFAULT)})")
+    ap.add_argument("--rounds", type=int, default=1, help="crawl pairs per variant, alternating (median shown)")
+    ap.add_argument("--no-nginx", action="store_true", help="serve the site with the Python fallback server")
+    ap.add_argument("--no-wget", action="store_true", help="skip the wget comparison")
+    ap.add_argument("--no-variants", action="store_true", help="skip the tuning variants of the full crawl")
+    ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results",
+                    help="folder of latest.json (default: %(default)s)")
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
+                    help="markdown report to rewrite (default: %(default)s)")
+    ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep sites, crawls and logs here (default: temp)")
+    args = ap.parse_args(argv)
+    args.sections = tuple(x.strip() for x in args.only.split(",")) if args.only else DEFAULT
+    if unknown := set(args.sections) - set(ALL):
+        ap.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
+    args.articles = args.articles or (300 if args.quick else 2000)
+    args.memory_articles = args.memory_articles or 10 * args.articles
+    return args
+
+
+def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one section, stamp it with time and load, store it in ``results['sections']``."""
+    logger.info("section %s: starting", name)
+    load, started = os.getloadavg(), time.perf_counter()
+    section = func()
+    section.update(measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", load_before=list(load),
+                   load_after=list(os.getloadavg()), seconds=time.perf_counter() - started)
+    results["sections"][name] = section
+    logger.info("section %s: done in %.0f s", name, section["seconds"])
+    return section
+
+
+def _replay(warcs: list[str]) -> dict[str, Any]:
+    try:
+        from bench import bench_replay
+    except ImportError as exc:
+        return {"skipped": f"bench.bench_replay is not available ({exc})"}
+    return bench_replay.run([Path(w) for w in warcs], memory=False)
+
+
+def _extract(quick: bool, workdir: Path) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    if SCORER.is_file() and EXTRACTION_DATA.is_dir():
+        out = workdir / "f1.json"
+        cmd = [sys.executable, str(SCORER), "--extractor", "crawler.extract:body_text", "--json", str(out),
+               "--n-bootstrap", "200", *(["--limit", "30"] if quick else [])]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+        res["f1"] = (json.loads(out.read_text(encoding="utf-8")) if proc.returncode == 0 and out.is_file()
+                     else {"skipped": f"score_extraction.py exited with {proc.returncode}: {proc.stderr[-300:]}"})
+    else:
+        res["f1"] = {"skipped": f"{EXTRACTION_DATA} or {SCORER} not present"}
+    try:
+        from bench import bench_extract
+    except ImportError as exc:
+        res["pool"] = {"skipped": f"bench.bench_extract is not available ({exc})"}
+    else:
+        res["pool"] = bench_extract.run(target=60 if quick else 300)
+    return res
+
+
+def _archive(quick: bool) -> dict[str, Any]:
+    try:
+        from bench import bench_archive
+    except ImportError as exc:
+        return {"skipped": f"bench.bench_archive is not available ({exc})"}
+    return bench_archive.run(100 if quick else 300, rounds=1 if quick else 3)
+
+
+def _site_info(site: StaticSite) -> dict[str, Any]:
+    return {"articles": site.n_articles, "files": site.files, "server": site.server,
+            "build_s": round(site.build_seconds, 1)}
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Measure the chosen sections; returns this run's results."""
+    results: dict[str, Any] = {"machine": report.machine_info(), "sections": {},
+                               "options": {"articles": args.articles, "memory_articles": args.memory_articles,
+                                           "quick": args.quick, "rounds": args.rounds}}
+    wanted = set(args.sections)
+    full: dict[str, Any] | None = None
+    if wanted & {"crawl", "replay", "profile", "memory"}:
+        with StaticSite(workdir / "site", args.articles, use_nginx=not args.no_nginx) as site:
+            logger.info("site: %d files at %s, %s", site.files, site.url, site.server)
+            if "crawl" in wanted:
+                crawl = timed("crawl", results, lambda: bench_crawl.run(
+                    site.url, workdir / "crawl", rounds=args.rounds, with_wget=not args.no_wget,
+                    variants={} if args.no_variants else VARIANTS))
+                crawl["site"] = _site_info(site)
+                full = crawl["full"]
+            if wanted & {"replay", "memory"} and full is None:
+                full = bench_crawl.newswarc_crawl(site.url, workdir / "crawl" / "full-extra")
+            if "replay" in wanted:
+                assert full is not None
+                timed("replay", results, lambda: _replay(full["warcs"]))
+            if "profile" in wanted:
+                prof = timed("profile", results, lambda: bench_crawl.profile_crawl(site.url, workdir / "profile"))
+                prof["site"] = _site_info(site)
+        shutil.rmtree(workdir / "site", ignore_errors=True)
+    if "memory" in wanted:
+        assert full is not None
+        small = {**full, "articles_site": args.articles}
+
+        def memory() -> dict[str, Any]:
+            with StaticSite(workdir / "site-large", args.memory_articles, use_nginx=not args.no_nginx) as big_site:
+                big = bench_crawl.newswarc_crawl(big_site.url, workdir / "memory" / "large")
+                big.update(articles_site=args.memory_articles, server=big_site.server)
+            return {"small": small, "large": big, "growth_main_rss": big["main_rss_kib"] / small["main_rss_kib"],
+                    "growth_tree_rss": big["tree_rss_kib"] / small["tree_rss_kib"], "target": 1.5}
+
+        timed("memory", results, memory)
+    if "archive" in wanted:
+        timed("archive", results, lambda: _archive(args.quick))
+    if "extract" in wanted:
+        timed("extract", results, lambda: _extract(args.quick, workdir))
+    return results
+
+
+def merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:
+    """Sections measured now replace their older selves; the others stay as last measured."""
+    merged = {"sections": {}}
+    if path.is_file():
+        try:
+            merged = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            logger.warning("%s is not valid JSON: starting afresh", path)
+    merged.setdefault("sections", {}).update(new["sections"])
+    merged["machine"], merged["options"] = new["machine"], new["options"]
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    os.chdir(ROOT)
+    latest = args.results / "latest.json"
+    if args.render_only:
+        return write_doc(args.doc, json.loads(latest.read_text(encoding="utf-8")))
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        workdir, cleanup = args.workdir.resolve(), False
+    else:
+        workdir, cleanup = Path(tempfile.mkdtemp(prefix="newswarc-bench-")), True
+    try:
+        results = run(args, workdir)
+    finally:
+        if cleanup:
+            shutil.rmtree(workdir, ignore_errors=True)
+    args.results.mkdir(parents=True, exist_ok=True)
+    merged = merge(latest, results)
+    latest.write_text(json.dumps(merged, indent=2, sort_keys=True), encoding="utf-8")
+    sys.stdout.write(report.terminal(results))
+    sys.stdout.write(f"raw results: {latest}\n")
+    return write_doc(args.doc, merged)
+
+
+def write_doc(doc: Path, results: dict[str, Any]) -> int:
+    """Rewrite the markdown report, keeping the hand-written notes of the existing one."""
+    notes = report.existing_notes(doc.read_text(encoding="utf-8")) if doc.is_file() else ""
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(report.markdown(results, notes), encoding="utf-8")
+    sys.stdout.write(f"report: {doc}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Benchmark results as text: the machine, the terminal table and ``docs/benchmarks.md``.
+
+The doc is regenerated from ``bench/results/latest.json`` on every run; the hand-written
+analysis below the ``NOTES_MARKER`` line of the existing doc is kept as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+NOTES_MARKER = "<!-- hand-written notes below: kept when python -m bench rewrites this file -->"
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU model, memory, OS and the versions that matter for the numbers."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            mem_kib = int(next(ln.split()[1] for ln in fh if ln.startswith("MemTotal")))
+    except (OSError, StopIteration, ValueError):
+        mem_kib = 0
+    versions = {"python": platform.python_version()}
+    for dist in ("scrapy", "twisted", "trafilatura", "warcio", "lxml", "newswarc"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    for tool, flag in (("wget", "--version"), ("nginx", "-v")):
+        path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.access(f"/usr/sbin/{tool}", os.X_OK) else None)
+        if path:
+            out = subprocess.run([path, flag], capture_output=True, text=True)
+            versions[tool] = (out.stdout or out.stderr).splitlines()[0].strip()
+    return {"cores": os.cpu_count(), "cpu_model": model, "memory_gib": round(mem_kib / 2**20, 1),
+            "os": platform.platform(), "versions": versions}
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}" if isinstance(value, (int, float)) else str(value)
+
+
+def _mib(kib: Any) -> str:
+    return f"{kib / 1024:,.0f}" if isinstance(kib, (int, float)) else "-"
+
+
+def _verdict(value: float, target: float, lower_is_better: bool = True) -> str:
+    ok = value <= target if lower_is_better else value >= target
+    return "met" if ok else "**missed**"
+
+
+def _meta(section: dict[str, Any]) -> str:
+    load = section.get("load_before", [])
+    return (f"_measured {section.get('measured_at', '?')}, {section.get('seconds', 0):.0f} s, "
+            f"load average before {' / '.join(f'{x:.2f}' for x in load)}_")
+
+
+def crawl_rows(crawl: dict[str, Any]) -> list[list[str]]:
+    labels = {"full": "newswarc (WARC + extraction + text + JSONL)", "bare": "newswarc, archive + extraction off",
+              **{v: f"newswarc full, {', '.join(f'{k}={x}' for k, x in s.items())}"
+                 for v, s in crawl.get("variants", {}).items()},
+              "wget": "wget -r --warc-file"}
+    rows = []
+    for kind, label in labels.items():
+        r = crawl.get(kind)
+        if not r or "skipped" in r:
+            rows.append([label, "-", "-", "-", "-", "-", "-", "-", "-", r.get("skipped", "not run") if r else "not run"])
+            continue
+        rows.append([label, f"{r['pages']:,}", _f(r["wall_s"]), _f(r.get("engine_s", "-")), _f(r["pages_per_s"]),
+                     _f(r["cpu_s"]),
+                     _f(r["cpu_ms_per_page"]), _mib(r["main_rss_kib"]), _mib(r["tree_rss_kib"]),
+                     f"{r.get('articles', '-')}"])
+    return rows
+
+
+CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU ms/page", "peak RSS MiB (main)",
+                "peak RSS MiB (all procs)", "articles"]
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths,
+                                                                                                       strict=True)))
+    return [line(header), *(line(r) for r in rows)]
+
+
+def sections(results: dict[str, Any], table: Any) -> list[str]:
+    """Every measured section as lines, with ``table(header, rows)`` choosing markdown or plain text."""
+    s = results.get("sections", {})
+    out: list[str] = []
+    if crawl := s.get("crawl"):
+        ratios = crawl["ratios"]
+        out += [f"### Crawl ({crawl['site']['articles']:,}-article demo site, {crawl['site']['files']:,} files, "
+                f"served by {crawl['site']['server']})", "", _meta(crawl), ""]
+        out += table(CRAWL_HEADER, crawl_rows(crawl))
+        out += ["", f"- full / bare wall time: **{ratios['full_over_bare_wall']:.2f}x** (target <= "
+                f"{ratios['target_full_over_bare_wall']}: {_verdict(ratios['full_over_bare_wall'], 1.25)}); "
+                f"CPU {ratios['full_over_bare_cpu']:.2f}x; reactor-process peak RSS {ratios['full_over_bare_rss']:.2f}x"]
+        if "full_over_wget_wall" in ratios:
+            out.append(f"- full newswarc / wget: wall time {ratios['full_over_wget_wall']:.2f}x, "
+                       f"pages/s {ratios['full_over_wget_pages_per_s']:.2f}x (wget follows HTML links only, "
+                       "over one connection, and extracts nothing)")
+        for v, extra in crawl.get("variants", {}).items():
+            out.append(f"- full crawl with {', '.join(f'{k}={x}' for k, x in extra.items())} / default full crawl: "
+                       f"wall time {ratios[v + '_over_full_wall']:.2f}x, reactor-process CPU "
+                       f"{ratios[v + '_over_full_main_cpu']:.2f}x")
+        out.append(f"- crawl settings: {', '.join(f'{k}={v}' for k, v in crawl['settings'].items())}; "
+                   f"{crawl['rounds']} round(s), median shown")
+        out.append("")
+    if (rep := s.get("replay")) and "skipped" not in rep:
+        rows = [[label, f"{rep[k]['articles']:,}", _f(rep[k]["seconds"]), _f(rep[k]["articles_per_s"])]
+                for label, k in (("sequential warcio + trafilatura.extract", "sequential_trafilatura"),
+                                 ("sequential warcio + newswarc extractor", "sequential_newswarc_extract"),
+                                 (f"newswarc replay ({rep.get('cores')} cores)", "replay"))]
+        out += ["### Replay / re-extraction of the full crawl's WARC", "", _meta(rep), ""]
+        out += table(["variant", "articles", "seconds", "articles/s"], rows)
+        out += ["", f"- replay vs plain warcio + trafilatura loop: **{rep['ratio_vs_trafilatura']:.2f}x**; "
+                f"vs the same extractor sequentially: {rep['ratio_vs_same_extractor']:.2f}x "
+                f"(input {rep.get('input_bytes', 0) / 2**20:.1f} MiB of WARC)", ""]
+    elif rep:
+        out += ["### Replay", "", f"skipped: {rep['skipped']}", ""]
+    if ext := s.get("extract"):
+        out += ["### Extraction", "", _meta(ext), ""]
+        f1 = ext.get("f1", {})
+        if "skipped" in f1:
+            out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
+        elif f1:
+            out.append(f"- F1 on `../shared/extraction-dev` ({f1.get('documents', '?')} pages, "
+                       "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
+                       + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
+                       + _f(f1.get("accuracy"), 3) + ")")
+        pool = ext.get("pool", {})
+        if pool and "skipped" not in pool:
+            rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",
+                     _f(pool[k]["seconds"], 2), _f(pool[k]["pages_per_s"])]
+                    for label, k in (("sequential trafilatura.extract", "sequential"),
+                                     ("sequential extract_article", "sequential_extract_article"),
+                                     (f"ExtractionPool ({pool.get('workers')} workers)", "pool"))]
+            out += ["", *table(["variant", "pages", "seconds", "pages/s"], rows), "",
+                    f"- pool vs trafilatura loop: {pool['speedup']:.2f}x; pool vs the same work sequentially: "
+                    f"{pool['pool_scaling']:.2f}x"]
+        elif pool:
+            out.append(f"- extraction pool benchmark: skipped ({pool['skipped']})")
+        out.append("")
+    if arc := s.get("archive"):
+        out += ["### WARC capture cost (`bench.bench_archive`: its own gzip article server)", "", _meta(arc), ""]
+        if "skipped" in arc:
+            out.append(f"skipped: {arc['skipped']}")
+        else:
+            out.append(f"- {arc['pages']} pages, {arc['rounds']} rounds alternating, median engine time: with WARC "
+                       f"{arc['with_warc_s']:.2f} s, without {arc['without_warc_s']:.2f} s: **{arc['ratio']:.2f}x** "
+                       f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
+                       f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
+        out.append("")
+    if mem := s.get("memory"):
+        small, big = mem["small"], mem["large"]
+        rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
+                 _mib(r["tree_rss_kib"])] for r in (small, big)]
+        out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
+        out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
+        g = mem["growth_main_rss"]
+        out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
+                f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+    if prof := s.get("profile"):
+        out += [f"### Profile of one full crawl (cProfile, reactor process; {prof['crawl']['pages']:,} pages, "
+                f"{prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
+        for key, label in (("by_own", "own time"), ("by_cumulative", "cumulative time")):
+            # the entry-point chain (runpy, cli.main, reactor.run, ...) holds ~all cumulative time: not news
+            shown = [r for r in prof[key] if key == "by_own" or r["cumulative_s"] < 0.9 * prof["profiled_s"]]
+            rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
+                    for r in shown[:15]]
+            out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
+    return out
+
+
+def terminal(results: dict[str, Any]) -> str:
+    return "\n".join(sections(results, _text_table)) + "\n"
+
+
+def markdown(results: dict[str, Any], notes: str) -> str:
+    m = results["machine"]
+    v = m["versions"]
+    lines = ["# Benchmarks", "",
+             "Written by `python -m bench` (`make bench`); raw numbers in `bench/results/latest.json` "
+             "(git-ignored). Sections can be re-measured alone with `--only`; each says when it was measured "
+             "and under what load (other work shared this 2-core machine, so numbers are noisy). The default run takes "
+             "about 15 minutes here; the memory section (a 20,000-article crawl, about 20 minutes more) runs only "
+             "with `python -m bench --only memory`.", "",
+             "## Machine", "",
+             f"- {m['cores']} cores, {m['cpu_model'] or 'unknown CPU'}, {m['memory_gib']} GiB RAM, {m['os']}",
+             f"- Python {v['python']}, Scrapy {v.get('scrapy')}, Twisted {v.get('twisted')}, trafilatura "
+             f"{v.get('trafilatura')}, warcio {v.get('warcio')}, lxml {v.get('lxml')}",
+             f"- {v.get('nginx', 'nginx not installed')}; {v.get('wget', 'wget not installed')}",
+             f"- document written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
+             "## Results", "", *sections(results, _md_table), NOTES_MARKER, notes.strip("\n"), ""]
+    return "\n".join(lines)
+
+
+def existing_notes(text: str) -> str:
+    return text.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in text else ""
