@@ -244,6 +244,8 @@ class Replayer:
         """Why this response/revisit is not a candidate page, or None (the crawl's checks first)."""
         opt = self.opt
         if rec.http_status is None:
+            if rec.headers.get("warc-profile", "").endswith("/server-not-modified"):
+                return "not_modified"  # a 304 to a recheck: the crawl extracted nothing from it either
             return "bad_http"
         if rec.http_status != 200:
             return "status"
