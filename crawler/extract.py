@@ -19,14 +19,26 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from copy import copy
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from html import unescape as html_unescape
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from htmldate import find_date
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, fromstring
 from trafilatura import bare_extraction
-from trafilatura.settings import Extractor
-from trafilatura.utils import load_html
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_author,
+    extract_catstags,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
+from trafilatura.settings import Document, Extractor
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing
 
 from crawler.errors import ConfigError
 from crawler.urls import canonicalize_url
@@ -35,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Article", "ExtractOptions", "body_text", "count_words", "decode_html", "extract_article", "extract_with_reason",
-    "normalize_text",
+    "normalize_text", "warm_up",
 ]
 
 FAVOR_CHOICES = ("precision", "balanced", "recall")
@@ -177,38 +189,76 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+# ---------------------------------------------------------------- parsing
+
+_XML_INVALID_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _parse(text: str) -> HtmlElement | None:
+    """``trafilatura.utils.load_html`` for decoded text, the same repairs and parser, ~2 ms faster.
+
+    The scan for XML-invalid characters runs over UTF-8 bytes in C (the regex only when there are
+    any), and lxml parses the bytes, which is quicker than parsing a str.
+    """
+    beginning = text[:50].lower()
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _XML_INVALID_BYTES)) != len(data) or b"\xef\xbf\xbe" in data \
+            or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF
+        text = INVALID_XML_CHARS.sub("", text)
+        data = b""
+    if "doctype" in beginning:  # libxml2 chokes on some doctypes (lxml bug 1955915)
+        first, _, rest = text.partition("\n")
+        text, data = DOCTYPE_TAG.sub("", first, count=1) + "\n" + rest, b""
+    for line in text[:4096].splitlines()[:4]:  # self-closing <html/>
+        if "<html" in line and line.endswith("/>"):
+            text, data = FAULTY_HTML.sub(r"\1>", text, count=1), b""
+            break
+    tree = None
+    for source in (data or text.encode("utf-8", "surrogatepass"), text):
+        try:
+            parsed = fromstring(source, parser=HTML_PARSER)
+        except Exception as exc:  # both forms are tried, as trafilatura does
+            logger.debug("lxml could not parse the page: %s", exc)
+            continue
+        if parsed is not None and (tree is None or len(parsed) >= 1):
+            tree = parsed
+        if tree is not None and len(tree) >= 1:
+            break
+    if tree is not None and "html" not in beginning and len(tree) < 2:
+        return None  # no <html> and a single element: not an HTML document (trafilatura's test)
+    return tree
+
+
 # ---------------------------------------------------------------- pruning before extraction
 
-_HOVER = re.compile(r"rollover|tooltip|hovercard|popover", re.I)
-_WIDGET = re.compile(r"related|recommend|newsletter|cookie|share-|sharing|social-share|subscribe", re.I)
+# Class/id words, matched on the lower-cased "class id" string (a case-insensitive regex costs
+# twice as much, and this runs on every element with a class or id).
+_NAME_WORDS = re.compile(r"rollover|tooltip|hovercard|popover|related|recommend|newsletter|cookie|share-|sharing|"
+                         r"social-share|subscribe")
+_HOVER = re.compile(r"rollover|tooltip|hovercard|popover")
+_WIDGET = re.compile(r"related|recommend|newsletter|cookie|share-|sharing|social-share|subscribe")
 _WIDGET_TAGS = {"div", "section", "aside", "ul", "nav", "h2", "h3", "h4"}
 _CONTAINER_TAGS = {"div", "section", "article", "aside"}
 _HEADINGS = {"h2", "h3", "h4"}
-
-
-def _prune_reason(el: etree._Element) -> str | None:
-    """Why ``el`` is never article text: hidden, a hover card, a widget."""
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
-            "display:none" in (el.get("style") or "").replace(" ", ""):
-        return "hidden"
-    names = f"{el.get('class') or ''} {el.get('id') or ''}"
-    if _HOVER.search(names):
-        return "hover"
-    if el.tag in _WIDGET_TAGS and _WIDGET.search(names):
-        return "widget"
-    return None
-
-
 _CANDIDATES = etree.XPath(".//*[@class or @id or @style or @hidden or @aria-hidden]")
 
 
 def _doomed(body: etree._Element) -> list[etree._Element]:
-    """Nodes to prune, in document order (a related-posts box is the parent of its heading)."""
+    """Nodes to prune, in document order (a related-posts box is the parent of its heading).
+
+    Hidden by the page (``hidden``, ``aria-hidden``, ``display:none``), hover cards, widgets.
+    """
     out: list[etree._Element] = []
     for el in _CANDIDATES(body):
-        if _prune_reason(el):
+        get = el.get
+        cls = get("class") or ""
+        names = f"{cls} {get('id') or ''}".lower()
+        named = _NAME_WORDS.search(names) is not None
+        if get("hidden") is not None or get("aria-hidden") == "true" or \
+                "display:none" in (get("style") or "").replace(" ", "") or \
+                (named and (_HOVER.search(names) or (el.tag in _WIDGET_TAGS and _WIDGET.search(names)))):
             out.append(el)
-        if el.tag in _HEADINGS and "related" in (el.get("class") or "").lower():
+        if named and el.tag in _HEADINGS and "related" in cls.lower():
             parent = el.getparent()
             if parent is not None and parent.tag in _CONTAINER_TAGS and parent is not body:
                 out.append(parent)
@@ -245,25 +295,25 @@ def _prune(tree: HtmlElement, options: ExtractOptions) -> HtmlElement:
     doomed = _doomed(body)
     if not doomed:
         return tree
-    page_len = len(" ".join(body.itertext()))
+    limit = 0.6 * len(body.text_content())  # text_content: one C call, unlike joining itertext()
     for node in doomed:
         parent = node.getparent()
         # never prune what holds most of the page (a wrapper class like "has-related")
-        if parent is not None and len(" ".join(node.itertext())) <= 0.6 * page_len:
+        if parent is not None and len(node.text_content()) <= limit:
             _remove_keep_tail(node, parent)
     return tree
 
 
 # ---------------------------------------------------------------- text normalization
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _WS = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
     """NFC, zero-width chars gone, one paragraph per line, inner whitespace collapsed, no empty lines."""
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
-    lines = (_WS.sub(" ", line).strip() for line in text.splitlines())
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
+    lines = (" ".join(line.split()) for line in text.splitlines())  # split(): \s+ runs, also NBSP
     return "\n".join(line for line in lines if line)
 
 
@@ -360,7 +410,8 @@ def _clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
     lines = normalize_text(raw).split("\n") if raw else []
     lines = [_CLICK_TO_TWEET.sub("", ln) for ln in lines]
     extra = [re.compile(p) for p in options.boilerplate_patterns]
-    return normalize_text("\n".join(clean_lines(lines, title, extra)))
+    # the lines are normalized already: only a line emptied by the click-to-tweet cut can remain
+    return "\n".join(ln for ln in clean_lines(lines, title, extra) if ln)
 
 
 # ---------------------------------------------------------------- metadata fallbacks
@@ -369,12 +420,48 @@ _ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle
                   "opinionnewsarticle", "webpage", "liveblogposting", "scholarlyarticle", "techarticle"}
 
 
-def _jsonld(tree: HtmlElement) -> dict[str, Any]:
+class _Head(NamedTuple):
+    """What the page says about itself, read in one pass before the body is pruned."""
+
+    meta: dict[str, list[str]]  # <meta> name/property/itemprop (lower-cased) -> contents
+    ld: dict[str, Any]  # the article-like JSON-LD object, or {}
+    canonical: list[str]  # hrefs of <link rel="canonical">
+    trafilatura_json: bool  # a script trafilatura's JSON-LD reader would read
+
+
+# one traversal of the tree for all three (each separate // scan costs as much as the whole pass)
+_HEAD_NODES = etree.XPath("//meta[@content] | //link[@rel][@href] | //script[@type]")
+
+
+def _read_head(tree: HtmlElement) -> _Head:
+    meta: dict[str, list[str]] = {}
+    scripts: list[str] = []
+    canonical: list[str] = []
+    trafilatura_json = False
+    for node in _HEAD_NODES(tree):
+        tag = node.tag
+        if tag == "meta":
+            key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
+            value = (node.get("content") or "").strip()
+            if key and value:
+                meta.setdefault(key, []).append(value)
+        elif tag == "link":
+            if (node.get("rel") or "").lower() == "canonical":
+                canonical.append(node.get("href") or "")
+        else:
+            kind = node.get("type") or ""
+            trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
+            if "ld+json" in kind.lower():
+                scripts.append(node.text or "")
+    return _Head(meta, _jsonld(scripts), canonical, trafilatura_json)
+
+
+def _jsonld(scripts: Iterable[str]) -> dict[str, Any]:
     """The first article-like JSON-LD object (``@graph`` and lists searched)."""
     best: dict[str, Any] = {}
-    for script in tree.xpath('//script[contains(translate(@type,"JSONLD","jsonld"),"ld+json")]'):
+    for script in scripts:
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(script)
         except ValueError:
             continue
         stack = [data]
@@ -400,16 +487,6 @@ def _names(value: Any) -> list[str]:
             item = item.get("name")
         if isinstance(item, str) and item.strip():
             out.append(_WS.sub(" ", item).strip())
-    return out
-
-
-def _meta(tree: HtmlElement) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for node in tree.xpath("//meta[@content]"):
-        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
-        value = (node.get("content") or "").strip()
-        if key and value:
-            out.setdefault(key, []).append(value)
     return out
 
 
@@ -446,8 +523,8 @@ def _same_site(a: str, b: str) -> bool:
     return bool(ha) and strip(ha) == strip(hb)
 
 
-def _canonical(tree: HtmlElement, url: str, meta: Mapping[str, list[str]]) -> str:
-    for cand in tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href') + meta.get("og:url", []):
+def _canonical(head: _Head, url: str) -> str:
+    for cand in head.canonical + head.meta.get("og:url", []):
         cand = urljoin(url, cand.strip())
         if cand.startswith(("http://", "https://")) and _same_site(cand, url):
             return canonicalize_url(cand)
@@ -463,20 +540,108 @@ def _declared_language(tree: HtmlElement, meta: Mapping[str, list[str]]) -> str 
 
 
 def _detect_language(text: str) -> str | None:
+    """py3langid on the first 2,000 characters: enough for a stable guess, cost bounded per page."""
     if len(text) < 20:
         return None
     import py3langid
-    return py3langid.classify(text[:5000])[0]
+    return py3langid.classify(text[:2000])[0]
+
+
+# ---------------------------------------------------------------- metadata
+
+def _head_metadata(tree: HtmlElement, page: _Head) -> Document:
+    """trafilatura's cheap metadata sources: ``<meta>``/OpenGraph, then its JSON-LD reader."""
+    doc = examine_meta(tree)
+    if doc.author and " " not in doc.author:  # as trafilatura: a one-word "author" is a site handle
+        doc.author = None
+    if not page.trafilatura_json:
+        return doc
+    try:
+        doc = extract_meta_json(tree, doc)
+    except Exception:  # trafilatura's JSON-LD reader is best effort; ours (_jsonld) still runs
+        logger.debug("trafilatura JSON-LD metadata failed", exc_info=True)
+    return doc
+
+
+def _tidy(value: Any) -> Any:
+    """The last step of ``trafilatura.metadata.extract_metadata`` for one string field."""
+    if isinstance(value, str):
+        value = line_processing(html_unescape(value[:9999] + "…" if len(value) > 10000 else value))
+    return value
+
+
+_TERM_LINKS = etree.XPath("//a[contains(@href, '/tag') or contains(@href, '/categor')]/@href")
+
+
+def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
+    """trafilatura's tags/categories from links (``/tag/``, ``/category/`` URLs), <head> subjects.
+
+    Its XPath searches are skipped when no link on the page could qualify (one cheap scan).
+    """
+    needle = "/tag" if kind == "tag" else "/categor"
+    if any(needle in href for href in _TERM_LINKS(tree)) or (
+            kind == "category" and any("subject" in key for key in page.meta)):
+        return extract_catstags(kind, tree)
+    return []
+
+
+def _authors(tree: HtmlElement, head: Document, ld: Mapping[str, Any], meta: Mapping[str, list[str]]) -> list[str]:
+    """Declared authors first (meta, JSON-LD persons); trafilatura's byline search only without them."""
+    if head.author:
+        return _split_list(_names(_tidy(head.author).split(";")))
+    people = ld.get("author")
+    people = people if isinstance(people, list) else [people]
+    is_org = [isinstance(p, dict) and str(p.get("@type", "")).lower() == "organization" for p in people]
+    if names := _names([p for p, org in zip(people, is_org, strict=True) if not org]):
+        return names
+    if byline := _tidy(extract_author(tree)):
+        return _split_list(_names(byline.split(";")))
+    declared = meta.get("author", []) + meta.get("article:author", [])
+    return _split_list(v for v in declared if not v.startswith(("http://", "https://", "//"))) \
+        or _names([p for p, org in zip(people, is_org, strict=True) if org])
+
+
+def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
+    """trafilatura's site name: meta, else the ``<title>`` part with a dot, else the host."""
+    name = doc.sitename or extract_sitename(tree)
+    if name:
+        name = name.lstrip("@")
+        if name and "." not in name and not name[0].isupper():
+            name = name.title()
+        return _tidy(name) or None
+    m = META_URL.match(url or "")
+    return m[1] if m else None
+
+
+def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: Mapping[str, Any],
+               date_params: Mapping[str, Any]) -> str | None:
+    """The page's own publication timestamp; htmldate's search only when the page states none."""
+    stated = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
+                         meta.get("datepublished"), meta.get("og:published_time")))
+    if stated:
+        return stated
+    try:
+        return _iso(find_date(tree, **{**date_params, "url": url}))
+    except Exception:  # htmldate is best effort: no date is a valid outcome
+        logger.debug("htmldate failed for %s", url, exc_info=True)
+        return None
 
 
 # ---------------------------------------------------------------- extraction
 
 def _extractor(favor: str) -> Extractor:
-    return Extractor(output_format="python", with_metadata=True, comments=False, tables=True,
+    # metadata is read by _page_metadata, which skips the costly searches a page makes unnecessary
+    return Extractor(output_format="python", with_metadata=False, comments=False, tables=True,
                      precision=favor == "precision", recall=favor == "recall")
 
 
 _BASE = {favor: _extractor(favor) for favor in FAVOR_CHOICES}  # built once per process, never edited
+# Elements trafilatura deletes anyway and that never hold article text. Without them each of its
+# XPath passes over the raw tree is cheaper, with the same text (docs/extraction.md). The second
+# group can hold metadata (author boxes, category links in an entry footer): cut after reading it.
+_NOISE_TAGS = ("script", "style", "noscript", "svg", "iframe", "embed", "object", "applet", "canvas", "audio",
+               "video", "map", "button", "select", "input", "textarea")
+_CHROME_TAGS = ("nav", "footer", "aside")
 
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -496,13 +661,60 @@ def _looks_binary(data: str | bytes) -> bool:
         return True
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
-    ctrl = sum(1 for b in head if b < 9 or 13 < b < 32)
+    ctrl = len(head) - len(head.translate(None, _CONTROL_BYTES))  # counted in C, not byte by byte
     return ctrl > len(head) * 0.05
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
+
+
+class _Meta(NamedTuple):
+    title: str | None
+    authors: list[str]
+    published: str | None
+    updated: str | None
+    site_name: str | None
+    description: str | None
+    categories: list[str]
+    tags: list[str]
+    image: str | None
+    canonical_url: str
+
+
+def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
+                   published: str | None) -> _Meta:
+    """Metadata: what the page declares first; each costly search only for what is still missing."""
+    meta, ld = page.meta, page.ld
+    tags = [_tidy(t) for t in head.tags or []] \
+        or _split_list(meta.get("article:tag", []) + _names(ld.get("keywords"))) or _link_terms("tag", tree, page)
+    categories = [_tidy(c) for c in head.categories or []] \
+        or _split_list(meta.get("article:section", []) + _names(ld.get("articleSection"))) \
+        or _link_terms("category", tree, page)
+    image = _first(meta.get("og:image"), ld.get("image"), _tidy(head.image))
+    publisher = ld.get("publisher")
+    return _Meta(
+        title=_first(_tidy(head.title) or _tidy(extract_title(tree)), ld.get("headline"), meta.get("og:title")),
+        authors=_authors(tree, head, ld, meta),
+        published=published,
+        updated=_iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time"))),
+        site_name=_first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None)
+        or _site_name(tree, home, head),
+        description=_first(_tidy(head.description), meta.get("og:description"), meta.get("description"),
+                           ld.get("description")),
+        categories=[c for c in categories if c],
+        tags=[t for t in tags if t],
+        image=urljoin(url, image) if image else None,
+        canonical_url=_canonical(page, url),
+    )
 
 
 def _run(html: str | bytes, url: str, charset: str | None,
          options: ExtractOptions) -> tuple[Article | None, str | None, str]:
-    """Shared core: (article, reason, cleaned body text)."""
+    """Shared core: (article, reason, cleaned body text).
+
+    The tree is parsed once; trafilatura works on its own copy of it. Order matters: metadata is
+    read before the tree is cut down (pruning, then elements that never hold article text).
+    """
     if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
         return None, "empty", ""
     if _looks_binary(html):
@@ -512,52 +724,32 @@ def _run(html: str | bytes, url: str, charset: str | None,
         return None, "too_large", ""
     if not re.search(r"<\s*(html|body|p|div|article|head|title|h1|br)\b", text[:200_000], _I):
         return None, "not_html", ""
-    tree = load_html(text)
+    tree = _parse(text)
     if tree is None:
         return None, "not_html", ""
-    meta, ld = _meta(tree), _jsonld(tree)  # head metadata, read before the body is pruned in place
+    page = _read_head(tree)  # before the body is pruned in place
+    head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
+    home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
+    published = _published(tree, home, page.meta, page.ld, _BASE["precision"].date_params)  # <meta>, scripts
     _prune(tree, options)
+    etree.strip_elements(tree, *_NOISE_TAGS, with_tail=False)
+    meta = _page_metadata(tree, url, page, head, home, published)
+    etree.strip_elements(tree, *_CHROME_TAGS, with_tail=False)
     opts = copy(_BASE.get(options.favor, _BASE["precision"]))
     opts.url = opts.source = url
-    doc = bare_extraction(tree, options=opts)
+    doc = bare_extraction(tree, options=opts)  # on its own copy of the tree
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""
-    title = _first(doc.title, ld.get("headline"), meta.get("og:title"))
-    body = _clean_body(doc.text, title, options)
+    body = _clean_body(doc.text, meta.title, options)
     if not body:
         return None, "no_text", ""
     words = count_words(body)
     if words < options.min_words:
         return None, "too_short", body
-    authors = _split_list(_names(doc.author.split(";")) if doc.author else []) or _names(ld.get("author")) \
-        or _split_list(meta.get("author", []) + meta.get("article:author", []))
-    published_meta = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
-                                 meta.get("datepublished"), meta.get("og:published_time")))
-    published = _iso(doc.date)
-    if published_meta and (not published or published_meta.startswith(published)):
-        published = published_meta  # same day, with the time of day
-    updated = _iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time")))
-    language = options.language or _declared_language(tree, meta) or _detect_language(body)
-    tags = list(doc.tags or []) or _split_list(meta.get("article:tag", []) + _names(ld.get("keywords")))
-    categories = list(doc.categories or []) or _split_list(meta.get("article:section", []) + _names(ld.get("articleSection")))
-    image = _first(meta.get("og:image"), ld.get("image"), doc.image)
+    language = options.language or _declared_language(tree, page.meta) or _detect_language(body)
     article = Article(
-        url=url,
-        canonical_url=_canonical(tree, url, meta),
-        title=title,
-        text=body,
-        authors=authors,
-        published=published,
-        updated=updated,
-        language=language,
-        site_name=_first(meta.get("og:site_name"), (ld.get("publisher") or {}).get("name")
-                         if isinstance(ld.get("publisher"), dict) else None, doc.sitename),
-        description=_first(doc.description, meta.get("og:description"), meta.get("description"), ld.get("description")),
-        categories=categories,
-        tags=tags,
-        image=urljoin(url, image) if image else None,
-        word_count=words,
-        text_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+        url=url, text=body, language=language, word_count=words,
+        text_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(), **meta._asdict(),
     )
     return article, None, body
 
@@ -582,3 +774,17 @@ def body_text(html: str, url: str | None) -> str:
     """The normalized body text, as written to text files (for ``score_extraction.py``)."""
     _, _, body = _run(html, url or "", None, ExtractOptions(min_words=0))
     return body
+
+
+_WARM_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    + "".join(f"<p>Paragraph {i} of a page that is never stored: it loads the language model and runs every "
+              "extraction step once, so that the first real page is not slowed down by lazy imports.</p>"
+              for i in range(6))
+    + "</article></body></html>"
+)
+
+
+def warm_up() -> None:
+    """Pay the one-off costs (py3langid's model, ~1 s; lazy imports) before the first real page."""
+    extract_with_reason(_WARM_PAGE, "https://warm-up.invalid/")

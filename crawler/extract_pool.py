@@ -8,7 +8,9 @@ queued pages simply go to the next free worker. No future is ever left unresolve
 
 Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe),
 with the extraction module preloaded in the fork server so a replacement starts in
-milliseconds, and each worker imports the target function once.
+milliseconds, and each worker imports the target function once. A new worker then warms up
+(:func:`crawler.extract.warm_up`: the language model and lazy imports, about a second) and
+says so before it is given a page, so that second never counts against a page's ``timeout``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
-from crawler.extract import Article, ExtractOptions
+from crawler.extract import Article, ExtractOptions, warm_up
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FUNC = "crawler.extract:extract_with_reason"
+_READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
+START_TIMEOUT = 60.0  # a worker that has not warmed up by then is replaced
 
 
 class ExtractResult(NamedTuple):
@@ -54,6 +58,11 @@ def _worker_main(conn: Connection, func_path: str) -> None:
     """Worker loop: one page in, one ``(article, reason, traceback)`` out; ``None`` stops it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     func = _resolve(func_path)
+    try:
+        warm_up()
+        conn.send((_READY, None))
+    except Exception:  # only costs speed: the parent logs it, and a page with the same problem says why
+        conn.send((_READY, traceback.format_exc()))
     while True:
         try:
             task = conn.recv()
@@ -81,8 +90,9 @@ class _Worker:
     process: Any
     conn: Connection
     task: _Task | None = None
-    deadline: float = 0.0
+    deadline: float = 0.0  # of the page it holds, or of its warm-up
     done: int = 0
+    ready: bool = False  # warmed up: may be given pages
 
 
 class ExtractionPool:
@@ -102,6 +112,8 @@ class ExtractionPool:
         self._closing = False
         self._drain = True
         self._busy = 0
+        self._ready = 0  # workers warmed up, under _lock
+        self._ready_changed = threading.Condition(self._lock)
         self._pool: list[_Worker] = [self._spawn() for _ in range(self.workers)]
         self._thread = threading.Thread(target=self._run, name="newswarc-extract-pool", daemon=True)
         self._thread.start()
@@ -124,6 +136,20 @@ class ExtractionPool:
         """Pages queued or being extracted."""
         with self._lock:
             return len(self._queue) + self._busy
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (monitoring, CPU accounting in benchmarks)."""
+        return [w.process.pid for w in list(self._pool)]
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until every worker has warmed up (for benchmarks; a crawl need not wait).
+
+        Returns False on timeout, or at once when the pool is closed.
+        """
+        with self._ready_changed:
+            self._ready_changed.wait_for(lambda: self._ready >= self.workers or self._closing, timeout)
+            return self._ready >= self.workers and not self._closing
 
     def close(self, wait: bool = True) -> None:
         """Stop the pool; ``wait`` finishes queued pages first, else they are cancelled."""
@@ -149,7 +175,7 @@ class ExtractionPool:
         proc = self._ctx.Process(target=_worker_main, args=(child, self.func), name="newswarc-extract", daemon=True)
         proc.start()
         child.close()
-        return _Worker(proc, parent)
+        return _Worker(proc, parent, deadline=time.monotonic() + max(self.timeout, START_TIMEOUT))
 
     def _wake(self) -> None:
         try:
@@ -181,31 +207,32 @@ class ExtractionPool:
                     self._finish(worker, ExtractResult(None, "cancelled"))
             return False
         now = time.monotonic()
-        busy = [w for w in self._pool if w.task]
-        timeout = min((w.deadline - now for w in busy), default=None)
-        handles: list[Any] = [self._wake_r] + [w.conn for w in busy] + [w.process.sentinel for w in self._pool]
+        watched = [w for w in self._pool if w.task or not w.ready]  # a page or a warm-up under way
+        timeout = min((w.deadline - now for w in watched), default=None)
+        handles: list[Any] = [self._wake_r] + [w.conn for w in watched] + [w.process.sentinel for w in self._pool]
         ready = wait(handles, timeout=max(0.0, timeout) if timeout is not None else None)
         if self._wake_r in ready:
             os.read(self._wake_r, 4096)
         for worker in list(self._pool):
-            if worker.task and worker.conn in ready:
+            if (worker.task or not worker.ready) and worker.conn in ready:
                 self._receive(worker)
             elif worker.process.sentinel in ready or not worker.process.is_alive():
                 self._replace(worker, "crashed")
-            elif worker.task and time.monotonic() >= worker.deadline:
+            elif (worker.task or not worker.ready) and time.monotonic() >= worker.deadline:
                 self._replace(worker, "timeout")
         return True
 
     def _dispatch(self) -> None:
         for worker in self._pool:
-            if worker.task is not None:
+            if worker.task is not None or not worker.ready:
                 continue
             with self._lock:
-                if not self._queue or (self._closing and not self._drain):
-                    return
-                task = self._queue.popleft()
-                if not task.future.set_running_or_notify_cancel():
-                    continue  # cancelled by the caller while queued
+                while True:
+                    if not self._queue or (self._closing and not self._drain):
+                        return
+                    task = self._queue.popleft()
+                    if task.future.set_running_or_notify_cancel():
+                        break  # else cancelled by the caller while queued: take the next one
                 self._busy += 1
             worker.task, worker.deadline = task, time.monotonic() + self.timeout
             try:
@@ -214,6 +241,9 @@ class ExtractionPool:
                 logger.debug("send to extraction worker failed: %s", exc)
 
     def _receive(self, worker: _Worker) -> None:
+        if not worker.ready:
+            self._receive_ready(worker)
+            return
         task = worker.task
         assert task is not None
         try:
@@ -230,6 +260,21 @@ class ExtractionPool:
         if worker.done >= self.max_tasks_per_worker:  # bound memory growth from lxml/trafilatura caches
             self._retire(worker)
 
+    def _receive_ready(self, worker: _Worker) -> None:
+        try:
+            kind, tb = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(worker, "crashed")
+            return
+        if kind != _READY:
+            raise RuntimeError(f"extraction worker sent {kind!r} before it was ready")
+        if tb:
+            logger.warning("extraction worker %s warm-up failed:\n%s", worker.process.pid, tb.rstrip())
+        worker.ready = True
+        with self._lock:
+            self._ready += 1
+            self._ready_changed.notify_all()
+
     def _finish(self, worker: _Worker, result: ExtractResult) -> None:
         task, worker.task = worker.task, None
         with self._lock:
@@ -241,6 +286,8 @@ class ExtractionPool:
         if worker.task is not None:
             logger.warning("extraction %s for %s: worker %s replaced", reason, worker.task.url, worker.process.pid)
             self._finish(worker, ExtractResult(None, reason))
+        elif not worker.ready:
+            logger.warning("extraction worker %s failed to start (%s): replaced", worker.process.pid, reason)
         self._kill(worker)
         self._pool[self._pool.index(worker)] = self._spawn()
 
@@ -253,8 +300,11 @@ class ExtractionPool:
         self._kill(worker)
         self._pool[self._pool.index(worker)] = self._spawn()
 
-    @staticmethod
-    def _kill(worker: _Worker) -> None:
+    def _kill(self, worker: _Worker) -> None:
+        if worker.ready:
+            worker.ready = False
+            with self._lock:
+                self._ready -= 1
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(5)
@@ -277,6 +327,9 @@ class ExtractionPool:
                 task.future.set_result(ExtractResult(None, reason))
 
     def _stop_workers(self) -> None:
+        with self._lock:  # wake wait_ready(): nothing will become ready any more
+            self._closing = True
+            self._ready_changed.notify_all()
         for worker in self._pool:
             try:
                 worker.conn.send(None)

@@ -18,6 +18,7 @@ from crawler.extract import (
     extract_article,
     extract_with_reason,
     normalize_text,
+    warm_up,
 )
 
 DATA = Path(__file__).parent / "data" / "extract"
@@ -226,3 +227,60 @@ def test_body_text_matches_article_text():
     a = extract_article(html, "https://riverside.example/a")
     assert a is not None and body_text(html, "https://riverside.example/a") == a.text
     assert body_text("<html><body></body></html>", None) == ""
+
+
+PARAS = [
+    "The city council approved the new tram line on Tuesday after a debate that lasted most of the afternoon, "
+    "with twenty-one members voting in favour and six against the plan presented by the transport office.",
+    "Construction is expected to begin next spring and to last about three years, during which buses will "
+    "replace the trams on the affected streets, the transport office said in a statement after the vote.",
+]
+
+
+def _page(head: str = "", before: str = "", after: str = "", lang: str = ' lang="en"') -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    return (f"<html{lang}><head><title>Tram line approved</title>{head}</head><body><article>"
+            f"<h1>Tram line approved</h1>{before}{body}{after}</article></body></html>")
+
+
+def test_pruning_ignores_case_of_class_names():
+    html = _page(after='<div class="RelatedPosts"><h3>More stories</h3><ul><li><a href="/a">Harbour bridge '
+                       'reopens after a long repair</a></li></ul></div><div id="NewsLetter-Box"><p>Get the '
+                       'morning briefing in your inbox every day, free of charge, by signing up below.</p></div>')
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.text == "\n".join(PARAS)
+
+
+def test_declared_publication_date_wins_over_the_url_and_text():
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Tram line approved", "datePublished": "2023-09-21T06:15:00+02:00"}</script>')
+    a = extract_article(_page(ld, before="<p>Posted 2020-01-01</p>"), "https://city.example/2020/01/01/tram")
+    assert a is not None and a.published == "2023-09-21T06:15:00+02:00"
+    # no declaration: htmldate searches the page
+    b = extract_article(_page(), "https://city.example/2021/05/17/tram")
+    assert b is not None and b.published == "2021-05-17"
+
+
+def test_authors_declared_person_then_byline_never_a_profile_url():
+    url = "https://city.example/tram"
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Tram line approved", "author": [{"@type": "Person", "name": "Jane Roe"}, '
+          '{"@type": "Organization", "name": "City Times"}]}</script>')
+    byline = '<div class="byline"><span class="author">By Max Mustermann</span></div>'
+    a = extract_article(_page(ld, before=byline), url)
+    assert a is not None and a.authors == ["Jane Roe"]
+    profile = '<meta property="article:author" content="https://www.facebook.com/someone">'
+    b = extract_article(_page(profile, before=byline), url)
+    assert b is not None and b.authors == ["Max Mustermann"]
+
+
+def test_language_detected_only_without_declaration():
+    a = extract_article(_page(lang=' lang="de"'), "https://city.example/tram")
+    assert a is not None and a.language == "de"  # the page's declaration, even if the text disagrees
+    b = extract_article(_page(lang=""), "https://city.example/tram")
+    assert b is not None and b.language == "en"
+
+
+def test_warm_up_is_repeatable():
+    warm_up()
+    warm_up()

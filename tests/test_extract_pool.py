@@ -81,7 +81,9 @@ def test_close_without_wait_cancels_queued():
     p = ExtractionPool(workers=1, timeout=30, func=HOSTILE)
     running = p.submit(ARTICLE, "https://x.example/hang")
     queued = [p.submit(ARTICLE, f"{URL}?n={i}") for i in range(3)]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not running.running() and time.monotonic() < deadline:  # the worker warms up first
+        time.sleep(0.05)
     p.close(wait=False)
     assert all(f.cancelled() for f in queued)
     assert running.result(timeout=5) == ExtractResult(None, "cancelled")
@@ -98,3 +100,22 @@ def test_throughput_sanity():
         elapsed = time.monotonic() - t0
     assert all(r.article is not None for r in results)
     assert len(pages) / elapsed > 5, f"{len(pages) / elapsed:.1f} pages/s"
+
+
+def test_workers_warm_up_before_their_first_page():
+    # the warm-up (language model, lazy imports: about a second) must not count against a page's
+    # timeout: with a 1 s limit the first pages would otherwise time out
+    with ExtractionPool(workers=2, timeout=1.0) as p:
+        futures = [p.submit(ARTICLE, f"{URL}?n={i}") for i in range(4)]
+        assert p.wait_ready(timeout=60)
+        assert len(p.worker_pids) == 2 and all(isinstance(pid, int) for pid in p.worker_pids)
+        results = [f.result(timeout=60) for f in futures]
+    assert all(r.reason is None and r.article is not None for r in results), results
+
+
+def test_wait_ready_returns_when_closed():
+    p = ExtractionPool(workers=1, timeout=30)
+    p.close()
+    t0 = time.monotonic()
+    assert p.wait_ready(timeout=20) is False  # a closed pool never becomes ready: callers are not stuck
+    assert time.monotonic() - t0 < 5
