@@ -9,6 +9,7 @@ start pages and section pages with their pagination. The spider only routes: par
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 # Requests for discovery documents go first, then articles, then listing pages.
 PRIORITY = {"robots": 30, "sitemap": 20, "feed": 20, "article": 10, "start": 5, "section": 0, "link": -5}
 HTML_TYPES = (b"text/html", b"application/xhtml")
+FRONTIER_BATCH = 256
 
 
 class NewsSpider(scrapy.Spider):
@@ -56,6 +58,9 @@ class NewsSpider(scrapy.Spider):
         self._emitted: set[str] = set()
         self._robots_done: set[str] = set()
         self._scheduled = 0  # requests made, for max_pages
+        # Sitemaps announce every article at once: their entries wait here as small tuples and
+        # become Requests as the scheduler drains (20,000 queued Requests cost ~50 MB).
+        self._frontier: deque[tuple[str, dict, int]] = deque()
         self.max_pages: int | None = None
         self.state = None  # a CrawlState when incremental crawling is on
 
@@ -66,6 +71,8 @@ class NewsSpider(scrapy.Spider):
         spider.max_pages = spider.seed.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._top_up, signal=signals.response_received)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
     def _opened(self, spider) -> None:
@@ -201,9 +208,28 @@ class NewsSpider(scrapy.Spider):
                         self._requested.add(url)
                         continue
                     meta["newswarc_changed"] = True  # lastmod moved on: fetch the new version
-            if req := self._request(entry.loc, "sitemap", self.parse_page, depth=1, meta=meta):
-                req.priority = PRIORITY["article"] + (5 if entry.news_publication_date else 0)
+            self._frontier.append((entry.loc, meta, PRIORITY["article"] + (5 if entry.news_publication_date else 0)))
+        yield from self._from_frontier(FRONTIER_BATCH)
+
+    def _from_frontier(self, n: int) -> Iterator[scrapy.Request]:
+        """Up to ``n`` requests for sitemap entries waiting in the frontier."""
+        while n > 0 and self._frontier:
+            url, meta, priority = self._frontier.popleft()
+            if req := self._request(url, "sitemap", self.parse_page, depth=1, meta=meta):
+                req.priority = priority
+                n -= 1
                 yield req
+
+    def _top_up(self, response, request, spider=None) -> None:
+        """One response done, one sitemap entry in: the scheduler queue stays short."""
+        for req in self._from_frontier(1):
+            self.crawler.engine.crawl(req)
+
+    def _idle(self, spider=None) -> None:
+        if self._frontier:
+            for req in self._from_frontier(FRONTIER_BATCH):
+                self.crawler.engine.crawl(req)
+            raise DontCloseSpider("sitemap entries wait in the frontier")
 
     async def parse_feed(self, response: Response):
         feed = await _in_thread(parse_feed, response.body, response.url)
