@@ -97,7 +97,9 @@ def release_state(state) -> bool:
 
 
 def _is_remote(storage: Storage) -> bool:
-    return not str(storage.uri).startswith("/")
+    from crawler.storage.local import LocalStorage
+
+    return not isinstance(storage, LocalStorage)
 
 
 def restore_state_backup(storage: Storage, settings) -> None:

@@ -29,4 +29,3 @@ class ArticlePage:
     etag: str | None = None
     last_modified: str | None = None
     redirect_urls: list[str] = field(default_factory=list)
-    changed: bool = False  # a new version of an article archived in an earlier run

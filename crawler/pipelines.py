@@ -7,6 +7,7 @@ JSONL row can point at it (file, offset, length, record id).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -20,7 +21,7 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.context import run_context
-from crawler.extract import ExtractOptions
+from crawler.extract import Article, ExtractOptions
 from crawler.extract_pool import ExtractionPool
 from crawler.items import ArticlePage
 from crawler.output import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
@@ -144,8 +145,7 @@ class ArticlePipeline:
             stats.inc_value("newswarc/crawl/unchanged")
             self._remember(item, article, location)
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
-        warc = location.__dict__ if location is not None and hasattr(location, "__dict__") else (
-            location._asdict() if location is not None else None)
+        warc = dataclasses.asdict(location) if location is not None else None
         row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
         row.update(route=item.route, **{k: v for k, v in item.discovered.items() if k not in row})
         if version == "changed":
@@ -153,7 +153,7 @@ class ArticlePipeline:
             row["version_of"] = row["id"]
             row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
             stats.inc_value("newswarc/crawl/changed")
-        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, location))
+        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article, location))
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item
@@ -184,25 +184,24 @@ class ArticlePipeline:
             self._seen_hashes[article.text_sha256] = article.canonical_url
             return None
 
-    def _write(self, row: dict, text: str, item: ArticlePage, location: Any) -> None:
+    def _write(self, row: dict, text: str, item: ArticlePage, article: Article, location: Any) -> None:
         """Write the article, then remember it: a kill in between means a re-fetch, never a loss."""
         self.writer.write(row, text)
-        self._remember(item, row, location)
+        self._remember(item, article, location)
 
-    def _remember(self, item: ArticlePage, article: Any, location: Any) -> None:
+    def _remember(self, item: ArticlePage, article: Article, location: Any) -> None:
         """Record the article's URLs (request, redirect hops, canonical) in the crawl state."""
         state = self.ctx.state
         if state is None:
             return
-        get = article.get if isinstance(article, dict) else lambda k: getattr(article, k, None)
-        ident = get("id") or article_id(get("canonical_url"))
-        state.add_text_hash(get("text_sha256"), ident)
-        urls = dict.fromkeys([*item.redirect_urls, item.url, get("url"), get("canonical_url")])
+        ident = article_id(article.canonical_url)
+        state.add_text_hash(article.text_sha256, ident)
+        urls = dict.fromkeys([*item.redirect_urls, item.url, article.url, article.canonical_url])
         for url in filter(None, urls):
             state.record_fetch(
                 canonicalize_url(url), status=item.status, etag=item.etag, last_modified=item.last_modified,
                 payload_digest=getattr(location, "payload_digest", None), kind="article", article_id=ident,
-                warc=location, published=get("published"),
+                warc=location, published=article.published,
                 sitemap_lastmod=item.discovered.get("sitemap_lastmod"),
             )
 

@@ -299,7 +299,6 @@ class NewsSpider(scrapy.Spider):
                     discovered=response.meta.get("newswarc_discovered", {}),
                     etag=_header(response, b"ETag"),
                     last_modified=_header(response, b"Last-Modified"),
-                    changed=bool(response.meta.get("newswarc_changed")),
                     redirect_urls=list(response.meta.get("redirect_urls", [])),
                 )
         if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
