@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from copy import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -75,8 +75,11 @@ class Article:
     text_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serializable fields (lists copied)."""
-        return asdict(self)
+        """Plain JSON-serializable fields (lists copied; the fields are flat, so no deep copy)."""
+        row = {name: getattr(self, name) for name in self.__slots__}
+        for name in ("authors", "categories", "tags"):
+            row[name] = list(row[name])
+        return row
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ always knows which page a worker holds: a page over ``timeout`` gets its worker 
 replaced (reason ``timeout``), a worker that dies resolves its page as ``crashed``, and the
 queued pages simply go to the next free worker. No future is ever left unresolved.
 
-Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe),
-with the extraction module preloaded in the fork server so a replacement starts in
-milliseconds, and each worker imports the target function once. A new worker then warms up
-(:func:`crawler.extract.warm_up`: the language model and lazy imports, about a second) and
-says so before it is given a page, so that second never counts against a page's ``timeout``.
+Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe).
+The fork server preloads :mod:`crawler.extract_warm`, which warms the extractor (the language
+model and lazy imports, about a second of CPU) once, so every worker and every replacement
+starts warm in milliseconds. A worker still runs :func:`crawler.extract.warm_up` (a few ms when
+the fork server was warm) and says so before it is given a page, so a cold start never counts
+against a page's ``timeout``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
@@ -37,6 +38,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_FUNC = "crawler.extract:extract_with_reason"
 _READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
 START_TIMEOUT = 60.0  # a worker that has not warmed up by then is replaced
+PREFETCH = 2  # pages in a worker's pipe: the one it works on and the next
+MAX_START_FAILURES = 5  # then the pool gives up: every page resolves as "crashed"
+
+
+class _CannotStart(Exception):
+    """Workers keep dying before they are ready (a broken install, a preload that fails)."""
 
 
 class ExtractResult(NamedTuple):
@@ -55,7 +62,7 @@ def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
 
 
 def _worker_main(conn: Connection, func_path: str) -> None:
-    """Worker loop: one page in, one ``(article, reason, traceback)`` out; ``None`` stops it."""
+    """Worker loop: one ``(args, kwargs)`` in, one ``(value, error reason, traceback)`` out; ``None`` stops it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     func = _resolve(func_path)
     try:
@@ -70,29 +77,38 @@ def _worker_main(conn: Connection, func_path: str) -> None:
             return
         if task is None:
             return
-        html, url, charset, options = task
+        args, kwargs = task
         try:
-            article, reason = func(html, url, charset=charset, options=options)
-            conn.send((article, reason, None))
+            value = func(*args, **kwargs)
         except Exception as exc:  # reported to the parent, which logs it with the traceback
             conn.send((None, f"error:{type(exc).__name__}", traceback.format_exc()))
+        else:
+            conn.send((value, None, None))
 
 
 @dataclass
 class _Task:
     future: Future
-    payload: tuple[Any, ...]
+    payload: tuple[tuple[Any, ...], dict[str, Any]]
     url: str
+    pair: bool  # func returns (article, reason): resolve with an ExtractResult
+    running: bool = False  # its future is marked running (it went to a worker once)
 
 
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
-    task: _Task | None = None
-    deadline: float = 0.0  # of the page it holds, or of its warm-up
+    tasks: collections.deque[_Task] = field(default_factory=collections.deque)  # sent, unanswered, in order
+    deadline: float = 0.0  # of the page it works on (the first of ``tasks``), or of its warm-up
+    sent: int = 0
     done: int = 0
     ready: bool = False  # warmed up: may be given pages
+
+    @property
+    def busy(self) -> bool:
+        """Holding pages or warming up: its pipe and deadline are watched."""
+        return bool(self.tasks) or not self.ready
 
 
 class ExtractionPool:
@@ -105,13 +121,15 @@ class ExtractionPool:
         self.func = func
         self.max_tasks_per_worker = max_tasks_per_worker
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["crawler.extract", func.partition(":")[0]])
+        self._ctx.set_forkserver_preload(["crawler.extract_warm", func.partition(":")[0]])
         self._queue: collections.deque[_Task] = collections.deque()
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._closing = False
         self._drain = True
         self._busy = 0
+        self._start_failures = 0  # workers in a row that died before they were ready
+        self._broken = False  # the dispatcher gave up: new pages resolve as "crashed" at once
         self._ready = 0  # workers warmed up, under _lock
         self._ready_changed = threading.Condition(self._lock)
         self._pool: list[_Worker] = [self._spawn() for _ in range(self.workers)]
@@ -122,14 +140,32 @@ class ExtractionPool:
 
     def submit(self, html: bytes | str, url: str, *, charset: str | None = None,
                options: ExtractOptions | None = None) -> Future:
-        """Queue one page; never blocks (watch :attr:`pending` to throttle)."""
-        future: Future = Future()
+        """Queue one page for ``func(html, url, charset=, options=)``; never blocks (watch :attr:`pending`).
+
+        The future's result is an :class:`ExtractResult` (``func`` returns an ``(article, reason)`` pair).
+        """
+        return self._queue_task(_Task(Future(), ((html, url), {"charset": charset, "options": options}), url, True))
+
+    def call(self, label: str, *args: Any, **kwargs: Any) -> Future:
+        """Queue ``func(*args, **kwargs)``, ``label`` naming the page in logs; never blocks.
+
+        The future's result is what ``func`` returned, or ``ExtractResult(None, reason)`` when
+        the call timed out, crashed or raised (reasons ``timeout``, ``crashed``, ``error:<Type>``).
+        """
+        return self._queue_task(_Task(Future(), (args, kwargs), label, False))
+
+    def _queue_task(self, task: _Task) -> Future:
         with self._lock:
+            if self._broken:  # the workers cannot start: answer at once rather than queue forever
+                task.future.set_result(ExtractResult(None, "crashed"))
+                return task.future
             if self._closing:
                 raise RuntimeError("ExtractionPool is closed")
-            self._queue.append(_Task(future, (html, url, charset, options), url))
-        self._wake()
-        return future
+            self._queue.append(task)
+            room = self._busy < self.workers * PREFETCH  # else the next result wakes the dispatcher anyway
+        if room:
+            self._wake()
+        return task.future
 
     @property
     def pending(self) -> int:
@@ -187,6 +223,9 @@ class ExtractionPool:
         try:
             while self._step():
                 pass
+        except _CannotStart as exc:
+            logger.error("extraction pool stopped: %s; pages are counted as not extracted (crashed)", exc)
+            self._fail_all("crashed")
         except Exception:
             logger.error("extraction pool dispatcher failed", exc_info=True)
             self._fail_all("crashed")
@@ -203,61 +242,81 @@ class ExtractionPool:
                 return False
         if abort:  # close(wait=False): pages in flight are given up
             for worker in self._pool:
-                if worker.task is not None:
+                while worker.tasks:
                     self._finish(worker, ExtractResult(None, "cancelled"))
             return False
         now = time.monotonic()
-        watched = [w for w in self._pool if w.task or not w.ready]  # a page or a warm-up under way
+        watched = [w for w in self._pool if w.busy]
         timeout = min((w.deadline - now for w in watched), default=None)
         handles: list[Any] = [self._wake_r] + [w.conn for w in watched] + [w.process.sentinel for w in self._pool]
         ready = wait(handles, timeout=max(0.0, timeout) if timeout is not None else None)
         if self._wake_r in ready:
             os.read(self._wake_r, 4096)
         for worker in list(self._pool):
-            if (worker.task or not worker.ready) and worker.conn in ready:
+            if worker.busy and worker.conn in ready:
                 self._receive(worker)
-            elif worker.process.sentinel in ready or not worker.process.is_alive():
+            elif worker.process.sentinel in ready:
                 self._replace(worker, "crashed")
-            elif (worker.task or not worker.ready) and time.monotonic() >= worker.deadline:
+            elif worker.busy and time.monotonic() >= worker.deadline:
                 self._replace(worker, "timeout")
         return True
 
     def _dispatch(self) -> None:
+        """Keep ``PREFETCH`` pages in each ready worker's pipe, so it never waits for this thread.
+
+        This thread shares the GIL with a busy caller (the reactor, the replay reader): with one
+        page at a time, a worker would sit idle until the thread got the GIL back to hand it the next.
+        """
         for worker in self._pool:
-            if worker.task is not None or not worker.ready:
-                continue
-            with self._lock:
-                while True:
-                    if not self._queue or (self._closing and not self._drain):
+            while worker.ready and len(worker.tasks) < PREFETCH and worker.sent < self.max_tasks_per_worker:
+                with self._lock:
+                    task = self._next_task()
+                    if task is None:
                         return
-                    task = self._queue.popleft()
-                    if task.future.set_running_or_notify_cancel():
-                        break  # else cancelled by the caller while queued: take the next one
-                self._busy += 1
-            worker.task, worker.deadline = task, time.monotonic() + self.timeout
-            try:
-                worker.conn.send(task.payload)
-            except (OSError, ValueError) as exc:  # dead pipe: the sentinel check replaces the worker
-                logger.debug("send to extraction worker failed: %s", exc)
+                    self._busy += 1
+                if not worker.tasks:
+                    worker.deadline = time.monotonic() + self.timeout
+                worker.tasks.append(task)
+                worker.sent += 1
+                try:
+                    worker.conn.send(task.payload)
+                except (OSError, ValueError) as exc:  # dead pipe: the sentinel check replaces the worker
+                    logger.debug("send to extraction worker failed: %s", exc)
+                    break
+
+    def _next_task(self) -> _Task | None:
+        """The next queued task to run, its future marked running (under ``_lock``)."""
+        while self._queue and not (self._closing and not self._drain):
+            task = self._queue.popleft()
+            if task.running or task.future.set_running_or_notify_cancel():
+                task.running = True
+                return task
+            # else cancelled by the caller while queued: take the next one
+        return None
 
     def _receive(self, worker: _Worker) -> None:
         if not worker.ready:
             self._receive_ready(worker)
             return
-        task = worker.task
-        assert task is not None
+        task = worker.tasks[0]
         try:
-            article, reason, tb = worker.conn.recv()
+            value, error, tb = worker.conn.recv()
         except (EOFError, OSError):
             self._replace(worker, "crashed")
             return
         except Exception as exc:  # an unpicklable result: count as an error of this page
-            article, reason, tb = None, f"error:{type(exc).__name__}", traceback.format_exc()
+            value, error, tb = None, f"error:{type(exc).__name__}", traceback.format_exc()
         if tb:
-            logger.error("extraction failed for %s (%s):\n%s", task.url, reason, tb.rstrip())
-        self._finish(worker, ExtractResult(article, reason))
+            logger.error("extraction failed for %s (%s):\n%s", task.url, error, tb.rstrip())
+        if error is not None:
+            value = ExtractResult(None, error)
+        elif task.pair:
+            value = ExtractResult(*value)
+        self._finish(worker, value)
         worker.done += 1
-        if worker.done >= self.max_tasks_per_worker:  # bound memory growth from lxml/trafilatura caches
+        if worker.tasks:  # the next page, already in its pipe, starts now
+            worker.deadline = time.monotonic() + self.timeout
+        elif worker.done >= self.max_tasks_per_worker:  # bound memory growth from lxml/trafilatura caches
             self._retire(worker)
 
     def _receive_ready(self, worker: _Worker) -> None:
@@ -271,23 +330,32 @@ class ExtractionPool:
         if tb:
             logger.warning("extraction worker %s warm-up failed:\n%s", worker.process.pid, tb.rstrip())
         worker.ready = True
+        self._start_failures = 0
         with self._lock:
             self._ready += 1
             self._ready_changed.notify_all()
 
-    def _finish(self, worker: _Worker, result: ExtractResult) -> None:
-        task, worker.task = worker.task, None
+    def _finish(self, worker: _Worker, result: Any) -> None:
+        """Resolve the page the worker was working on (the first it holds)."""
+        task = worker.tasks.popleft()
         with self._lock:
             self._busy -= 1
-        if task is not None and not task.future.done():
+        if not task.future.done():
             task.future.set_result(result)
 
     def _replace(self, worker: _Worker, reason: str) -> None:
-        if worker.task is not None:
-            logger.warning("extraction %s for %s: worker %s replaced", reason, worker.task.url, worker.process.pid)
+        if worker.tasks:
+            logger.warning("extraction %s for %s: worker %s replaced", reason, worker.tasks[0].url, worker.process.pid)
             self._finish(worker, ExtractResult(None, reason))
+            with self._lock:  # the pages behind it were not started: first in line for the others
+                self._busy -= len(worker.tasks)
+                self._queue.extendleft(reversed(worker.tasks))
+            worker.tasks.clear()
         elif not worker.ready:
+            self._start_failures += 1
             logger.warning("extraction worker %s failed to start (%s): replaced", worker.process.pid, reason)
+            if self._start_failures >= MAX_START_FAILURES:
+                raise _CannotStart(f"{self._start_failures} extraction workers in a row died before they were ready")
         self._kill(worker)
         self._pool[self._pool.index(worker)] = self._spawn()
 
@@ -316,8 +384,10 @@ class ExtractionPool:
             self._queue.popleft().future.cancel()
 
     def _fail_all(self, reason: str) -> None:
+        with self._lock:
+            self._broken = True
         for worker in self._pool:
-            if worker.task is not None:
+            while worker.tasks:
                 self._finish(worker, ExtractResult(None, reason))
         with self._lock:
             tasks = list(self._queue)

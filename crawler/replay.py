@@ -29,17 +29,10 @@ from datetime import time as dtime
 from typing import IO, Any
 
 from crawler.errors import NewswarcError, StorageError
-from crawler.warcread import (
-    Corrupt,
-    DecodeError,
-    Source,
-    SourceSet,
-    WarcRecord,
-    dechunk,
-    decode_content,
-    iter_records,
-    read_at,
-)
+from crawler.extract_pool import ExtractResult
+from crawler.replay_worker import ReplayedPage
+from crawler.urls import canonicalize_url, url_host
+from crawler.warcread import Corrupt, Source, SourceSet, WarcRecord, iter_records, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +40,7 @@ STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
+PAGE_FUNC = "crawler.replay_worker:replay_page"
 
 
 class ReplayError(NewswarcError):
@@ -155,14 +149,15 @@ class Replayer:
             extract["language"] = seed.language
         self.extract_options = (ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>"))
                                 if extract else None)
-        self.pool = pool or ExtractionPool(workers=options.workers, timeout=options.timeout)
+        self.pool = pool or ExtractionPool(workers=options.workers, timeout=options.timeout, func=PAGE_FUNC)
         self.max_inflight = options.max_inflight or 4 * self.pool.workers
         self.stats: collections.Counter[str] = collections.Counter()
         self.corrupt: list[Corrupt] = []
         self.progress = progress
         self._pending: collections.deque[_Page] = collections.deque()
         self._meta: dict[str, dict[str, str]] = {}  # response record id -> metadata fields (pending pages only)
-        self._emitted: set[str] = set()  # canonical page URLs sent to extraction (the spider's set)
+        self._known_articles: set[str] = set()  # canonical URLs of article pages seen so far (the spider's set)
+        self._article_urls: set[str] = set()  # the same pages' URLs as archived (a quick check before work)
         self._seen_urls: set[str] = set()  # canonical article URLs written (the pipeline's sets)
         self._seen_hashes: set[str] = set()
         self._originals: dict[str, tuple[int, int]] = {}  # payload digest -> (source index, offset)
@@ -323,36 +318,21 @@ class Replayer:
         self._revisits.clear()
 
     def _page(self, rec: WarcRecord, body: bytes, http_headers: list[tuple[str, str]], payload: WarcRecord) -> None:
-        """A 200 HTML response: decode, classify, and send article pages to the pool."""
-        from crawler.discovery.pagekind import classify_page
-        from crawler.urls import canonicalize_url
-
+        """A 200 HTML response: hand it to a worker (decode, classify, extract), to be written in order."""
         self.stats[STATS + "html_pages"] += 1
         if payload.body_truncated:
             self.stats[STATS + "skipped/too_large"] += 1
             return
-        headers = _Headers(http_headers)
-        try:
-            if "chunked" in (headers.get("transfer-encoding") or "").lower():
-                body = dechunk(body)
-            body = decode_content(body, headers.get("content-encoding"), self.opt.max_body)
-        except DecodeError as exc:
-            self.stats[STATS + f"skipped/{exc}"] += 1
-            logger.warning("Skipped %s (%s): body cannot be decoded", rec.target_uri, exc)
-            return
         url = rec.target_uri
-        kind = classify_page(body, url, article_patterns=self.article_patterns, deny_patterns=self.deny_patterns)
-        self.stats[STATS + "pages/" + kind.kind] += 1
-        if kind.kind != "article":
-            return
-        canonical = canonicalize_url(url)
-        if canonical in self._emitted:
+        if url in self._article_urls:  # a later copy of an article page: no work
             self.stats[STATS + "duplicates/page_url"] += 1
             return
-        self._emitted.add(canonical)
-        future = self.pool.submit(body, url, charset=_charset(url, body, headers), options=self.extract_options)
+        future = self.pool.call(url, body, url, http_headers, max_body=self.opt.max_body,
+                                article_patterns=self.article_patterns, deny_patterns=self.deny_patterns,
+                                options=self.extract_options)
         fetched = _warc_date(rec.date) or datetime.now(UTC)
-        warc = {"warc_file": rec.source, "warc_offset": rec.offset, "warc_length": rec.length, "warc_record_id": rec.record_id}
+        warc = {"warc_file": rec.source, "warc_offset": rec.offset, "warc_length": rec.length,
+                "warc_record_id": rec.record_id}
         self._pending.append(_Page(self._seq, future, url, rec.record_id, fetched, warc, self._source_seed))
 
     # --- results, in input order --------------------------------------------------------------
@@ -368,10 +348,23 @@ class Replayer:
             self._pending.popleft()
             self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
 
-    def _finish(self, page: _Page, result: Any, meta: Mapping[str, str]) -> None:
+    def _finish(self, page: _Page, result: ReplayedPage | ExtractResult, meta: Mapping[str, str]) -> None:
         from crawler.output import jsonl_row, render_text
-        from crawler.urls import url_host
 
+        if isinstance(result, ExtractResult):  # the worker timed out, crashed or raised
+            result = ReplayedPage("article", None, result.reason, canonicalize_url(page.url))
+        elif result.kind == "undecodable":
+            self.stats[STATS + f"skipped/{result.reason}"] += 1
+            logger.warning("Skipped %s (%s): body cannot be decoded", page.url, result.reason)
+            return
+        self.stats[STATS + "pages/" + result.kind] += 1
+        if result.kind != "article":
+            return
+        self._article_urls.add(page.url)
+        if result.canonical in self._known_articles:  # one article per page URL, the first in input order
+            self.stats[STATS + "duplicates/page_url"] += 1
+            return
+        self._known_articles.add(result.canonical)
         article = result.article
         if article is None:
             self.stats[STATS + f"extract/skipped/{result.reason or 'unknown'}"] += 1
@@ -421,31 +414,6 @@ def _read_errors() -> tuple[type[BaseException], ...]:
 
 _READ_ERRORS = _read_errors()
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
-
-
-class _Headers:
-    """Case-insensitive first-value lookup over HTTP header pairs."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]):
-        self.pairs = pairs
-        self._map: dict[str, str] = {}
-        for name, value in pairs:
-            self._map.setdefault(name.lower(), value)
-
-    def get(self, name: str) -> str | None:
-        return self._map.get(name.lower())
-
-
-def _charset(url: str, body: bytes, headers: _Headers) -> str | None:
-    """The encoding Scrapy would give ``response.encoding`` (header, BOM, <meta>, inference)."""
-    from scrapy.http import HtmlResponse
-
-    ctype = headers.get("content-type") or "text/html"
-    try:
-        return HtmlResponse(url=url, body=body, headers={"Content-Type": ctype}).encoding
-    except Exception:  # a URL Scrapy refuses: let decode_html sniff the bytes
-        logger.debug("no Scrapy encoding for %s", url, exc_info=True)
-        return None
 
 
 def summary(result: ReplayResult) -> str:

@@ -1,0 +1,72 @@
+"""What a replay worker does with one archived page: decode it, classify it, extract it.
+
+This runs in an :class:`~crawler.extract_pool.ExtractionPool` worker, not in the process that
+reads the WARCs: undoing the encodings, parsing the page to classify it and extracting it are
+the CPU-heavy steps of a replay, and they spread over every core this way, while the reader
+only parses record headers and writes results in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from crawler.discovery.pagekind import classify_page
+from crawler.extract import Article, ExtractOptions, extract_with_reason
+from crawler.urls import canonicalize_url
+from crawler.warcread import DecodeError, dechunk, decode_content
+
+logger = logging.getLogger(__name__)
+
+
+class ReplayedPage(NamedTuple):
+    """A page's fate: ``kind`` is ``article``, ``index``, ``other`` or ``undecodable``.
+
+    ``reason`` says why there is no article: the decode error (``bad_encoding``, ``too_large``,
+    ``unknown_encoding``) or the extractor's reason (``no_text``, ``too_short``...).
+    ``canonical`` is the page URL canonicalized as the spider does (one article per page URL).
+    """
+
+    kind: str
+    article: Article | None
+    reason: str | None
+    canonical: str = ""
+
+
+def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_body: int,
+                article_patterns: Sequence[re.Pattern[str]] = (), deny_patterns: Sequence[re.Pattern[str]] = (),
+                options: ExtractOptions | None = None) -> ReplayedPage:
+    """Do for an archived 200 HTML payload what the crawl does for a downloaded one."""
+    headers = first_values(http_headers)
+    try:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = dechunk(body)
+        body = decode_content(body, headers.get("content-encoding"), max_body)
+    except DecodeError as exc:
+        return ReplayedPage("undecodable", None, str(exc))
+    kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns)
+    if kind.kind != "article":
+        return ReplayedPage(kind.kind, None, None)
+    article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
+    return ReplayedPage("article", article, reason, canonicalize_url(url))
+
+
+def first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased header names mapped to their first value."""
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        found.setdefault(name.lower(), value)
+    return found
+
+
+def scrapy_encoding(url: str, body: bytes, headers: dict[str, str]) -> str | None:
+    """The encoding Scrapy would give ``response.encoding`` (header, BOM, <meta>, inference)."""
+    from scrapy.http import HtmlResponse
+
+    try:
+        return HtmlResponse(url=url, body=body, headers={"Content-Type": headers.get("content-type") or "text/html"}).encoding
+    except Exception:  # a URL Scrapy refuses: let decode_html sniff the bytes
+        logger.debug("no Scrapy encoding for %s", url, exc_info=True)
+        return None
