@@ -56,6 +56,7 @@ ITEM_PIPELINES = {
 # --- archive: WARC capture of every network exchange
 NEWSWARC_ARCHIVE_ENABLED = True
 NEWSWARC_ARCHIVE_GZIP_LEVEL = 6
+NEWSWARC_ARCHIVE_RECOMPRESS = False  # True: deflate already-compressed payloads at the gzip level too
 NEWSWARC_ARCHIVE_MAX_BODY = 50 * 1024 * 1024
 NEWSWARC_ARCHIVE_MAX_SIZE = 1_000_000_000
 NEWSWARC_ARCHIVE_PREFIX = "newswarc"

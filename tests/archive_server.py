@@ -177,11 +177,16 @@ class ArchiveServer:
         return [r.split(b" ", 2)[1].decode() for r in self.requests]
 
 
-def _walk_spider():
+def _walk_spider(reports_outlinks: bool = True):
     import scrapy
 
+    from crawler.archive.capture import reporting_outlinks
+
     class WalkSpider(scrapy.Spider):
-        """Follows every same-host link; sets the context meta keys the archive records."""
+        """Follows every same-host link; sets the context meta keys the archive records.
+
+        Like NewsSpider it reports its outlinks itself; without that, OutlinkRecorder does it.
+        """
 
         name = "walk"
 
@@ -192,6 +197,9 @@ def _walk_spider():
         captured: list = []
 
         def parse(self, response):
+            yield from self._links(response)
+
+        def _links(self, response):
             self.captured.append((response.url, response.meta.get("newswarc_capture"),
                                   response.meta.get("newswarc_truncated"), list(response.flags)))
             if not hasattr(response, "text"):
@@ -202,6 +210,9 @@ def _walk_spider():
                 if urlsplit(url).netloc == host:
                     yield scrapy.Request(url, meta={"newswarc_seed": "archive-test", "newswarc_route": "link"})
 
+    if reports_outlinks:
+        WalkSpider.reports_outlinks = True
+        WalkSpider.parse = reporting_outlinks(WalkSpider.parse)
     return WalkSpider
 
 
@@ -227,7 +238,7 @@ def run_crawl(start_url: str, out_dir: str, overrides: dict | None = None) -> di
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(crawl_settings(start_url, out_dir, overrides))
-    crawler = process.create_crawler(_walk_spider())
+    crawler = process.create_crawler(_walk_spider((overrides or {}).get("WALK_REPORTS_OUTLINKS", True)))
     process.crawl(crawler)
     process.start()
     if path := crawler.settings.get("WALK_LOCATIONS"):

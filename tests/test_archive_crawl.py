@@ -194,3 +194,19 @@ def test_disabled_archive_writes_nothing(tmp_path):
     assert stats["downloader/response_count"] >= 2 and not (tmp_path / "warc").exists()
     assert not any(k.startswith("newswarc/archive/") for k in stats)
 
+
+
+def test_outlink_recorder_middleware_gives_the_same_metadata(crawl, tmp_path):
+    """A spider that does not report its outlinks gets them recorded by OutlinkRecorder instead."""
+    with ArchiveServer() as srv:
+        crawl_subprocess(srv.url + "/", tmp_path, {"NEWSWARC_ARCHIVE_MAX_BODY": MAX_BODY, "WALK_REPORTS_OUTLINKS": False})
+        other = all_records(sorted((tmp_path / "warc").glob("*.warc.gz")))
+
+    def outlinks(records, base):
+        return {r.uri.replace(base, ""): sorted(line.removeprefix("outlink: ").replace(base, "")
+                                                for line in r.body.decode().splitlines() if line.startswith("outlink: "))
+                for r in records if r.type == "metadata"}
+
+    ours, theirs = outlinks(crawl["records"], crawl["url"]), outlinks(other, srv.url)
+    assert ours and len(ours) >= 5
+    assert all(theirs.get(path) == links for path, links in ours.items())

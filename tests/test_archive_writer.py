@@ -81,6 +81,28 @@ def test_one_gzip_member_per_record_at_the_configured_level(tmp_path):
     assert sizes[1] != sizes[9]
 
 
+def test_compressed_bodies_are_stored_not_deflated_again_unless_asked(tmp_path):
+    import gzip
+    from dataclasses import replace
+
+    text = b"<html><body>" + b"<p>The same words, again and again.</p>" * 3000 + b"</body></html>"
+    ex = replace(exchange(1), body=gzip.compress(text),
+                 response_headers=[(b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")])
+    plain = replace(exchange(2), body=text)
+    sizes = {}
+    for recompress in (False, True):
+        fw = new_writer(tmp_path / str(recompress), gzip_level=6, recompress=recompress)
+        [(_, _, gz_len)] = fw.write([response_record(ex)])
+        [(_, _, plain_len)] = fw.write([response_record(plain)])
+        fw.close()
+        (path,) = (tmp_path / str(recompress) / "warc").glob("*.warc.gz")
+        check_warc(path)
+        assert [r.body for r in read_records(path) if r.type == "response"] == [ex.body, text]
+        sizes[recompress] = gz_len
+        assert plain_len < len(text) // 20  # text is still deflated at the configured level
+    assert sizes[False] > len(ex.body) and sizes[True] < sizes[False]  # stored: body bytes as they are
+
+
 def test_rollover_keeps_pairs_together_and_starts_each_file_with_warcinfo(tmp_path):
     fw = new_writer(tmp_path, max_size=2500)
     write_pairs(fw, 12)

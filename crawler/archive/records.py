@@ -75,6 +75,7 @@ class Record:
     record_id: str
     fields: list[tuple[str, str]]
     block: list[bytes] = field(default_factory=list)
+    precompressed: bool = False  # the payload is content-encoded (gzip, br...): deflating it again gains nothing
 
     @property
     def block_length(self) -> int:
@@ -171,7 +172,13 @@ def response_record(ex: Exchange, payload_digest: str | None = None) -> Record:
                ("WARC-Payload-Digest", payload_digest), ("WARC-Block-Digest", sha1_digest(head, ex.body))]
     if ex.truncated:
         fields.append(("WARC-Truncated", ex.truncated))
-    return Record("response", ex.response_id, fields, [head, ex.body] if ex.body else [head])
+    return Record("response", ex.response_id, fields, [head, ex.body] if ex.body else [head],
+                  precompressed=len(ex.body) > 512 and content_encoded(ex.response_headers))
+
+
+def content_encoded(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether the body is sent compressed (a ``Content-Encoding`` other than ``identity``)."""
+    return any(k.lower() == b"content-encoding" and v.strip().lower() not in (b"", b"identity") for k, v in headers)
 
 
 def revisit_record(ex: Exchange, payload_digest: str, refers_uri: str, refers_date: str,

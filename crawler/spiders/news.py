@@ -25,6 +25,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import threads
 
+from crawler.archive.capture import reporting_outlinks, send_outlinks
 from crawler.config import Seed, load_seed
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
@@ -47,6 +48,7 @@ class NewsSpider(scrapy.Spider):
     """``scrapy crawl news -a seed=seeds/NAME.toml`` (or a seed name)."""
 
     name = "news"
+    reports_outlinks = True  # each callback reports its outlinks (crawler.archive.capture.send_outlinks)
 
     def __init__(self, seed: str | Seed | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -162,6 +164,7 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newswarc/discovery/robots_sitemaps")
                 self.crawler.engine.crawl(req)
 
+    @reporting_outlinks
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value("newswarc/discovery/robots")
         for url in sitemaps_from_robots(response.body, response.url):
@@ -171,6 +174,7 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery documents ------------------------------------------------------------
 
+    @reporting_outlinks
     async def parse_sitemap(self, response: Response):
         # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
         sitemap = await _in_thread(parse_sitemap, response.body, response.url)
@@ -231,6 +235,7 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.engine.crawl(req)
             raise DontCloseSpider("sitemap entries wait in the frontier")
 
+    @reporting_outlinks
     async def parse_feed(self, response: Response):
         feed = await _in_thread(parse_feed, response.body, response.url)
         for req in self._feed_requests(response, feed):
@@ -254,6 +259,7 @@ class NewsSpider(scrapy.Spider):
 
     # --- pages ----------------------------------------------------------------------------
 
+    @reporting_outlinks
     async def parse_page(self, response: Response):
         stats = self.crawler.stats
         depth = response.meta.get("newswarc_depth", 0)
@@ -335,6 +341,7 @@ class NewsSpider(scrapy.Spider):
         response = getattr(exc, "response", None)
         if response is not None:
             kind = f"http_{response.status}"
+            send_outlinks(self, response, [])  # the error page's metadata record
         self.crawler.stats.inc_value(f"newswarc/crawl/errors/{kind}")
         url = getattr(request, "url", None) or getattr(response, "url", "?")
         logger.warning("Failed %s: %s", url, failure.getErrorMessage() or kind)
