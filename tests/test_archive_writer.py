@@ -92,8 +92,8 @@ def test_compressed_bodies_are_stored_not_deflated_again_unless_asked(tmp_path):
     sizes = {}
     for recompress in (False, True):
         fw = new_writer(tmp_path / str(recompress), gzip_level=6, recompress=recompress)
-        [(_, _, gz_len)] = fw.write([response_record(ex)])
-        [(_, _, plain_len)] = fw.write([response_record(plain)])
+        (_, _, gz_len), _ = fw.write([response_record(ex), request_record(ex)])
+        (_, _, plain_len), _ = fw.write([response_record(plain), request_record(plain)])
         fw.close()
         (path,) = (tmp_path / str(recompress) / "warc").glob("*.warc.gz")
         check_warc(path)
