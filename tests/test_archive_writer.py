@@ -85,7 +85,13 @@ def test_compressed_bodies_are_stored_not_deflated_again_unless_asked(tmp_path):
     import gzip
     from dataclasses import replace
 
-    text = b"<html><body>" + b"<p>The same words, again and again.</p>" * 3000 + b"</body></html>"
+    import random
+
+    rnd = random.Random(7)
+    words = " ".join(rnd.choice(["news", "city", "council", "vote", "river", "bridge", "mayor", "budget", "school",
+                                 "rain", "market", "road", "team", "coach", "season"]) + str(rnd.randrange(100))
+                     for _ in range(8000))
+    text = f"<html><body><p>{words}</p></body></html>".encode()
     ex = replace(exchange(1), body=gzip.compress(text),
                  response_headers=[(b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")])
     plain = replace(exchange(2), body=text)
@@ -99,7 +105,7 @@ def test_compressed_bodies_are_stored_not_deflated_again_unless_asked(tmp_path):
         check_warc(path)
         assert [r.body for r in read_records(path) if r.type == "response"] == [ex.body, text]
         sizes[recompress] = gz_len
-        assert plain_len < len(text) // 20  # text is still deflated at the configured level
+        assert plain_len < len(text) // 2  # text is still deflated at the configured level
     assert sizes[False] > len(ex.body) and sizes[True] < sizes[False]  # stored: body bytes as they are
 
 
