@@ -83,9 +83,8 @@ def test_one_gzip_member_per_record_at_the_configured_level(tmp_path):
 
 def test_compressed_bodies_are_stored_not_deflated_again_unless_asked(tmp_path):
     import gzip
-    from dataclasses import replace
-
     import random
+    from dataclasses import replace
 
     rnd = random.Random(7)
     words = " ".join(rnd.choice(["news", "city", "council", "vote", "river", "bridge", "mayor", "budget", "school",
