@@ -120,6 +120,7 @@ def run(url: str, workdir: Path, *, rounds: int = 1, with_wget: bool = True,
     for v in variants:
         res["ratios"][f"{v}_over_full_wall"] = res[v]["wall_s"] / full["wall_s"]
         res["ratios"][f"{v}_over_full_main_cpu"] = res[v]["main_cpu_s"] / full["main_cpu_s"]
+        res["ratios"][f"{v}_over_bare_wall"] = res[v]["wall_s"] / bare["wall_s"]
     wget = res.get("wget", {})
     if wget.get("pages"):
         res["ratios"]["full_over_wget_wall"] = full["wall_s"] / wget["wall_s"]

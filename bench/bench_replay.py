@@ -104,6 +104,9 @@ def run(warcs: list[Path] | None = None, *, articles: int = 300, workers: int = 
             "replay": {"articles": par_n, "seconds": par_t, "articles_per_s": par_n / par_t},
         }
         res["ratio_vs_trafilatura"] = res["replay"]["articles_per_s"] / res["sequential_trafilatura"]["articles_per_s"]
+        # the same WARCs, each side doing its whole job: the loop extracts every HTML page (listings
+        # too, and duplicates), replay only the article pages, once each
+        res["time_ratio_vs_trafilatura"] = seq_t / par_t
         res["ratio_vs_same_extractor"] = (res["replay"]["articles_per_s"]
                                           / res["sequential_newswarc_extract"]["articles_per_s"])
         if memory:
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     out.write(f"{'variant':<42} {'articles':>8} {'seconds':>8} {'articles/s':>10}\n")
     for name, v in rows:
         out.write(f"{name:<42} {v['articles']:>8} {v['seconds']:>8.2f} {v['articles_per_s']:>10.1f}\n")
-    out.write(f"replay vs trafilatura loop: {r['ratio_vs_trafilatura']:.2f}x; "
+    out.write(f"replay vs trafilatura loop: {r['ratio_vs_trafilatura']:.2f}x articles/s, "
+              f"{r['time_ratio_vs_trafilatura']:.2f}x less time for the same WARCs; "
               f"vs the same extractor sequentially: {r['ratio_vs_same_extractor']:.2f}x\n")
     if "peak_rss_kib_1x" in r:
         out.write(f"peak RSS of replay: {r['peak_rss_kib_1x'] / 1024:.0f} MiB on 1x input, "

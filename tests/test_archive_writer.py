@@ -1,4 +1,4 @@
-"""WARC files: per-record gzip, names, rollover, .open repair, the writer thread, CDXJ."""
+"""WARC files: per-record gzip, names, rollover, .open repair, the writer process, CDXJ."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from crawler.archive.cdxj import write_cdxj
 from crawler.archive.records import Exchange, request_record, response_record
 from crawler.archive.repair import repair_file, repair_open_files, whole_records_end
-from crawler.archive.writer import RevisitIndex, WarcFileWriter, WriterThread, warc_filename
+from crawler.archive.writer import RevisitIndex, WarcFileWriter, warc_filename
+from crawler.archive.writer_process import WriterProcess
 from crawler.storage.local import LocalStorage
 from tests.warc_checks import check_index, check_warc, read_records
 
@@ -176,17 +177,30 @@ def test_revisit_index():
     assert idx.lookup("sha1:A") == ("http://a/", "2026-01-01T00:00:00Z")
 
 
-def test_writer_thread_bounded_queue_signals_low_water(tmp_path):
-    gate, low = threading.Event(), threading.Event()
-    thread = WriterThread(new_writer(tmp_path), queue_size=4, on_low_water=low.set)
-    done = []
-    assert thread.submit(lambda fw: gate.wait(10))
-    accepted = sum(thread.submit(lambda fw, i=i: done.append(i)) for i in range(10))
-    assert accepted <= 5 and not low.is_set()  # the queue is bounded: later submits are refused
-    gate.set()
-    assert low.wait(10)
-    thread.close()
-    assert done == list(range(accepted))
+def test_writer_process_writes_answers_and_bounds_what_is_in_flight(tmp_path):
+    from dataclasses import replace
+
+    results, low = [], threading.Event()
+    wp = WriterProcess(str(tmp_path), "out:", writer_args={"prefix": "pfx", "warcinfo": [("software", "test")]},
+                       state_path=None, revisits=True, queue_size=4, on_results=results.extend, on_low_water=low.set)
+    again = replace(exchange(0), response_id="<urn:uuid:again-r>", request_id="<urn:uuid:again-q>")
+    assert wp.submit_batch([("x", i, exchange(i)) for i in range(3)] + [("x", 3, again)])
+    assert not wp.submit_batch([("x", 4, exchange(4))])  # 4 in flight: the caller must wait (and pause)
+    assert low.wait(60)  # the child caught up
+    assert wp.submit_batch([("m", "http://site.test/", "2026-01-02T03:04:05Z", exchange(0).response_id,
+                             [("seed", "t")])])
+    assert wp.close(timeout=60) and not wp.dead
+    written = {r[1]: r for r in results if r[0] == "x"}
+    assert sorted(written) == [0, 1, 2, 3] and all(r[5] is None for r in written.values())
+    assert written[3][2][3] == "revisit" and written[3][4] is None  # same payload as 0: a revisit, no new digest
+    assert written[0][2][3] == "response" and written[0][4].startswith("sha1:")
+    assert ("m", {"records/metadata": 1, "bytes": next(r[1]["bytes"] for r in results if r[0] == "m")}) in results
+    closed = [r[2] for r in results if r[:2] == ("file", "closed")]
+    assert len(closed) == 1 and results[-1] == ("stopped", None)
+    path = tmp_path / closed[0]
+    check_warc(path)
+    recs = {r.offset: r for r in read_records(path)}
+    assert recs[written[1][2][1]].uri == exchange(1).url
 
 
 def test_write_failure_rewinds_to_whole_records(tmp_path):

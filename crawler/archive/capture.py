@@ -1,14 +1,16 @@
-"""The Scrapy side of WARC capture: signals in, jobs out to the writer thread.
+"""The Scrapy side of WARC capture: signals in, exchanges out to the writer process.
 
 :class:`WarcCapture` listens to ``response_downloaded`` (raw, still content-encoded bodies of
 every network fetch: redirect hops, retries, robots.txt, errors), copies what it needs on the
-reactor thread (cheap: header lists and the body reference) and queues a job; the writer thread
-builds, digests, compresses and writes the records. :class:`OutlinkRecorder` is a spider
-middleware that tells the capture which URLs the spider found on a page (metadata record).
+reactor thread (cheap: header lists and the body reference) and sends it to the writer process
+(:mod:`crawler.archive.writer_process`), which builds, digests, compresses and writes the
+records. Spiders report the URLs they found on a page (metadata record) with
+:func:`send_outlinks`, or :class:`OutlinkRecorder` (a spider middleware) does it for them.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import platform
 import socket
@@ -17,80 +19,23 @@ import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from crawler.archive import WarcLocation
-from crawler.archive.records import (
-    NOT_MODIFIED_PROFILE,
-    RECONSTRUCTED,
-    Exchange,
-    make_record_id,
-    metadata_record,
-    request_record,
-    response_record,
-    revisit_record,
-    sha1_digest,
-    warc_date,
-)
+from crawler.archive.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
 from crawler.archive.repair import repair_open_files
-from crawler.archive.writer import RevisitIndex, WarcFileWriter, WriterThread
+from crawler.archive.writer_process import WriterProcess
 from crawler.errors import NewswarcError
 
 logger = logging.getLogger(__name__)
 
 STATS = "newswarc/archive/"
-BATCH_SIZE = 64  # jobs handed to the writer thread at once, at most
+BATCH_SIZE = 64  # messages sent to the writer process at once, at most
 
 
-class _ExchangeJob:
-    """Runs in the writer thread: response (or revisit) + request records, then the future."""
-
-    def __init__(self, capture: WarcCapture, ex: Exchange, future: Future):
-        self.capture, self.ex, self.future = capture, ex, future
-
-    def __call__(self, fw: WarcFileWriter) -> None:
-        ex, cap = self.ex, self.capture
-        try:
-            digest = sha1_digest(ex.body)
-            hit = None
-            if ex.not_modified:
-                uri, date, digest = ex.not_modified
-                hit = (uri, date)
-                record = revisit_record(ex, digest, uri, date, profile=NOT_MODIFIED_PROFILE)
-            else:
-                if cap.revisits and ex.body and not ex.truncated:
-                    hit = cap.revisit_index.lookup(digest)
-                record = revisit_record(ex, digest, *hit) if hit else response_record(ex, digest)
-            (key, offset, length), (_, _, req_len) = fw.write([record, request_record(ex)])
-            if not hit and ex.body and not ex.truncated:
-                cap.revisit_index.add(digest, ex.url, ex.date)
-        except Exception as exc:
-            logger.error("Could not archive %s", ex.url, exc_info=True)
-            cap.report({"failed": 1})
-            self.future.set_exception(exc)
-            return
-        self.future.set_result(WarcLocation(key, offset, length, ex.response_id, record.warc_type, digest, ex.date))
-        counts = {f"records/{record.warc_type}": 1, "records/request": 1, "bytes": length + req_len}
-        if hit:
-            counts["revisits"] = 1
-        cap.report(counts)
-
-
-class _MetadataJob:
-    def __init__(self, capture: WarcCapture, uri: str, date: str, concurrent_to: str,
-                 pairs: list[tuple[str, str]]):
-        self.capture, self.args = capture, (uri, date, concurrent_to, pairs)
-
-    def __call__(self, fw: WarcFileWriter) -> None:
-        uri, date, concurrent_to, pairs = self.args
-        try:
-            ((_, _, length),) = fw.write([metadata_record(uri, date, self.capture.make_id(), concurrent_to, pairs)])
-        except Exception:
-            logger.error("Could not write the metadata record of %s", uri, exc_info=True)
-            self.capture.report({"failed": 1})
-            return
-        self.capture.report({"records/metadata": 1, "bytes": length})
+class ArchiveError(NewswarcError):
+    """An exchange could not be archived (the writer process reports why)."""
 
 
 class WarcCapture:
@@ -106,20 +51,23 @@ class WarcCapture:
         if max_size <= 0 or queue_size <= 0 or max_body < 0:
             raise NewswarcError("NEWSWARC_ARCHIVE_MAX_SIZE and _QUEUE_SIZE must be > 0, _MAX_BODY >= 0")
         self.storage, self.stats, self.max_body, self.revisits = storage, stats, max_body, revisits
-        self.revisit_index = revisit_index if revisit_index is not None else RevisitIndex()
+        self.revisit_index = revisit_index  # the crawl state (payloads of earlier runs), or None
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
-                             "recompress": recompress,
-                             "warcinfo": list(warcinfo), "make_id": make_id, "now": now}
+                             "recompress": recompress, "warcinfo": list(warcinfo)}
         self._queue_size = queue_size
-        self.writer: WriterThread | None = None
+        self.writer: WriterProcess | None = None
+        self._sequence = itertools.count()
+        self._futures: dict[int, tuple[Future, Exchange]] = {}  # sent to the writer, not written yet
+        self._commits = ThreadPoolExecutor(1, thread_name_prefix="newswarc-commit")
+        self._commit_futures: list[Future] = []
         self._received: dict[int, int] = {}  # id(request) -> body bytes so far, for watched downloads
         self._watching = False
         self.signals: Any = None
         self._stopped: set[int] = set()
         self._pages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._overflow: deque[list[Callable]] = deque()  # batches the writer refused (the crawl is paused)
-        self._batch: list[Callable] = []  # jobs of this reactor turn, handed over together
+        self._overflow: deque[list[tuple]] = deque()  # batches the writer refused (the crawl is paused)
+        self._batch: list[tuple] = []  # messages of this reactor turn, sent together
         self._batch_scheduled = False
         self._paused = False
         self._stats_lock = threading.Lock()
@@ -175,7 +123,7 @@ class WarcCapture:
 
     # --- lifecycle
     async def spider_opened(self, spider: Any = None) -> None:
-        """Repair ``.open`` files of crashed runs (in a thread), then start the writer thread."""
+        """Repair ``.open`` files of crashed runs (in a thread), then start the writer process."""
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.threads import deferToThread
 
@@ -194,27 +142,68 @@ class WarcCapture:
 
     def open_writer(self) -> None:
         if self.writer is None:
-            fw = WarcFileWriter(self.storage, on_file=self._on_file, **self._writer_args)
-            self.writer = WriterThread(fw, self._queue_size, on_low_water=self._low_water)
+            probe = self.storage.local_path("warc/probe")  # where the storage builds warc/ files
+            self.writer = WriterProcess(
+                str(probe.parents[1]), self.storage.display("warc/probe")[: -len("warc/probe")],
+                writer_args=self._writer_args, state_path=str(getattr(self.revisit_index, "path", "") or "") or None,
+                revisits=self.revisits, queue_size=self._queue_size, on_results=self._results,
+                on_low_water=self._low_water)
 
     async def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         """Drain the queue, close and commit the file; returns when all is on disk/storage."""
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.threads import deferToThread
 
-        jobs = [job for batch in self._overflow for job in batch] + self._batch
+        messages = [msg for batch in self._overflow for msg in batch] + self._batch
         self._overflow, self._batch = deque(), []
-        await maybe_deferred_to_future(deferToThread(self.close, jobs))
+        await maybe_deferred_to_future(deferToThread(self.close, messages))
 
-    def close(self, jobs: Sequence[Callable] = ()) -> None:
-        """Blocking close (not on the reactor): queue the last jobs, stop the thread, commit."""
-        if self.writer is None:
-            return
-        for job in jobs:
-            self.writer.put(job)
-        errors = self.writer.close()
-        if errors:
-            self.report({"commit_failed": len(errors)})
+    def close(self, messages: Sequence[tuple] = ()) -> None:
+        """Blocking close (not on the reactor): send the last messages, stop the writer, commit."""
+        if self.writer is not None:
+            if messages and not self.writer.dead:
+                self.writer.submit_batch(messages, force=True)
+            self.writer.close()
+        self._commits.shutdown(wait=True)
+        failed = 0
+        for fut in self._commit_futures:
+            if (exc := fut.exception()) is not None:
+                logger.error("Could not commit a WARC file: %s", exc, exc_info=exc)
+                failed += 1
+        if failed:
+            self.report({"commit_failed": failed})
+
+    def _results(self, results: list[tuple]) -> None:
+        """In the receiving thread: resolve futures, remember new payloads, count, commit files."""
+        for result in results:
+            kind = result[0]
+            if kind == "x":
+                _, seq, location, counts, new_digest, error = result
+                future, ex = self._futures.pop(seq)
+                if error:
+                    future.set_exception(ArchiveError(f"{ex.url}: {error}"))
+                else:
+                    key, offset, length, record_type, digest = location
+                    future.set_result(WarcLocation(key, offset, length, ex.response_id, record_type, digest, ex.date))
+                    if new_digest and self.revisit_index is not None:
+                        self.revisit_index.add(new_digest, ex.url, ex.date)
+                self.report(counts)
+            elif kind == "m":
+                self.report(result[1])
+            elif kind == "file" and result[1] == "opened":
+                logger.info("Opened WARC file %s", self.storage.display(result[2] + ".open"))
+            elif kind == "file" and result[1] == "closed":
+                logger.info("Closed WARC file %s", self.storage.display(result[2]))
+                self.report({"files": 1})
+                self._commit_futures.append(self._commits.submit(self.storage.commit, result[2]))
+            elif kind == "died":
+                lost = list(self._futures.values())
+                self._futures.clear()
+                logger.error("The WARC writer process died: %d captures are lost (the .open file is "
+                             "repaired by the next run)", len(lost))
+                for future, ex in lost:
+                    future.set_exception(ArchiveError(f"{ex.url}: the WARC writer process died"))
+                self.report({"failed": len(lost)})
 
     # --- signals
     def headers_received(self, headers: Any, body_length: Any, request: Any, spider: Any = None) -> None:
@@ -294,7 +283,9 @@ class WarcCapture:
         else:
             request.meta.pop("newswarc_truncated", None)
         self._pages[request] = (ex.url, date, ex.response_id, page_fields(request, date))
-        self.submit(_ExchangeJob(self, ex, future))
+        seq = next(self._sequence)
+        self._futures[seq] = (future, ex)
+        self.submit(("x", seq, ex))
 
     # --- metadata (from send_outlinks, or from OutlinkRecorder)
     def record_page(self, response: Any, outlinks: Sequence[str]) -> None:
@@ -305,17 +296,16 @@ class WarcCapture:
             return
         uri, date, response_id, pairs = info
         pairs = pairs + [("outlink", url) for url in dict.fromkeys(outlinks)]
-        self.submit(_MetadataJob(self, uri, date, response_id, pairs))
+        self.submit(("m", uri, date, response_id, pairs))
 
     # --- back-pressure
-    def submit(self, job: Callable[[WarcFileWriter], None]) -> None:
-        """Queue a job without blocking; jobs of one reactor turn go to the writer thread together.
+    def submit(self, message: tuple) -> None:
+        """Queue a message without blocking; those of one reactor turn go to the writer together.
 
-        One hand-over per batch rather than per record: each wakes the thread and costs the
-        reactor a GIL switch. When the writer's queue is full, the batch is parked and the engine
-        paused until it drains.
+        One send per batch rather than per record. When too many pages are in flight, the batch
+        is parked and the engine paused until the writer catches up.
         """
-        self._batch.append(job)
+        self._batch.append(message)
         if len(self._batch) >= BATCH_SIZE:
             self.flush_batch()
         elif not self._batch_scheduled:
@@ -325,13 +315,17 @@ class WarcCapture:
             reactor.callLater(0, self.flush_batch)
 
     def flush_batch(self) -> None:
-        """Hand this turn's jobs to the writer thread (or park them when its queue is full)."""
+        """Send this turn's messages to the writer (or park them when too many are in flight)."""
         self._batch_scheduled = False
         batch, self._batch = self._batch, []
         if not batch:
             return
         if self.writer is None:
             self.open_writer()
+        if self.writer.dead:
+            self._results([("x", msg[1], None, {"failed": 1}, None, "the WARC writer process died")
+                           for msg in batch if msg[0] == "x"])
+            return
         if not self._overflow and self.writer.submit_batch(batch):
             return
         self._overflow.append(batch)
@@ -357,10 +351,6 @@ class WarcCapture:
                 self.pause_engine(False)
 
     # --- stats
-    def _on_file(self, event: str, key: str) -> None:
-        if event == "closed":
-            self.report({"files": 1})
-
     def report(self, counts: dict[str, int], from_thread: bool = True) -> None:
         """Add to ``newswarc/archive/<key>`` stats; from a thread, batched into one reactor call."""
         if self.stats is None:

@@ -1,21 +1,18 @@
-"""WARC files on disk: per-record gzip, ``.open`` names, rollover, and the writer thread.
+"""WARC files on disk: per-record gzip, ``.open`` names and rollover.
 
-:class:`WarcFileWriter` owns naming, compression, rotation and commit; it is used by one thread
-only. :class:`WriterThread` runs it behind a bounded queue so that compression and file I/O never
-happen on the Twisted reactor thread. Jobs are callables taking the file writer, so the thread
-knows nothing about Scrapy.
+:class:`WarcFileWriter` owns naming, compression, rotation and commit; one thread uses it. In a
+crawl it runs in the writer process (:mod:`crawler.archive.writer_process`), so compression and
+file I/O never happen on the Twisted reactor thread (nor under its GIL).
 """
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import itertools
 import logging
 import os
 import re
 import socket
-import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -31,7 +28,7 @@ _SLICE = 1 << 20  # compress large bodies in 1 MiB slices
 
 
 class RevisitIndex:
-    """In-run memory of payload digests already archived (used by the writer thread only).
+    """In-run memory of payload digests already archived (in the writer process).
 
     A persistent crawl-state store can replace it: anything with ``lookup`` and ``add`` will do.
     """
@@ -63,7 +60,7 @@ def gzip_member(record: Record, level: int) -> bytes:
     """``record`` as one gzip member, so that it can be read on its own at its offset.
 
     One ``zlib`` call per record: each call releases the GIL, and fewer hand-overs keep the
-    writer thread from stalling behind the reactor thread. Large bodies go in 1 MiB slices.
+    writer from stalling behind other threads. Large bodies go in 1 MiB slices.
     """
     if record.block_length < _SLICE:
         return zlib.compress(b"".join(record.chunks()), level, wbits=31)
@@ -191,93 +188,3 @@ class WarcFileWriter:
                 logger.error("Could not commit a WARC file: %s", exc, exc_info=exc)
                 errors.append(exc)
         return errors
-
-
-_STOP = object()
-
-
-class _Batch(list):
-    """Jobs queued together (run in order)."""
-
-    def __call__(self, fw: WarcFileWriter) -> None:
-        for job in self:
-            try:
-                job(fw)
-            except Exception:
-                logger.error("WARC writer job failed", exc_info=True)
-
-
-class WriterThread:
-    """A daemon thread running jobs (``job(file_writer)``) from a bounded queue, in order.
-
-    ``submit``/``submit_batch`` never block: they return False when the queue holds ``queue_size``
-    jobs, so the caller can apply back-pressure; ``on_low_water`` is called from the thread once
-    the queue falls to half, after a refused submit. A batch is one hand-over to the thread
-    (one wake-up, one GIL switch) however many jobs it holds, but counts as its jobs.
-    """
-
-    def __init__(self, file_writer: WarcFileWriter, queue_size: int = 500,
-                 on_low_water: Callable[[], None] | None = None):
-        self.file_writer = file_writer
-        self.maxsize = max(1, queue_size)
-        self.on_low_water = on_low_water
-        self.want_low_water = False
-        self._entries: collections.deque[Any] = collections.deque()  # jobs and batches
-        self._jobs = 0  # jobs waiting, batches counted by their size
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="newswarc-warc-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, job: Callable[[WarcFileWriter], None]) -> bool:
-        return self._offer(job, 1, force=False)
-
-    def submit_batch(self, jobs: Sequence[Callable[[WarcFileWriter], None]]) -> bool:
-        """Queue several jobs as one entry; refused as a whole when they do not fit."""
-        return self._offer(_Batch(jobs), len(jobs), force=False) if jobs else True
-
-    def put(self, job: Callable[[WarcFileWriter], None]) -> None:
-        """Queue past the limit (the last jobs at close; never blocks)."""
-        self._offer(job, 1, force=True)
-
-    def qsize(self) -> int:
-        """Jobs waiting."""
-        with self._cond:
-            return self._jobs
-
-    def _offer(self, entry: Any, size: int, force: bool) -> bool:
-        with self._cond:
-            if not force and self._jobs and self._jobs + size > self.maxsize:
-                self.want_low_water = True
-                return False
-            self._entries.append(entry)
-            self._jobs += size
-            self._cond.notify()
-        return True
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._entries:
-                    self._cond.wait()
-                entry = self._entries.popleft()
-            if entry is _STOP:
-                return
-            try:
-                entry(self.file_writer)
-            except Exception:
-                logger.error("WARC writer job failed", exc_info=True)
-            with self._cond:
-                self._jobs -= len(entry) if isinstance(entry, _Batch) else 1
-                low = self.want_low_water and self._jobs <= self.maxsize // 2
-                if low:
-                    self.want_low_water = False
-            if low and self.on_low_water:
-                self.on_low_water()
-
-    def close(self) -> list[BaseException]:
-        """Drain the queue, stop the thread, close the file (blocking: run it in a thread)."""
-        with self._cond:
-            self._entries.append(_STOP)
-            self._cond.notify()
-        self._thread.join()
-        return self.file_writer.close()

@@ -39,7 +39,7 @@ from crawler.archive.records import (
     revisit_record,
     sha1_digest,
 )
-from crawler.archive.writer import WarcFileWriter
+from crawler.archive.writer import RevisitIndex, WarcFileWriter
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class _Digests:
     """Payloads written in this run (in memory) and in earlier runs (the state file, read-only)."""
 
     def __init__(self, state_path: str | None):
-        self.seen: dict[str, tuple[str, str]] = {}
+        self.seen = RevisitIndex()
         self.db: sqlite3.Connection | None = None
         if state_path and Path(state_path).is_file():
             try:
@@ -87,7 +87,7 @@ class _Digests:
                 logger.warning("WARC writer: cannot read revisits of earlier runs from %s: %s", state_path, exc)
 
     def lookup(self, digest: str) -> tuple[str, str] | None:
-        hit = self.seen.get(digest)
+        hit = self.seen.lookup(digest)
         if hit is None and self.db is not None:
             try:
                 row = self.db.execute("SELECT uri, warc_date FROM digests WHERE payload_digest = ?",
@@ -98,7 +98,7 @@ class _Digests:
         return hit
 
     def add(self, digest: str, uri: str, date: str) -> None:
-        self.seen.setdefault(digest, (uri, date))
+        self.seen.add(digest, uri, date)
 
 
 def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits: bool
@@ -128,7 +128,8 @@ def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits
 def _child(inbox: Any, outbox: Any, root: str, display_prefix: str, writer_args: dict[str, Any],
            state_path: str | None, revisits: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business: it closes us
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    # problems only (to stderr): the parent logs the files opened and closed, in its own log
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     events: list[tuple] = []
     fw = WarcFileWriter(_WarcDir(root, display_prefix), on_file=lambda event, key: events.append(("file", event, key)),
                         make_id=make_record_id, **writer_args)
@@ -157,7 +158,7 @@ def _child(inbox: Any, outbox: Any, root: str, display_prefix: str, writer_args:
         if batch is None:  # parent died: leave the .open file (whole records) for repair
             os._exit(0)
         if batch == _STOP:
-            fw.close_file()
+            fw.close()
             outbox.send(events + [("stopped", None)])
             return
         results: list[tuple] = []
