@@ -97,12 +97,12 @@ def run(url: str, workdir: Path, *, rounds: int = 1, with_wget: bool = True,
     variants = variants or {}
     runs: dict[str, list[dict[str, Any]]] = {"full": [], "bare": [], "wget": [], **{v: [] for v in variants}}
     for i in range(rounds):
-        order = ["full", "bare", *variants, "wget"] if i % 2 == 0 else ["bare", "full", *variants, "wget"]
+        wget = ["wget"] if with_wget else []
+        order = ["full", "bare", *variants, *wget] if i % 2 == 0 else ["bare", "full", *variants, *wget]
         for kind in order:
             out = workdir / f"{kind}-{i}"
             if kind == "wget":
-                if with_wget:
-                    runs[kind].append(wget_crawl(url, out))
+                runs[kind].append(wget_crawl(url, out))
             else:
                 runs[kind].append(newswarc_crawl(url, out, full=kind != "bare", extra=variants.get(kind)))
             logger.info("%s crawl %d: %s", kind, i, {k: runs[kind][-1].get(k) for k in ("wall_s", "pages")})

@@ -61,7 +61,7 @@ class ReplayOptions:
     workers: int = 0
     timeout: float = 60.0
     max_body: int = DEFAULT_MAX_BODY
-    max_inflight: int = 0  # 0: 4 per worker
+    max_inflight: int = 0  # 0: 16 per worker
 
 
 @dataclass
@@ -150,7 +150,7 @@ class Replayer:
         self.extract_options = (ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>"))
                                 if extract else None)
         self.pool = pool or ExtractionPool(workers=options.workers, timeout=options.timeout, func=PAGE_FUNC)
-        self.max_inflight = options.max_inflight or 4 * self.pool.workers
+        self.max_inflight = options.max_inflight or 16 * self.pool.workers  # head-of-line slack
         self.stats: collections.Counter[str] = collections.Counter()
         self.corrupt: list[Corrupt] = []
         self.progress = progress
