@@ -239,3 +239,25 @@ def test_check_warc_catches_a_decoded_body_under_gzip_headers(tmp_path):
     (path,) = (tmp_path / "warc").glob("*.warc.gz")
     with pytest.raises(AssertionError, match="Content-Encoding"):
         check_warc(path, run_warcio=False)
+
+
+def test_capture_fails_pages_instead_of_hanging_when_the_writer_dies(tmp_path):
+    import time
+    from concurrent.futures import Future
+
+    from crawler.archive.capture import ArchiveError, WarcCapture
+
+    cap = WarcCapture(LocalStorage(tmp_path))
+    cap.open_writer()
+    before, after = Future(), Future()
+    cap._futures[0] = (before, exchange(0))  # sent before the writer died (as response_downloaded records it)
+    cap.writer.process.kill()
+    deadline = time.monotonic() + 30
+    while not cap.writer.dead and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cap.writer.dead
+    cap._futures[1] = (after, exchange(1))
+    assert cap._send([("x", 1, exchange(1))])  # taken (and failed), so the crawl is not paused for it
+    assert isinstance(before.exception(timeout=10), ArchiveError)
+    assert isinstance(after.exception(timeout=10), ArchiveError)
+    cap.close()  # returns: nothing waits for a dead writer

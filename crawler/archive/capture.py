@@ -179,7 +179,9 @@ class WarcCapture:
             kind = result[0]
             if kind == "x":
                 _, seq, location, counts, new_digest, error = result
-                future, ex = self._futures.pop(seq)
+                if (pending := self._futures.pop(seq, None)) is None:
+                    continue  # already failed when the writer died
+                future, ex = pending
                 if error:
                     future.set_exception(ArchiveError(f"{ex.url}: {error}"))
                 else:
@@ -204,6 +206,10 @@ class WarcCapture:
                 for future, ex in lost:
                     future.set_exception(ArchiveError(f"{ex.url}: the WARC writer process died"))
                 self.report({"failed": len(lost)})
+                if self._overflow or self._paused:  # nothing will drain them now: fail them, resume the crawl
+                    from twisted.internet import reactor
+
+                    reactor.callFromThread(self._drain_overflow)
 
     # --- signals
     def headers_received(self, headers: Any, body_length: Any, request: Any, spider: Any = None) -> None:
@@ -322,11 +328,7 @@ class WarcCapture:
             return
         if self.writer is None:
             self.open_writer()
-        if self.writer.dead:
-            self._results([("x", msg[1], None, {"failed": 1}, None, "the WARC writer process died")
-                           for msg in batch if msg[0] == "x"])
-            return
-        if not self._overflow and self.writer.submit_batch(batch):
+        if not self._overflow and self._send(batch):
             return
         self._overflow.append(batch)
         self.report({"queue_full": 1}, from_thread=False)
@@ -336,13 +338,24 @@ class WarcCapture:
             if self.pause_engine:
                 self.pause_engine(True)
 
+    def _send(self, batch: list[tuple]) -> bool:
+        """Send a batch; False when too many pages are in flight. A dead writer fails the batch's pages."""
+        try:
+            if not self.writer.dead:
+                return self.writer.submit_batch(batch)
+        except OSError:  # the pipe broke: the writer died a moment ago
+            pass
+        self._results([("x", msg[1], None, {"failed": 1}, None, "the WARC writer process died")
+                       for msg in batch if msg[0] == "x"])
+        return True
+
     def _low_water(self) -> None:
         from twisted.internet import reactor
 
         reactor.callFromThread(self._drain_overflow)
 
     def _drain_overflow(self) -> None:
-        while self._overflow and self.writer.submit_batch(self._overflow[0]):
+        while self._overflow and self._send(self._overflow[0]):
             self._overflow.popleft()
         if not self._overflow and self._paused:
             self._paused = False
