@@ -114,6 +114,35 @@ def _warc_field(warc: Any, name: str) -> Any:
     return warc.get(name) if isinstance(warc, Mapping) else getattr(warc, name, None)
 
 
+_DIGEST_QUERY = "SELECT uri, warc_date FROM digests WHERE payload_digest = ?"
+
+
+class DigestReader:
+    """The payload digests of a state file, read-only: for the WARC writer process.
+
+    WAL lets it read while the crawl process writes; it sees committed runs only (the writer
+    remembers its own run's payloads). A missing or unreadable file means no earlier payloads.
+    """
+
+    def __init__(self, path: str | Path):
+        self._conn: sqlite3.Connection | None = None
+        if Path(path).is_file():
+            try:
+                self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            except sqlite3.Error as exc:
+                logger.warning("Crawl state %s: cannot read the payloads of earlier runs: %s", path, exc)
+
+    def lookup(self, payload_digest: str) -> tuple[str, str] | None:
+        """``(uri, warc_date)`` of the first capture with this payload digest, as committed."""
+        if self._conn is None:
+            return None
+        try:
+            row = self._conn.execute(_DIGEST_QUERY, (payload_digest,)).fetchone()
+        except sqlite3.Error:  # no such table yet (a new state): a full record, never a failure
+            return None
+        return (row[0], row[1]) if row else None
+
+
 class CrawlState:
     """The state store of one output location; see the module docstring for durability."""
 
@@ -307,9 +336,7 @@ class CrawlState:
     def lookup(self, payload_digest: str) -> tuple[str, str] | None:
         """``(uri, warc_date)`` of the first capture with this payload digest."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT uri, warc_date FROM digests WHERE payload_digest = ?", (payload_digest,)
-            ).fetchone()
+            row = self._conn.execute(_DIGEST_QUERY, (payload_digest,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def add(self, payload_digest: str, uri: str, warc_date: str) -> None:

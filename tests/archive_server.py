@@ -196,8 +196,9 @@ def _walk_spider(reports_outlinks: bool = True):
 
         captured: list = []
 
-        def parse(self, response):
-            yield from self._links(response)
+        async def parse(self, response):
+            for request in self._links(response):
+                yield request
 
         def _links(self, response):
             self.captured.append((response.url, response.meta.get("newswarc_capture"),

@@ -181,7 +181,7 @@ def test_writer_process_writes_answers_and_bounds_what_is_in_flight(tmp_path):
     from dataclasses import replace
 
     results, low = [], threading.Event()
-    wp = WriterProcess(str(tmp_path), "out:", writer_args={"prefix": "pfx", "warcinfo": [("software", "test")]},
+    wp = WriterProcess(str(tmp_path), writer_args={"prefix": "pfx", "warcinfo": [("software", "test")]},
                        state_path=None, revisits=True, queue_size=4, on_results=results.extend, on_low_water=low.set)
     again = replace(exchange(0), response_id="<urn:uuid:again-r>", request_id="<urn:uuid:again-q>")
     assert wp.submit_batch([("x", i, exchange(i)) for i in range(3)] + [("x", 3, again)])

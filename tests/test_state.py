@@ -16,7 +16,7 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler.errors import StorageError
-from crawler.state import SCHEMA_VERSION, CrawlState
+from crawler.state import SCHEMA_VERSION, CrawlState, DigestReader
 
 ROOT = Path(__file__).resolve().parents[1]
 WARC = {"file": "a.warc.gz", "offset": 1234, "record_id": "<urn:uuid:1>", "date": "2024-05-01T10:00:00Z"}
@@ -131,6 +131,19 @@ def test_seen_sitemap_entry(state):
     # a failed last fetch means fetch again
     fetch(state, "https://e.com/gone", status=503)
     assert not state.seen_sitemap_entry("https://e.com/gone", None)
+
+
+def test_digest_reader_sees_committed_payloads_read_only(tmp_path):
+    assert DigestReader(tmp_path / "missing.sqlite").lookup("sha1:X") is None  # no state yet: no earlier payloads
+    state = CrawlState(tmp_path / "s.sqlite")
+    state.add("sha1:X", "https://e.com/1", "2024-05-01T10:00:00Z")
+    state.flush()
+    reader = DigestReader(state.path)
+    assert reader.lookup("sha1:X") == ("https://e.com/1", "2024-05-01T10:00:00Z")
+    assert reader.lookup("sha1:Y") is None
+    with pytest.raises(sqlite3.OperationalError):  # read-only: the writer process cannot touch the state
+        reader._conn.execute("DELETE FROM digests")
+    state.close()
 
 
 def test_revisit_index_and_text_hashes(state):

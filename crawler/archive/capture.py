@@ -5,7 +5,8 @@ every network fetch: redirect hops, retries, robots.txt, errors), copies what it
 reactor thread (cheap: header lists and the body reference) and sends it to the writer process
 (:mod:`crawler.archive.writer_process`), which builds, digests, compresses and writes the
 records. Spiders report the URLs they found on a page (metadata record) with
-:func:`send_outlinks`, or :class:`OutlinkRecorder` (a spider middleware) does it for them.
+:func:`send_outlinks` (the :data:`outlinks_found` signal), or :class:`OutlinkRecorder` (a spider
+middleware) does it for them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 STATS = "newswarc/archive/"
 BATCH_SIZE = 64  # messages sent to the writer process at once, at most
+# Signal: a spider reports the URLs it found on a response (``response=``, ``urls=``), for the
+# page's metadata record; sent by :func:`send_outlinks` and by :class:`OutlinkRecorder`.
+outlinks_found = object()
 
 
 class ArchiveError(NewswarcError):
@@ -42,8 +46,8 @@ class WarcCapture:
     """Scrapy extension writing every network exchange to rolling, per-record-gzip WARC files."""
 
     def __init__(self, storage: Any, *, stats: Any = None, max_body: int = 0, max_size: int = 1_000_000_000,
-                 gzip_level: int = 6, recompress: bool = False, prefix: str = "newswarc", queue_size: int = 500, revisits: bool = True,
-                 warcinfo: Sequence[tuple[str, str]] = (), revisit_index: Any = None,
+                 gzip_level: int = 6, recompress: bool = False, prefix: str = "newswarc", queue_size: int = 500,
+                 revisits: bool = True, warcinfo: Sequence[tuple[str, str]] = (), state: Any = None,
                  pause_engine: Callable[[bool], None] | None = None,
                  make_id: Callable[[], str] = make_record_id, now: Callable[[], float] = time.time):
         if not 0 <= gzip_level <= 9:
@@ -51,7 +55,7 @@ class WarcCapture:
         if max_size <= 0 or queue_size <= 0 or max_body < 0:
             raise NewswarcError("NEWSWARC_ARCHIVE_MAX_SIZE and _QUEUE_SIZE must be > 0, _MAX_BODY >= 0")
         self.storage, self.stats, self.max_body, self.revisits = storage, stats, max_body, revisits
-        self.revisit_index = revisit_index  # the crawl state (payloads of earlier runs), or None
+        self.state = state  # the CrawlState: earlier runs' payloads are read from its file, new ones added
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
                              "recompress": recompress, "warcinfo": list(warcinfo)}
@@ -112,10 +116,11 @@ class WarcCapture:
                   queue_size=settings.getint("NEWSWARC_ARCHIVE_QUEUE_SIZE", 500),
                   revisits=settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True),
                   warcinfo=warcinfo_fields(settings), pause_engine=pause_engine,
-                  revisit_index=ctx.state)  # the crawl state remembers payloads across runs
+                  state=ctx.state)  # the crawl state remembers payloads across runs
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.record_page, signal=outlinks_found)
         if max_body:
             ext.signals = crawler.signals
             crawler.signals.connect(ext.headers_received, signal=signals.headers_received)
@@ -142,12 +147,10 @@ class WarcCapture:
 
     def open_writer(self) -> None:
         if self.writer is None:
-            probe = self.storage.local_path("warc/probe")  # where the storage builds warc/ files
             self.writer = WriterProcess(
-                str(probe.parents[1]), self.storage.display("warc/probe")[: -len("warc/probe")],
-                writer_args=self._writer_args, state_path=str(getattr(self.revisit_index, "path", "") or "") or None,
-                revisits=self.revisits, queue_size=self._queue_size, on_results=self._results,
-                on_low_water=self._low_water)
+                str(self.storage.work_dir), writer_args=self._writer_args,
+                state_path=str(self.state.path) if self.state is not None else None, revisits=self.revisits,
+                queue_size=self._queue_size, on_results=self._results, on_low_water=self._low_water)
 
     async def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         """Drain the queue, close and commit the file; returns when all is on disk/storage."""
@@ -187,8 +190,8 @@ class WarcCapture:
                 else:
                     key, offset, length, record_type, digest = location
                     future.set_result(WarcLocation(key, offset, length, ex.response_id, record_type, digest, ex.date))
-                    if new_digest and self.revisit_index is not None:
-                        self.revisit_index.add(new_digest, ex.url, ex.date)
+                    if new_digest and self.state is not None:
+                        self.state.add(new_digest, ex.url, ex.date)
                 self.report(counts)
             elif kind == "m":
                 self.report(result[1])
@@ -293,15 +296,15 @@ class WarcCapture:
         self._futures[seq] = (future, ex)
         self.submit(("x", seq, ex))
 
-    # --- metadata (from send_outlinks, or from OutlinkRecorder)
-    def record_page(self, response: Any, outlinks: Sequence[str]) -> None:
+    # --- metadata (the outlinks_found signal)
+    def record_page(self, response: Any, urls: Sequence[str], spider: Any = None) -> None:
         """Write the page's metadata record (context + outlinks); once per downloaded response."""
         request = getattr(response, "request", None)
         info = self._pages.pop(request, None) if request is not None else None
         if info is None:
             return
         uri, date, response_id, pairs = info
-        pairs = pairs + [("outlink", url) for url in dict.fromkeys(outlinks)]
+        pairs = pairs + [("outlink", url) for url in dict.fromkeys(urls)]
         self.submit(("m", uri, date, response_id, pairs))
 
     # --- back-pressure
@@ -465,9 +468,6 @@ class OutlinkRecorder:
             raise NotConfigured()  # the spider reports its own outlinks (no message: Scrapy would warn)
         return cls(crawler)
 
-    def capture(self) -> WarcCapture | None:
-        return find_capture(self.crawler)
-
     async def process_spider_output(self, response: Any, result: AsyncIterator, spider: Any = None) -> AsyncIterator:
         from scrapy import Request
 
@@ -478,63 +478,40 @@ class OutlinkRecorder:
                     links.append(item.url)
                 yield item
         finally:
-            if capture := self.capture():
-                capture.record_page(response, links)
+            self.crawler.signals.send_catch_log(outlinks_found, response=response, urls=links, spider=spider)
 
     def process_spider_exception(self, response: Any, exception: BaseException, spider: Any = None) -> None:
-        if capture := self.capture():
-            capture.record_page(response, [])
+        self.crawler.signals.send_catch_log(outlinks_found, response=response, urls=[], spider=spider)
 
 
 def send_outlinks(spider: Any, response: Any, urls: Sequence[str]) -> None:
-    """Give the WARC capture the URLs a spider found on ``response`` (its metadata record).
+    """Report the URLs a spider found on ``response``: the :data:`outlinks_found` signal.
 
-    A direct call rather than a Scrapy signal: ``send_catch_log`` costs about 0.1 ms of reactor
-    time per call, once per page, for a single receiver. Does nothing when capture is off.
+    The capture writes them to the page's metadata record; it does nothing when capture is off.
     """
-    if capture := find_capture(spider.crawler):
-        capture.record_page(response, urls)
-
-
-def find_capture(crawler: Any) -> WarcCapture | None:
-    """The crawl's :class:`WarcCapture` extension, or None (looked up once per crawler)."""
-    found = crawler.__dict__.get("_newswarc_capture", ...)
-    if found is ...:
-        found = next((m for m in crawler.extensions.middlewares if isinstance(m, WarcCapture)), None)
-        crawler._newswarc_capture = found
-    return found
+    spider.crawler.signals.send_catch_log(outlinks_found, response=response, urls=urls, spider=spider)
 
 
 def reporting_outlinks(callback: Callable) -> Callable:
-    """Decorate a spider callback (generator or async generator) to report its outlinks.
+    """Decorate an async-generator spider callback to report its outlinks when it ends (or fails).
 
-    The URLs of the Requests it yields go to :func:`send_outlinks` once it is done (or has
-    failed), for spiders that set ``reports_outlinks = True``: the OutlinkRecorder middleware
-    then steps aside, and its per-item layer of Scrapy's async middleware chain is saved.
+    For spiders that set ``reports_outlinks = True``: the OutlinkRecorder middleware then steps
+    aside, and its layer of Scrapy's async spider-middleware chain (a few microseconds per
+    yielded item) is saved.
     """
     import functools
     import inspect
 
     from scrapy import Request
 
-    if inspect.isasyncgenfunction(callback):
-        @functools.wraps(callback)
-        async def async_wrapper(spider: Any, response: Any, *args: Any, **kwargs: Any) -> AsyncIterator:
-            links: list[str] = []
-            try:
-                async for out in callback(spider, response, *args, **kwargs):
-                    if isinstance(out, Request):
-                        links.append(out.url)
-                    yield out
-            finally:
-                send_outlinks(spider, response, links)
-        return async_wrapper
+    if not inspect.isasyncgenfunction(callback):
+        raise TypeError(f"reporting_outlinks: {callback.__qualname__} is not an async generator function")
 
     @functools.wraps(callback)
-    def wrapper(spider: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+    async def wrapper(spider: Any, response: Any, *args: Any, **kwargs: Any) -> AsyncIterator:
         links: list[str] = []
         try:
-            for out in callback(spider, response, *args, **kwargs) or ():
+            async for out in callback(spider, response, *args, **kwargs):
                 if isinstance(out, Request):
                     links.append(out.url)
                 yield out

@@ -28,10 +28,8 @@ _SLICE = 1 << 20  # compress large bodies in 1 MiB slices
 
 
 class RevisitIndex:
-    """In-run memory of payload digests already archived (in the writer process).
-
-    A persistent crawl-state store can replace it: anything with ``lookup`` and ``add`` will do.
-    """
+    """In-run memory of payload digests already archived (in the writer process; earlier runs'
+    payloads come from the crawl state, :class:`crawler.state.DigestReader`)."""
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[str, str]] = {}

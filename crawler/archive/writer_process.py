@@ -22,7 +22,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import sqlite3
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -57,10 +56,10 @@ _PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without block
 
 
 class _WarcDir:
-    """The part of a storage the child needs: local paths under the WARC work directory."""
+    """The part of a storage the child needs: local paths under the storage's work directory."""
 
-    def __init__(self, root: str, display_prefix: str):
-        self.root, self.display_prefix = Path(root), display_prefix
+    def __init__(self, root: str):
+        self.root = Path(root)
 
     def local_path(self, key: str) -> Path:
         path = self.root / key
@@ -71,30 +70,22 @@ class _WarcDir:
         """Committing (an S3 upload) is the parent's job, on the ``closed`` event."""
 
     def display(self, key: str = "") -> str:
-        return self.display_prefix + key
+        return str(self.root / key)
 
 
 class _Digests:
     """Payloads written in this run (in memory) and in earlier runs (the state file, read-only)."""
 
     def __init__(self, state_path: str | None):
+        from crawler.state import DigestReader
+
         self.seen = RevisitIndex()
-        self.db: sqlite3.Connection | None = None
-        if state_path and Path(state_path).is_file():
-            try:
-                self.db = sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, check_same_thread=False)
-            except sqlite3.Error as exc:
-                logger.warning("WARC writer: cannot read revisits of earlier runs from %s: %s", state_path, exc)
+        self.earlier = DigestReader(state_path) if state_path else None
 
     def lookup(self, digest: str) -> tuple[str, str] | None:
         hit = self.seen.lookup(digest)
-        if hit is None and self.db is not None:
-            try:
-                row = self.db.execute("SELECT uri, warc_date FROM digests WHERE payload_digest = ?",
-                                      (digest,)).fetchone()
-            except sqlite3.Error:  # no such table yet (a new state) or a busy checkpoint: a full record
-                row = None
-            hit = (row[0], row[1]) if row else None
+        if hit is None and self.earlier is not None:
+            hit = self.earlier.lookup(digest)
         return hit
 
     def add(self, digest: str, uri: str, date: str) -> None:
@@ -125,13 +116,13 @@ def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits
     return (key, offset, length, record.warc_type, digest), counts, new
 
 
-def _child(inbox: Any, outbox: Any, root: str, display_prefix: str, writer_args: dict[str, Any],
-           state_path: str | None, revisits: bool) -> None:
+def _child(inbox: Any, outbox: Any, root: str, writer_args: dict[str, Any], state_path: str | None,
+           revisits: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business: it closes us
     # problems only (to stderr): the parent logs the files opened and closed, in its own log
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     events: list[tuple] = []
-    fw = WarcFileWriter(_WarcDir(root, display_prefix), on_file=lambda event, key: events.append(("file", event, key)),
+    fw = WarcFileWriter(_WarcDir(root), on_file=lambda event, key: events.append(("file", event, key)),
                         make_id=make_record_id, **writer_args)
     digests = _Digests(state_path)
     batches: collections.deque = collections.deque()
@@ -202,7 +193,7 @@ class WriterProcess:
     ``on_results`` gets every result list in the receiving thread.
     """
 
-    def __init__(self, root: str, display_prefix: str, *, writer_args: dict[str, Any], state_path: str | None,
+    def __init__(self, root: str, *, writer_args: dict[str, Any], state_path: str | None,
                  revisits: bool, queue_size: int, on_results: Callable[[list[tuple]], None],
                  on_low_water: Callable[[], None] | None = None):
         ctx = multiprocessing.get_context("spawn")  # the crawl is threaded: never fork it
@@ -210,7 +201,7 @@ class WriterProcess:
         self._outbox, outbox_w = ctx.Pipe(duplex=False)
         _grow_pipe(self._inbox)
         self.process = ctx.Process(target=_child, name="newswarc-warc-writer", daemon=True,
-                                   args=(inbox_r, outbox_w, root, display_prefix, writer_args, state_path, revisits))
+                                   args=(inbox_r, outbox_w, root, writer_args, state_path, revisits))
         self.process.start()
         inbox_r.close()
         outbox_w.close()

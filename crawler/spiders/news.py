@@ -165,7 +165,7 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.engine.crawl(req)
 
     @reporting_outlinks
-    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_robots(self, response: Response):
         self.crawler.stats.inc_value("newswarc/discovery/robots")
         for url in sitemaps_from_robots(response.body, response.url):
             if req := self._request(url, "sitemap", self.parse_sitemap):
