@@ -241,6 +241,28 @@ def test_check_warc_catches_a_decoded_body_under_gzip_headers(tmp_path):
         check_warc(path, run_warcio=False)
 
 
+def test_a_record_that_cannot_be_written_is_reported_as_one_log_line_in_the_crawl(tmp_path, caplog):
+    from concurrent.futures import Future
+    from dataclasses import replace
+
+    from crawler.archive.capture import ArchiveError, WarcCapture
+
+    cap = WarcCapture(LocalStorage(tmp_path))
+    cap.open_writer()
+    bad, good = Future(), Future()
+    cap._futures[0] = (bad, replace(exchange(0), body=None))  # the digest of no body raises in the writer
+    cap._futures[1] = (good, exchange(1))
+    with caplog.at_level("DEBUG", logger="crawler.archive.capture"):
+        assert cap._send([("x", 0, replace(exchange(0), body=None)), ("x", 1, exchange(1))])
+        assert isinstance(bad.exception(timeout=60), ArchiveError)
+        assert good.result(timeout=60).record_type == "response"  # the next page is written all the same
+        cap.close()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "Could not archive http://site.test/p/0" in errors[0].getMessage()
+    assert "\n" not in errors[0].getMessage() and not errors[0].exc_info  # one line; the traceback is at DEBUG
+    assert any("Traceback" in r.getMessage() for r in caplog.records if r.levelname == "DEBUG")
+
+
 def test_capture_fails_pages_instead_of_hanging_when_the_writer_dies(tmp_path):
     import time
     from concurrent.futures import Future

@@ -195,6 +195,10 @@ class WarcCapture:
                 self.report(counts)
             elif kind == "m":
                 self.report(result[1])
+            elif kind == "error":
+                _, what, trace = result
+                logger.error("Could not %s: %s", what, trace.rstrip().rsplit("\n", 1)[-1])
+                logger.debug("The WARC writer's traceback:\n%s", trace.rstrip())
             elif kind == "file" and result[1] == "opened":
                 logger.info("Opened WARC file %s", self.storage.display(result[2] + ".open"))
             elif kind == "file" and result[1] == "closed":

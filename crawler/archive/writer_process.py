@@ -40,8 +40,6 @@ from crawler.archive.records import (
 )
 from crawler.archive.writer import RevisitIndex, WarcFileWriter
 
-logger = logging.getLogger(__name__)
-
 _STOP = "stop"
 _PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without blocking the reactor
 
@@ -52,6 +50,7 @@ _PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without block
 #   ("x", seq, (key, offset, length, record_type, digest) | None, counts, new_digest | None, error | None)
 #   ("m", counts)
 #   ("file", event, key)          event: "opened" | "closed"
+#   ("error", what, traceback)    a failure, logged by the parent (its logging keeps tracebacks off the terminal)
 #   ("stopped", None)             after the last file is closed
 
 
@@ -119,7 +118,7 @@ def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits
 def _child(inbox: Any, outbox: Any, root: str, writer_args: dict[str, Any], state_path: str | None,
            revisits: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business: it closes us
-    # problems only (to stderr): the parent logs the files opened and closed, in its own log
+    # only for a crash of this loop itself: failures of a record are sent to the parent, which logs them
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     events: list[tuple] = []
     fw = WarcFileWriter(_WarcDir(root), on_file=lambda event, key: events.append(("file", event, key)),
@@ -160,16 +159,16 @@ def _child(inbox: Any, outbox: Any, root: str, writer_args: dict[str, Any], stat
                     location, counts, new = write_exchange(fw, ex, digests, revisits)
                     results.append(("x", seq, location, counts, new, None))
                 except Exception as exc:
-                    logger.error("Could not archive %s\n%s", ex.url, traceback.format_exc().rstrip())
                     results.append(("x", seq, None, {"failed": 1}, None, f"{type(exc).__name__}: {exc}"))
+                    results.append(("error", f"archive {ex.url}", traceback.format_exc()))
             else:
                 _, uri, date, concurrent_to, pairs = msg
                 try:
                     ((_, _, length),) = fw.write([metadata_record(uri, date, make_record_id(), concurrent_to, pairs)])
                     results.append(("m", {"records/metadata": 1, "bytes": length}))
                 except Exception:
-                    logger.error("Could not write the metadata record of %s\n%s", uri, traceback.format_exc().rstrip())
                     results.append(("m", {"failed": 1}))
+                    results.append(("error", f"write the metadata record of {uri}", traceback.format_exc()))
         if events:
             results += events
             events.clear()
@@ -180,7 +179,7 @@ def _grow_pipe(conn: Any) -> None:
     try:
         import fcntl
 
-        fcntl.fcntl(conn.fileno(), 1031, _PIPE_SIZE)  # F_SETPIPE_SZ (Linux); elsewhere the default
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # Linux; elsewhere the default size
     except (OSError, AttributeError, ValueError):
         pass
 
