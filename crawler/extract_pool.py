@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -115,13 +115,15 @@ class ExtractionPool:
     """Extract pages in worker processes; :meth:`submit` returns a Future of :class:`ExtractResult`."""
 
     def __init__(self, workers: int = 0, timeout: float = 60.0, *, func: str = DEFAULT_FUNC,
-                 max_tasks_per_worker: int = 1000) -> None:
+                 max_tasks_per_worker: int = 1000, preload: Sequence[str] = ()) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.timeout = timeout
         self.func = func
         self.max_tasks_per_worker = max_tasks_per_worker
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["crawler.extract_warm", func.partition(":")[0]])
+        # imports ``func`` makes lazily belong in ``preload``: paid once in the fork server, not by
+        # every worker (and again by each replacement of a retired one)
+        self._ctx.set_forkserver_preload(["crawler.extract_warm", func.partition(":")[0], *preload])
         self._queue: collections.deque[_Task] = collections.deque()
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()

@@ -159,6 +159,31 @@ class _Reader:
                 self.pos += n
                 return line
 
+    def read_block(self, limit: int) -> bytes | None:
+        """Header lines up to and including the blank line ending them, or None (nothing consumed).
+
+        One search per block instead of a ``readline`` per header line: headers are most of the
+        reader's work. None when the block does not end within ``limit`` bytes (or the data):
+        the caller then reads line by line to say what is wrong.
+        """
+        scan = 0
+        while True:
+            out = self.out
+            if out[:1] == b"\n" or out[:2] == b"\r\n":  # no header lines at all
+                n = 1 if out[:1] == b"\n" else 2
+                break
+            crlf, lf = out.find(b"\n\r\n", scan, limit), out.find(b"\n\n", scan, limit)
+            if crlf >= 0 or lf >= 0:
+                n = min(i + size for i, size in ((crlf, 3), (lf, 2)) if i >= 0)
+                break
+            if len(out) >= limit or not self._more():
+                return None
+            scan = max(0, len(out) - 2)  # a terminator may straddle the old end
+        block = bytes(self.out[:n])
+        del self.out[:n]
+        self.pos += n
+        return block
+
     def read(self, size: int) -> bytes:
         while len(self.out) < size and self._more():
             pass
@@ -212,7 +237,9 @@ class _Member(_Reader):
 
     def _more(self) -> bool:
         while not self.done:
-            data = self.zobj.unconsumed_tail or self.raw.view(self.cursor, 64 * 1024)
+            # most members are a few KiB: a small first view saves copying 64 KiB per record
+            data = self.zobj.unconsumed_tail or self.raw.view(self.cursor, 8192 if self.cursor == self.start
+                                                              else 64 * 1024)
             fresh = not self.zobj.unconsumed_tail
             if not data:
                 raise _Damage(self.start, "truncated gzip member (file ends inside it)")
@@ -247,8 +274,30 @@ class _Member(_Reader):
         return self.cursor
 
 
+def _block_lines(block: bytes, encoding: str) -> list[str]:
+    """The header lines of a block from :meth:`_Reader.read_block`, line ends and blank line gone."""
+    return [line.rstrip("\r") for line in block.decode(encoding, "replace").split("\n")[:-2]]
+
+
 def _parse_headers(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
     """``Name: value`` lines up to the blank line (continuation lines folded)."""
+    block = reader.read_block(MAX_HEADER_BYTES)
+    if block is None:  # unterminated or too long: read line by line to say which
+        return _parse_header_lines(reader, offset, what)
+    pairs: list[tuple[str, str]] = []
+    for text in _block_lines(block, "utf-8"):
+        if text[:1] in (" ", "\t") and pairs:
+            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
+            continue
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            raise _Damage(offset, f"bad {what} header line {text[:60]!r}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _parse_header_lines(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
+    """:func:`_parse_headers` a line at a time, for blocks that are damaged."""
     pairs: list[tuple[str, str]] = []
     total = 0
     while True:
@@ -325,7 +374,17 @@ def _read_http_head(reader: _Reader, rec: WarcRecord, length: int) -> None:
         return  # http_status stays None: the caller skips the record
     rec.http_status = int(parts[1])
     pairs: list[tuple[str, str]] = []
-    while reader.pos - start < length:
+    block = reader.read_block(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
+    if block is not None:
+        for text in _block_lines(block, "latin-1"):
+            if text[:1] in (" ", "\t") and pairs:
+                pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
+                continue
+            name, _, value = text.partition(":")
+            pairs.append((name.strip(), value.strip()))
+        rec.http_headers = pairs
+        return
+    while reader.pos - start < length:  # no blank line within the block: whatever lines there are
         line = reader.readline(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
         if not line or line in (b"\r\n", b"\n"):
             break

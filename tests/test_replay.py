@@ -208,6 +208,56 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()
 
 
+def hand_record(uri: str, http_lines: list[bytes], body: bytes, eol: bytes = b"\r\n",
+                warc_eol: bytes = b"\r\n") -> bytes:
+    """A response record built byte by byte (line endings and folding as given)."""
+    http = b"HTTP/1.1 200 OK" + eol + b"".join(line + eol for line in http_lines) + eol + body
+    head = [b"WARC/1.1", b"WARC-Type: response", b"WARC-Target-URI: " + uri.encode(),
+            b"Content-Type: application/http; msgtype=response", b"Content-Length: %d" % len(http)]
+    return b"".join(line + warc_eol for line in head) + warc_eol + http + b"\r\n\r\n"
+
+
+def test_header_blocks_in_every_shape(tmp_path):
+    big = b"X-Big: " + b"v" * 100_000  # a header block that straddles the reader's 256 KiB chunks
+    cases = [
+        ("http://h.test/crlf", [b"Content-Type: text/html", b"X-A: 1"], b"<p>crlf</p>", b"\r\n", b"\r\n"),
+        ("http://h.test/lf", [b"Content-Type: text/html", b"X-A: 2"], b"<p>lf</p>", b"\n", b"\n"),
+        ("http://h.test/folded", [b"Content-Type: text/html", b"X-Long: first", b"\tsecond"], b"<p>f</p>",
+         b"\r\n", b"\r\n"),
+        ("http://h.test/none", [], b"<p>no headers</p>", b"\r\n", b"\r\n"),
+        ("http://h.test/big", [big, b"Content-Type: text/html"], b"<p>big</p>" * 20_000, b"\r\n", b"\r\n"),
+        ("http://h.test/after", [b"Content-Type: text/html"], b"<p>after</p>", b"\r\n", b"\r\n"),
+    ]
+    data = b"".join(hand_record(uri, lines, body, eol, weol) for uri, lines, body, eol, weol in cases)
+    expected = {
+        "http://h.test/crlf": [("Content-Type", "text/html"), ("X-A", "1")],
+        "http://h.test/lf": [("Content-Type", "text/html"), ("X-A", "2")],
+        "http://h.test/folded": [("Content-Type", "text/html"), ("X-Long", "first second")],
+        "http://h.test/none": [],
+        "http://h.test/big": [("X-Big", "v" * 100_000), ("Content-Type", "text/html")],
+        "http://h.test/after": [("Content-Type", "text/html")],
+    }
+    bodies = {uri: body for uri, _, body, _, _ in cases}
+    plain, whole_gzip = tmp_path / "shapes.warc", tmp_path / "shapes.warc.gz"
+    plain.write_bytes(data)
+    whole_gzip.write_bytes(gzip.compress(data))  # one member: decompressed output arrives in pieces
+    for path in (plain, whole_gzip):
+        recs = list(iter_records(open(path, "rb"), str(path), want=lambda r: True))
+        assert all(isinstance(r, WarcRecord) for r in recs), (path, recs)
+        assert {r.target_uri: r.http_headers for r in recs} == expected, path
+        assert {r.target_uri: r.body for r in recs} == bodies, path
+        assert all(r.http_status == 200 for r in recs)
+    # damage in a header block is still named: a header line without a colon, a block cut short
+    bad = tmp_path / "bad.warc"
+    bad.write_bytes(data.replace(b"WARC-Type: response", b"WARC-Type response", 1))
+    found = [r for r in iter_records(open(bad, "rb"), str(bad)) if isinstance(r, Corrupt)]
+    assert [(c.offset, c.message) for c in found] == [(0, "bad WARC header line 'WARC-Type response'")]
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(b"WARC/1.1\r\nWARC-Type: response\r\n")
+    found = [r for r in iter_records(open(cut, "rb"), str(cut)) if isinstance(r, Corrupt)]
+    assert [(c.offset, c.message) for c in found] == [(0, "WARC header block ends early")]
+
+
 def test_encodings_and_chunking():
     html = article_html(1, "http://x.test/a")
     assert decode_content(gzip.compress(html), "gzip", 1 << 20) == html
