@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from crawler.discovery.pagekind import classify_page
+from crawler.discovery.links import parse_html
+from crawler.discovery.pagekind import PageKind, classify_page
 from crawler.extract import Article, ExtractOptions, extract_with_reason
 from crawler.urls import canonicalize_url
 from crawler.warcread import DecodeError, dechunk, decode_content
@@ -46,7 +47,10 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
         body = decode_content(body, headers.get("content-encoding"), max_body)
     except DecodeError as exc:
         return ReplayedPage("undecodable", None, str(exc))
-    kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns)
+    # parsed as the spider parses it (analyse_page): the HTTP charset counts, not only the bytes
+    tree = parse_html(body, headers.get("content-type"))
+    kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
+        if tree is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
         return ReplayedPage(kind.kind, None, None)
     article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)

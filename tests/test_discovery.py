@@ -328,6 +328,8 @@ def test_extract_links_encodings() -> None:
     assert extract_links(latin, "https://ex.com/") == ["https://ex.com/caf\u00e9"]
     broken = b'<a href="/ok">ok</a>\xff\xfe\x00<a href="/after">after</a>'
     assert extract_links(broken, "https://ex.com/") == ["https://ex.com/ok", "https://ex.com/after"]
+    noncharacters = '<a href="/ok">o\x0bk\ufffe</a>\uffff<a href="/after">after</a>'
+    assert extract_links(noncharacters, "https://ex.com/") == ["https://ex.com/ok", "https://ex.com/after"]
     xhtml = b'<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><a href="/x">x</a></html>'
     assert extract_links(xhtml, "https://ex.com/") == ["https://ex.com/x"]
     assert extract_links(xhtml.decode(), "https://ex.com/") == ["https://ex.com/x"]

@@ -272,6 +272,20 @@ def test_encodings_and_chunking():
         decode_content(gzip.compress(b"x" * 5000), "gzip", 1000)
 
 
+def test_pages_are_classified_with_their_http_charset():
+    """A charset only the Content-Type header states decodes the page in replay as in the crawl."""
+    from crawler.replay_worker import replay_page
+    from crawler.spiders.news import analyse_page
+
+    url = "http://x.test/2026/01/02/story/"
+    body = article_html(1, url).decode().encode("cp500")  # EBCDIC: unreadable without the header
+    content_type = "text/html; charset=cp500"
+    crawl = analyse_page(body, url, content_type, (), ())
+    replayed = replay_page(body, url, [("Content-Type", content_type)], max_body=1 << 20)
+    assert crawl.kind.kind == replayed.kind == "article"
+    assert replayed.article is not None and replayed.article.title == "Story number 1"
+
+
 def test_encoded_pages_replay_like_plain_ones(tmp_path):
     urls = [f"http://news.test/2026/10/01/story-{i}/" for i in range(5)]
     bodies = [article_html(i, u) for i, u in enumerate(urls)]

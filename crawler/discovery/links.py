@@ -22,6 +22,16 @@ logger = logging.getLogger(__name__)
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # _CONTROL below U+0080
+
+
+def _strip_control(text: str) -> str:
+    """``text`` without the characters libxml2 rejects; most pages have none, checked in C first."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _CONTROL_BYTES)) == len(data) and b"\xef\xbf\xbe" not in data \
+            and b"\xef\xbf\xbf" not in data:  # U+FFFE, U+FFFF
+        return text
+    return _CONTROL.sub("", text)
 
 
 def decode_html(html: bytes | str, content_type: str | None = None) -> str:
@@ -38,7 +48,7 @@ def parse_html(html: bytes | str | etree._Element, content_type: str | None = No
     """
     if isinstance(html, etree._Element):
         return html
-    text = _CONTROL.sub("", _XML_DECL.sub("", decode_html(html, content_type), count=1))
+    text = _strip_control(_XML_DECL.sub("", decode_html(html, content_type), count=1))
     if not text.strip():
         return None
     try:
