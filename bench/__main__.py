@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="small sizes everywhere: a smoke run in a minute or two")
     ap.add_argument("--only", default=None, help=f"comma-separated sections of {','.join(ALL)} "
                                                  f"(default {','.join(DEFAULT)})")
-    ap.add_argument("--rounds", type=int, default=1, help="crawl pairs per variant, alternating (median shown)")
+    ap.add_argument("--rounds", type=int, default=1, help="crawl pairs per variant, alternating, and replay rounds (median shown)")
     ap.add_argument("--no-nginx", action="store_true", help="serve the site with the Python fallback server")
     ap.add_argument("--no-wget", action="store_true", help="skip the wget comparison")
     ap.add_argument("--no-variants", action="store_true", help="skip the tuning variants of the full crawl")
@@ -80,12 +80,12 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
     return section
 
 
-def _replay(warcs: list[str]) -> dict[str, Any]:
+def _replay(warcs: list[str], rounds: int) -> dict[str, Any]:
     try:
         from bench import bench_replay
     except ImportError as exc:
         return {"skipped": f"bench.bench_replay is not available ({exc})"}
-    return bench_replay.run([Path(w) for w in warcs], memory=False)
+    return bench_replay.run([Path(w) for w in warcs], memory=False, rounds=rounds)
 
 
 def _extract(quick: bool, workdir: Path) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 full = bench_crawl.newswarc_crawl(site.url, workdir / "crawl" / "full-extra")
             if "replay" in wanted:
                 assert full is not None
-                timed("replay", results, lambda: _replay(full["warcs"]))
+                timed("replay", results, lambda: _replay(full["warcs"], args.rounds))
             if "profile" in wanted:
                 prof = timed("profile", results, lambda: bench_crawl.profile_crawl(site.url, workdir / "profile"))
                 prof["site"] = _site_info(site)

@@ -138,8 +138,12 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
         if "time_ratio_vs_trafilatura" in rep:
             out.append(f"- the same WARCs, each doing its whole job: replay takes "
                        f"**{rep['time_ratio_vs_trafilatura']:.2f}x** less time than the loop")
-        out += [f"- vs the same extractor sequentially: {rep['ratio_vs_same_extractor']:.2f}x "
-                f"(input {rep.get('input_bytes', 0) / 2**20:.1f} MiB of WARC)", ""]
+        out.append(f"- vs the same extractor sequentially: {rep['ratio_vs_same_extractor']:.2f}x "
+                   f"(input {rep.get('input_bytes', 0) / 2**20:.1f} MiB of WARC)")
+        if rep.get("rounds", 1) > 1:
+            out.append(f"- {rep['rounds']} rounds, each measuring all three variants; articles/s ratios "
+                       f"{', '.join(f'{x:.2f}x' for x in rep['round_ratios'])}, the median round shown")
+        out.append("")
     elif rep:
         out += ["### Replay", "", f"skipped: {rep['skipped']}", ""]
     if ext := s.get("extract"):

@@ -72,3 +72,15 @@ def test_bench_runs_end_to_end_on_a_tiny_site(tmp_path: Path) -> None:
     text = doc.read_text()
     assert "| newswarc (WARC + extraction + text + JSONL) |" in text and text.rstrip().endswith("MY NOTES")
     assert "newswarc, archive + extraction off" in proc.stdout
+
+
+def test_replay_bench_reports_the_median_round() -> None:
+    from bench import bench_replay
+    from crawler.demo.site import build_site
+
+    res = bench_replay.run(articles=20, memory=False, rounds=3)
+    public = sum(not a.private for a in build_site(20).articles)
+    assert res["rounds"] == 3 and len(res["round_ratios"]) == 3
+    assert res["ratio_vs_trafilatura"] == sorted(res["round_ratios"])[1]
+    assert res["replay"]["articles"] == public and res["sequential_trafilatura"]["articles"] >= public
+    assert res["time_ratio_vs_trafilatura"] > 0
