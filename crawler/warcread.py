@@ -172,7 +172,8 @@ class _Reader:
             if out[:1] == b"\n" or out[:2] == b"\r\n":  # no header lines at all
                 n = 1 if out[:1] == b"\n" else 2
                 break
-            crlf, lf = out.find(b"\n\r\n", scan, limit), out.find(b"\n\n", scan, limit)
+            crlf = out.find(b"\n\r\n", scan, limit)
+            lf = out.find(b"\n\n", scan, crlf + 1 if crlf >= 0 else limit)  # only an earlier one matters
             if crlf >= 0 or lf >= 0:
                 n = min(i + size for i, size in ((crlf, 3), (lf, 2)) if i >= 0)
                 break
