@@ -365,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
-    if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
+    # crawls (replay --crawl too) log through Scrapy's own root handler
+    if args.command not in ("crawl", "demo") and not getattr(args, "crawl", False):
         verbose = getattr(args, "verbose", 0)
         level = logging.DEBUG if verbose > 1 else logging.INFO if verbose or args.command == "schedule" else logging.WARNING
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

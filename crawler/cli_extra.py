@@ -12,6 +12,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     from crawler.replay import cmd_replay
 
+    if args.crawl:  # a Scrapy crawl: it logs through Scrapy's root handler
+        from crawler.replay import cmd_replay_crawl
+
+        return cmd_replay_crawl(args)
+
     logging.getLogger().setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose
                                  else logging.ERROR if args.quiet else logging.WARNING)
     return cmd_replay(args)
@@ -23,7 +28,8 @@ def add_commands(sub: Any, common: Callable[..., None]) -> None:
         "replay", help="re-extract articles offline from WARC/WACZ archives",
         description="Read WARC files (ours or others': wget, pywb, Heritrix), detect article pages and "
                     "extract them exactly as a crawl does, writing the same text files and JSONL.",
-        epilog="Exit codes: 0 every input read cleanly; 1 damaged input was reported and skipped; "
+        epilog="Exit codes: 0 every input read cleanly; 1 damaged input was reported and skipped (with "
+               "--crawl also: the crawl did not complete, or nothing it asked for was archived); "
                "2 bad arguments or seed; 3 unusable output.")
     p.add_argument("source", nargs="+", metavar="SOURCE",
                    help="a .warc/.warc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
@@ -37,5 +43,8 @@ def add_commands(sub: Any, common: Callable[..., None]) -> None:
     p.add_argument("--until", metavar="DATE", help="only records with WARC-Date at or before DATE (ISO; "
                    "a bare date includes that whole day)")
     p.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: all cores)")
+    p.add_argument("--crawl", action="store_true", help="run --seed's crawl against the archive instead of the "
+                   "network (link following and page classification as today; --since, --until, "
+                   "--url-pattern and --site do not apply)")
     common(p)
     p.set_defaults(func=_cmd_replay)

@@ -11,15 +11,20 @@ seed language), deduplication by canonical URL and text hash, then the same
 The main process streams records (constant memory: bodies are read only for candidate pages,
 and at most ``max_inflight`` pages wait for the pool); extraction runs in worker processes.
 Results are written in input order, so a replay is deterministic.
+
+``replay --crawl`` (:func:`cmd_replay_crawl`) is the other way round: the seed's normal crawl runs
+with :mod:`crawler.archive_source` answering its requests from the archive, to test discovery.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -204,7 +209,7 @@ class Replayer:
             while True:
                 try:
                     item = next(records, None)
-                except _READ_ERRORS as exc:  # a read error mid-file (disk, network): the rest of this source is lost
+                except READ_ERRORS as exc:  # a read error mid-file (disk, network): the rest of this source is lost
                     self._damaged(Corrupt(source.name, -1, f"read error: {exc}"))
                     self.stats[STATS + "sources/unreadable"] += 1
                     break
@@ -414,7 +419,7 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     return (OSError, BotoCoreError)
 
 
-_READ_ERRORS = _read_errors()
+READ_ERRORS = _read_errors()
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
 
 
@@ -450,7 +455,7 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     if not sources:
         raise ReplayError("replay: no SOURCE given")
     try:
-        source_set = SourceSet(list(sources), s3_storage=lambda uri: open_storage(uri, _SourceSettings(settings)))
+        source_set = SourceSet(list(sources), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
     except FileNotFoundError as exc:
         raise ReplayError(str(exc)) from None
     run_id = run_id or new_run_id()
@@ -479,7 +484,7 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     return result
 
 
-class _SourceSettings:
+class SourceSettings:
     """The settings for reading an ``s3://`` source: the output's spool directory is not ours to claim."""
 
     def __init__(self, settings: Any):
@@ -547,3 +552,86 @@ def cmd_replay(args: Any) -> int:
             print(f"replay: {len(result.corrupt)} damaged places in the input were skipped (exit code 1)",
                   file=sys.stderr)
     return 0 if result.clean else 1
+
+
+CRAWL_REPLAY_SETTINGS = {
+    "NEWSWARC_ARCHIVE_ENABLED": False,  # an archive is not archived again
+    "NEWSWARC_STATE_ENABLED": False,  # no URL is skipped for having been seen by an earlier run
+    "AUTOTHROTTLE_ENABLED": False,  # no politeness towards a local archive
+    "DOWNLOAD_DELAY": 0,
+    "CONCURRENT_REQUESTS": 64,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 64,
+    "RETRY_ENABLED": False,  # an archived 5xx answers the same every time
+    "HTTPCACHE_ENABLED": False,  # it would answer before the archive (900 < 950)
+}
+
+
+_OFF_ON_PURPOSE = ("crawler.archive.capture.WarcCapture", "crawler.archive.capture.OutlinkRecorder",
+                   "crawler.middlewares.IncrementalRedirectMiddleware")
+
+
+def _not_off_on_purpose(record: logging.LogRecord) -> bool:
+    """Drop Scrapy's "Disabled <component>" warnings for what ``--crawl`` turns off itself."""
+    message = record.getMessage()
+    return not (message.startswith("Disabled ") and any(name in message for name in _OFF_ON_PURPOSE))
+
+
+def cmd_replay_crawl(args: Any) -> int:
+    """``newswarc replay --crawl``: the seed's normal crawl, answered from the archive; exit as a crawl, 1 on damage."""
+    from crawler import cli
+    from crawler.archive_source import open_sources
+
+    if not args.seed:
+        raise ReplayError("replay --crawl needs --seed SEED: its start URLs are where the crawl begins")
+    for flag in ("since", "until", "url_pattern", "site"):
+        if getattr(args, flag, None):
+            raise ReplayError(f"--{flag.replace('_', '-')} cannot be used with --crawl: the crawl decides what it "
+                              "visits and names its output by the seed")
+    if not args.out and not args.jsonl:
+        raise ReplayError("replay: nothing to write; give --out DIR|s3://BUCKET/PREFIX and/or --jsonl -|FILE")
+    seeds = cli.load_seeds([args.seed])
+    settings = cli.build_settings(args)
+    try:
+        open_sources(args.source, settings).close()  # a missing SOURCE is a user error, before crawling
+    except FileNotFoundError as exc:
+        raise ReplayError(str(exc)) from None
+    settings.setdict({**CRAWL_REPLAY_SETTINGS, "NEWSWARC_REPLAY_SOURCES": list(args.source)}, priority="cmdline")
+    if args.workers is not None:
+        if args.workers < 0:
+            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) or more")
+        settings.set("NEWSWARC_EXTRACT_WORKERS", args.workers, priority="cmdline")
+    with contextlib.ExitStack() as stack:
+        if not args.out:  # JSONL only: the text files go to a directory removed afterwards
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="newswarc-replay-"))
+            settings.set("NEWSWARC_OUTPUT_URI", tmp, priority="cmdline")
+        if args.jsonl and args.jsonl != "-":  # the pipeline streams JSONL to stdout: here, the file
+            try:
+                stream = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
+            except OSError as exc:
+                raise ReplayError(f"--jsonl {args.jsonl}: cannot write: {exc.strerror}") from None
+            stack.enter_context(contextlib.redirect_stdout(stream))
+            settings.set("NEWSWARC_OUTPUT_JSONL_STDOUT", True, priority="cmdline")
+        cli.check_output(settings)
+        scrapy_components = logging.getLogger("scrapy.middleware")
+        scrapy_components.addFilter(_not_off_on_purpose)
+        stack.callback(scrapy_components.removeFilter, _not_off_on_purpose)
+        code, reports = cli.run_crawl(seeds, settings, progress=not args.quiet)
+    counts: collections.Counter[str] = collections.Counter()
+    for report in reports:
+        counts.update(report.get("replay", {}))
+    if not args.quiet:
+        if args.out:
+            cli.print_summary(reports)
+        articles = sum(r["counts"]["articles"] for r in reports)
+        print(f"replay --crawl: {articles} articles; {counts['served']} responses served from the archive, "
+              f"{counts['missing']} requests missing from it ({counts['urls']} URLs indexed in {counts['sources']} "
+              f"source{'' if counts['sources'] == 1 else 's'}, "
+              f"{counts['unreadable']} unreadable, {counts['corrupt']} damaged places)", file=sys.stderr)
+    if code == cli.EXIT_OK and reports and not counts["served"]:
+        print(f"newswarc: replay --crawl: no request of seed {seeds[0].name} was in the archive "
+              f"(start URLs: {', '.join(seeds[0].start_urls)})", file=sys.stderr)
+        return cli.EXIT_INCOMPLETE
+    if code == cli.EXIT_OK and counts["corrupt"]:
+        print(f"replay: {counts['corrupt']} damaged places in the input were skipped (exit code 1)", file=sys.stderr)
+        return cli.EXIT_INCOMPLETE
+    return code

@@ -38,7 +38,7 @@ def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: date
                **{f"extract/{k}": v for k, v in _by_prefix(stats, "newswarc/extract/skipped/").items()}}
     pages = stats.get("downloader/response_count", 0)
     reason = stats.get("finish_reason", "unknown")
-    return {
+    report = {
         "run_id": run_id,
         "software": f"newswarc/{__version__}",
         "seed": getattr(seed, "name", None),
@@ -77,6 +77,9 @@ def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: date
             "warc": stats.get("newswarc/archive/bytes", 0),
         },
     }
+    if replay := _by_prefix(stats, "newswarc/replay/crawl/"):  # replay --crawl: served, missing, damage
+        report["replay"] = replay
+    return report
 
 
 class RunReport:

@@ -48,6 +48,9 @@ SPIDER_MIDDLEWARES = {
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
     "crawler.middlewares.IncrementalRedirectMiddleware": 90,
+    # last: answers from a WARC archive instead of the network (replay --crawl); every other
+    # middleware's process_response still sees its responses. Off unless NEWSWARC_REPLAY_SOURCES is set.
+    "crawler.archive_source.ArchiveDownloaderMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
@@ -74,6 +77,9 @@ NEWSWARC_EXTRACT_WORKERS = 0
 # --- output: where warc/, text/, articles/, runs/ go (a directory or s3://bucket/prefix)
 NEWSWARC_OUTPUT_URI = "archive"
 NEWSWARC_OUTPUT_JSONL_STDOUT = False
+
+# --- replay: crawl a WARC archive instead of the network (WARC/WACZ files, directories, globs, s3://)
+NEWSWARC_REPLAY_SOURCES = []
 
 # --- s3: options of the S3 backend (credentials come from boto3's chain)
 NEWSWARC_S3_ENDPOINT_URL = None
