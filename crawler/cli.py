@@ -8,13 +8,15 @@ arguments; 3 unusable output location; 4 done, but files wait in the local spool
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler import __version__
 from crawler.errors import ConfigError, NewswarcError
@@ -199,16 +201,38 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return code
 
 
+@contextlib.contextmanager
+def _demo_server(site: Any, seed: Any) -> Iterator[Any]:
+    """The demo server on the seed's own port when it is free, else on any free port.
+
+    On the seed's port the archive's URLs are the bundled seed's, so ``newswarc replay --crawl
+    --seed demo`` finds them; a busy port (another demo running) must not stop the demo.
+    """
+    from crawler.demo.server import DemoServer
+
+    server = None
+    if port := (urlsplit(seed.start_urls[0]).port if seed.start_urls else None):
+        try:
+            server = DemoServer(site, port=port).start()
+        except OSError:
+            logger.info("port %d is busy: the demo site is served on a free port", port)
+    server = server or DemoServer(site).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.config import Seed, load_seed
-    from crawler.demo.server import DemoServer
     from crawler.demo.site import build_site
 
     site = build_site(args.articles)
     seed_file = Path("seeds/demo.toml")
-    with DemoServer(site) as server:
-        base = Seed(name="demo", start_urls=("http://127.0.0.1/",), allowed_domains=("127.0.0.1",), language="en")
-        seed = (load_seed(seed_file) if seed_file.exists() else base).with_start_urls([server.url + "/"])
+    base = Seed(name="demo", start_urls=("http://127.0.0.1/",), allowed_domains=("127.0.0.1",), language="en")
+    seed = load_seed(seed_file) if seed_file.exists() else base
+    with _demo_server(site, seed) as server:
+        seed = seed.with_start_urls([server.url + "/"])
         print(f"Demo news site ({len(site.articles)} articles) serving at {server.url}/", file=sys.stderr)
         if args.serve:
             print("Serving until Ctrl-C.", file=sys.stderr)

@@ -258,3 +258,30 @@ def test_index_reports_damage_and_reads_s3_sources(demo_crawl, s3_bucket, s3_env
         assert found.location.file == f"s3://{s3_bucket}/crawl/{warc.name}"
     finally:
         index.close()
+
+
+def test_the_bundled_demo_seed_crawls_a_demo_archive(demo_crawl, tmp_path):
+    """`newswarc demo` serves on the bundled seed's port when it is free, so `--seed demo` just works."""
+    start = next(iter(rows_of(demo_crawl).values()))["url"]
+    if urlsplit(start).port != 8642:
+        pytest.skip("port 8642 was busy during the demo crawl: it ran on a free port")
+    proc = run_cli("replay", "--crawl", "--seed", "demo", str(demo_crawl / "warc"), "--jsonl", "-", "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(rows_of(proc.stdout)) == set(rows_of(demo_crawl))
+
+
+def test_demo_server_takes_the_seeds_port_or_a_free_one():
+    from crawler.cli import _demo_server
+    from crawler.config import Seed
+    from crawler.demo.site import build_site
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    seed = Seed(name="demo", start_urls=(f"http://127.0.0.1:{port}/",), allowed_domains=("127.0.0.1",), language="en")
+    site = build_site(20)
+    with _demo_server(site, seed) as server:
+        assert server.port == port
+        with _demo_server(site, seed) as second:  # the port is taken now: any free one
+            assert second.port not in (port, 0)
