@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -280,26 +280,30 @@ def _block_lines(block: bytes, encoding: str) -> list[str]:
     return [line.rstrip("\r") for line in block.decode(encoding, "replace").split("\n")[:-2]]
 
 
-def _parse_headers(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
-    """``Name: value`` lines up to the blank line (continuation lines folded)."""
-    block = reader.read_block(MAX_HEADER_BYTES)
-    if block is None:  # unterminated or too long: read line by line to say which
-        return _parse_header_lines(reader, offset, what)
+def _header_pairs(lines: Iterable[str], offset: int, what: str | None = None) -> list[tuple[str, str]]:
+    """``Name: value`` pairs, continuation lines folded; with ``what``, a line without a name is damage."""
     pairs: list[tuple[str, str]] = []
-    for text in _block_lines(block, "utf-8"):
+    for text in lines:
         if text[:1] in (" ", "\t") and pairs:
             pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
             continue
         name, sep, value = text.partition(":")
-        if not sep or not name.strip():
+        if what is not None and (not sep or not name.strip()):
             raise _Damage(offset, f"bad {what} header line {text[:60]!r}")
         pairs.append((name.strip(), value.strip()))
     return pairs
 
 
-def _parse_header_lines(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
-    """:func:`_parse_headers` a line at a time, for blocks that are damaged."""
-    pairs: list[tuple[str, str]] = []
+def _parse_headers(reader: _Reader, offset: int, what: str) -> list[tuple[str, str]]:
+    """``Name: value`` lines up to the blank line (continuation lines folded)."""
+    block = reader.read_block(MAX_HEADER_BYTES)
+    if block is None:  # unterminated or too long: read line by line to say which
+        return _header_pairs(_damaged_block_lines(reader, offset, what), offset, what)
+    return _header_pairs(_block_lines(block, "utf-8"), offset, what)
+
+
+def _damaged_block_lines(reader: _Reader, offset: int, what: str) -> Iterator[str]:
+    """A header block's lines one at a time, raising where it ends early or grows too long."""
     total = 0
     while True:
         line = reader.readline(MAX_HEADER_BYTES)
@@ -309,15 +313,8 @@ def _parse_header_lines(reader: _Reader, offset: int, what: str) -> list[tuple[s
         if total > MAX_HEADER_BYTES:
             raise _Damage(offset, f"{what} header block too long")
         if line in (b"\r\n", b"\n"):
-            return pairs
-        text = line.decode("utf-8", "replace").rstrip("\r\n")
-        if text[:1] in (" ", "\t") and pairs:
-            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
-            continue
-        name, sep, value = text.partition(":")
-        if not sep or not name.strip():
-            raise _Damage(offset, f"bad {what} header line {text[:60]!r}")
-        pairs.append((name.strip(), value.strip()))
+            return
+        yield line.decode("utf-8", "replace").rstrip("\r\n")
 
 
 Want = Callable[[WarcRecord], bool]
@@ -374,28 +371,18 @@ def _read_http_head(reader: _Reader, rec: WarcRecord, length: int) -> None:
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
         return  # http_status stays None: the caller skips the record
     rec.http_status = int(parts[1])
-    pairs: list[tuple[str, str]] = []
     block = reader.read_block(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
-    if block is not None:
-        for text in _block_lines(block, "latin-1"):
-            if text[:1] in (" ", "\t") and pairs:
-                pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
-                continue
-            name, _, value = text.partition(":")
-            pairs.append((name.strip(), value.strip()))
-        rec.http_headers = pairs
-        return
-    while reader.pos - start < length:  # no blank line within the block: whatever lines there are
+    lines = _block_lines(block, "latin-1") if block is not None else _http_lines_within(reader, start, length)
+    rec.http_headers = _header_pairs(lines, rec.offset)
+
+
+def _http_lines_within(reader: _Reader, start: int, length: int) -> Iterator[str]:
+    """HTTP header lines with no blank line before the block's end: whatever lines there are."""
+    while reader.pos - start < length:
         line = reader.readline(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
         if not line or line in (b"\r\n", b"\n"):
-            break
-        text = line.decode("latin-1").rstrip("\r\n")
-        if text[:1] in (" ", "\t") and pairs:
-            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
-            continue
-        name, _, value = text.partition(":")
-        pairs.append((name.strip(), value.strip()))
-    rec.http_headers = pairs
+            return
+        yield line.decode("latin-1").rstrip("\r\n")
 
 
 def iter_records(stream: BinaryIO, source: str, *, want: Want = lambda rec: False,
