@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,20 @@ def demo_server(demo_site: DemoSite) -> Iterator[DemoServer]:
     """The shared demo site on a local port; call ``reset_log()`` before asserting on what was fetched."""
     with DemoServer(demo_site) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `newswarc demo` crawl (60 articles), read-only: WARCs, text files and JSONL to compare
+    against (replay, replay --crawl). Its server stops when the command exits."""
+    from tests.crawl_helpers import newswarc, read_jsonl
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    proc = newswarc("demo", "--out", str(out), "--articles", "60", "-q", "-s", "AUTOTHROTTLE_ENABLED=False",
+                    "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(out.glob("warc/*.warc.gz")) and read_jsonl(out)
+    return out
 
 
 @pytest.fixture

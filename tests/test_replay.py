@@ -26,7 +26,6 @@ from tests.s3_server import s3_client  # fixtures s3_server, s3_env, s3_bucket c
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "crawler.cli"]
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"]
 
 
 def rows_of(path_or_text) -> dict[str, dict]:
@@ -40,16 +39,6 @@ def rows_of(path_or_text) -> dict[str, dict]:
 
 def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def demo_crawl(tmp_path_factory) -> Path:
-    """A real `newswarc demo` crawl (60 articles): WARCs, text files and JSONL to compare against."""
-    out = tmp_path_factory.mktemp("demo") / "out"
-    proc = run_cli("demo", "--out", str(out), "--articles", "60", "-q", *FAST)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert list(out.glob("warc/*.warc.gz")) and rows_of(out)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gzip
 import io
-import json
 import re
 import socket
 from pathlib import Path
@@ -21,25 +20,16 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.archive_source import ArchiveDownloaderMiddleware, ArchiveIndex
 from crawler.warcread import WarcRecord, iter_records
+from tests.crawl_helpers import run_reports
 from tests.s3_server import s3_client  # fixtures s3_server, s3_env, s3_bucket come from conftest.py
-from tests.test_replay import FAST, rows_of, run_cli
+from tests.test_replay import rows_of, run_cli
 
 STATS = "newswarc/replay/crawl/"
 
 
 @pytest.fixture(scope="module")
-def demo_crawl(tmp_path_factory) -> Path:
-    """A real `newswarc demo` crawl (60 articles); its server stops when the command exits."""
-    out = tmp_path_factory.mktemp("demo") / "out"
-    proc = run_cli("demo", "--out", str(out), "--articles", "60", "-q", *FAST)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert list(out.glob("warc/*.warc.gz")) and rows_of(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def demo_seed(demo_crawl, tmp_path_factory) -> Path:
-    """The demo seed, pointed at the address the crawl had (`newswarc demo` serves on a free port)."""
+    """The demo seed, pointed at the address the crawl had (8642 when it was free, else a free port)."""
     netloc = urlsplit(next(iter(rows_of(demo_crawl).values()))["url"]).netloc
     path = tmp_path_factory.mktemp("seed") / "demo.toml"
     path.write_text(f'name = "demo"\nstart_urls = ["http://{netloc}/"]\nlanguage = "en"\n')
@@ -73,10 +63,6 @@ def listening_on(url: str):
         sock.close()
 
 
-def report_of(out: Path) -> dict:
-    return json.loads(next(out.glob("runs/*.json")).read_text())
-
-
 # --- the demo crawl, crawled again from its WARCs ---------------------------------------------
 
 def test_replay_crawl_gives_the_crawls_articles_without_the_network(demo_crawl, demo_seed, tmp_path):
@@ -93,8 +79,8 @@ def test_replay_crawl_gives_the_crawls_articles_without_the_network(demo_crawl, 
         assert row["text_sha256"] == crawled[aid]["text_sha256"]
         assert row["warc_record_id"] == crawled[aid]["warc_record_id"]  # the source record it came from
         assert row["warc_offset"] == crawled[aid]["warc_offset"] and row["warc_file"].endswith(crawled[aid]["warc_file"])
-    report = report_of(out)["replay"]
-    assert report["missing"] == 0 and report["served"] == report_of(demo_crawl)["counts"]["pages"]
+    report = run_reports(out)[0]["replay"]
+    assert report["missing"] == 0 and report["served"] == run_reports(demo_crawl)[0]["counts"]["pages"]
     assert re.search(r"\d+ responses served from the archive, 0 requests missing", proc.stderr)
     assert not (out / "warc").exists() and not (out / "state").exists()  # nothing archived again, no state
     assert "Traceback" not in proc.stderr
@@ -117,7 +103,7 @@ def test_pages_missing_from_the_archive_are_counted_and_the_rest_is_extracted(de
     assert "Traceback" not in proc.stderr
     replayed = rows_of(tmp_path / "out")
     assert {r["url"] for r in replayed.values()} == {r["url"] for r in crawled.values()} - gone
-    report = report_of(tmp_path / "out")["replay"]
+    report = run_reports(tmp_path / "out")[0]["replay"]
     assert report["missing"] >= len(gone) and report["served"] > 0
     assert f"{report['missing']} requests missing from it" in proc.stderr
     logged = log.read_text()
