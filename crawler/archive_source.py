@@ -26,13 +26,13 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.archive import WarcLocation
 from crawler.errors import StorageError
+from crawler.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
 from crawler.urls import canonicalize_url
-from crawler.warcread import CHUNK, Corrupt, Source, SourceSet, WarcRecord, dechunk, iter_records, read_at
+from crawler.warcread import CHUNK, Corrupt, Source, WarcRecord, dechunk, iter_records, read_at
 
 logger = logging.getLogger(__name__)
 
 STATS = "newswarc/replay/crawl/"
-DEFAULT_MAX_BODY = 50 * 1024 * 1024  # NEWSWARC_ARCHIVE_MAX_BODY's default
 _FRAMING = ("transfer-encoding", "content-length")  # the body handed to Scrapy is de-chunked, its length new
 
 
@@ -55,14 +55,6 @@ class ArchivedResponse(NamedTuple):
     location: WarcLocation  # the record served (the revisit for a revisit), for the JSONL pointer
 
 
-def open_sources(specs: list[str], settings: Any = None) -> SourceSet:
-    """The SOURCE arguments as replay reads them (files, directories, globs, WACZ, ``s3://``)."""
-    from crawler.replay import SourceSettings  # lazily: replay imports the extraction stack
-    from crawler.storage import open_storage
-
-    return SourceSet(list(specs), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
-
-
 class ArchiveIndex:
     """Canonical URL -> latest capture, from one scan of the sources; bodies are read on demand."""
 
@@ -80,6 +72,8 @@ class ArchiveIndex:
         """Scan every source (blocking: call it off the reactor). Raises FileNotFoundError for no such source."""
         index = cls()
         try:
+            from crawler.replay import open_sources  # lazily: replay imports the extraction stack
+
             source_set = open_sources(specs, settings)
             index._stack.callback(source_set.close)
             for source in source_set:

@@ -36,6 +36,7 @@ from typing import IO, Any
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract_pool import ExtractResult
 from crawler.replay_worker import ReplayedPage
+from crawler.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.urls import canonicalize_url, url_host
 from crawler.warcread import Corrupt, Source, SourceSet, WarcRecord, iter_records, read_at
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
-DEFAULT_MAX_BODY = 50 * 1024 * 1024
+DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
 PAGE_FUNC = "crawler.replay_worker:replay_page"
 PAGE_PRELOAD = ("scrapy.http",)  # replay_page's encoding detection (~0.7 s of import per worker otherwise)
 
@@ -455,7 +456,7 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     if not sources:
         raise ReplayError("replay: no SOURCE given")
     try:
-        source_set = SourceSet(list(sources), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
+        source_set = open_sources(sources, settings)
     except FileNotFoundError as exc:
         raise ReplayError(str(exc)) from None
     run_id = run_id or new_run_id()
@@ -482,6 +483,13 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
         if storage is not None:
             storage.close()
     return result
+
+
+def open_sources(specs: Sequence[str], settings: Any = None) -> SourceSet:
+    """The SOURCE arguments (files, directories, globs, WACZ, ``s3://``); FileNotFoundError for a missing one."""
+    from crawler.storage import open_storage
+
+    return SourceSet(list(specs), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
 
 
 class SourceSettings:
@@ -579,7 +587,6 @@ def _not_off_on_purpose(record: logging.LogRecord) -> bool:
 def cmd_replay_crawl(args: Any) -> int:
     """``newswarc replay --crawl``: the seed's normal crawl, answered from the archive; exit as a crawl, 1 on damage."""
     from crawler import cli
-    from crawler.archive_source import open_sources
 
     if not args.seed:
         raise ReplayError("replay --crawl needs --seed SEED: its start URLs are where the crawl begins")
