@@ -40,6 +40,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing
 
+from crawler.discovery.links import has_xml_invalid_chars
 from crawler.errors import ConfigError
 from crawler.urls import canonicalize_url
 
@@ -194,9 +195,6 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
 
 # ---------------------------------------------------------------- parsing
 
-_XML_INVALID_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
-
-
 def _parse(text: str) -> HtmlElement | None:
     """``trafilatura.utils.load_html`` for decoded text, the same repairs and parser, ~2 ms faster.
 
@@ -205,8 +203,7 @@ def _parse(text: str) -> HtmlElement | None:
     """
     beginning = text[:50].lower()
     data = text.encode("utf-8", "surrogatepass")
-    if len(data.translate(None, _XML_INVALID_BYTES)) != len(data) or b"\xef\xbf\xbe" in data \
-            or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF
+    if has_xml_invalid_chars(data):
         text = INVALID_XML_CHARS.sub("", text)
         data = b""
     if "doctype" in beginning:  # libxml2 chokes on some doctypes (lxml bug 1955915)

@@ -25,13 +25,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # _CONTROL below U+0080
 
 
+def has_xml_invalid_chars(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` holds a character libxml2 rejects (``_CONTROL``); checked in C, no regex."""
+    return len(data.translate(None, _CONTROL_BYTES)) != len(data) or b"\xef\xbf\xbe" in data \
+        or b"\xef\xbf\xbf" in data  # U+FFFE, U+FFFF
+
+
 def _strip_control(text: str) -> str:
-    """``text`` without the characters libxml2 rejects; most pages have none, checked in C first."""
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data.translate(None, _CONTROL_BYTES)) == len(data) and b"\xef\xbf\xbe" not in data \
-            and b"\xef\xbf\xbf" not in data:  # U+FFFE, U+FFFF
-        return text
-    return _CONTROL.sub("", text)
+    """``text`` without the characters libxml2 rejects; most pages have none, so the check comes first."""
+    return _CONTROL.sub("", text) if has_xml_invalid_chars(text.encode("utf-8", "surrogatepass")) else text
 
 
 def decode_html(html: bytes | str, content_type: str | None = None) -> str:
