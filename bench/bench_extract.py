@@ -71,7 +71,7 @@ def _sequential(pages: list[tuple[bytes, str]]) -> tuple[float, float, int]:
 
 
 def _sequential_ours(pages: list[tuple[bytes, str]]) -> tuple[float, float, int]:
-    from crawler.extract import extract_article
+    from crawler.extract.api import extract_article
     t0, c0 = time.perf_counter(), time.process_time()
     ok = sum(1 for html, url in pages if extract_article(html, url) is not None)
     return time.perf_counter() - t0, time.process_time() - c0, ok
@@ -97,8 +97,8 @@ def run(directory: Path | None = None, *, target: int = 300, workers: int = 0, r
     Returns the round with the median speed-up (pages, seconds, pages/s, speed-ups), every
     round's numbers under ``rounds`` and the load average before and after.
     """
-    from crawler.extract import warm_up
-    from crawler.extract_pool import ExtractionPool
+    from crawler.extract.api import warm_up
+    from crawler.extract.pool import ExtractionPool
     logging.disable(logging.WARNING)  # trafilatura logs each discarded page
     try:
         pages = load_pages(directory, target)

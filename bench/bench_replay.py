@@ -1,6 +1,6 @@
 """Replay throughput and memory: ``python -m bench.bench_replay [--articles N] [WARC...]``.
 
-1. articles/s of :func:`crawler.replay.replay` (all cores) against a plain sequential loop
+1. articles/s of :func:`crawler.replay.replayer.replay` (all cores) against a plain sequential loop
    (warcio ``ArchiveIterator`` + ``trafilatura.extract``) and against a sequential loop of our own
    ``extract_with_reason`` (same work per page, so the ratio is the parallel speed-up), same run.
 2. Peak RSS of a ``newswarc replay`` subprocess on the input once and concatenated 10x: streaming
@@ -51,7 +51,7 @@ def sequential(warcs: list[Path], func: str) -> tuple[int, float]:
     import trafilatura
     from warcio.archiveiterator import ArchiveIterator
 
-    from crawler.extract import extract_with_reason
+    from crawler.extract.api import extract_with_reason
 
     started, articles = time.perf_counter(), 0
     for path in warcs:
@@ -71,8 +71,8 @@ def sequential(warcs: list[Path], func: str) -> tuple[int, float]:
 
 
 def parallel(warcs: list[Path], workers: int = 0) -> tuple[int, float]:
-    """(articles, seconds) of :func:`crawler.replay.replay`, pool start-up included."""
-    from crawler.replay import ReplayOptions, replay
+    """(articles, seconds) of :func:`crawler.replay.replayer.replay`, pool start-up included."""
+    from crawler.replay.replayer import ReplayOptions, replay
 
     started = time.perf_counter()
     result = replay([str(p) for p in warcs], jsonl=io.StringIO(), options=ReplayOptions(workers=workers))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from crawler.archive.repair import repair_open_files
+from crawler.warc.repair import repair_open_files
 from tests.archive_server import ROOT, ArchiveServer, crawl_subprocess
 from tests.warc_checks import (
     all_records,

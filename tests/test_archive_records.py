@@ -8,7 +8,7 @@ import io
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.records import (
+from crawler.warc.records import (
     Exchange,
     metadata_record,
     request_record,

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from crawler.archive.cdxj import write_cdxj
+from crawler.warc.cdxj import write_cdxj
 from tests.archive_server import ArchiveServer, Site, crawl_subprocess
 from tests.warc_checks import PywbReplay, all_records
 

@@ -10,12 +10,12 @@ import zlib
 
 import pytest
 
-from crawler.archive.cdxj import write_cdxj
-from crawler.archive.records import Exchange, request_record, response_record
-from crawler.archive.repair import repair_file, repair_open_files, whole_records_end
-from crawler.archive.writer import RevisitIndex, WarcFileWriter, warc_filename
-from crawler.archive.writer_process import WriterProcess
 from crawler.storage.local import LocalStorage
+from crawler.warc.cdxj import write_cdxj
+from crawler.warc.records import Exchange, request_record, response_record
+from crawler.warc.repair import repair_file, repair_open_files, whole_records_end
+from crawler.warc.writer import RevisitIndex, WarcFileWriter, warc_filename
+from crawler.warc.writer_process import WriterProcess
 from tests.warc_checks import check_index, check_warc, read_records
 
 NAME_RE = re.compile(r"^pfx-\d{17}-\d{5}-[A-Za-z0-9._]+-\d+\.warc\.gz$")
@@ -245,14 +245,14 @@ def test_a_record_that_cannot_be_written_is_reported_as_one_log_line_in_the_craw
     from concurrent.futures import Future
     from dataclasses import replace
 
-    from crawler.archive.capture import ArchiveError, WarcCapture
+    from crawler.crawl.capture import ArchiveError, WarcCapture
 
     cap = WarcCapture(LocalStorage(tmp_path))
     cap.open_writer()
     bad, good = Future(), Future()
     cap._futures[0] = (bad, replace(exchange(0), body=None))  # the digest of no body raises in the writer
     cap._futures[1] = (good, exchange(1))
-    with caplog.at_level("DEBUG", logger="crawler.archive.capture"):
+    with caplog.at_level("DEBUG", logger="crawler.crawl.capture"):
         assert cap._send([("x", 0, replace(exchange(0), body=None)), ("x", 1, exchange(1))])
         assert isinstance(bad.exception(timeout=60), ArchiveError)
         assert good.result(timeout=60).record_type == "response"  # the next page is written all the same
@@ -267,7 +267,7 @@ def test_capture_fails_pages_instead_of_hanging_when_the_writer_dies(tmp_path):
     import time
     from concurrent.futures import Future
 
-    from crawler.archive.capture import ArchiveError, WarcCapture
+    from crawler.crawl.capture import ArchiveError, WarcCapture
 
     cap = WarcCapture(LocalStorage(tmp_path))
     cap.open_writer()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_profile, load_seed, parse_seed, resolve_seed_path
+from crawler.config.seeds import load_profile, load_seed, parse_seed, resolve_seed_path
 from crawler.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import ConfigError
-from crawler.extract import (
+from crawler.extract.api import (
     Article,
     ExtractOptions,
     body_text,

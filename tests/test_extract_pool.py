@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import extract_with_reason
-from crawler.extract_pool import ExtractionPool, ExtractResult
+from crawler.extract.api import extract_with_reason
+from crawler.extract.pool import ExtractionPool, ExtractResult
 
 ARTICLE = (Path(__file__).parent / "data" / "extract" / "wordpress_article.html").read_bytes()
 URL = "https://riverside.example/2024/03/14/harbour-bridge-reopens/"
@@ -42,7 +42,7 @@ def test_normal_extraction(pool):
 
 
 def test_exception_becomes_reason(pool, caplog):
-    with caplog.at_level("ERROR", logger="crawler.extract_pool"):
+    with caplog.at_level("ERROR", logger="crawler.extract.pool"):
         result = pool.submit(ARTICLE, "https://x.example/raise").result(timeout=30)
     assert result == ExtractResult(None, "error:ValueError")
     assert "ValueError: bad page" in caplog.text and "https://x.example/raise" in caplog.text

@@ -8,8 +8,8 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-from crawler.extract import Article
-from crawler.output import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl, text_key
+from crawler.extract.api import Article
+from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl, text_key
 from crawler.storage.local import LocalStorage
 
 FETCHED = datetime(2024, 5, 2, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 2024-05-03 01:30 UTC

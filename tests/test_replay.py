@@ -20,8 +20,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.replay import ReplayError, ReplayOptions, replay
-from crawler.warcread import Corrupt, WarcRecord, dechunk, decode_content, iter_records
+from crawler.replay.replayer import ReplayError, ReplayOptions, replay
+from crawler.warc.reader import Corrupt, WarcRecord, dechunk, decode_content, iter_records
 from tests.s3_server import s3_client  # fixtures s3_server, s3_env, s3_bucket come from conftest.py
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def demo_seed(tmp_path_factory) -> Path:
 
 
 def seed_options(seed: Path, **kw) -> ReplayOptions:
-    from crawler.config import load_seed
+    from crawler.config.seeds import load_seed
 
     return ReplayOptions(seed=load_seed(seed), workers=2, **kw)
 
@@ -137,7 +137,7 @@ def test_wget_warc(tmp_path):
         pytest.skip("wget is not installed: cannot write a third-party WARC")
     from crawler.demo.server import DemoServer
     from crawler.demo.site import build_site
-    from crawler.extract import extract_article
+    from crawler.extract.api import extract_article
 
     site = build_site(40)
     with DemoServer(site) as server:
@@ -263,8 +263,8 @@ def test_encodings_and_chunking():
 
 def test_pages_are_classified_with_their_http_charset():
     """A charset only the Content-Type header states decodes the page in replay as in the crawl."""
-    from crawler.replay_worker import replay_page
-    from crawler.spiders.news import analyse_page
+    from crawler.crawl.spider import analyse_page
+    from crawler.replay.worker import replay_page
 
     url = "http://x.test/2026/01/02/story/"
     body = article_html(1, url).decode().encode("cp500")  # EBCDIC: unreadable without the header

@@ -18,8 +18,8 @@ from scrapy.utils.test import get_crawler
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive_source import ArchiveDownloaderMiddleware, ArchiveIndex
-from crawler.warcread import WarcRecord, iter_records
+from crawler.replay.network import ArchiveDownloaderMiddleware, ArchiveIndex
+from crawler.warc.reader import WarcRecord, iter_records
 from tests.crawl_helpers import run_reports
 from tests.s3_server import s3_client  # fixtures s3_server, s3_env, s3_bucket come from conftest.py
 from tests.test_replay import rows_of, run_cli
@@ -257,8 +257,8 @@ def test_the_bundled_demo_seed_crawls_a_demo_archive(demo_crawl, tmp_path):
 
 
 def test_demo_server_takes_the_seeds_port_or_a_free_one():
-    from crawler.cli import _demo_server
-    from crawler.config import Seed
+    from crawler.cli.main import _demo_server
+    from crawler.config.seeds import Seed
     from crawler.demo.site import build_site
 
     probe = socket.socket()

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler import cli
+from crawler.cli import main as cli
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
-from crawler.output import OutputWriter, jsonl_row, render_text
-from crawler.storage.s3 import S3Storage
+from crawler.output.writer import OutputWriter, jsonl_row, render_text
+from crawler.storage.s3.storage import S3Storage
 from crawler.storage.spool import spooled_keys
 from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
 from tests.s3_server import TcpProxy, aws_env, new_bucket, s3_client
@@ -84,7 +84,7 @@ def responses(paths: list[Path]) -> Counter:
 
 def stable(row: dict) -> dict:
     """What a JSONL row says about the article: not the fetch (time, WARC pointer, discovery route)."""
-    from crawler.extract import Article
+    from crawler.extract.api import Article
 
     keep = {f.name for f in dataclasses.fields(Article)} | {"id", "site", "text_path"}
     return {k: v for k, v in row.items() if k in keep}
@@ -349,7 +349,7 @@ def test_unusable_destination_is_one_line_exit_3_before_any_fetch(tmp_path, auth
 
 def test_sync_skips_jsonl_part_being_written_and_local_state(tmp_path, s3_bucket):
     """A JSONL part is built as ``KEY.open``: a ``sync`` meanwhile uploads finished files only."""
-    from crawler.extract import Article
+    from crawler.extract.api import Article
 
     storage = S3Storage(s3_bucket, PREFIX, spool_dir=tmp_path / "spool", upload_attempts=1, max_attempts=1)
     state = storage.local_path("state/crawl-state.sqlite")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import ConfigError
-from crawler.schedule import (
+from crawler.schedule.scheduler import (
     RunLock,
     RunLockBusy,
     ScheduledSeed,
@@ -108,7 +108,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from crawler.schedule import RunLock
+    from crawler.schedule.scheduler import RunLock
     lock = RunLock(Path(sys.argv[1]), "demo")
     print("locked" if lock.acquire() else "busy", flush=True)
     time.sleep(60)
@@ -313,7 +313,7 @@ SCHEDULER_SCRIPT = textwrap.dedent(
     import logging, sys, time
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
-    from crawler.schedule import ScheduledSeed, Scheduler, SubprocessRunner
+    from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     work, child_argv = Path(sys.argv[1]), sys.argv[2:]

@@ -92,7 +92,7 @@ def test_warc_location_may_be_an_object(state):
 
 
 def test_takes_the_archives_warc_location(state):
-    from crawler.archive import WarcLocation
+    from crawler.warc import WarcLocation
 
     loc = WarcLocation(
         "warc/x.warc.gz", 512, 300, "<urn:uuid:w>", "response", "sha1:W", "2024-05-01T10:00:00Z"

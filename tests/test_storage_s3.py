@@ -14,7 +14,7 @@ from scrapy.settings import Settings
 from crawler.errors import StorageError
 from crawler.storage import open_storage
 from crawler.storage.local import LocalStorage
-from crawler.storage.s3 import S3Storage, sync_spool
+from crawler.storage.s3.storage import S3Storage, sync_spool
 from crawler.storage.spool import default_spool_dir
 from tests.s3_server import TcpProxy, aws_env, free_port, new_bucket, s3_client
 
@@ -287,10 +287,10 @@ def test_bad_keys_and_settings(tmp_path, s3_env):
 
 
 def test_example_profile(tmp_path, s3_env):
-    from crawler.config import load_profile
+    from crawler.config.seeds import load_profile
 
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("crawler.config.settings", priority="project")
     settings.setdict(load_profile(Path(__file__).parent.parent / "settings" / "s3.toml"), priority="project")
     settings.set("NEWSWARC_SPOOL_DIR", str(tmp_path / "spool"))
     storage = open_storage(settings["NEWSWARC_OUTPUT_URI"], settings)

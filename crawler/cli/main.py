@@ -37,10 +37,10 @@ def build_settings(args: argparse.Namespace) -> Any:
     """Scrapy settings: project defaults < profile < command-line flags."""
     from scrapy.settings import Settings
 
-    from crawler.config import load_profile
+    from crawler.config.seeds import load_profile
 
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("crawler.config.settings", priority="project")
     profile = getattr(args, "settings", None)
     if profile is None and DEFAULT_PROFILE.exists():
         profile = DEFAULT_PROFILE
@@ -126,7 +126,7 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
     from scrapy.crawler import CrawlerProcess
 
     from crawler.context import new_run_id
-    from crawler.spiders.news import NewsSpider
+    from crawler.crawl.spider import NewsSpider
 
     if not settings.get("NEWSWARC_RUN_ID"):
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
@@ -182,7 +182,7 @@ def print_summary(reports: list[dict], stream=sys.stderr) -> None:
 
 
 def load_seeds(specs: Sequence[str]) -> list:
-    from crawler.config import load_seed
+    from crawler.config.seeds import load_seed
 
     seeds = [load_seed(s) for s in specs]
     names = [s.name for s in seeds]
@@ -224,7 +224,7 @@ def _demo_server(site: Any, seed: Any) -> Iterator[Any]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from crawler.config import Seed, load_seed
+    from crawler.config.seeds import Seed, load_seed
     from crawler.demo.site import build_site
 
     site = build_site(args.articles)
@@ -256,7 +256,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from crawler.archive.cdxj import write_cdxj
+    from crawler.warc.cdxj import write_cdxj
 
     paths = [Path(p) for p in args.warc]
     for p in paths:
@@ -272,7 +272,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from crawler.storage.s3 import sync_spool
+    from crawler.storage.s3.storage import sync_spool
 
     settings = build_settings(args)
     uri = settings.get("NEWSWARC_OUTPUT_URI")
@@ -285,8 +285,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from crawler.config import SEEDS_DIR, resolve_seed_path
-    from crawler.schedule import ScheduledSeed, Scheduler, SubprocessRunner
+    from crawler.config.seeds import SEEDS_DIR, resolve_seed_path
+    from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
     from crawler.storage import open_storage
 
     specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
@@ -312,7 +312,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from crawler.config import SEEDS_DIR
+    from crawler.config.seeds import SEEDS_DIR
 
     specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
     for seed in load_seeds(specs):
@@ -378,9 +378,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("seed", nargs="*", metavar="SEED")
     p.set_defaults(func=cmd_seeds)
 
-    from crawler import cli_extra
+    from crawler.cli import replay as cli_replay
 
-    cli_extra.add_commands(sub, _common)
+    cli_replay.add_commands(sub, _common)
     return parser
 
 

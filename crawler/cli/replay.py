@@ -10,10 +10,10 @@ from typing import Any
 def _cmd_replay(args: argparse.Namespace) -> int:
     import logging
 
-    from crawler.replay import cmd_replay
+    from crawler.replay.replayer import cmd_replay
 
     if args.crawl:  # a Scrapy crawl: it logs through Scrapy's root handler
-        from crawler.replay import cmd_replay_crawl
+        from crawler.replay.replayer import cmd_replay_crawl
 
         return cmd_replay_crawl(args)
 

@@ -121,7 +121,7 @@ def _domain(path: Path, key: str, value: str) -> str:
 
 
 def _cron(expr: Any, path: Path) -> str:
-    from crawler.schedule import validate_cron  # one rule and one message for cron expressions
+    from crawler.schedule.scheduler import validate_cron  # one rule and one message for cron expressions
 
     return validate_cron(expr, path)
 
@@ -159,7 +159,7 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     if not isinstance(extract, dict):
         raise ConfigError(path, "extract", "expected a table")
     if extract:
-        from crawler.extract import ExtractOptions
+        from crawler.extract.api import ExtractOptions
 
         ExtractOptions.from_mapping(extract, source=str(path))  # validates, raises ConfigError
     language = data.get("language")

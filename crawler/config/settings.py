@@ -8,8 +8,8 @@ flag first; ``docs/settings.md`` documents each one.
 from crawler import __version__
 
 BOT_NAME = "newswarc"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["crawler.crawl.spider"]
+NEWSPIDER_MODULE = "crawler.crawl.spider"
 
 # Politeness (the default profile repeats these so that users see them).
 ROBOTSTXT_OBEY = True
@@ -38,22 +38,22 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 EXTENSIONS = {
-    "crawler.archive.capture.WarcCapture": 500,
-    "crawler.report.RunReport": 510,
+    "crawler.crawl.capture.WarcCapture": 500,
+    "crawler.crawl.report.RunReport": 510,
 }
 SPIDER_MIDDLEWARES = {
     # next to the spider: sees every link the spider yields, for the page's WARC metadata record
-    "crawler.archive.capture.OutlinkRecorder": 950,
+    "crawler.crawl.capture.OutlinkRecorder": 950,
 }
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
-    "crawler.middlewares.IncrementalRedirectMiddleware": 90,
+    "crawler.crawl.middlewares.IncrementalRedirectMiddleware": 90,
     # last: answers from a WARC archive instead of the network (replay --crawl); every other
     # middleware's process_response still sees its responses. Off unless NEWSWARC_REPLAY_SOURCES is set.
-    "crawler.archive_source.ArchiveDownloaderMiddleware": 950,
+    "crawler.replay.network.ArchiveDownloaderMiddleware": 950,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.ArticlePipeline": 300,
+    "crawler.crawl.pipeline.ArticlePipeline": 300,
 }
 
 # --- archive: WARC capture of every network exchange

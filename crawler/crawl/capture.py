@@ -3,7 +3,7 @@
 :class:`WarcCapture` listens to ``response_downloaded`` (raw, still content-encoded bodies of
 every network fetch: redirect hops, retries, robots.txt, errors), copies what it needs on the
 reactor thread (cheap: header lists and the body reference) and sends it to the writer process
-(:mod:`crawler.archive.writer_process`), which builds, digests, compresses and writes the
+(:mod:`crawler.warc.writer_process`), which builds, digests, compresses and writes the
 records. Spiders report the URLs they found on a page (metadata record) with
 :func:`send_outlinks` (the :data:`outlinks_found` signal), or :class:`OutlinkRecorder` (a spider
 middleware) does it for them.
@@ -23,11 +23,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from crawler.archive import WarcLocation
-from crawler.archive.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
-from crawler.archive.repair import repair_open_files
-from crawler.archive.writer_process import WriterProcess
 from crawler.errors import NewswarcError
+from crawler.warc import WarcLocation
+from crawler.warc.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
+from crawler.warc.repair import repair_open_files
+from crawler.warc.writer_process import WriterProcess
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.context import run_context
-from crawler.extract import Article, ExtractOptions
-from crawler.extract_pool import ExtractionPool
-from crawler.items import ArticlePage
-from crawler.output import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
+from crawler.crawl.items import ArticlePage
+from crawler.extract.api import Article, ExtractOptions
+from crawler.extract.pool import ExtractionPool
+from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Discovery takes every route a careful archivist would: robots.txt ``Sitemap:`` lines, sitemap
 indexes, news sitemaps, RSS/Atom feeds (given or found through ``<link rel="alternate">``),
 start pages and section pages with their pagination. The spider only routes: parsing lives in
-:mod:`crawler.discovery`, extraction in the pipeline, archiving in :mod:`crawler.archive`.
+:mod:`crawler.discovery`, extraction in the pipeline, archiving in :mod:`crawler.warc`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import threads
 
-from crawler.archive.capture import reporting_outlinks, send_outlinks
-from crawler.config import Seed, load_seed
+from crawler.config.seeds import Seed, load_seed
+from crawler.crawl.capture import reporting_outlinks, send_outlinks
+from crawler.crawl.items import ArticlePage
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
 from crawler.discovery.sitemaps import looks_like_sitemap, parse_sitemap
-from crawler.items import ArticlePage
 from crawler.state import parse_time
 from crawler.urls import canonicalize_url, is_allowed_domain
 

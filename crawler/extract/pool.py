@@ -7,9 +7,9 @@ replaced (reason ``timeout``), a worker that dies resolves its page as ``crashed
 queued pages simply go to the next free worker. No future is ever left unresolved.
 
 Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe).
-The fork server preloads :mod:`crawler.extract_warm`, which warms the extractor (the language
+The fork server preloads :mod:`crawler.extract.warm`, which warms the extractor (the language
 model and lazy imports, about a second of CPU) once, so every worker and every replacement
-starts warm in milliseconds. A worker still runs :func:`crawler.extract.warm_up` (a few ms when
+starts warm in milliseconds. A worker still runs :func:`crawler.extract.api.warm_up` (a few ms when
 the fork server was warm) and says so before it is given a page, so a cold start never counts
 against a page's ``timeout``.
 """
@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
-from crawler.extract import Article, ExtractOptions, warm_up
+from crawler.extract.api import Article, ExtractOptions, warm_up
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FUNC = "crawler.extract:extract_with_reason"
+DEFAULT_FUNC = "crawler.extract.api:extract_with_reason"
 _READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
 START_TIMEOUT = 60.0  # a worker that has not warmed up by then is replaced
 PREFETCH = 2  # pages in a worker's pipe: the one it works on and the next
@@ -123,7 +123,7 @@ class ExtractionPool:
         self._ctx = multiprocessing.get_context("forkserver")
         # imports ``func`` makes lazily belong in ``preload``: paid once in the fork server, not by
         # every worker (and again by each replacement of a retired one)
-        self._ctx.set_forkserver_preload(["crawler.extract_warm", func.partition(":")[0], *preload])
+        self._ctx.set_forkserver_preload(["crawler.extract.warm", func.partition(":")[0], *preload])
         self._queue: collections.deque[_Task] = collections.deque()
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()

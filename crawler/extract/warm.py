@@ -8,7 +8,7 @@ collector from touching (and so copying) the inherited objects: the workers shar
 
 import gc
 
-from crawler.extract import warm_up
+from crawler.extract.api import warm_up
 
 warm_up()
 gc.freeze()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from crawler.extract import Article
+from crawler.extract.api import Article
 from crawler.storage.base import Storage
 
 logger = logging.getLogger(__name__)

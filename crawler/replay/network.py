@@ -1,8 +1,8 @@
-"""A WARC archive as the crawl's network, for ``newswarc replay --crawl`` (see :func:`crawler.replay.cmd_replay_crawl`).
+"""A WARC archive as the crawl's network, for ``newswarc replay --crawl`` (see :func:`crawler.replay.replayer.cmd_replay_crawl`).
 
 Why: a change to discovery (link following, page classification) is best judged on a crawl
 that is already archived, with nothing on the network changing under the comparison.
-:class:`ArchiveIndex` scans the sources once with :mod:`crawler.warcread` and keeps, per
+:class:`ArchiveIndex` scans the sources once with :mod:`crawler.warc.reader` and keeps, per
 canonical URL, a pointer to the latest capture (never a body). :class:`ArchiveDownloaderMiddleware`
 answers every request from that index, so the rest of the crawl (robots.txt, redirects,
 decompression, the spider, the pipelines) runs exactly as it does online.
@@ -24,11 +24,11 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 
-from crawler.archive import WarcLocation
+from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
 from crawler.errors import StorageError
-from crawler.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
 from crawler.urls import canonicalize_url
-from crawler.warcread import CHUNK, Corrupt, Source, WarcRecord, dechunk, iter_records, read_at
+from crawler.warc import WarcLocation
+from crawler.warc.reader import CHUNK, Corrupt, Source, WarcRecord, dechunk, iter_records, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class ArchiveIndex:
         """Scan every source (blocking: call it off the reactor). Raises FileNotFoundError for no such source."""
         index = cls()
         try:
-            from crawler.replay import open_sources  # lazily: replay imports the extraction stack
+            from crawler.replay.replayer import open_sources  # lazily: replay imports the extraction stack
 
             source_set = open_sources(specs, settings)
             index._stack.callback(source_set.close)
@@ -89,7 +89,7 @@ class ArchiveIndex:
 
     def add(self, source: Source) -> None:
         """Index one WARC stream. A stream that cannot seek (S3) is copied to a local file on the way."""
-        from crawler.replay import READ_ERRORS
+        from crawler.replay.replayer import READ_ERRORS
 
         number = len(self.sources)
         self.sources.append(source)

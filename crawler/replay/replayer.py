@@ -13,7 +13,7 @@ and at most ``max_inflight`` pages wait for the pool); extraction runs in worker
 Results are written in input order, so a replay is deterministic.
 
 ``replay --crawl`` (:func:`cmd_replay_crawl`) is the other way round: the seed's normal crawl runs
-with :mod:`crawler.archive_source` answering its requests from the archive, to test discovery.
+with :mod:`crawler.replay.network` answering its requests from the archive, to test discovery.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import IO, Any
 
+from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.errors import NewswarcError, StorageError
-from crawler.extract_pool import ExtractResult
-from crawler.replay_worker import ReplayedPage
-from crawler.settings import NEWSWARC_ARCHIVE_MAX_BODY
+from crawler.extract.pool import ExtractResult
+from crawler.replay.worker import ReplayedPage
 from crawler.urls import canonicalize_url, url_host
-from crawler.warcread import Corrupt, Source, SourceSet, WarcRecord, iter_records, read_at
+from crawler.warc.reader import Corrupt, Source, SourceSet, WarcRecord, iter_records, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
-PAGE_FUNC = "crawler.replay_worker:replay_page"
+PAGE_FUNC = "crawler.replay.worker:replay_page"
 PAGE_PRELOAD = ("scrapy.http",)  # replay_page's encoding detection (~0.7 s of import per worker otherwise)
 
 
@@ -58,7 +58,7 @@ class ReplayError(NewswarcError):
 
 @dataclass
 class ReplayOptions:
-    """What to replay and how; ``seed`` is a :class:`crawler.config.Seed` (patterns, extract options)."""
+    """What to replay and how; ``seed`` is a :class:`crawler.config.seeds.Seed` (patterns, extract options)."""
 
     site: str | None = None
     seed: Any = None
@@ -143,8 +143,8 @@ class Replayer:
     """Streams sources through classification, the extraction pool and a writer."""
 
     def __init__(self, writer: Any, options: ReplayOptions, *, pool: Any = None, progress: IO[str] | None = None):
-        from crawler.extract import ExtractOptions
-        from crawler.extract_pool import ExtractionPool
+        from crawler.extract.api import ExtractOptions
+        from crawler.extract.pool import ExtractionPool
 
         self.writer = writer
         self.opt = options
@@ -357,7 +357,7 @@ class Replayer:
             self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
 
     def _finish(self, page: _Page, result: ReplayedPage | ExtractResult, meta: Mapping[str, str]) -> None:
-        from crawler.output import jsonl_row, render_text
+        from crawler.output.writer import jsonl_row, render_text
 
         if isinstance(result, ExtractResult):  # the worker timed out, crashed or raised
             result = ReplayedPage("article", None, result.reason, canonicalize_url(page.url))
@@ -447,7 +447,7 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     (unusable output) before reading anything. Damaged input is reported in the result.
     """
     from crawler.context import new_run_id
-    from crawler.output import OutputWriter
+    from crawler.output.writer import OutputWriter
     from crawler.storage import open_storage
 
     options = options or ReplayOptions()
@@ -508,7 +508,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
     """Build :class:`ReplayOptions` from the parsed ``newswarc replay`` arguments."""
     seed = None
     if getattr(args, "seed", None):
-        from crawler.config import load_seed
+        from crawler.config.seeds import load_seed
 
         seed = load_seed(args.seed)
     pattern = None
@@ -535,7 +535,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
 
 def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
-    from crawler.cli import build_settings
+    from crawler.cli.main import build_settings
 
     settings = build_settings(args)
     options = options_from_args(args, settings)
@@ -574,8 +574,8 @@ CRAWL_REPLAY_SETTINGS = {
 }
 
 
-_OFF_ON_PURPOSE = ("crawler.archive.capture.WarcCapture", "crawler.archive.capture.OutlinkRecorder",
-                   "crawler.middlewares.IncrementalRedirectMiddleware")
+_OFF_ON_PURPOSE = ("crawler.crawl.capture.WarcCapture", "crawler.crawl.capture.OutlinkRecorder",
+                   "crawler.crawl.middlewares.IncrementalRedirectMiddleware")
 
 
 def _not_off_on_purpose(record: logging.LogRecord) -> bool:
@@ -586,7 +586,7 @@ def _not_off_on_purpose(record: logging.LogRecord) -> bool:
 
 def cmd_replay_crawl(args: Any) -> int:
     """``newswarc replay --crawl``: the seed's normal crawl, answered from the archive; exit as a crawl, 1 on damage."""
-    from crawler import cli
+    from crawler.cli import main as cli
 
     if not args.seed:
         raise ReplayError("replay --crawl needs --seed SEED: its start URLs are where the crawl begins")

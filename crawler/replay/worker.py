@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 from crawler.discovery.links import parse_html
 from crawler.discovery.pagekind import PageKind, classify_page
-from crawler.extract import Article, ExtractOptions, extract_with_reason
+from crawler.extract.api import Article, ExtractOptions, extract_with_reason
 from crawler.urls import canonicalize_url
-from crawler.warcread import DecodeError, dechunk, decode_content
+from crawler.warc.reader import DecodeError, dechunk, decode_content
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from crawler.storage.base import Storage, atomic_write
 STORAGE_BACKENDS = {
     "": "crawler.storage.local.LocalStorage",
     "file": "crawler.storage.local.LocalStorage",
-    "s3": "crawler.storage.s3.S3Storage",
+    "s3": "crawler.storage.s3.storage.S3Storage",
 }
 
 

@@ -25,11 +25,11 @@ class WarcLocation:
 
 
 _LAZY = {
-    "WarcCapture": "crawler.archive.capture",
-    "OutlinkRecorder": "crawler.archive.capture",
-    "RevisitIndex": "crawler.archive.writer",
-    "repair_open_files": "crawler.archive.repair",
-    "write_cdxj": "crawler.archive.cdxj",
+    "WarcCapture": "crawler.crawl.capture",
+    "OutlinkRecorder": "crawler.crawl.capture",
+    "RevisitIndex": "crawler.warc.writer",
+    "repair_open_files": "crawler.warc.repair",
+    "write_cdxj": "crawler.warc.cdxj",
 }
 
 

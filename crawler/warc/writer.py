@@ -1,7 +1,7 @@
 """WARC files on disk: per-record gzip, ``.open`` names and rollover.
 
 :class:`WarcFileWriter` owns naming, compression, rotation and commit; one thread uses it. In a
-crawl it runs in the writer process (:mod:`crawler.archive.writer_process`), so compression and
+crawl it runs in the writer process (:mod:`crawler.warc.writer_process`), so compression and
 file I/O never happen on the Twisted reactor thread (nor under its GIL).
 """
 
@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from crawler.archive.records import Record, make_record_id, warc_date, warcinfo_record
+from crawler.warc.records import Record, make_record_id, warc_date, warcinfo_record
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crawler.archive.records import (
+from crawler.warc.records import (
     NOT_MODIFIED_PROFILE,
     Exchange,
     make_record_id,
@@ -38,7 +38,7 @@ from crawler.archive.records import (
     revisit_record,
     sha1_digest,
 )
-from crawler.archive.writer import RevisitIndex, WarcFileWriter
+from crawler.warc.writer import RevisitIndex, WarcFileWriter
 
 _STOP = "stop"
 _PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without blocking the reactor

@@ -1,0 +1,1 @@
+"""The ``newswarc`` command: one module per command group (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Configuration: seed and profile files into validated objects, and the one table of defaults."""

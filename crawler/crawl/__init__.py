@@ -1,0 +1,1 @@
+"""The Scrapy crawl: the generic spider, its middlewares, the article pipeline, WARC capture, the run report."""

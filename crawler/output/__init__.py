@@ -1,0 +1,1 @@
+"""Output: article ids, text files and JSONL rows through storage, deduplication."""

@@ -1,0 +1,1 @@
+"""Replay: WARC archives back into the same extraction and outputs as a crawl."""

@@ -1,0 +1,1 @@
+"""Cron-driven runs, never two at once for one seed."""

@@ -1,0 +1,1 @@
+"""The S3 backend (the only code that imports boto3)."""
