@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
+from crawler.storage.local import LocalStorage
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,6 @@ def run_context(crawler) -> RunContext:
             started=datetime.now(UTC),
         )
         if settings.getbool("NEWSWARC_STATE_ENABLED"):
-            from crawler.state import CrawlState
-
             restore_state_backup(storage, settings)
             ctx.state = _acquire_state(CrawlState.from_settings, settings, storage.work_dir)
         crawler.newswarc_context = ctx
@@ -71,8 +71,6 @@ _shared_lock = threading.Lock()
 
 
 def _acquire_state(open_state, settings, work_dir):
-    from crawler.state import DEFAULT_FILENAME
-
     path = str(Path(settings.get("NEWSWARC_STATE_PATH") or Path(work_dir) / DEFAULT_FILENAME).resolve())
     with _shared_lock:
         entry = _shared_states.get(path)
@@ -97,8 +95,6 @@ def release_state(state) -> bool:
 
 
 def _is_remote(storage: Storage) -> bool:
-    from crawler.storage.local import LocalStorage
-
     return not isinstance(storage, LocalStorage)
 
 

@@ -180,7 +180,7 @@ class ArchiveServer:
 def _walk_spider(reports_outlinks: bool = True):
     import scrapy
 
-    from crawler.crawl.capture import reporting_outlinks
+    from crawler.crawl.outlinks import reporting_outlinks
 
     class WalkSpider(scrapy.Spider):
         """Follows every same-host link; sets the context meta keys the archive records.
@@ -226,7 +226,7 @@ def crawl_settings(start_url: str, out_dir: str, overrides: dict | None = None) 
     settings.set("EXTENSIONS", {"crawler.crawl.capture.WarcCapture": 500}, priority="cmdline")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")  # Scrapy's own only
-    settings.set("SPIDER_MIDDLEWARES", {"crawler.crawl.capture.OutlinkRecorder": 950}, priority="cmdline")
+    settings.set("SPIDER_MIDDLEWARES", {"crawler.crawl.outlinks.OutlinkRecorder": 950}, priority="cmdline")
     base = {"AUTOTHROTTLE_ENABLED": False, "NEWSWARC_OUTPUT_URI": out_dir, "WALK_START_URLS": [start_url],
             "LOG_LEVEL": "INFO", "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
     for key, value in {**base, **(overrides or {})}.items():

@@ -273,7 +273,7 @@ def test_crawl_jsonl_to_stdout_is_only_json(tmp_path, demo_server):
 def test_progress_line_counts():
     from types import SimpleNamespace
 
-    from crawler.cli.main import Progress
+    from crawler.cli.progress import Progress
 
     stats = {"downloader/response_count": 10, "newswarc/extract/articles": 4, "newswarc/crawl/errors/http_500": 2}
     crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
 from crawler.extract.api import (
     Article,
-    ExtractOptions,
     body_text,
     clean_lines,
     count_words,

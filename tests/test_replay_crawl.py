@@ -257,7 +257,7 @@ def test_the_bundled_demo_seed_crawls_a_demo_archive(demo_crawl, tmp_path):
 
 
 def test_demo_server_takes_the_seeds_port_or_a_free_one():
-    from crawler.cli.main import _demo_server
+    from crawler.cli.demo import _demo_server
     from crawler.config.seeds import Seed
     from crawler.demo.site import build_site
 

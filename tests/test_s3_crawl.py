@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main as cli
+from crawler.cli import crawl as cli
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
 from crawler.output.writer import OutputWriter, jsonl_row, render_text

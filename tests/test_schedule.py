@@ -15,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.config.cron import validate_cron
 from crawler.errors import ConfigError
-from crawler.schedule.scheduler import (
-    RunLock,
-    RunLockBusy,
-    ScheduledSeed,
-    Scheduler,
-    next_run,
-    validate_cron,
-)
+from crawler.schedule.scheduler import RunLock, RunLockBusy, ScheduledSeed, Scheduler, next_run
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 1, 1, 0, 0, 30, tzinfo=UTC)

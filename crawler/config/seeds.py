@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config.cron import validate_cron
+from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
 
 SEEDS_DIR = Path("seeds")
@@ -121,8 +123,6 @@ def _domain(path: Path, key: str, value: str) -> str:
 
 
 def _cron(expr: Any, path: Path) -> str:
-    from crawler.schedule.scheduler import validate_cron  # one rule and one message for cron expressions
-
     return validate_cron(expr, path)
 
 
@@ -159,8 +159,6 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     if not isinstance(extract, dict):
         raise ConfigError(path, "extract", "expected a table")
     if extract:
-        from crawler.extract.api import ExtractOptions
-
         ExtractOptions.from_mapping(extract, source=str(path))  # validates, raises ConfigError
     language = data.get("language")
     if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2})?", language)):

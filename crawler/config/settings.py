@@ -43,7 +43,7 @@ EXTENSIONS = {
 }
 SPIDER_MIDDLEWARES = {
     # next to the spider: sees every link the spider yields, for the page's WARC metadata record
-    "crawler.crawl.capture.OutlinkRecorder": 950,
+    "crawler.crawl.outlinks.OutlinkRecorder": 950,
 }
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all

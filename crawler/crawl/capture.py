@@ -4,9 +4,8 @@
 every network fetch: redirect hops, retries, robots.txt, errors), copies what it needs on the
 reactor thread (cheap: header lists and the body reference) and sends it to the writer process
 (:mod:`crawler.warc.writer_process`), which builds, digests, compresses and writes the
-records. Spiders report the URLs they found on a page (metadata record) with
-:func:`send_outlinks` (the :data:`outlinks_found` signal), or :class:`OutlinkRecorder` (a spider
-middleware) does it for them.
+records. The URLs a spider found on a page go to its metadata record through the
+:data:`~crawler.crawl.outlinks.outlinks_found` signal (see :mod:`crawler.crawl.outlinks`).
 """
 
 from __future__ import annotations
@@ -19,10 +18,20 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import scrapy
+import twisted
+from scrapy import signals
+from scrapy.exceptions import NotConfigured, StopDownload
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from crawler import __version__
+from crawler.context import run_context
+from crawler.crawl.outlinks import outlinks_found
 from crawler.errors import NewswarcError
 from crawler.warc import WarcLocation
 from crawler.warc.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
@@ -33,9 +42,6 @@ logger = logging.getLogger(__name__)
 
 STATS = "newswarc/archive/"
 BATCH_SIZE = 64  # messages sent to the writer process at once, at most
-# Signal: a spider reports the URLs it found on a response (``response=``, ``urls=``), for the
-# page's metadata record; sent by :func:`send_outlinks` and by :class:`OutlinkRecorder`.
-outlinks_found = object()
 
 
 class ArchiveError(NewswarcError):
@@ -80,10 +86,6 @@ class WarcCapture:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WarcCapture:
-        from scrapy import signals
-        from scrapy.exceptions import NotConfigured
-
-        from crawler.context import run_context
 
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_ARCHIVE_ENABLED", True):
@@ -129,9 +131,6 @@ class WarcCapture:
     # --- lifecycle
     async def spider_opened(self, spider: Any = None) -> None:
         """Repair ``.open`` files of crashed runs (in a thread), then start the writer process."""
-        from scrapy.utils.defer import maybe_deferred_to_future
-        from twisted.internet.threads import deferToThread
-
         try:
             await maybe_deferred_to_future(deferToThread(self.open))
         except Exception:
@@ -154,9 +153,6 @@ class WarcCapture:
 
     async def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         """Drain the queue, close and commit the file; returns when all is on disk/storage."""
-        from scrapy.utils.defer import maybe_deferred_to_future
-        from twisted.internet.threads import deferToThread
-
         messages = [msg for batch in self._overflow for msg in batch] + self._batch
         self._overflow, self._batch = deque(), []
         await maybe_deferred_to_future(deferToThread(self.close, messages))
@@ -214,7 +210,7 @@ class WarcCapture:
                     future.set_exception(ArchiveError(f"{ex.url}: the WARC writer process died"))
                 self.report({"failed": len(lost)})
                 if self._overflow or self._paused:  # nothing will drain them now: fail them, resume the crawl
-                    from twisted.internet import reactor
+                    from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
                     reactor.callFromThread(self._drain_overflow)
 
@@ -230,16 +226,12 @@ class WarcCapture:
             return
         self._received[id(request)] = 0
         if not self._watching:
-            from scrapy import signals
-
             self._watching = True
             self.signals.connect(self.bytes_received, signal=signals.bytes_received)
             self.signals.connect(self.request_left_downloader, signal=signals.request_left_downloader)
 
     def bytes_received(self, data: bytes, request: Any, spider: Any = None) -> None:
         """Stop a download past ``max_body``; Scrapy then hands over the partial response."""
-        from scrapy.exceptions import StopDownload
-
         key = id(request)
         if key not in self._received:
             return
@@ -253,13 +245,11 @@ class WarcCapture:
         self._received.pop(id(request), None)
         self._stopped.discard(id(request))
         if not self._received and self._watching:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
             reactor.callLater(0, self._stop_watching)  # not from inside the signal being sent
 
     def _stop_watching(self) -> None:
-        from scrapy import signals
-
         if self._received or not self._watching:
             return
         self._watching = False
@@ -322,7 +312,7 @@ class WarcCapture:
         if len(self._batch) >= BATCH_SIZE:
             self.flush_batch()
         elif not self._batch_scheduled:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
             self._batch_scheduled = True
             reactor.callLater(0, self.flush_batch)
@@ -357,7 +347,7 @@ class WarcCapture:
         return True
 
     def _low_water(self) -> None:
-        from twisted.internet import reactor
+        from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
         reactor.callFromThread(self._drain_overflow)
 
@@ -384,7 +374,7 @@ class WarcCapture:
             if self._stats_scheduled:
                 return
             self._stats_scheduled = True
-        from twisted.internet import reactor
+        from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
         reactor.callFromThread(self._apply_pending)
 
@@ -427,10 +417,6 @@ def page_fields(request: Any, date: str) -> list[tuple[str, str]]:
 
 def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
     """The warcinfo block: software, versions, capture-shaping settings and the reconstruction note."""
-    import scrapy
-    import twisted
-
-    from crawler import __version__
 
     accept = (settings.getdict("DEFAULT_REQUEST_HEADERS") or {}).get("Accept-Encoding", "")
     return [
@@ -450,75 +436,3 @@ def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
         ("scrapy-download-maxsize", str(settings.getint("DOWNLOAD_MAXSIZE", 0))),
         ("description", RECONSTRUCTED),
     ]
-
-
-class OutlinkRecorder:
-    """Spider middleware: the URLs of Requests a callback yields become ``outlink:`` metadata.
-
-    Register it close to the spider (priority 950) so it sees every request before depth or
-    offsite filters drop some.
-    """
-
-    def __init__(self, crawler: Any):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> OutlinkRecorder:
-        from scrapy.exceptions import NotConfigured
-
-        if not crawler.settings.getbool("NEWSWARC_ARCHIVE_ENABLED", True):
-            raise NotConfigured("NEWSWARC_ARCHIVE_ENABLED is False: no outlinks to record")
-        if getattr(crawler.spidercls, "reports_outlinks", False):
-            raise NotConfigured()  # the spider reports its own outlinks (no message: Scrapy would warn)
-        return cls(crawler)
-
-    async def process_spider_output(self, response: Any, result: AsyncIterator, spider: Any = None) -> AsyncIterator:
-        from scrapy import Request
-
-        links: list[str] = []
-        try:
-            async for item in result:
-                if isinstance(item, Request):
-                    links.append(item.url)
-                yield item
-        finally:
-            self.crawler.signals.send_catch_log(outlinks_found, response=response, urls=links, spider=spider)
-
-    def process_spider_exception(self, response: Any, exception: BaseException, spider: Any = None) -> None:
-        self.crawler.signals.send_catch_log(outlinks_found, response=response, urls=[], spider=spider)
-
-
-def send_outlinks(spider: Any, response: Any, urls: Sequence[str]) -> None:
-    """Report the URLs a spider found on ``response``: the :data:`outlinks_found` signal.
-
-    The capture writes them to the page's metadata record; it does nothing when capture is off.
-    """
-    spider.crawler.signals.send_catch_log(outlinks_found, response=response, urls=urls, spider=spider)
-
-
-def reporting_outlinks(callback: Callable) -> Callable:
-    """Decorate an async-generator spider callback to report its outlinks when it ends (or fails).
-
-    For spiders that set ``reports_outlinks = True``: the OutlinkRecorder middleware then steps
-    aside, and its layer of Scrapy's async spider-middleware chain (a few microseconds per
-    yielded item) is saved.
-    """
-    import functools
-    import inspect
-
-    from scrapy import Request
-
-    if not inspect.isasyncgenfunction(callback):
-        raise TypeError(f"reporting_outlinks: {callback.__qualname__} is not an async generator function")
-
-    @functools.wraps(callback)
-    async def wrapper(spider: Any, response: Any, *args: Any, **kwargs: Any) -> AsyncIterator:
-        links: list[str] = []
-        try:
-            async for out in callback(spider, response, *args, **kwargs):
-                if isinstance(out, Request):
-                    links.append(out.url)
-                yield out
-        finally:
-            send_outlinks(spider, response, links)
-    return wrapper

@@ -20,9 +20,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
+from crawler.config.extract import ExtractOptions
 from crawler.context import run_context
 from crawler.crawl.items import ArticlePage
-from crawler.extract.api import Article, ExtractOptions
+from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
 from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
 from crawler.urls import canonicalize_url

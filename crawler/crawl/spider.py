@@ -26,8 +26,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import threads
 
 from crawler.config.seeds import Seed, load_seed
-from crawler.crawl.capture import reporting_outlinks, send_outlinks
+from crawler.context import run_context
 from crawler.crawl.items import ArticlePage
+from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
@@ -48,7 +49,7 @@ class NewsSpider(scrapy.Spider):
     """``scrapy crawl news -a seed=seeds/NAME.toml`` (or a seed name)."""
 
     name = "news"
-    reports_outlinks = True  # each callback reports its outlinks (crawler.archive.capture.send_outlinks)
+    reports_outlinks = True  # each callback reports its outlinks (crawler.crawl.outlinks.send_outlinks)
 
     def __init__(self, seed: str | Seed | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -78,8 +79,6 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     def _opened(self, spider) -> None:
-        from crawler.context import run_context
-
         self.state = run_context(self.crawler).state
 
     # --- requests -----------------------------------------------------------------------

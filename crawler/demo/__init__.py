@@ -17,7 +17,7 @@ __all__ = ["DemoArticle", "DemoResponse", "DemoServer", "DemoSite", "build_site"
 
 def __getattr__(name: str) -> Any:
     if name == "DemoServer":
-        from crawler.demo.server import DemoServer
+        from crawler.demo.server import DemoServer  # lazily: `python -m crawler.demo.server` runs cleanly
 
         return DemoServer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

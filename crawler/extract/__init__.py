@@ -4,6 +4,7 @@ The public functions are re-exported here (``crawler.extract:extract_article`` i
 scorers in docs/extraction.md call).
 """
 
-from crawler.extract.api import Article, ExtractOptions, body_text, extract_article, extract_with_reason
+from crawler.config.extract import ExtractOptions
+from crawler.extract.api import Article, body_text, extract_article, extract_with_reason
 
 __all__ = ["Article", "ExtractOptions", "body_text", "extract_article", "extract_with_reason"]

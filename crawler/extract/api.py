@@ -12,37 +12,33 @@ OpenGraph. "Not an article" is an outcome with a bounded reason, never an except
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from copy import copy
 from dataclasses import dataclass, field
-from html import unescape as html_unescape
-from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from typing import Any
 
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement, fromstring
 from trafilatura import bare_extraction
 from trafilatura.metadata import (
-    META_URL,
-    examine_meta,
-    extract_author,
-    extract_catstags,
-    extract_meta_json,
-    extract_sitename,
-    extract_title,
     extract_url,
 )
-from trafilatura.settings import Document, Extractor
-from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing
+from trafilatura.settings import Extractor
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS
 
+from crawler.config.extract import FAVOR_CHOICES, ExtractOptions
 from crawler.discovery.links import has_xml_invalid_chars
-from crawler.errors import ConfigError
-from crawler.urls import canonicalize_url
+from crawler.extract.metadata import (
+    _declared_language,
+    _detect_language,
+    _head_metadata,
+    _page_metadata,
+    _published,
+    _read_head,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +47,6 @@ __all__ = [
     "normalize_text", "warm_up",
 ]
 
-FAVOR_CHOICES = ("precision", "balanced", "recall")
 MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
 
 
@@ -81,56 +76,6 @@ class Article:
         for name in ("authors", "categories", "tags"):
             row[name] = list(row[name])
         return row
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """Site-specific extraction options, from a seed's ``[extract]`` table."""
-
-    body_xpath: str | None = None
-    boilerplate_patterns: tuple[str, ...] = ()
-    min_words: int = 50
-    favor: str = "precision"
-    language: str | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> ExtractOptions:
-        """Validate a seed's ``[extract]`` table; a bad key or value raises ``ConfigError``."""
-        known = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language"}
-        for key in data:
-            if key not in known:
-                raise ConfigError(source, f"extract.{key}", f"unknown key (known: {', '.join(sorted(known))})")
-        kwargs: dict[str, Any] = {}
-        if (xp := data.get("body_xpath")) is not None:
-            if not isinstance(xp, str) or not xp.strip():
-                raise ConfigError(source, "extract.body_xpath", "must be a non-empty string")
-            try:
-                etree.XPath(xp)
-            except etree.XPathSyntaxError as exc:
-                raise ConfigError(source, "extract.body_xpath", f"invalid XPath: {exc}") from None
-            kwargs["body_xpath"] = xp
-        if (pats := data.get("boilerplate_patterns")) is not None:
-            if isinstance(pats, str) or not all(isinstance(p, str) for p in pats):
-                raise ConfigError(source, "extract.boilerplate_patterns", "must be a list of strings")
-            for pat in pats:
-                try:
-                    re.compile(pat)
-                except re.error as exc:
-                    raise ConfigError(source, "extract.boilerplate_patterns", f"invalid regex {pat!r}: {exc}") from None
-            kwargs["boilerplate_patterns"] = tuple(pats)
-        if (mw := data.get("min_words")) is not None:
-            if isinstance(mw, bool) or not isinstance(mw, int) or mw < 0:
-                raise ConfigError(source, "extract.min_words", "must be a non-negative integer")
-            kwargs["min_words"] = mw
-        if (favor := data.get("favor")) is not None:
-            if favor not in FAVOR_CHOICES:
-                raise ConfigError(source, "extract.favor", f"must be one of {', '.join(FAVOR_CHOICES)}")
-            kwargs["favor"] = favor
-        if (lang := data.get("language")) is not None:
-            if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", lang):
-                raise ConfigError(source, "extract.language", "must be a language tag like 'en' or 'pt-BR'")
-            kwargs["language"] = lang
-        return cls(**kwargs)
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -184,7 +129,7 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
     except UnicodeDecodeError:
         pass
     try:
-        from charset_normalizer import from_bytes
+        from charset_normalizer import from_bytes  # optional: detection is best effort (cp1252 below)
         best = from_bytes(data[:65536]).best()
         if best is not None:
             return data.decode(_codec(best.encoding) or best.encoding, errors="replace")
@@ -414,219 +359,6 @@ def _clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
     return "\n".join(ln for ln in clean_lines(lines, title, extra) if ln)
 
 
-# ---------------------------------------------------------------- metadata fallbacks
-
-_ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
-                  "opinionnewsarticle", "webpage", "liveblogposting", "scholarlyarticle", "techarticle"}
-
-
-class _Head(NamedTuple):
-    """What the page says about itself, read in one pass before the body is pruned."""
-
-    meta: dict[str, list[str]]  # <meta> name/property/itemprop (lower-cased) -> contents
-    ld: dict[str, Any]  # the article-like JSON-LD object, or {}
-    canonical: list[str]  # hrefs of <link rel="canonical">
-    trafilatura_json: bool  # a script trafilatura's JSON-LD reader would read
-
-
-# one traversal of the tree for all three (each separate // scan costs as much as the whole pass)
-_HEAD_NODES = etree.XPath("//meta[@content] | //link[@rel][@href] | //script[@type]")
-
-
-def _read_head(tree: HtmlElement) -> _Head:
-    meta: dict[str, list[str]] = {}
-    scripts: list[str] = []
-    canonical: list[str] = []
-    trafilatura_json = False
-    for node in _HEAD_NODES(tree):
-        tag = node.tag
-        if tag == "meta":
-            key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
-            value = (node.get("content") or "").strip()
-            if key and value:
-                meta.setdefault(key, []).append(value)
-        elif tag == "link":
-            if (node.get("rel") or "").lower() == "canonical":
-                canonical.append(node.get("href") or "")
-        else:
-            kind = node.get("type") or ""
-            trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
-            if "ld+json" in kind.lower():
-                scripts.append(node.text or "")
-    return _Head(meta, _jsonld(scripts), canonical, trafilatura_json)
-
-
-def _jsonld(scripts: Iterable[str]) -> dict[str, Any]:
-    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
-    best: dict[str, Any] = {}
-    for script in scripts:
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            obj = stack.pop(0)
-            if isinstance(obj, list):
-                stack.extend(obj)
-            elif isinstance(obj, dict):
-                types = obj.get("@type", [])
-                types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
-                if types & _ARTICLE_TYPES and ("headline" in obj or "datePublished" in obj):
-                    if "webpage" not in types:
-                        return obj
-                    best = best or obj
-                stack.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
-    return best
-
-
-def _names(value: Any) -> list[str]:
-    out: list[str] = []
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, dict):
-            item = item.get("name")
-        if isinstance(item, str) and item.strip():
-            out.append(_WS.sub(" ", item).strip())
-    return out
-
-
-def _first(*values: Any) -> str | None:
-    for v in values:
-        if isinstance(v, list):
-            v = v[0] if v else None
-        if isinstance(v, dict):
-            v = v.get("url") or v.get("name")
-        if isinstance(v, str) and v.strip():
-            return _WS.sub(" ", v).strip()
-    return None
-
-
-def _iso(value: str | None) -> str | None:
-    """Keep ISO-8601-looking dates (``2024-05-01`` or with time); else None."""
-    if value and re.match(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$", value.strip()):
-        return value.strip().replace(" ", "T", 1)
-    return None
-
-
-def _split_list(values: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        for part in re.split(r"\s*[,;]\s*", v):
-            if part and part not in out:
-                out.append(part)
-    return out
-
-
-def _same_site(a: str, b: str) -> bool:
-    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
-    strip = lambda h: h[4:] if h.startswith("www.") else h  # noqa: E731
-    return bool(ha) and strip(ha) == strip(hb)
-
-
-def _canonical(head: _Head, url: str) -> str:
-    for cand in head.canonical + head.meta.get("og:url", []):
-        cand = urljoin(url, cand.strip())
-        if cand.startswith(("http://", "https://")) and _same_site(cand, url):
-            return canonicalize_url(cand)
-    return canonicalize_url(url)
-
-
-def _declared_language(tree: HtmlElement, meta: Mapping[str, list[str]]) -> str | None:
-    value = tree.get("lang") or _first(meta.get("content-language"), meta.get("og:locale"),
-                                      meta.get("language"), meta.get("dc.language"))
-    if value and (m := re.match(r"^([A-Za-z]{2,3})\b", value.strip())):
-        return m.group(1).lower()
-    return None
-
-
-def _detect_language(text: str) -> str | None:
-    """py3langid on the first 2,000 characters: enough for a stable guess, cost bounded per page."""
-    if len(text) < 20:
-        return None
-    import py3langid
-    return py3langid.classify(text[:2000])[0]
-
-
-# ---------------------------------------------------------------- metadata
-
-def _head_metadata(tree: HtmlElement, page: _Head) -> Document:
-    """trafilatura's cheap metadata sources: ``<meta>``/OpenGraph, then its JSON-LD reader."""
-    doc = examine_meta(tree)
-    if doc.author and " " not in doc.author:  # as trafilatura: a one-word "author" is a site handle
-        doc.author = None
-    if not page.trafilatura_json:
-        return doc
-    try:
-        doc = extract_meta_json(tree, doc)
-    except Exception:  # trafilatura's JSON-LD reader is best effort; ours (_jsonld) still runs
-        logger.debug("trafilatura JSON-LD metadata failed", exc_info=True)
-    return doc
-
-
-def _tidy(value: Any) -> Any:
-    """The last step of ``trafilatura.metadata.extract_metadata`` for one string field."""
-    if isinstance(value, str):
-        value = line_processing(html_unescape(value[:9999] + "…" if len(value) > 10000 else value))
-    return value
-
-
-_TERM_LINKS = etree.XPath("//a[contains(@href, '/tag') or contains(@href, '/categor')]/@href")
-
-
-def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
-    """trafilatura's tags/categories from links (``/tag/``, ``/category/`` URLs), <head> subjects.
-
-    Its XPath searches are skipped when no link on the page could qualify (one cheap scan).
-    """
-    needle = "/tag" if kind == "tag" else "/categor"
-    if any(needle in href for href in _TERM_LINKS(tree)) or (
-            kind == "category" and any("subject" in key for key in page.meta)):
-        return extract_catstags(kind, tree)
-    return []
-
-
-def _authors(tree: HtmlElement, head: Document, ld: Mapping[str, Any], meta: Mapping[str, list[str]]) -> list[str]:
-    """Declared authors first (meta, JSON-LD persons); trafilatura's byline search only without them."""
-    if head.author:
-        return _split_list(_names(_tidy(head.author).split(";")))
-    people = ld.get("author")
-    people = people if isinstance(people, list) else [people]
-    is_org = [isinstance(p, dict) and str(p.get("@type", "")).lower() == "organization" for p in people]
-    if names := _names([p for p, org in zip(people, is_org, strict=True) if not org]):
-        return names
-    if byline := _tidy(extract_author(tree)):
-        return _split_list(_names(byline.split(";")))
-    declared = meta.get("author", []) + meta.get("article:author", [])
-    return _split_list(v for v in declared if not v.startswith(("http://", "https://", "//"))) \
-        or _names([p for p, org in zip(people, is_org, strict=True) if org])
-
-
-def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
-    """trafilatura's site name: meta, else the ``<title>`` part with a dot, else the host."""
-    name = doc.sitename or extract_sitename(tree)
-    if name:
-        name = name.lstrip("@")
-        if name and "." not in name and not name[0].isupper():
-            name = name.title()
-        return _tidy(name) or None
-    m = META_URL.match(url or "")
-    return m[1] if m else None
-
-
-def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: Mapping[str, Any],
-               date_params: Mapping[str, Any]) -> str | None:
-    """The page's own publication timestamp; htmldate's search only when the page states none."""
-    stated = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
-                         meta.get("datepublished"), meta.get("og:published_time")))
-    if stated:
-        return stated
-    try:
-        return _iso(find_date(tree, **{**date_params, "url": url}))
-    except Exception:  # htmldate is best effort: no date is a valid outcome
-        logger.debug("htmldate failed for %s", url, exc_info=True)
-        return None
-
-
 # ---------------------------------------------------------------- extraction
 
 def _extractor(favor: str) -> Extractor:
@@ -666,46 +398,6 @@ def _looks_binary(data: str | bytes) -> bool:
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
-
-
-class _Meta(NamedTuple):
-    title: str | None
-    authors: list[str]
-    published: str | None
-    updated: str | None
-    site_name: str | None
-    description: str | None
-    categories: list[str]
-    tags: list[str]
-    image: str | None
-    canonical_url: str
-
-
-def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
-                   published: str | None) -> _Meta:
-    """Metadata: what the page declares first; each costly search only for what is still missing."""
-    meta, ld = page.meta, page.ld
-    tags = [_tidy(t) for t in head.tags or []] \
-        or _split_list(meta.get("article:tag", []) + _names(ld.get("keywords"))) or _link_terms("tag", tree, page)
-    categories = [_tidy(c) for c in head.categories or []] \
-        or _split_list(meta.get("article:section", []) + _names(ld.get("articleSection"))) \
-        or _link_terms("category", tree, page)
-    image = _first(meta.get("og:image"), ld.get("image"), _tidy(head.image))
-    publisher = ld.get("publisher")
-    return _Meta(
-        title=_first(_tidy(head.title) or _tidy(extract_title(tree)), ld.get("headline"), meta.get("og:title")),
-        authors=_authors(tree, head, ld, meta),
-        published=published,
-        updated=_iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time"))),
-        site_name=_first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None)
-        or _site_name(tree, home, head),
-        description=_first(_tidy(head.description), meta.get("og:description"), meta.get("description"),
-                           ld.get("description")),
-        categories=[c for c in categories if c],
-        tags=[t for t in tags if t],
-        image=urljoin(url, image) if image else None,
-        canonical_url=_canonical(page, url),
-    )
 
 
 def _run(html: str | bytes, url: str, charset: str | None,

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
-from crawler.extract.api import Article, ExtractOptions, warm_up
+from crawler.config.extract import ExtractOptions
+from crawler.extract.api import Article, warm_up
 
 logger = logging.getLogger(__name__)
 

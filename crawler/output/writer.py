@@ -189,3 +189,19 @@ def repair_jsonl(path: Path) -> None:
         if keep != end:
             fh.truncate(keep)
             logger.warning("%s: dropped a partial last line (%d bytes)", path, end - keep)
+
+
+class JsonlOnly:
+    """The JSONL half of :class:`~crawler.output.OutputWriter` (``--jsonl`` without ``--out``)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.articles = 0
+
+    def write(self, row: dict[str, Any], text: str) -> None:
+        self.stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.stream.flush()
+        self.articles += 1
+
+    def close(self) -> None:
+        self.stream.flush()

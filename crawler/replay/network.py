@@ -1,4 +1,4 @@
-"""A WARC archive as the crawl's network, for ``newswarc replay --crawl`` (see :func:`crawler.replay.replayer.cmd_replay_crawl`).
+"""A WARC archive as the crawl's network, for ``newswarc replay --crawl`` (see :func:`crawler.cli.replay.cmd_replay_crawl`).
 
 Why: a change to discovery (link following, page classification) is best judged on a crawl
 that is already archived, with nothing on the network changing under the comparison.
@@ -23,12 +23,16 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import threads
 
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
-from crawler.warc.reader import CHUNK, Corrupt, Source, WarcRecord, dechunk, iter_records, read_at
+from crawler.warc.codecs import dechunk
+from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
+from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +76,6 @@ class ArchiveIndex:
         """Scan every source (blocking: call it off the reactor). Raises FileNotFoundError for no such source."""
         index = cls()
         try:
-            from crawler.replay.replayer import open_sources  # lazily: replay imports the extraction stack
-
             source_set = open_sources(specs, settings)
             index._stack.callback(source_set.close)
             for source in source_set:
@@ -89,8 +91,6 @@ class ArchiveIndex:
 
     def add(self, source: Source) -> None:
         """Index one WARC stream. A stream that cannot seek (S3) is copied to a local file on the way."""
-        from crawler.replay.replayer import READ_ERRORS
-
         number = len(self.sources)
         self.sources.append(source)
         self.counts["sources"] += 1
@@ -291,7 +291,4 @@ class ArchiveDownloaderMiddleware:
 
 
 def _in_thread(func: Any, *args: Any) -> Any:
-    from scrapy.utils.defer import maybe_deferred_to_future
-    from twisted.internet import threads
-
     return maybe_deferred_to_future(threads.deferToThread(func, *args))

@@ -12,19 +12,16 @@ The main process streams records (constant memory: bodies are read only for cand
 and at most ``max_inflight`` pages wait for the pool); extraction runs in worker processes.
 Results are written in input order, so a replay is deterministic.
 
-``replay --crawl`` (:func:`cmd_replay_crawl`) is the other way round: the seed's normal crawl runs
+``replay --crawl`` (:func:`crawler.cli.replay.cmd_replay_crawl`) is the other way round: the seed's normal crawl runs
 with :mod:`crawler.replay.network` answering its requests from the archive, to test discovery.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import logging
 import re
-import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -33,12 +30,17 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import IO, Any
 
+from crawler.config.extract import ExtractOptions
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
+from crawler.context import new_run_id
 from crawler.errors import NewswarcError, StorageError
-from crawler.extract.pool import ExtractResult
+from crawler.extract.pool import ExtractionPool, ExtractResult
+from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
 from crawler.replay.worker import ReplayedPage
+from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
-from crawler.warc.reader import Corrupt, Source, SourceSet, WarcRecord, iter_records, read_at
+from crawler.warc.reader import Corrupt, WarcRecord, iter_records
+from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -123,29 +125,10 @@ class _Page:
     source_done: bool = False
 
 
-class JsonlOnly:
-    """The JSONL half of :class:`~crawler.output.OutputWriter` (``--jsonl`` without ``--out``)."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-        self.articles = 0
-
-    def write(self, row: dict[str, Any], text: str) -> None:
-        self.stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self.stream.flush()
-        self.articles += 1
-
-    def close(self) -> None:
-        self.stream.flush()
-
-
 class Replayer:
     """Streams sources through classification, the extraction pool and a writer."""
 
     def __init__(self, writer: Any, options: ReplayOptions, *, pool: Any = None, progress: IO[str] | None = None):
-        from crawler.extract.api import ExtractOptions
-        from crawler.extract.pool import ExtractionPool
-
         self.writer = writer
         self.opt = options
         seed = options.seed
@@ -357,8 +340,6 @@ class Replayer:
             self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
 
     def _finish(self, page: _Page, result: ReplayedPage | ExtractResult, meta: Mapping[str, str]) -> None:
-        from crawler.output.writer import jsonl_row, render_text
-
         if isinstance(result, ExtractResult):  # the worker timed out, crashed or raised
             result = ReplayedPage("article", None, result.reason, canonicalize_url(page.url))
         elif result.kind == "undecodable":
@@ -411,31 +392,7 @@ class Replayer:
         self.progress.flush()
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """What a failing source stream raises: OSError, and botocore's errors for S3 bodies."""
-    try:
-        from botocore.exceptions import BotoCoreError
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return (OSError,)
-    return (OSError, BotoCoreError)
-
-
-READ_ERRORS = _read_errors()
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
-
-
-def summary(result: ReplayResult) -> str:
-    """The end-of-run lines for stderr: counts, skips by reason, damage."""
-    s = result.stats
-    get = lambda key: s.get(STATS + key, 0)  # noqa: E731
-    lines = [f"replay: {get('sources')} sources, {get('records')} records, {get('html_pages')} HTML pages, "
-             f"{get('pages/article')} article pages, {get('articles')} articles written, "
-             f"{get('corrupt')} damaged places"]
-    for group in ("skipped/", "extract/skipped/", "duplicates/", "revisits/"):
-        parts = [f"{k[len(STATS) + len(group):]} {v}" for k, v in sorted(s.items()) if k.startswith(STATS + group)]
-        if parts:
-            lines.append(f"  {group.rstrip('/').replace('/', ' ')}: " + ", ".join(parts))
-    return "\n".join(lines)
 
 
 def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,
@@ -446,10 +403,6 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
     (unusable output) before reading anything. Damaged input is reported in the result.
     """
-    from crawler.context import new_run_id
-    from crawler.output.writer import OutputWriter
-    from crawler.storage import open_storage
-
     options = options or ReplayOptions()
     if not out and jsonl is None:
         raise ReplayError("replay: nothing to write; give --out DIR|s3://BUCKET/PREFIX and/or --jsonl -|FILE")
@@ -483,162 +436,3 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
         if storage is not None:
             storage.close()
     return result
-
-
-def open_sources(specs: Sequence[str], settings: Any = None) -> SourceSet:
-    """The SOURCE arguments (files, directories, globs, WACZ, ``s3://``); FileNotFoundError for a missing one."""
-    from crawler.storage import open_storage
-
-    return SourceSet(list(specs), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
-
-
-class SourceSettings:
-    """The settings for reading an ``s3://`` source: the output's spool directory is not ours to claim."""
-
-    def __init__(self, settings: Any):
-        self.settings = settings
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name == "NEWSWARC_SPOOL_DIR" or self.settings is None:
-            return default
-        return self.settings.get(name, default)
-
-
-def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
-    """Build :class:`ReplayOptions` from the parsed ``newswarc replay`` arguments."""
-    seed = None
-    if getattr(args, "seed", None):
-        from crawler.config.seeds import load_seed
-
-        seed = load_seed(args.seed)
-    pattern = None
-    if getattr(args, "url_pattern", None):
-        try:
-            pattern = re.compile(args.url_pattern)
-        except re.error as exc:
-            raise ReplayError(f"--url-pattern {args.url_pattern!r}: not a valid regular expression ({exc})") from None
-    get = settings.get if settings is not None else (lambda name, default=None: default)
-    workers = args.workers if getattr(args, "workers", None) is not None else int(get("NEWSWARC_EXTRACT_WORKERS", 0) or 0)
-    if workers < 0:
-        raise ReplayError(f"--workers {workers}: must be 0 (all cores) or more")
-    return ReplayOptions(
-        site=getattr(args, "site", None),
-        seed=seed,
-        url_pattern=pattern,
-        since=parse_when(args.since) if getattr(args, "since", None) else None,
-        until=parse_when(args.until, end=True) if getattr(args, "until", None) else None,
-        workers=workers,
-        timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
-        max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),
-    )
-
-
-def cmd_replay(args: Any) -> int:
-    """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
-    from crawler.cli.main import build_settings
-
-    settings = build_settings(args)
-    options = options_from_args(args, settings)
-    progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
-    jsonl_target = getattr(args, "jsonl", None)
-    if jsonl_target == "-":
-        result = replay(args.source, out=args.out, jsonl=sys.stdout, options=options, settings=settings,
-                        progress=progress)
-    elif jsonl_target:
-        try:
-            stream = open(jsonl_target, "w", encoding="utf-8")
-        except OSError as exc:
-            raise ReplayError(f"--jsonl {jsonl_target}: cannot write: {exc.strerror}") from None
-        with stream:
-            result = replay(args.source, out=args.out, jsonl=stream, options=options, settings=settings,
-                            progress=progress)
-    else:
-        result = replay(args.source, out=args.out, options=options, settings=settings, progress=progress)
-    if not args.quiet:
-        print(summary(result), file=sys.stderr)
-        if not result.clean:
-            print(f"replay: {len(result.corrupt)} damaged places in the input were skipped (exit code 1)",
-                  file=sys.stderr)
-    return 0 if result.clean else 1
-
-
-CRAWL_REPLAY_SETTINGS = {
-    "NEWSWARC_ARCHIVE_ENABLED": False,  # an archive is not archived again
-    "NEWSWARC_STATE_ENABLED": False,  # no URL is skipped for having been seen by an earlier run
-    "AUTOTHROTTLE_ENABLED": False,  # no politeness towards a local archive
-    "DOWNLOAD_DELAY": 0,
-    "CONCURRENT_REQUESTS": 64,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 64,
-    "RETRY_ENABLED": False,  # an archived 5xx answers the same every time
-    "HTTPCACHE_ENABLED": False,  # it would answer before the archive (900 < 950)
-}
-
-
-_OFF_ON_PURPOSE = ("crawler.crawl.capture.WarcCapture", "crawler.crawl.capture.OutlinkRecorder",
-                   "crawler.crawl.middlewares.IncrementalRedirectMiddleware")
-
-
-def _not_off_on_purpose(record: logging.LogRecord) -> bool:
-    """Drop Scrapy's "Disabled <component>" warnings for what ``--crawl`` turns off itself."""
-    message = record.getMessage()
-    return not (message.startswith("Disabled ") and any(name in message for name in _OFF_ON_PURPOSE))
-
-
-def cmd_replay_crawl(args: Any) -> int:
-    """``newswarc replay --crawl``: the seed's normal crawl, answered from the archive; exit as a crawl, 1 on damage."""
-    from crawler.cli import main as cli
-
-    if not args.seed:
-        raise ReplayError("replay --crawl needs --seed SEED: its start URLs are where the crawl begins")
-    for flag in ("since", "until", "url_pattern", "site"):
-        if getattr(args, flag, None):
-            raise ReplayError(f"--{flag.replace('_', '-')} cannot be used with --crawl: the crawl decides what it "
-                              "visits and names its output by the seed")
-    if not args.out and not args.jsonl:
-        raise ReplayError("replay: nothing to write; give --out DIR|s3://BUCKET/PREFIX and/or --jsonl -|FILE")
-    seeds = cli.load_seeds([args.seed])
-    settings = cli.build_settings(args)
-    try:
-        open_sources(args.source, settings).close()  # a missing SOURCE is a user error, before crawling
-    except FileNotFoundError as exc:
-        raise ReplayError(str(exc)) from None
-    settings.setdict({**CRAWL_REPLAY_SETTINGS, "NEWSWARC_REPLAY_SOURCES": list(args.source)}, priority="cmdline")
-    if args.workers is not None:
-        if args.workers < 0:
-            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) or more")
-        settings.set("NEWSWARC_EXTRACT_WORKERS", args.workers, priority="cmdline")
-    with contextlib.ExitStack() as stack:
-        if not args.out:  # JSONL only: the text files go to a directory removed afterwards
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="newswarc-replay-"))
-            settings.set("NEWSWARC_OUTPUT_URI", tmp, priority="cmdline")
-        if args.jsonl and args.jsonl != "-":  # the pipeline streams JSONL to stdout: here, the file
-            try:
-                stream = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
-            except OSError as exc:
-                raise ReplayError(f"--jsonl {args.jsonl}: cannot write: {exc.strerror}") from None
-            stack.enter_context(contextlib.redirect_stdout(stream))
-            settings.set("NEWSWARC_OUTPUT_JSONL_STDOUT", True, priority="cmdline")
-        cli.check_output(settings)
-        scrapy_components = logging.getLogger("scrapy.middleware")
-        scrapy_components.addFilter(_not_off_on_purpose)
-        stack.callback(scrapy_components.removeFilter, _not_off_on_purpose)
-        code, reports = cli.run_crawl(seeds, settings, progress=not args.quiet)
-    counts: collections.Counter[str] = collections.Counter()
-    for report in reports:
-        counts.update(report.get("replay", {}))
-    if not args.quiet:
-        if args.out:
-            cli.print_summary(reports)
-        articles = sum(r["counts"]["articles"] for r in reports)
-        print(f"replay --crawl: {articles} articles; {counts['served']} responses served from the archive, "
-              f"{counts['missing']} requests missing from it ({counts['urls']} URLs indexed in {counts['sources']} "
-              f"source{'' if counts['sources'] == 1 else 's'}, "
-              f"{counts['unreadable']} unreadable, {counts['corrupt']} damaged places)", file=sys.stderr)
-    if code == cli.EXIT_OK and reports and not counts["served"]:
-        print(f"newswarc: replay --crawl: no request of seed {seeds[0].name} was in the archive "
-              f"(start URLs: {', '.join(seeds[0].start_urls)})", file=sys.stderr)
-        return cli.EXIT_INCOMPLETE
-    if code == cli.EXIT_OK and counts["corrupt"]:
-        print(f"replay: {counts['corrupt']} damaged places in the input were skipped (exit code 1)", file=sys.stderr)
-        return cli.EXIT_INCOMPLETE
-    return code

@@ -13,11 +13,12 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import parse_html
 from crawler.discovery.pagekind import PageKind, classify_page
-from crawler.extract.api import Article, ExtractOptions, extract_with_reason
+from crawler.extract.api import Article, extract_with_reason
 from crawler.urls import canonicalize_url
-from crawler.warc.reader import DecodeError, dechunk, decode_content
+from crawler.warc.codecs import DecodeError, dechunk, decode_content
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def scrapy_encoding(url: str, body: bytes, headers: dict[str, str]) -> str | None:
     """The encoding Scrapy would give ``response.encoding`` (header, BOM, <meta>, inference)."""
+    # start-up: scrapy.http costs ~0.7 s per worker; the pool's fork server preloads it (PAGE_PRELOAD)
     from scrapy.http import HtmlResponse
 
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from scrapy.utils.misc import load_object
+
 from crawler.errors import StorageError
 from crawler.storage.base import Storage, atomic_write
 
@@ -16,8 +18,6 @@ STORAGE_BACKENDS = {
 
 def open_storage(uri: str, settings=None) -> Storage:
     """The storage backend for ``uri`` (a directory, ``file://...`` or ``s3://bucket/prefix``)."""
-    from scrapy.utils.misc import load_object
-
     scheme = urlsplit(str(uri)).scheme
     if len(scheme) == 1:  # a Windows drive letter is a path, not a scheme
         scheme = ""

@@ -1,14 +1,14 @@
-"""Faithful WARC capture of every network exchange (see docs/archive.md).
+"""WARC files: records, the writer process, rotation, ``.open`` repair, CDXJ, the reader and sources (see docs/archive.md).
 
-Public names: :class:`WarcLocation` (the pointer handed to the article pipeline),
-``WarcCapture`` / ``OutlinkRecorder`` (Scrapy components, imported lazily so that reading
-WARCs does not import Scrapy), :class:`RevisitIndex`, :func:`repair_open_files`, :func:`write_cdxj`.
+Public name here: :class:`WarcLocation` (the pointer a written record hands to the article
+pipeline). The Scrapy side of capture is :mod:`crawler.crawl.capture`; nothing in this package
+imports Scrapy's engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -24,21 +24,4 @@ class WarcLocation:
     date: str
 
 
-_LAZY = {
-    "WarcCapture": "crawler.crawl.capture",
-    "OutlinkRecorder": "crawler.crawl.capture",
-    "RevisitIndex": "crawler.warc.writer",
-    "repair_open_files": "crawler.warc.repair",
-    "write_cdxj": "crawler.warc.cdxj",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["WarcLocation", *_LAZY]
+__all__ = ["WarcLocation"]

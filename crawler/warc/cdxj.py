@@ -14,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import surt
+from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import iso_date_to_timestamp
+
 INDEXED = ("response", "revisit", "resource")
 
 
 def _surt(url: str) -> str:
-    import surt
-
     try:
         return surt.surt(url)
     except ValueError:
@@ -28,9 +30,6 @@ def _surt(url: str) -> str:
 
 def cdxj_lines(path: str | os.PathLike) -> Iterator[str]:
     """Index lines of one WARC (unsorted), streaming through the file."""
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.timeutils import iso_date_to_timestamp
-
     path = Path(path)
     with open(path, "rb") as fh:
         it = ArchiveIterator(fh)

@@ -18,6 +18,7 @@ file: the ``.open`` file, whole records only, is repaired by the next run.
 from __future__ import annotations
 
 import collections
+import fcntl
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler.state import DigestReader
 from crawler.warc.records import (
     NOT_MODIFIED_PROFILE,
     Exchange,
@@ -76,8 +78,6 @@ class _Digests:
     """Payloads written in this run (in memory) and in earlier runs (the state file, read-only)."""
 
     def __init__(self, state_path: str | None):
-        from crawler.state import DigestReader
-
         self.seen = RevisitIndex()
         self.earlier = DigestReader(state_path) if state_path else None
 
@@ -177,8 +177,6 @@ def _child(inbox: Any, outbox: Any, root: str, writer_args: dict[str, Any], stat
 
 def _grow_pipe(conn: Any) -> None:
     try:
-        import fcntl
-
         fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # Linux; elsewhere the default size
     except (OSError, AttributeError, ValueError):
         pass

@@ -5,7 +5,9 @@ S3 rejects corrupted parts; afterwards ``HeadObject`` must report our size and o
 (of the whole file for a single PUT, the "checksum of part checksums" for a multipart
 upload). Only then is the local copy deleted. What fails stays spooled for :meth:`sync`.
 Credentials come from boto3's chain only (environment, shared profile, instance role), and
-signatures never reach a log: botocore's records are redacted (:class:`RedactSecrets`).
+signatures never reach a log: botocore's records are redacted
+(:class:`~crawler.storage.s3.redact.RedactSecrets`). boto3 and botocore are imported inside the
+methods that use them: a missing boto3 is one line of error, not an import crash.
 
 Outages: when S3 stays unreachable after the retries, uploads pause for ``outage_pause``
 seconds; files committed meanwhile stay in the spool at once (one WARNING each) instead of
@@ -18,7 +20,6 @@ import base64
 import hashlib
 import logging
 import os
-import re
 import threading
 import time
 import uuid
@@ -28,10 +29,12 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from crawler.errors import StorageError
 from crawler.storage.base import atomic_write
+from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage
+from crawler.storage.s3.redact import protect_sdk_logs
 from crawler.storage.spool import claim_spool, default_spool_dir, is_finished, prune_empty_dirs, spooled_keys
 
 logger = logging.getLogger(__name__)
@@ -48,51 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "NEWSWARC_S3_UPLOAD_WORKERS": 8,
 }
 SSE_VALUES = ("AES256", "aws:kms")
-DENIED_CODES = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled",
-                "ExpiredToken", "InvalidToken", "AuthorizationHeaderMalformed"}
-TRANSIENT_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable", "BadDigest",
-                   "RequestTimeTooSkewed", "XAmzContentSHA256Mismatch", "InvalidDigest"}
-OUTAGE_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"}
 OUTAGE_PAUSE = 60.0  # seconds without upload attempts after S3 stayed unreachable
-# SDK loggers: capped at INFO unless the user set a level (their DEBUG output is a few dozen lines
-# per request); those that print requests get RedactSecrets.
-SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
-LEAKY_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.awsrequest", "botocore.parsers",
-                 "botocore.httpsession", "botocore.retryhandler", "urllib3.connectionpool")
-_SECRETS = re.compile(
-    r"(?P<k>(?:X-Amz-)?(?:Signature|Credential|Security-Token)=)[^\s,&'\"]+"
-    r"|(?P<h>'(?:Authorization|X-Amz-Security-Token)': b?')[^']*"
-    r"|(?P<s>Signature:\s*)[0-9a-f]{64}"
-    r"|(?P<t>X-Amz-Security-Token:)[^\n]*",
-    re.IGNORECASE,
-)
-
-
-class RedactSecrets(logging.Filter):
-    """Masks signatures, credential scopes and session tokens in a record (botocore's DEBUG lines)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _SECRETS.sub(lambda m: next(g for g in m.groups() if g is not None) + "***", message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-def protect_sdk_logs() -> None:
-    """Install :class:`RedactSecrets` on the SDK loggers that print requests (idempotent)."""
-    for name in SDK_LOGGERS:
-        sdk = logging.getLogger(name)
-        if sdk.level == logging.NOTSET:
-            sdk.setLevel(logging.INFO)
-    for name in LEAKY_LOGGERS:
-        leaky = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in leaky.filters):
-            leaky.addFilter(RedactSecrets())
-
-
-class IntegrityError(Exception):
-    """The object S3 reports differs from the spooled file."""
 
 
 @dataclass(frozen=True)
@@ -111,16 +70,6 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return parts.netloc, parts.path.strip("/")
 
 
-def _public_url(url: str | None) -> str:
-    """An endpoint URL without user:password, query or fragment (safe for messages)."""
-    if not url:
-        return "the default AWS endpoint"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, "", ""))
-
-
 def _setting(settings: Any, name: str, default: Any = None) -> Any:
     value = settings.get(name) if settings is not None else None
     return DEFAULTS.get(name, default) if value is None else value
@@ -132,65 +81,6 @@ def _number(settings: Any, name: str, kind: type) -> Any:
         return kind(value)
     except (TypeError, ValueError):
         raise StorageError(f"{name}: expected a number, got {value!r}") from None
-
-
-def describe_error(exc: BaseException, endpoint: str | None) -> tuple[str, bool]:
-    """A one-line, secret-free reason for an S3 failure, and whether retrying may help."""
-    from botocore import exceptions as bex
-
-    seen = _root_error(exc)
-    if isinstance(seen, bex.NoCredentialsError | bex.PartialCredentialsError):
-        return "no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)", False
-    if isinstance(seen, bex.ProfileNotFound):
-        return "AWS profile not found (check NEWSWARC_S3_PROFILE / AWS_PROFILE)", False
-    if isinstance(seen, bex.ConnectionError | bex.HTTPClientError):
-        return f"cannot reach endpoint {_public_url(endpoint)}", True
-    if isinstance(seen, bex.ClientError):
-        error = seen.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code == "NoSuchBucket" or (code == "404" and seen.operation_name == "HeadBucket"):
-            return "bucket does not exist", False
-        if code in DENIED_CODES or status == 403:
-            return "access denied (check credentials)", False
-        if code.startswith("KMS"):
-            return f"KMS key problem ({code}; check NEWSWARC_S3_SSE_KMS_KEY_ID)", False
-        return f"S3 error {code or status}", code in TRANSIENT_CODES or status >= 500 or status == 0
-    if isinstance(seen, IntegrityError):
-        return f"integrity check failed: {seen}", True
-    if isinstance(seen, OSError):
-        return f"cannot read spooled file: {seen.strerror or seen}", False
-    if isinstance(seen, bex.BotoCoreError):
-        return f"S3 client error ({type(seen).__name__})", False
-    return f"upload failed ({type(exc).__name__})", True
-
-
-def _root_error(exc: BaseException) -> BaseException:
-    """The botocore/OS error inside boto3's wrappers (S3UploadFailedError keeps it as __context__)."""
-    from botocore import exceptions as bex
-
-    seen = exc
-    for _ in range(5):
-        if isinstance(seen, bex.ClientError | bex.BotoCoreError | IntegrityError | OSError):
-            break
-        nxt = seen.__cause__ or seen.__context__
-        if nxt is None:
-            break
-        seen = nxt
-    return seen
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether a failure means S3 as a whole is unavailable (not just this object)."""
-    from botocore import exceptions as bex
-
-    seen = _root_error(exc)
-    if isinstance(seen, bex.ConnectionError | bex.HTTPClientError):
-        return True
-    if isinstance(seen, bex.ClientError):
-        code = str(seen.response.get("Error", {}).get("Code", ""))
-        return code in OUTAGE_CODES or seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-    return False
 
 
 class S3Storage:
@@ -223,11 +113,11 @@ class S3Storage:
         if sse_kms_key_id and sse != "aws:kms":
             raise StorageError(f"{self.uri}: NEWSWARC_S3_SSE_KMS_KEY_ID needs NEWSWARC_S3_SSE = \"aws:kms\"")
         try:
-            import boto3
+            import boto3  # optional: a missing boto3 is one line of error below
             from boto3.exceptions import Boto3Error
             from boto3.s3.transfer import TransferConfig
             from botocore.config import Config
-            from botocore.exceptions import BotoCoreError, ClientError
+            from botocore.exceptions import BotoCoreError, ClientError  # optional: boto3
         except ImportError as exc:
             raise StorageError(f"{self.uri}: the S3 backend needs boto3 ({exc.msg}); pip install boto3") from None
         protect_sdk_logs()
@@ -292,7 +182,7 @@ class S3Storage:
 
     def check(self) -> None:
         """The bucket exists and we may write under the prefix (a tiny marker put + delete)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: boto3
 
         try:
             try:
@@ -327,7 +217,7 @@ class S3Storage:
         self._submit(key, logging.DEBUG)
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: boto3
 
         self._wait_for(key)
         try:
@@ -342,7 +232,7 @@ class S3Storage:
 
     def open_read(self, key: str) -> BinaryIO:
         """A streaming body (read in chunks; never loaded whole)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: boto3
 
         self._wait_for(key)
         try:
@@ -356,7 +246,7 @@ class S3Storage:
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Committed keys under ``prefix`` (a key or a directory, as for local output), sorted."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # optional: boto3
 
         self.wait()
         prefix = prefix.strip("/")
@@ -525,7 +415,7 @@ class S3Storage:
 
     def _digests(self, path: Path, size: int) -> _Digests:
         """SHA-256 of the file and of its parts (as the transfer manager will cut them), one pass."""
-        from s3transfer.utils import ChunksizeAdjuster
+        from s3transfer.utils import ChunksizeAdjuster  # optional: boto3
 
         part_size = ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size)
         whole, part, parts = hashlib.sha256(), hashlib.sha256(), []

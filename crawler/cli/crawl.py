@@ -1,0 +1,187 @@
+"""The crawl commands (``crawl``, ``seeds``, ``schedule``) and what every command shares.
+
+Shared: the exit codes, Scrapy settings from the profile and flags, the output check, and
+:func:`run_crawl` (``demo`` and ``replay --crawl`` crawl through it too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.cli.progress import Progress
+from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_seed_path
+from crawler.context import new_run_id
+from crawler.crawl.spider import NewsSpider
+from crawler.errors import NewswarcError
+from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
+from crawler.storage import open_storage
+
+logger = logging.getLogger("newswarc")
+
+DEFAULT_PROFILE = Path("settings/default.toml")
+EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+class CliError(NewswarcError):
+    exit_code = EXIT_CONFIG
+
+
+# --- settings ------------------------------------------------------------------------------
+
+def build_settings(args: argparse.Namespace) -> Any:
+    """Scrapy settings: project defaults < profile < command-line flags."""
+
+    settings = Settings()
+    settings.setmodule("crawler.config.settings", priority="project")
+    profile = getattr(args, "settings", None)
+    if profile is None and DEFAULT_PROFILE.exists():
+        profile = DEFAULT_PROFILE
+    if profile is not None:
+        settings.setdict(load_profile(profile), priority="project")
+    if getattr(args, "out", None):
+        settings.set("NEWSWARC_OUTPUT_URI", args.out, priority="cmdline")
+    if getattr(args, "max_pages", None):
+        settings.set("NEWSWARC_CRAWL_MAX_PAGES", args.max_pages, priority="cmdline")
+    if getattr(args, "jsonl", None) == "-":
+        settings.set("NEWSWARC_OUTPUT_JSONL_STDOUT", True, priority="cmdline")
+    for item in getattr(args, "set", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isupper():
+            raise CliError(f"-s {item}: expected NAME=VALUE with an upper-case Scrapy setting name")
+        settings.set(key, value, priority="cmdline")
+    settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else
+                 ("ERROR" if args.quiet else "WARNING"), priority="cmdline")
+    if getattr(args, "log_file", None):
+        settings.set("LOG_FILE", args.log_file, priority="cmdline")
+        settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
+    return settings
+
+
+def check_output(settings) -> None:
+    """Fail before crawling when the output location cannot be used (exit code 3)."""
+    storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+    storage.check()
+
+
+# --- crawling ------------------------------------------------------------------------------
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """On a terminal, errors are one line each: tracebacks go to the log file (--log-file) or -v."""
+    record.exc_info = None
+    record.exc_text = None
+    record.stack_info = None
+    return True
+
+
+def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, list[dict]]:
+    """Crawl the seeds side by side in one process; returns (exit code, run reports)."""
+
+    if not settings.get("NEWSWARC_RUN_ID"):
+        settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for seed in seeds:
+        crawler = process.create_crawler(NewsSpider)
+        crawlers.append(crawler)
+        process.crawl(crawler, seed=seed)
+    if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
+        for handler in logging.getLogger().handlers:  # Scrapy's handler, installed by crawl()
+            handler.addFilter(_one_line)
+    meter = Progress(crawlers) if progress else None
+    if meter:
+        meter.start()
+    process.start()
+    if meter:
+        meter.stop()
+    reports, problems = [], []
+    for seed, crawler in zip(seeds, crawlers, strict=True):
+        report = getattr(crawler, "newswarc_report", None)
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        reason = stats.get("finish_reason", "not started")
+        if report is None:
+            problems.append(f"{seed.name}: crawl did not run to its end ({reason})")
+            continue
+        reports.append(report)
+        if report["status"] != "completed":
+            problems.append(f"{seed.name}: crawl stopped early ({reason})")
+        elif report["counts"]["pages"] == 0 and report["counts"]["errors"]:
+            kinds = ", ".join(sorted(report["counts"]["errors_by_kind"]))
+            problems.append(f"{seed.name}: no page could be fetched ({kinds})")
+    if problems:
+        interrupted = any("shutdown" in p for p in problems)
+        for p in problems:
+            print(f"newswarc: {p}", file=sys.stderr)
+        return (EXIT_INTERRUPTED if interrupted else EXIT_INCOMPLETE), reports
+    spooled = max((r.get("storage", {}).get("spooled", 0) for r in reports), default=0)  # seeds share a spool
+    if spooled:
+        print(f"newswarc: crawl completed; {spooled} file(s) wait in the local spool: "
+              f"run `newswarc sync --out {reports[0]['output']}`", file=sys.stderr)
+        return EXIT_SPOOLED, reports
+    return EXIT_OK, reports
+
+
+def print_summary(reports: list[dict], stream=sys.stderr) -> None:
+    for r in reports:
+        c = r["counts"]
+        print(f"{r['seed']}: {c['pages']} pages, {c['articles']} articles, {c['errors']} errors, "
+              f"{c['warc_files']} WARC files, {r['bytes']['downloaded']:,} bytes in {r['duration_seconds']:.1f}s "
+              f"-> {r['output']}", file=stream)
+        print(f"  report: {r.get('report_file', '')}", file=stream)
+
+
+def load_seeds(specs: Sequence[str]) -> list:
+    seeds = [load_seed(s) for s in specs]
+    names = [s.name for s in seeds]
+    if len(set(names)) != len(names):
+        raise CliError(f"the same seed name is given twice: {', '.join(sorted(names))}")
+    return seeds
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    seeds = load_seeds(args.seed)
+    settings = build_settings(args)
+    check_output(settings)
+    code, reports = run_crawl(seeds, settings, progress=not args.quiet)
+    if not args.quiet:
+        print_summary(reports)
+    return code
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
+    seeds = load_seeds(specs)
+    scheduled = [ScheduledSeed(s.name, s.schedule, resolve_seed_path(spec)) for s, spec in zip(seeds, specs, strict=True)
+                 if s.schedule]
+    if not scheduled:
+        raise CliError("no seed has a `schedule` (cron expression): nothing to run")
+    settings = build_settings(args)
+    storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+    storage.check()
+    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out)) if value
+                   for a in (flag, str(value))]
+    for item in args.set or []:
+        passthrough += ["-s", item]
+    runner = SubprocessRunner(lambda s: [sys.executable, "-m", "crawler.cli", "crawl", str(s.seed_path), "-q",
+                                         *passthrough])
+    for s in scheduled:
+        logger.info("Scheduled %s: %s (UTC)", s.name, s.cron)
+    scheduler = Scheduler(scheduled, runner, lock_dir=storage.work_dir / "state" / "locks", on_stop=runner.terminate,
+                          max_runs=args.max_runs)
+    return scheduler.run_forever()
+
+
+def cmd_seeds(args: argparse.Namespace) -> int:
+    specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
+    for seed in load_seeds(specs):
+        extra = f"  schedule {seed.schedule}" if seed.schedule else ""
+        print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")
+    return EXIT_OK

@@ -1,0 +1,152 @@
+"""WARC sources: files, directories, globs, WACZ members and s3:// prefixes as readable streams."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from crawler.storage import open_storage
+from crawler.warc.reader import CHUNK, WarcRecord, iter_records
+
+__all__ = ["READ_ERRORS", "Source", "SourceSet", "open_sources", "read_at"]
+
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+WACZ_SUFFIX = ".wacz"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One WARC stream: ``name`` is what JSONL rows call ``warc_file``; ``open`` gives a fresh stream."""
+
+    name: str
+    open: Callable[[], BinaryIO]
+    gzip: bool | None = None
+
+
+def _is_warc(name: str) -> bool:
+    return name.lower().endswith(WARC_SUFFIXES)
+
+
+def _gzip_hint(name: str) -> bool | None:
+    return True if name.lower().endswith(".gz") else None
+
+
+class SourceSet:
+    """Resolves SOURCE arguments into WARC streams; holds WACZ archives open until :meth:`close`."""
+
+    def __init__(self, specs: list[str], *, s3_storage: Callable[[str], Any] | None = None):
+        self._stack = contextlib.ExitStack()
+        self._s3_storage = s3_storage
+        self.entries: list[tuple[str, Any]] = []  # ("file", Path) | ("s3", (storage, key))
+        for spec in specs:
+            self.entries.extend(self._expand(spec))
+
+    def _expand(self, spec: str) -> list[tuple[str, Any]]:
+        if spec.startswith("s3://"):
+            if self._s3_storage is None:
+                raise ValueError("s3 sources need an s3_storage factory")
+            storage = self._s3_storage(spec)
+            keys = [k for k in storage.list("") if _is_warc(k) or k.lower().endswith(WACZ_SUFFIX)]
+            if not keys:
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz objects there")
+            return [("s3", (storage, k)) for k in keys]
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and (
+                _is_warc(p.name) or p.name.lower().endswith(WACZ_SUFFIX)))
+            if not found:
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz files in this directory")
+            return [("file", p) for p in found]
+        if path.is_file():
+            return [("file", path)]
+        matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise FileNotFoundError(f"{spec}: no such file, directory or matching files")
+        return [("file", p) for p in matches]
+
+    def __iter__(self) -> Iterator[Source]:
+        for kind, item in self.entries:
+            if kind == "file":
+                name = str(item)
+                if name.lower().endswith(WACZ_SUFFIX):
+                    yield from self._wacz(item, name)
+                else:
+                    yield Source(name, functools.partial(open, item, "rb"), _gzip_hint(name))
+            else:
+                storage, key = item
+                name = storage.display(key)
+                if key.lower().endswith(WACZ_SUFFIX):
+                    yield from self._wacz(self._download(storage, key), name)
+                else:
+                    yield Source(name, functools.partial(storage.open_read, key), _gzip_hint(name))
+
+    def _download(self, storage: Any, key: str) -> Path:
+        """A WACZ is a zip (needs seeks): copy it from S3 to a temporary file, in chunks."""
+        tmp = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="newswarc-wacz-"))) / "a.wacz"
+        with storage.open_read(key) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        return tmp
+
+    def _wacz(self, path: Path, name: str) -> Iterator[Source]:
+        try:
+            archive = self._stack.enter_context(zipfile.ZipFile(path))
+        except zipfile.BadZipFile:
+            yield Source(name, functools.partial(open, path, "rb"))  # reported as "not a WARC" by the reader
+            return
+        members = sorted(n for n in archive.namelist() if n.startswith("archive/") and _is_warc(n))
+        for member in members:
+            yield Source(f"{name}#{member}", functools.partial(archive.open, member), _gzip_hint(member))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def read_at(source: Source, offset: int, *, max_body: int) -> WarcRecord | None:
+    """The record at ``offset`` of ``source`` with its body (to resolve a revisit); None if damaged."""
+    with source.open() as stream:
+        if stream.seekable():
+            stream.seek(offset)
+        else:
+            left = offset
+            while left > 0 and (data := stream.read(min(left, CHUNK))):
+                left -= len(data)
+        for item in iter_records(stream, source.name, want=lambda rec: True, max_body=max_body,
+                                 gzip=source.gzip):
+            return item if isinstance(item, WarcRecord) else None
+    return None
+
+
+try:  # what a failing source stream raises: OSError, and botocore's errors for S3 bodies
+    from botocore.exceptions import BotoCoreError
+
+    READ_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError)
+except ImportError:  # pragma: no cover - boto3 is a dependency
+    READ_ERRORS = (OSError,)
+
+
+def open_sources(specs: Sequence[str], settings: Any = None) -> SourceSet:
+    """The SOURCE arguments (files, directories, globs, WACZ, ``s3://``); FileNotFoundError for a missing one."""
+    return SourceSet(list(specs), s3_storage=lambda uri: open_storage(uri, SourceSettings(settings)))
+
+
+class SourceSettings:
+    """The settings for reading an ``s3://`` source: the output's spool directory is not ours to claim."""
+
+    def __init__(self, settings: Any):
+        self.settings = settings
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == "NEWSWARC_SPOOL_DIR" or self.settings is None:
+            return default
+        return self.settings.get(name, default)
