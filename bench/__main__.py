@@ -92,7 +92,7 @@ def _extract(quick: bool, workdir: Path) -> dict[str, Any]:
     res: dict[str, Any] = {}
     if SCORER.is_file() and EXTRACTION_DATA.is_dir():
         out = workdir / "f1.json"
-        cmd = [sys.executable, str(SCORER), "--extractor", "crawler.extract.api:body_text", "--json", str(out),
+        cmd = [sys.executable, str(SCORER), "--extractor", "crawler.extract:body_text", "--json", str(out),
                "--n-bootstrap", "200", *(["--limit", "30"] if quick else [])]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
         res["f1"] = (json.loads(out.read_text(encoding="utf-8")) if proc.returncode == 0 and out.is_file()

@@ -153,7 +153,7 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
             out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
         elif f1:
             out.append(f"- F1 on `../shared/extraction-dev` ({f1.get('documents', '?')} pages, "
-                       "`crawler.extract.api:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
+                       "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
                        + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
                        + _f(f1.get("accuracy"), 3) + ")")
         pool = ext.get("pool", {})
