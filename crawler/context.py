@@ -1,7 +1,11 @@
-"""Per-crawl objects shared by the components of one crawl: run id, storage, state store.
+"""What the components of a crawl share: per crawl, the run id, storage and state store; per
+command, the worker processes.
 
-Built once per crawler on first use and kept on the crawler object (no module globals), so
-the WARC capture, the pipeline and the run report write to the same place.
+:class:`RunContext` is built once per crawler on first use and kept on the crawler object (no
+module globals), so the WARC capture, the pipeline and the run report write to the same place.
+:class:`CommandWorkers` is made by the command and put on each of its crawlers, so that all its
+seeds share one extraction pool and one WARC writer process (N seeds on C cores: C + 1
+processes, not N x (C + 1)).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.extract.pool import ExtractionPool
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
 from crawler.storage.local import LocalStorage
+from crawler.warc.writer_process import WriterHost, WriterProcess
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,77 @@ def run_context(crawler) -> RunContext:
             ctx.state = _acquire_state(CrawlState.from_settings, settings, storage.work_dir)
         crawler.newswarc_context = ctx
     return ctx
+
+
+class PoolLease:
+    """A crawl's use of the command's extraction pool: ``close`` gives it back (the last one closes the pool)."""
+
+    def __init__(self, owner: CommandWorkers, pool: ExtractionPool):
+        self._owner, self.pool = owner, pool
+
+    @property
+    def workers(self) -> int:
+        return self.pool.workers
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        return self.pool.submit(*args, **kwargs)
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        return self.pool.call(*args, **kwargs)
+
+    def close(self, wait: bool = True) -> None:
+        self._owner.release_pool(self, wait)
+
+
+class CommandWorkers:
+    """The worker processes of one command, shared by its crawls: an extraction pool, a WARC writer process.
+
+    Both start with their first user and stop with their last (a crawl that ends early does not
+    stop them under the others).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ExtractionPool | None = None
+        self._pool_key: tuple | None = None
+        self._leases: set[int] = set()
+        self._host: WriterHost | None = None
+
+    def extraction_pool(self, *, workers: int, timeout: float, func: str | None = None) -> PoolLease:
+        key = (workers, timeout, func)
+        with self._lock:
+            if self._pool is not None and self._pool_key != key:
+                raise ValueError(f"one command, one extraction pool: {key} differs from {self._pool_key}")
+            if self._pool is None:
+                kwargs = {"func": func} if func else {}
+                self._pool, self._pool_key = ExtractionPool(workers=workers, timeout=timeout, **kwargs), key
+            lease = PoolLease(self, self._pool)
+            self._leases.add(id(lease))
+            return lease
+
+    def release_pool(self, lease: PoolLease, wait: bool = True) -> None:
+        with self._lock:
+            self._leases.discard(id(lease))
+            pool = self._pool if not self._leases else None
+            if pool is not None:
+                self._pool = self._pool_key = None
+        if pool is not None:
+            pool.close(wait=wait)
+
+    def open_warc_writer(self, root: str, **kwargs: Any) -> WriterProcess:
+        """A channel (one crawl's files) on the command's WARC writer process, started on first use."""
+        with self._lock:
+            if self._host is None or self._host.stopping or self._host.dead:
+                self._host = WriterHost()
+            return self._host.open(root, **kwargs)
+
+
+def command_workers(crawler: Any) -> CommandWorkers:
+    """The command's :class:`CommandWorkers` (``crawler.newswarc_workers``), else this crawler's own."""
+    workers = getattr(crawler, "newswarc_workers", None)
+    if workers is None:
+        workers = crawler.newswarc_workers = CommandWorkers()
+    return workers
 
 
 STATE_KEY = "state/crawl-state.sqlite"

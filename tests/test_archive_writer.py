@@ -12,10 +12,18 @@ import pytest
 
 from crawler.storage.local import LocalStorage
 from crawler.warc.cdxj import write_cdxj
+from crawler.warc.messages import (
+    ChannelClosed,
+    FileEvent,
+    MetadataWritten,
+    WriteExchange,
+    WriteMetadata,
+    Written,
+)
 from crawler.warc.records import Exchange, request_record, response_record
 from crawler.warc.repair import repair_file, repair_open_files, whole_records_end
 from crawler.warc.writer import RevisitIndex, WarcFileWriter, warc_filename
-from crawler.warc.writer_process import WriterProcess
+from crawler.warc.writer_process import WriterHost, WriterProcess
 from tests.warc_checks import check_index, check_warc, read_records
 
 NAME_RE = re.compile(r"^pfx-\d{17}-\d{5}-[A-Za-z0-9._]+-\d+\.warc\.gz$")
@@ -181,26 +189,48 @@ def test_writer_process_writes_answers_and_bounds_what_is_in_flight(tmp_path):
     from dataclasses import replace
 
     results, low = [], threading.Event()
-    wp = WriterProcess(str(tmp_path), writer_args={"prefix": "pfx", "warcinfo": [("software", "test")]},
-                       state_path=None, revisits=True, queue_size=4, on_results=results.extend, on_low_water=low.set)
+    wp = WriterProcess.start(str(tmp_path), writer_args={"prefix": "pfx", "warcinfo": [("software", "test")]},
+                             state_path=None, revisits=True, queue_size=4, on_results=results.extend,
+                             on_low_water=low.set)
     again = replace(exchange(0), response_id="<urn:uuid:again-r>", request_id="<urn:uuid:again-q>")
-    assert wp.submit_batch([("x", i, exchange(i)) for i in range(3)] + [("x", 3, again)])
-    assert not wp.submit_batch([("x", 4, exchange(4))])  # 4 in flight: the caller must wait (and pause)
+    assert wp.submit_batch([WriteExchange(i, exchange(i)) for i in range(3)] + [WriteExchange(3, again)])
+    assert not wp.submit_batch([WriteExchange(4, exchange(4))])  # 4 in flight: the caller must wait (and pause)
     assert low.wait(60)  # the child caught up
-    assert wp.submit_batch([("m", "http://site.test/", "2026-01-02T03:04:05Z", exchange(0).response_id,
-                             [("seed", "t")])])
+    assert wp.submit_batch([WriteMetadata("http://site.test/", "2026-01-02T03:04:05Z", exchange(0).response_id,
+                                          [("seed", "t")])])
     assert wp.close(timeout=60) and not wp.dead
-    written = {r[1]: r for r in results if r[0] == "x"}
-    assert sorted(written) == [0, 1, 2, 3] and all(r[5] is None for r in written.values())
-    assert written[3][2][3] == "revisit" and written[3][4] is None  # same payload as 0: a revisit, no new digest
-    assert written[0][2][3] == "response" and written[0][4].startswith("sha1:")
-    assert ("m", {"records/metadata": 1, "bytes": next(r[1]["bytes"] for r in results if r[0] == "m")}) in results
-    closed = [r[2] for r in results if r[:2] == ("file", "closed")]
-    assert len(closed) == 1 and results[-1] == ("stopped", None)
+    written = {r.seq: r for r in results if isinstance(r, Written)}
+    assert sorted(written) == [0, 1, 2, 3] and all(r.error is None for r in written.values())
+    assert written[3].at.record_type == "revisit" and written[3].new_digest is None  # same payload as 0: a revisit
+    assert written[0].at.record_type == "response" and written[0].new_digest.startswith("sha1:")
+    assert MetadataWritten({"records/metadata": 1,
+                            "bytes": next(r.counts["bytes"] for r in results if isinstance(r, MetadataWritten))}) in results
+    closed = [r.key for r in results if isinstance(r, FileEvent) and r.event == "closed"]
+    assert len(closed) == 1 and results[-1] == ChannelClosed()
     path = tmp_path / closed[0]
     check_warc(path)
     recs = {r.offset: r for r in read_records(path)}
-    assert recs[written[1][2][1]].uri == exchange(1).url
+    assert recs[written[1].at.offset].uri == exchange(1).url
+    assert not wp.process.is_alive()  # its own process, stopped with its only channel
+
+
+def test_one_writer_process_serves_several_crawls_each_with_its_own_files(tmp_path):
+    results_a, results_b = [], []
+    host = WriterHost()
+    args = {"writer_args": {"prefix": "pfx"}, "state_path": None, "revisits": True, "queue_size": 8}
+    a = host.open(str(tmp_path / "a"), on_results=results_a.extend, **args)
+    b = host.open(str(tmp_path / "b"), on_results=results_b.extend, **args)
+    assert a.process.pid == b.process.pid
+    assert a.submit_batch([WriteExchange(0, exchange(0))]) and b.submit_batch([WriteExchange(0, exchange(1))])
+    assert a.close(timeout=60)
+    assert host.process.is_alive()  # b still writes
+    assert b.submit_batch([WriteExchange(1, exchange(2))]) and b.close(timeout=60)
+    host.process.join(10)
+    assert not host.process.is_alive()  # the last channel stopped it
+    for results, root, seqs in ((results_a, "a", [0]), (results_b, "b", [0, 1])):
+        assert sorted(r.seq for r in results if isinstance(r, Written) and r.error is None) == seqs
+        (closed,) = [r.key for r in results if isinstance(r, FileEvent) and r.event == "closed"]
+        check_warc(tmp_path / root / closed)
 
 
 def test_write_failure_rewinds_to_whole_records(tmp_path):
@@ -253,7 +283,7 @@ def test_a_record_that_cannot_be_written_is_reported_as_one_log_line_in_the_craw
     cap._futures[0] = (bad, replace(exchange(0), body=None))  # the digest of no body raises in the writer
     cap._futures[1] = (good, exchange(1))
     with caplog.at_level("DEBUG", logger="crawler.crawl.capture"):
-        assert cap._send([("x", 0, replace(exchange(0), body=None)), ("x", 1, exchange(1))])
+        assert cap._send([WriteExchange(0, replace(exchange(0), body=None)), WriteExchange(1, exchange(1))])
         assert isinstance(bad.exception(timeout=60), ArchiveError)
         assert good.result(timeout=60).record_type == "response"  # the next page is written all the same
         cap.close()
@@ -279,7 +309,7 @@ def test_capture_fails_pages_instead_of_hanging_when_the_writer_dies(tmp_path):
         time.sleep(0.05)
     assert cap.writer.dead
     cap._futures[1] = (after, exchange(1))
-    assert cap._send([("x", 1, exchange(1))])  # taken (and failed), so the crawl is not paused for it
+    assert cap._send([WriteExchange(1, exchange(1))])  # taken (and failed), so the crawl is not paused for it
     assert isinstance(before.exception(timeout=10), ArchiveError)
     assert isinstance(after.exception(timeout=10), ArchiveError)
     cap.close()  # returns: nothing waits for a dead writer

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -279,6 +283,50 @@ def test_progress_line_counts():
     crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats))
     line = Progress([crawler, crawler]).line()
     assert line.startswith("pages 20  articles 8  errors 4  ") and "pages/s" in line
+
+
+# Runs `newswarc crawl` in this process's child, counting the extraction pools and WARC writer
+# processes it starts (the real ones: the constructors are only wrapped to note each start).
+_COUNT_WORKERS = """
+import json, sys
+from crawler.cli.main import main
+from crawler.extract.pool import ExtractionPool
+from crawler.warc.writer_process import WriterHost
+
+started = {"pools": [], "writers": []}
+pool_init, host_init = ExtractionPool.__init__, WriterHost.__init__
+
+def counting_pool(self, *args, **kwargs):
+    pool_init(self, *args, **kwargs)
+    started["pools"].append(self.worker_pids)
+
+def counting_host(self):
+    host_init(self)
+    started["writers"].append(self.process.pid)
+
+ExtractionPool.__init__, WriterHost.__init__ = counting_pool, counting_host
+code = main(sys.argv[1:])
+print(json.dumps(started))
+sys.exit(code)
+"""
+
+
+def test_two_seeds_in_one_command_share_one_pool_and_one_writer_process(tmp_path, demo_server, fresh_demo_server):
+    other = fresh_demo_server(n_articles=30, seed=7)
+    seed_a = write_seed(tmp_path, demo_server.url, name="gazette", max_pages=15)
+    seed_b = write_seed(tmp_path, other.url.replace("127.0.0.1", "localhost"), name="other", max_pages=15)
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", _COUNT_WORKERS, "crawl", str(seed_a), str(seed_b),
+                             "--out", str(out), *FAST, "-s", "NEWSWARC_EXTRACT_WORKERS=2"],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    started = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(started["pools"]) == 1 and len(started["pools"][0]) == 2, started  # 2 workers, not 2 x 2
+    assert len(started["writers"]) == 1, started
+    assert {r["site"] for r in read_jsonl(out)} == {"gazette", "other"}
+    names = [p.name for p in (out / "warc").glob("*.warc.gz")]
+    assert len(names) >= 2 and all(n.endswith(f"-{started['writers'][0]}.warc.gz") for n in names)  # one file each
 
 
 def test_two_seeds_in_one_command(tmp_path, demo_server, fresh_demo_server):

@@ -18,7 +18,7 @@ from scrapy.settings import Settings
 
 from crawler.cli.progress import Progress
 from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_seed_path
-from crawler.context import new_run_id
+from crawler.context import CommandWorkers, new_run_id
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
@@ -89,8 +89,10 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
     process = CrawlerProcess(settings)
     crawlers = []
+    workers = CommandWorkers()  # one extraction pool and one WARC writer process for all the seeds
     for seed in seeds:
         crawler = process.create_crawler(NewsSpider)
+        crawler.newswarc_workers = workers
         crawlers.append(crawler)
         process.crawl(crawler, seed=seed)
     if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):

@@ -30,10 +30,21 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler import __version__
-from crawler.context import run_context
+from crawler.context import command_workers, run_context
 from crawler.crawl.outlinks import outlinks_found
 from crawler.errors import NewswarcError
 from crawler.warc import WarcLocation
+from crawler.warc.messages import (
+    ChannelClosed,
+    Died,
+    FileEvent,
+    MetadataWritten,
+    Result,
+    WriteExchange,
+    WriteMetadata,
+    WriterError,
+    Written,
+)
 from crawler.warc.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
 from crawler.warc.repair import repair_open_files
 from crawler.warc.writer_process import WriterProcess
@@ -55,6 +66,7 @@ class WarcCapture:
                  gzip_level: int = 6, recompress: bool = False, prefix: str = "newswarc", queue_size: int = 500,
                  revisits: bool = True, warcinfo: Sequence[tuple[str, str]] = (), state: Any = None,
                  pause_engine: Callable[[bool], None] | None = None,
+                 open_writer: Callable[..., WriterProcess] = WriterProcess.start,
                  make_id: Callable[[], str] = make_record_id, now: Callable[[], float] = time.time):
         if not 0 <= gzip_level <= 9:
             raise NewswarcError(f"NEWSWARC_ARCHIVE_GZIP_LEVEL: {gzip_level} is not a gzip level (0-9)")
@@ -63,6 +75,7 @@ class WarcCapture:
         self.storage, self.stats, self.max_body, self.revisits = storage, stats, max_body, revisits
         self.state = state  # the CrawlState: earlier runs' payloads are read from its file, new ones added
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
+        self._open_writer = open_writer  # a channel on the command's writer process, or a process of its own
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
                              "recompress": recompress, "warcinfo": list(warcinfo)}
         self._queue_size = queue_size
@@ -76,8 +89,8 @@ class WarcCapture:
         self.signals: Any = None
         self._stopped: set[int] = set()
         self._pages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._overflow: deque[list[tuple]] = deque()  # batches the writer refused (the crawl is paused)
-        self._batch: list[tuple] = []  # messages of this reactor turn, sent together
+        self._overflow: deque[list[WriteExchange | WriteMetadata]] = deque()  # batches the writer refused (the crawl is paused)
+        self._batch: list[WriteExchange | WriteMetadata] = []  # messages of this reactor turn, sent together
         self._batch_scheduled = False
         self._paused = False
         self._stats_lock = threading.Lock()
@@ -118,6 +131,7 @@ class WarcCapture:
                   queue_size=settings.getint("NEWSWARC_ARCHIVE_QUEUE_SIZE", 500),
                   revisits=settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True),
                   warcinfo=warcinfo_fields(settings), pause_engine=pause_engine,
+                  open_writer=command_workers(crawler).open_warc_writer,  # one writer process per command
                   state=ctx.state)  # the crawl state remembers payloads across runs
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -146,7 +160,7 @@ class WarcCapture:
 
     def open_writer(self) -> None:
         if self.writer is None:
-            self.writer = WriterProcess(
+            self.writer = self._open_writer(
                 str(self.storage.work_dir), writer_args=self._writer_args,
                 state_path=str(self.state.path) if self.state is not None else None, revisits=self.revisits,
                 queue_size=self._queue_size, on_results=self._results, on_low_water=self._low_water)
@@ -157,7 +171,7 @@ class WarcCapture:
         self._overflow, self._batch = deque(), []
         await maybe_deferred_to_future(deferToThread(self.close, messages))
 
-    def close(self, messages: Sequence[tuple] = ()) -> None:
+    def close(self, messages: Sequence[WriteExchange | WriteMetadata] = ()) -> None:
         """Blocking close (not on the reactor): send the last messages, stop the writer, commit."""
         if self.writer is not None:
             if messages and not self.writer.dead:
@@ -172,36 +186,34 @@ class WarcCapture:
         if failed:
             self.report({"commit_failed": failed})
 
-    def _results(self, results: list[tuple]) -> None:
+    def _results(self, results: list[Result]) -> None:
         """In the receiving thread: resolve futures, remember new payloads, count, commit files."""
         for result in results:
-            kind = result[0]
-            if kind == "x":
-                _, seq, location, counts, new_digest, error = result
-                if (pending := self._futures.pop(seq, None)) is None:
+            if isinstance(result, Written):
+                if (pending := self._futures.pop(result.seq, None)) is None:
                     continue  # already failed when the writer died
                 future, ex = pending
-                if error:
-                    future.set_exception(ArchiveError(f"{ex.url}: {error}"))
+                if result.error or result.at is None:
+                    future.set_exception(ArchiveError(f"{ex.url}: {result.error}"))
                 else:
-                    key, offset, length, record_type, digest = location
-                    future.set_result(WarcLocation(key, offset, length, ex.response_id, record_type, digest, ex.date))
-                    if new_digest and self.state is not None:
-                        self.state.add(new_digest, ex.url, ex.date)
-                self.report(counts)
-            elif kind == "m":
-                self.report(result[1])
-            elif kind == "error":
-                _, what, trace = result
-                logger.error("Could not %s: %s", what, trace.rstrip().rsplit("\n", 1)[-1])
-                logger.debug("The WARC writer's traceback:\n%s", trace.rstrip())
-            elif kind == "file" and result[1] == "opened":
-                logger.info("Opened WARC file %s", self.storage.display(result[2] + ".open"))
-            elif kind == "file" and result[1] == "closed":
-                logger.info("Closed WARC file %s", self.storage.display(result[2]))
+                    at = result.at
+                    future.set_result(WarcLocation(at.key, at.offset, at.length, ex.response_id, at.record_type,
+                                                   at.payload_digest, ex.date))
+                    if result.new_digest and self.state is not None:
+                        self.state.add(result.new_digest, ex.url, ex.date)
+                self.report(result.counts)
+            elif isinstance(result, MetadataWritten):
+                self.report(result.counts)
+            elif isinstance(result, WriterError):
+                logger.error("Could not %s: %s", result.what, result.traceback.rstrip().rsplit("\n", 1)[-1])
+                logger.debug("The WARC writer's traceback:\n%s", result.traceback.rstrip())
+            elif isinstance(result, FileEvent) and result.event == "opened":
+                logger.info("Opened WARC file %s", self.storage.display(result.key + ".open"))
+            elif isinstance(result, FileEvent) and result.event == "closed":
+                logger.info("Closed WARC file %s", self.storage.display(result.key))
                 self.report({"files": 1})
-                self._commit_futures.append(self._commits.submit(self.storage.commit, result[2]))
-            elif kind == "died":
+                self._commit_futures.append(self._commits.submit(self.storage.commit, result.key))
+            elif isinstance(result, Died):
                 lost = list(self._futures.values())
                 self._futures.clear()
                 logger.error("The WARC writer process died: %d captures are lost (the .open file is "
@@ -213,6 +225,8 @@ class WarcCapture:
                     from twisted.internet import reactor  # late: Scrapy installs its reactor first
 
                     reactor.callFromThread(self._drain_overflow)
+            elif isinstance(result, ChannelClosed):
+                pass
 
     # --- signals
     def headers_received(self, headers: Any, body_length: Any, request: Any, spider: Any = None) -> None:
@@ -288,7 +302,7 @@ class WarcCapture:
         self._pages[request] = (ex.url, date, ex.response_id, page_fields(request, date))
         seq = next(self._sequence)
         self._futures[seq] = (future, ex)
-        self.submit(("x", seq, ex))
+        self.submit(WriteExchange(seq, ex))
 
     # --- metadata (the outlinks_found signal)
     def record_page(self, response: Any, urls: Sequence[str], spider: Any = None) -> None:
@@ -299,10 +313,10 @@ class WarcCapture:
             return
         uri, date, response_id, pairs = info
         pairs = pairs + [("outlink", url) for url in dict.fromkeys(urls)]
-        self.submit(("m", uri, date, response_id, pairs))
+        self.submit(WriteMetadata(uri, date, response_id, pairs))
 
     # --- back-pressure
-    def submit(self, message: tuple) -> None:
+    def submit(self, message: WriteExchange | WriteMetadata) -> None:
         """Queue a message without blocking; those of one reactor turn go to the writer together.
 
         One send per batch rather than per record. When too many pages are in flight, the batch
@@ -335,15 +349,15 @@ class WarcCapture:
             if self.pause_engine:
                 self.pause_engine(True)
 
-    def _send(self, batch: list[tuple]) -> bool:
+    def _send(self, batch: list[WriteExchange | WriteMetadata]) -> bool:
         """Send a batch; False when too many pages are in flight. A dead writer fails the batch's pages."""
         try:
             if not self.writer.dead:
                 return self.writer.submit_batch(batch)
         except OSError:  # the pipe broke: the writer died a moment ago
             pass
-        self._results([("x", msg[1], None, {"failed": 1}, None, "the WARC writer process died")
-                       for msg in batch if msg[0] == "x"])
+        self._results([Written(job.seq, None, {"failed": 1}, error="the WARC writer process died")
+                       for job in batch if isinstance(job, WriteExchange)])
         return True
 
     def _low_water(self) -> None:

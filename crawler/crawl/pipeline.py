@@ -21,7 +21,7 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions
-from crawler.context import run_context
+from crawler.context import PoolLease, command_workers, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
@@ -56,7 +56,7 @@ def deferred_from_future(future: Future) -> Deferred:
 class ArticlePipeline:
     """Extract, deduplicate and write every :class:`ArticlePage` the spider yields."""
 
-    def __init__(self, crawler, pool: ExtractionPool, jsonl_stdout: Any = None):
+    def __init__(self, crawler, pool: ExtractionPool | PoolLease, jsonl_stdout: Any = None):
         self.crawler = crawler
         self.stats = crawler.stats
         self.pool = pool
@@ -72,8 +72,8 @@ class ArticlePipeline:
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_EXTRACT_ENABLED"):
             raise NotConfigured("NEWSWARC_EXTRACT_ENABLED is off: articles are archived, not extracted")
-        pool = ExtractionPool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
-                              timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
+        pool = command_workers(crawler).extraction_pool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
+                                                         timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
         stdout = sys.stdout if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
         return cls(crawler, pool, jsonl_stdout=stdout)
 

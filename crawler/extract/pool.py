@@ -48,10 +48,20 @@ class _CannotStart(Exception):
 
 
 class ExtractResult(NamedTuple):
-    """What a submitted page became: an article, or None and a bounded reason."""
+    """What a page became, the one kind of result of the pool: ``func``'s value, or None and a bounded reason.
 
-    article: Article | None
+    ``func`` returns a ``(value, reason)`` pair: :func:`~crawler.extract.api.extract_with_reason`
+    an :class:`Article` (the field's name), replay's worker a ``ReplayedPage``. A page that timed
+    out, crashed or raised is ``(None, "timeout" | "crashed" | "error:<Type>")``.
+    """
+
+    article: Any
     reason: str | None
+
+    @property
+    def value(self) -> Any:
+        """What ``func`` made (an Article for the crawl, a ReplayedPage for replay), or None."""
+        return self.article
 
 
 def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
@@ -92,7 +102,6 @@ class _Task:
     future: Future
     payload: tuple[tuple[Any, ...], dict[str, Any]]
     url: str
-    pair: bool  # func returns (article, reason): resolve with an ExtractResult
     running: bool = False  # its future is marked running (it went to a worker once)
 
 
@@ -147,15 +156,16 @@ class ExtractionPool:
 
         The future's result is an :class:`ExtractResult` (``func`` returns an ``(article, reason)`` pair).
         """
-        return self._queue_task(_Task(Future(), ((html, url), {"charset": charset, "options": options}), url, True))
+        return self._queue_task(_Task(Future(), ((html, url), {"charset": charset, "options": options}), url))
 
     def call(self, label: str, *args: Any, **kwargs: Any) -> Future:
         """Queue ``func(*args, **kwargs)``, ``label`` naming the page in logs; never blocks.
 
-        The future's result is what ``func`` returned, or ``ExtractResult(None, reason)`` when
-        the call timed out, crashed or raised (reasons ``timeout``, ``crashed``, ``error:<Type>``).
+        ``func`` returns a ``(value, reason)`` pair; the future's result is an :class:`ExtractResult`
+        of it, or ``ExtractResult(None, reason)`` when the call timed out, crashed or raised
+        (reasons ``timeout``, ``crashed``, ``error:<Type>``).
         """
-        return self._queue_task(_Task(Future(), (args, kwargs), label, False))
+        return self._queue_task(_Task(Future(), (args, kwargs), label))
 
     def _queue_task(self, task: _Task) -> Future:
         with self._lock:
@@ -311,10 +321,7 @@ class ExtractionPool:
             value, error, tb = None, f"error:{type(exc).__name__}", traceback.format_exc()
         if tb:
             logger.error("extraction failed for %s (%s):\n%s", task.url, error, tb.rstrip())
-        if error is not None:
-            value = ExtractResult(None, error)
-        elif task.pair:
-            value = ExtractResult(*value)
+        value = ExtractResult(None, error) if error is not None else ExtractResult(*value)
         self._finish(worker, value)
         worker.done += 1
         if worker.tasks:  # the next page, already in its pipe, starts now

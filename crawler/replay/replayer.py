@@ -48,7 +48,7 @@ STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
-PAGE_FUNC = "crawler.replay.worker:replay_page"
+PAGE_FUNC = "crawler.replay.worker:replay_page_in_pool"
 PAGE_PRELOAD = ("scrapy.http",)  # replay_page's encoding detection (~0.7 s of import per worker otherwise)
 
 
@@ -339,9 +339,10 @@ class Replayer:
             self._pending.popleft()
             self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
 
-    def _finish(self, page: _Page, result: ReplayedPage | ExtractResult, meta: Mapping[str, str]) -> None:
-        if isinstance(result, ExtractResult):  # the worker timed out, crashed or raised
-            result = ReplayedPage("article", None, result.reason, canonicalize_url(page.url))
+    def _finish(self, page: _Page, done: ExtractResult, meta: Mapping[str, str]) -> None:
+        result: ReplayedPage = done.value
+        if result is None:  # the worker timed out, crashed or raised
+            result = ReplayedPage("article", None, done.reason, canonicalize_url(page.url))
         elif result.kind == "undecodable":
             self.stats[STATS + f"skipped/{result.reason}"] += 1
             logger.warning("Skipped %s (%s): body cannot be decoded", page.url, result.reason)

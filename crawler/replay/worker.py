@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import parse_html
@@ -56,6 +56,11 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
         return ReplayedPage(kind.kind, None, None)
     article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
     return ReplayedPage("article", article, reason, canonicalize_url(url))
+
+
+def replay_page_in_pool(*args: Any, **kwargs: Any) -> tuple[ReplayedPage, None]:
+    """:func:`replay_page` as the extraction pool runs a function: a ``(value, reason)`` pair."""
+    return replay_page(*args, **kwargs), None
 
 
 def first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:

@@ -2,23 +2,29 @@
 
 A writer *thread* still shares the GIL with the reactor: its record building, digests and
 revisit lookups slowed every other part of the crawl (``bench/bench_archive.py``). Here the
-crawl process only pickles each :class:`~crawler.archive.records.Exchange` into a pipe; the
-child builds and writes the records with the same :class:`~crawler.archive.writer.WarcFileWriter`
+crawl process only pickles each :class:`~crawler.warc.records.Exchange` into a pipe; the
+child builds and writes the records with the same :class:`~crawler.warc.writer.WarcFileWriter`
 and answers with where each record went. The parent keeps everything that touches Scrapy or
 storage: the futures of the capture, stats, commits (S3 uploads), the crawl state.
 
-Revisits: the child remembers the payloads it wrote in this run and reads earlier runs' from the
-crawl-state SQLite file (read-only; WAL lets it read while the parent writes). New payloads go
-back to the parent, which records them in the state.
+One process per command: a :class:`WriterHost` is the child and its pipes; each crawl of the
+command opens a :class:`WriterProcess` on it, a channel with its own files, revisit memory and
+in-flight bound (the messages are in :mod:`crawler.warc.messages`). The child exits when the
+last channel is closed.
 
-If the parent dies (SIGKILL), the child sees its pipe close and exits *without* closing the
-file: the ``.open`` file, whole records only, is repaired by the next run.
+Revisits: the child remembers the payloads a channel wrote in this run and reads earlier runs'
+from the crawl-state SQLite file (read-only; WAL lets it read while the parent writes). New
+payloads go back to the parent, which records them in the state.
+
+If the parent dies (SIGKILL), the child sees its pipe close and exits *without* closing its
+files: the ``.open`` files, whole records only, are repaired by the next run.
 """
 
 from __future__ import annotations
 
 import collections
 import fcntl
+import itertools
 import logging
 import multiprocessing
 import os
@@ -30,6 +36,23 @@ from pathlib import Path
 from typing import Any
 
 from crawler.state import DigestReader
+from crawler.warc.messages import (
+    Batch,
+    ChannelClosed,
+    CloseChannel,
+    Died,
+    FileEvent,
+    MetadataWritten,
+    OpenChannel,
+    Reply,
+    Result,
+    Stop,
+    WriteExchange,
+    WriteMetadata,
+    WriterError,
+    Written,
+    WrittenAt,
+)
 from crawler.warc.records import (
     NOT_MODIFIED_PROFILE,
     Exchange,
@@ -42,18 +65,7 @@ from crawler.warc.records import (
 )
 from crawler.warc.writer import RevisitIndex, WarcFileWriter
 
-_STOP = "stop"
 _PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without blocking the reactor
-
-
-# --- messages ------------------------------------------------------------------------------
-# parent -> child: a list of ("x", seq, Exchange) | ("m", uri, date, concurrent_to, pairs), or "stop"
-# child -> parent: a list of results:
-#   ("x", seq, (key, offset, length, record_type, digest) | None, counts, new_digest | None, error | None)
-#   ("m", counts)
-#   ("file", event, key)          event: "opened" | "closed"
-#   ("error", what, traceback)    a failure, logged by the parent (its logging keeps tracebacks off the terminal)
-#   ("stopped", None)             after the last file is closed
 
 
 class _WarcDir:
@@ -92,7 +104,7 @@ class _Digests:
 
 
 def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits: bool
-                   ) -> tuple[tuple[str, int, int, str, str], dict[str, int], str | None]:
+                   ) -> tuple[WrittenAt, dict[str, int], str | None]:
     """Write one exchange (response or revisit, then request); returns location, counts, new digest."""
     digest = sha1_digest(ex.body)
     hit = None
@@ -112,67 +124,92 @@ def write_exchange(fw: WarcFileWriter, ex: Exchange, digests: _Digests, revisits
     counts = {f"records/{record.warc_type}": 1, "records/request": 1, "bytes": length + req_len}
     if hit:
         counts["revisits"] = 1
-    return (key, offset, length, record.warc_type, digest), counts, new
+    return WrittenAt(key, offset, length, record.warc_type, digest), counts, new
 
 
-def _child(inbox: Any, outbox: Any, root: str, writer_args: dict[str, Any], state_path: str | None,
-           revisits: bool) -> None:
+class _Channel:
+    """One crawl's side of the child: its files, its payload memory, its pending file events."""
+
+    def __init__(self, msg: OpenChannel):
+        self.events: list[Result] = []
+        self.fw = WarcFileWriter(_WarcDir(msg.root), on_file=lambda event, key: self.events.append(FileEvent(event, key)),
+                                 make_id=make_record_id, **msg.writer_args)
+        self.digests = _Digests(msg.state_path)
+        self.revisits = msg.revisits
+
+    def run(self, jobs: list[WriteExchange | WriteMetadata]) -> list[Result]:
+        results: list[Result] = []
+        for job in jobs:
+            if isinstance(job, WriteExchange):
+                ex = job.exchange
+                try:
+                    at, counts, new = write_exchange(self.fw, ex, self.digests, self.revisits)
+                    results.append(Written(job.seq, at, counts, new))
+                except Exception as exc:
+                    results.append(Written(job.seq, None, {"failed": 1}, error=f"{type(exc).__name__}: {exc}"))
+                    results.append(WriterError(f"archive {ex.url}", traceback.format_exc()))
+            else:
+                try:
+                    ((_, _, length),) = self.fw.write([metadata_record(job.uri, job.date, make_record_id(),
+                                                                       job.concurrent_to, job.fields)])
+                    results.append(MetadataWritten({"records/metadata": 1, "bytes": length}))
+                except Exception:
+                    results.append(MetadataWritten({"failed": 1}))
+                    results.append(WriterError(f"write the metadata record of {job.uri}", traceback.format_exc()))
+        return self.flush(results)
+
+    def flush(self, results: list[Result]) -> list[Result]:
+        results += self.events
+        self.events = []
+        return results
+
+
+def _child(inbox: Any, outbox: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business: it closes us
     # only for a crash of this loop itself: failures of a record are sent to the parent, which logs them
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
-    events: list[tuple] = []
-    fw = WarcFileWriter(_WarcDir(root), on_file=lambda event, key: events.append(("file", event, key)),
-                        make_id=make_record_id, **writer_args)
-    digests = _Digests(state_path)
-    batches: collections.deque = collections.deque()
+    channels: dict[int, _Channel] = {}
+    messages: collections.deque = collections.deque()
     arrived = threading.Condition()
 
     def read() -> None:  # drain the pipe at once, so the parent's send never waits for our disk
         while True:
             try:
-                batch = inbox.recv()
+                msg = inbox.recv()
             except (EOFError, OSError):
-                batch = None  # the parent is gone
+                msg = None  # the parent is gone
             with arrived:
-                batches.append(batch)
+                messages.append(msg)
                 arrived.notify()
-            if batch is None or batch == _STOP:
+            if msg is None or isinstance(msg, Stop):
                 return
 
     threading.Thread(target=read, name="newswarc-warc-inbox", daemon=True).start()
     while True:
         with arrived:
-            while not batches:
+            while not messages:
                 arrived.wait()
-            batch = batches.popleft()
-        if batch is None:  # parent died: leave the .open file (whole records) for repair
+            msg = messages.popleft()
+        if msg is None:  # parent died: leave the .open files (whole records) for repair
             os._exit(0)
-        if batch == _STOP:
-            fw.close()
-            outbox.send(events + [("stopped", None)])
+        if isinstance(msg, Batch):
+            outbox.send(Reply(msg.channel, channels[msg.channel].run(msg.jobs)))
+        elif isinstance(msg, OpenChannel):
+            try:
+                channels[msg.channel] = _Channel(msg)
+            except Exception:
+                outbox.send(Reply(msg.channel, [WriterError("open the WARC writer", traceback.format_exc())]))
+                raise
+        elif isinstance(msg, CloseChannel):
+            if (channel := channels.pop(msg.channel, None)) is not None:
+                channel.fw.close()
+                outbox.send(Reply(msg.channel, [*channel.flush([]), ChannelClosed()]))
+        elif isinstance(msg, Stop):
+            for number, channel in channels.items():
+                channel.fw.close()
+                outbox.send(Reply(number, [*channel.flush([]), ChannelClosed()]))
+            outbox.send(None)
             return
-        results: list[tuple] = []
-        for msg in batch:
-            if msg[0] == "x":
-                _, seq, ex = msg
-                try:
-                    location, counts, new = write_exchange(fw, ex, digests, revisits)
-                    results.append(("x", seq, location, counts, new, None))
-                except Exception as exc:
-                    results.append(("x", seq, None, {"failed": 1}, None, f"{type(exc).__name__}: {exc}"))
-                    results.append(("error", f"archive {ex.url}", traceback.format_exc()))
-            else:
-                _, uri, date, concurrent_to, pairs = msg
-                try:
-                    ((_, _, length),) = fw.write([metadata_record(uri, date, make_record_id(), concurrent_to, pairs)])
-                    results.append(("m", {"records/metadata": 1, "bytes": length}))
-                except Exception:
-                    results.append(("m", {"failed": 1}))
-                    results.append(("error", f"write the metadata record of {uri}", traceback.format_exc()))
-        if events:
-            results += events
-            events.clear()
-        outbox.send(results)
 
 
 def _grow_pipe(conn: Any) -> None:
@@ -182,53 +219,65 @@ def _grow_pipe(conn: Any) -> None:
         pass
 
 
-class WriterProcess:
-    """The parent's handle: sends batches without blocking, receives results on a thread.
+class WriterHost:
+    """The writer child process and its pipes, shared by the channels (crawls) of one command."""
 
-    ``submit_batch`` returns False when ``queue_size`` pages are in flight (sent, not written
-    yet), so the caller can pause the crawl; ``on_low_water`` is called once that falls to half.
-    ``on_results`` gets every result list in the receiving thread.
-    """
-
-    def __init__(self, root: str, *, writer_args: dict[str, Any], state_path: str | None,
-                 revisits: bool, queue_size: int, on_results: Callable[[list[tuple]], None],
-                 on_low_water: Callable[[], None] | None = None):
+    def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # the crawl is threaded: never fork it
         inbox_r, self._inbox = ctx.Pipe(duplex=False)
         self._outbox, outbox_w = ctx.Pipe(duplex=False)
         _grow_pipe(self._inbox)
-        self.process = ctx.Process(target=_child, name="newswarc-warc-writer", daemon=True,
-                                   args=(inbox_r, outbox_w, root, writer_args, state_path, revisits))
+        self.process = ctx.Process(target=_child, name="newswarc-warc-writer", daemon=True, args=(inbox_r, outbox_w))
         self.process.start()
         inbox_r.close()
         outbox_w.close()
-        self.maxsize = max(1, queue_size)
-        self.on_results, self.on_low_water = on_results, on_low_water
-        self.want_low_water = False
         self.dead = False
+        self.stopping = False
         self._lock = threading.Lock()
-        self._in_flight = 0
+        self._send_lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self._channels: dict[int, WriterProcess] = {}
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._receive, name="newswarc-warc-results", daemon=True)
         self._thread.start()
 
-    def submit_batch(self, messages: Sequence[tuple], force: bool = False) -> bool:
-        """Send messages as one batch; refused (False) when too many pages are in flight."""
+    def open(self, root: str, *, writer_args: dict[str, Any], state_path: str | None, revisits: bool,
+             queue_size: int, on_results: Callable[[list[Result]], None],
+             on_low_water: Callable[[], None] | None = None) -> WriterProcess:
+        """A new channel: one crawl's files under ``root``. Raises RuntimeError once the host stops."""
         with self._lock:
-            if not force and self._in_flight and self._in_flight + len(messages) > self.maxsize:
-                self.want_low_water = True
-                return False
-            self._in_flight += len(messages)
+            if self.stopping or self.dead:
+                raise RuntimeError("the WARC writer process is stopping")
+            number = next(self._numbers)
+            channel = WriterProcess(self, number, queue_size=queue_size, on_results=on_results,
+                                    on_low_water=on_low_water)
+            self._channels[number] = channel
+        self.send(OpenChannel(number, root, writer_args, state_path, revisits))
+        return channel
+
+    def send(self, msg: Any) -> None:
         if self.dead:
             raise BrokenPipeError("the WARC writer process is gone")
-        self._inbox.send(list(messages))
-        return True
+        with self._send_lock:  # crawls send from the reactor and from their closing threads
+            self._inbox.send(msg)
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Write what was sent, close the file, stop the child; True when it stopped cleanly."""
+    def release(self, channel: WriterProcess, timeout: float | None) -> None:
+        """A channel is done; the last one stops the process."""
+        with self._lock:
+            self._channels.pop(channel.number, None)
+            last = not self._channels and not self.stopping
+            if last:
+                self.stopping = True
+        if last:
+            self.stop(timeout)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Close every file and end the child; True when it stopped cleanly."""
+        with self._lock:
+            self.stopping = True
         if not self.dead:
             try:
-                self._inbox.send(_STOP)
+                self.send(Stop())
             except OSError:
                 pass
         stopped = self._stopped.wait(timeout)
@@ -242,21 +291,87 @@ class WriterProcess:
     def _receive(self) -> None:
         while True:
             try:
-                results = self._outbox.recv()
+                reply = self._outbox.recv()
             except (EOFError, OSError):
                 self.dead = True
-                self.on_results([("died", None)])
+                with self._lock:
+                    channels = list(self._channels.values())
+                for channel in channels:
+                    channel.deliver([Died()])
                 self._stopped.set()
                 return
-            done = sum(1 for r in results if r[0] in ("x", "m"))
+            if reply is None:  # after Stop: every file is closed
+                self._stopped.set()
+                return
             with self._lock:
-                self._in_flight -= done
-                low = self.want_low_water and self._in_flight <= self.maxsize // 2
-                if low:
-                    self.want_low_water = False
-            self.on_results(results)
-            if low and self.on_low_water:
-                self.on_low_water()
-            if results and results[-1][0] == "stopped":
-                self._stopped.set()
-                return
+                channel = self._channels.get(reply.channel)
+            if channel is not None:
+                channel.deliver(reply.results)
+
+
+class WriterProcess:
+    """One crawl's channel to the writer process: sends batches without blocking, gets results on a thread.
+
+    ``submit_batch`` returns False when ``queue_size`` pages are in flight (sent, not written
+    yet), so the caller can pause the crawl; ``on_low_water`` is called once that falls to half.
+    ``on_results`` gets every result list in the receiving thread. Built by :meth:`WriterHost.open`,
+    or standing alone with :meth:`start` (its own process).
+    """
+
+    def __init__(self, host: WriterHost, number: int, *, queue_size: int,
+                 on_results: Callable[[list[Result]], None], on_low_water: Callable[[], None] | None = None):
+        self.host, self.number = host, number
+        self.process = host.process
+        self.maxsize = max(1, queue_size)
+        self.on_results, self.on_low_water = on_results, on_low_water
+        self.want_low_water = False
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._closed = threading.Event()
+
+    @classmethod
+    def start(cls, root: str, *, writer_args: dict[str, Any], state_path: str | None, revisits: bool,
+              queue_size: int, on_results: Callable[[list[Result]], None],
+              on_low_water: Callable[[], None] | None = None) -> WriterProcess:
+        """A channel on a process of its own (stopped when the channel closes)."""
+        return WriterHost().open(root, writer_args=writer_args, state_path=state_path, revisits=revisits,
+                                 queue_size=queue_size, on_results=on_results, on_low_water=on_low_water)
+
+    @property
+    def dead(self) -> bool:
+        return self.host.dead
+
+    def submit_batch(self, jobs: Sequence[WriteExchange | WriteMetadata], force: bool = False) -> bool:
+        """Send jobs as one batch; refused (False) when too many pages are in flight."""
+        with self._lock:
+            if not force and self._in_flight and self._in_flight + len(jobs) > self.maxsize:
+                self.want_low_water = True
+                return False
+            self._in_flight += len(jobs)
+        self.host.send(Batch(self.number, list(jobs)))
+        return True
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Write what was sent and close this crawl's file; True when it closed cleanly."""
+        if not self.dead:
+            try:
+                self.host.send(CloseChannel(self.number))
+            except OSError:
+                pass
+        closed = self._closed.wait(timeout)
+        self.host.release(self, timeout)
+        return closed and not self.dead
+
+    def deliver(self, results: list[Result]) -> None:
+        """In the host's receiving thread: count what is done, hand the results over."""
+        done = sum(1 for r in results if isinstance(r, Written | MetadataWritten))
+        with self._lock:
+            self._in_flight -= done
+            low = self.want_low_water and self._in_flight <= self.maxsize // 2
+            if low:
+                self.want_low_water = False
+        self.on_results(results)
+        if low and self.on_low_water:
+            self.on_low_water()
+        if any(isinstance(r, ChannelClosed | Died) for r in results):
+            self._closed.set()
