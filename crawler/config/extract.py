@@ -62,3 +62,15 @@ class ExtractOptions:
                 raise ConfigError(source, "extract.language", "must be a language tag like 'en' or 'pt-BR'")
             kwargs["language"] = lang
         return cls(**kwargs)
+
+
+def options_for_seed(seed: Any) -> ExtractOptions | None:
+    """The extraction options of a seed: its ``[extract]`` table, with the seed's ``language`` unless it names one.
+
+    The one place the crawl's pipeline and replay build them, so that replay extracts as the crawl did.
+    None: the defaults.
+    """
+    extract = dict(getattr(seed, "extract", {}) or {})
+    if seed is not None and getattr(seed, "language", None) and "language" not in extract:
+        extract["language"] = seed.language
+    return ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import logging
 import sys
-import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -20,11 +19,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
-from crawler.config.extract import ExtractOptions
+from crawler.config.extract import ExtractOptions, options_for_seed
 from crawler.context import PoolLease, command_workers, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
+from crawler.output.dedup import Dedup
 from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
 from crawler.urls import canonicalize_url
 
@@ -63,9 +63,7 @@ class ArticlePipeline:
         self.jsonl_stdout = jsonl_stdout
         self.writer: OutputWriter | None = None
         self.options: ExtractOptions | None = None
-        self._seen_urls: set[str] = set()
-        self._seen_hashes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.dedup = Dedup()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -82,10 +80,8 @@ class ArticlePipeline:
         self.ctx = ctx
         self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout)
         seed = getattr(self.crawler.spider, "seed", None)
-        extract = dict(getattr(seed, "extract", {}) or {})
-        if seed is not None and seed.language and "language" not in extract:
-            extract["language"] = seed.language
-        self.options = ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None
+        self.options = options_for_seed(seed)
+        self.dedup = Dedup(ctx.state)
         if ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
 
@@ -136,7 +132,7 @@ class ArticlePipeline:
             stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
             raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
-        duplicate = self._duplicate_of(article)
+        duplicate = self.dedup.duplicate_of(article)
         if duplicate:
             stats.inc_value(f"newswarc/extract/duplicates/{duplicate}")
             logger.info("Duplicate article %s (%s)", item.url, duplicate)
@@ -170,20 +166,6 @@ class ArticlePipeline:
         if state.has_text_hash(article.text_sha256) == prior.article_id:
             return "unchanged"
         return "changed"
-
-    def _duplicate_of(self, article) -> str | None:
-        """Same article under another URL (canonical link) or the same text: write it once."""
-        with self._lock:
-            if article.canonical_url in self._seen_urls:
-                return "canonical_url"
-            if article.text_sha256 in self._seen_hashes:
-                return "text_hash"
-            state = self.ctx.state
-            if state is not None and state.has_text_hash(article.text_sha256) not in (None, article_id(article.canonical_url)):
-                return "text_hash_earlier_run"  # syndicated copy of an article archived before
-            self._seen_urls.add(article.canonical_url)
-            self._seen_hashes[article.text_sha256] = article.canonical_url
-            return None
 
     def _write(self, row: dict, text: str, item: ArticlePage, article: Article, location: Any) -> None:
         """Write the article, then remember it: a kill in between means a re-fetch, never a loss."""

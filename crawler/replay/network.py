@@ -32,6 +32,7 @@ from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
 from crawler.warc.codecs import dechunk
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
+from crawler.warc.revisits import Originals
 from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,7 @@ class ArchiveIndex:
         self.captures: dict[str, _Capture] = {}
         self.counts: collections.Counter[str] = collections.Counter()  # keys under STATS
         self.corrupt: list[Corrupt] = []
-        self._digests: dict[str, tuple[int, int]] = {}  # payload digest -> a response with that payload
-        self._revisits: list[tuple[str, float, int, int, bool, str, str]] = []  # resolved once all is read
+        self._originals = Originals()  # payload digest -> (source, offset); .later: revisits, resolved at the end
         self._stack = contextlib.ExitStack()  # the SourceSet (WACZ files) and local copies of S3 objects
 
     @classmethod
@@ -129,18 +129,17 @@ class ArchiveIndex:
         if rec.type == "revisit":
             has_head = rec.http_status not in (None, 304)
             refers = rec.headers.get("warc-refers-to-target-uri", "").strip("<>")
-            self._revisits.append((url, when, number, rec.offset, has_head, digest, refers))
+            self._originals.later.append((url, when, number, rec.offset, has_head, rec.headers, refers))
         elif rec.http_status is None or rec.http_status == 304:
             self.counts["skipped/" + ("bad_http" if rec.http_status is None else "not_modified")] += 1
         else:
-            if digest:
-                self._digests.setdefault(digest, (number, rec.offset))
+            self._originals.remember(digest, (number, rec.offset))
             self._put(url, _Capture(when, number, rec.offset, number, rec.offset, True))
 
     def _resolve_revisits(self) -> None:
         """A revisit serves its original's payload: found by payload digest, else by the URL it refers to."""
-        for url, when, number, offset, has_head, digest, refers in self._revisits:
-            found = self._digests.get(digest) if digest else None
+        for url, when, number, offset, has_head, headers, refers in self._originals.later:
+            found = self._originals.find(headers)
             if found is None and (prior := self.captures.get(canonicalize_url(refers)) if refers else None):
                 found = (prior.payload_source, prior.payload_offset)
             if found is None:
@@ -150,8 +149,7 @@ class ArchiveIndex:
                 continue
             self.counts["revisits/resolved"] += 1
             self._put(url, _Capture(when, number, offset, *found, has_head))
-        self._revisits.clear()
-        self._digests.clear()
+        self._originals.clear()
 
     def _put(self, url: str, capture: _Capture) -> None:
         old = self.captures.get(url)

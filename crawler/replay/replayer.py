@@ -30,16 +30,18 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import IO, Any
 
-from crawler.config.extract import ExtractOptions
+from crawler.config.extract import options_for_seed
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
+from crawler.output.dedup import Dedup
 from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
+from crawler.warc.revisits import Originals
 from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources, read_at
 
 logger = logging.getLogger(__name__)
@@ -134,11 +136,7 @@ class Replayer:
         seed = options.seed
         self.article_patterns = tuple(getattr(seed, "article_url_patterns", ()) or ())
         self.deny_patterns = tuple(getattr(seed, "deny_url_patterns", ()) or ())
-        extract = dict(getattr(seed, "extract", {}) or {})
-        if seed is not None and seed.language and "language" not in extract:
-            extract["language"] = seed.language
-        self.extract_options = (ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>"))
-                                if extract else None)
+        self.extract_options = options_for_seed(seed)
         self.pool = pool or ExtractionPool(workers=options.workers, timeout=options.timeout, func=PAGE_FUNC,
                                            preload=PAGE_PRELOAD)
         self.max_inflight = options.max_inflight or 16 * self.pool.workers  # head-of-line slack
@@ -149,10 +147,8 @@ class Replayer:
         self._meta: dict[str, dict[str, str]] = {}  # response record id -> metadata fields (pending pages only)
         self._known_articles: set[str] = set()  # canonical URLs of article pages seen so far (the spider's set)
         self._article_urls: set[str] = set()  # the same pages' URLs as archived (a quick check before work)
-        self._seen_urls: set[str] = set()  # canonical article URLs written (the pipeline's sets)
-        self._seen_hashes: set[str] = set()
-        self._originals: dict[str, tuple[int, int]] = {}  # payload digest -> (source index, offset)
-        self._revisits: list[tuple[int, WarcRecord]] = []  # revisits whose original was not seen yet
+        self.dedup = Dedup()  # the crawl pipeline's: canonical URL, text hash
+        self._originals = Originals()  # payload digest -> (source index, offset); .later: (index, revisit)
         self._sources: list[Source] = []
         self._seq = 0
         self._source_seed: str | None = None
@@ -258,7 +254,7 @@ class Replayer:
             if rec.note in (None, "url_pattern", "date"):  # a 200 HTML payload a revisit may point to
                 digest = rec.headers.get("warc-payload-digest")
                 if digest:
-                    self._originals.setdefault(digest, (index, rec.offset))
+                    self._originals.remember(digest, (index, rec.offset))
             if rec.note is None:
                 self._page(rec, rec.body or b"", rec.http_headers, rec)
             else:
@@ -267,7 +263,7 @@ class Replayer:
             if rec.note is not None:
                 self.stats[STATS + "skipped/" + rec.note] += 1
             elif not self._revisit(rec):
-                self._revisits.append((index, rec))
+                self._originals.later.append((index, rec))
 
     def _metadata(self, rec: WarcRecord) -> None:
         fields: dict[str, str] = {}
@@ -283,7 +279,7 @@ class Replayer:
 
     def _revisit(self, rec: WarcRecord) -> bool:
         """Replay a revisit with its original's payload; False when the original was not seen yet."""
-        found = self._originals.get(rec.headers.get("warc-payload-digest", ""))
+        found = self._originals.find(rec.headers)
         if found is None:
             return False
         index, offset = found
@@ -299,14 +295,14 @@ class Replayer:
         return True
 
     def _resolve_late_revisits(self) -> None:
-        for index, rec in self._revisits:
+        for index, rec in self._originals.later:
             self._source_seed = None
             if not self._revisit(rec):
                 self.stats[STATS + "revisits/unresolved"] += 1
                 logger.warning("Revisit %s (%s): no response record with its payload digest in the input",
                                rec.target_uri, self._sources[index].name)
             self._drain(self.max_inflight)
-        self._revisits.clear()
+        self._originals.later.clear()
 
     def _page(self, rec: WarcRecord, body: bytes, http_headers: list[tuple[str, str]], payload: WarcRecord) -> None:
         """A 200 HTML response: hand it to a worker (decode, classify, extract), to be written in order."""
@@ -360,14 +356,9 @@ class Replayer:
             self.stats[STATS + f"extract/skipped/{result.reason or 'unknown'}"] += 1
             logger.warning("Skipped %s (%s): no article extracted", page.url, result.reason)
             return
-        if article.canonical_url in self._seen_urls:
-            self.stats[STATS + "duplicates/canonical_url"] += 1
+        if duplicate := self.dedup.duplicate_of(article):
+            self.stats[STATS + f"duplicates/{duplicate}"] += 1
             return
-        if article.text_sha256 in self._seen_hashes:
-            self.stats[STATS + "duplicates/text_hash"] += 1
-            return
-        self._seen_urls.add(article.canonical_url)
-        self._seen_hashes.add(article.text_sha256)
         site = (self.opt.site or meta.get("seed") or page.source_seed
                 or getattr(self.opt.seed, "name", None) or url_host(page.url) or "_")
         row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
