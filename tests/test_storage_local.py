@@ -85,3 +85,17 @@ def test_spool_helpers(tmp_path):
         (root / name).parent.mkdir(exist_ok=True)
         (root / name).write_bytes(b"")
     assert list(spooled_keys(root)) == ["x/1.txt", "z.jsonl"]
+
+
+def test_storage_backends_declare_everything_their_callers_use(tmp_path):
+    """The run report and the state backup ask storage for these, without probing with hasattr."""
+    from crawler.storage.base import Storage
+    from crawler.storage.s3.storage import S3Storage
+
+    for member in ("remote", "wait", "spooled", "upload_counts", "commit", "close", "display"):
+        assert member in Storage.__annotations__ or callable(getattr(Storage, member, None)), member
+        assert hasattr(S3Storage, member) or member == "remote", member  # remote is set per instance
+    local = LocalStorage(tmp_path)
+    assert isinstance(local, Storage)
+    assert local.remote is False and local.spooled() == 0 and local.wait() is None
+    assert local.upload_counts() == {"uploaded": 0, "failed": 0, "bytes_uploaded": 0}

@@ -83,16 +83,16 @@ NEWSWARC_REPLAY_SOURCES = []
 
 # --- s3: options of the S3 backend (credentials come from boto3's chain)
 NEWSWARC_S3_ENDPOINT_URL = None
-NEWSWARC_S3_MAX_ATTEMPTS = 5
+NEWSWARC_S3_MAX_ATTEMPTS = 5  # botocore attempts per request ("standard" retry mode)
 NEWSWARC_S3_MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
 NEWSWARC_S3_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 NEWSWARC_S3_PROFILE = None
 NEWSWARC_S3_REGION = None
-NEWSWARC_S3_RETRY_BACKOFF = 2.0
+NEWSWARC_S3_RETRY_BACKOFF = 2.0  # seconds before the 2nd whole-upload attempt, doubled after
 NEWSWARC_S3_SSE = None
 NEWSWARC_S3_SSE_KMS_KEY_ID = None
 NEWSWARC_S3_STORAGE_CLASS = None
-NEWSWARC_S3_UPLOAD_ATTEMPTS = 3
+NEWSWARC_S3_UPLOAD_ATTEMPTS = 3  # whole-upload attempts (connection errors, bad checksums)
 NEWSWARC_S3_UPLOAD_WORKERS = 8
 
 # --- spool: local working copy of output bound for remote storage

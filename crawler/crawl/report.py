@@ -107,17 +107,15 @@ class RunReport:
         ctx = getattr(self, "ctx", None) or run_context(self.crawler)
         seed = getattr(self.crawler.spider, "seed", None)
         storage = ctx.storage
-        if hasattr(storage, "wait"):  # remote storage: let the uploads of this run finish first
-            storage.wait()
-        failed = getattr(storage, "failed", 0)
+        storage.wait()  # remote storage: let the uploads of this run finish first
+        counts = storage.upload_counts()
+        failed = counts["failed"]
         if failed:
             self.crawler.stats.set_value("newswarc/storage/failed/s3", failed)
         report = build_report(self.crawler.stats.get_stats(), run_id=ctx.run_id, seed=seed,
                               started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display())
-        if hasattr(storage, "uploaded"):
-            report["storage"] = {"uploaded": storage.uploaded, "failed": failed,
-                                 "bytes_uploaded": storage.bytes_uploaded,
-                                 "spooled": storage.spooled() if hasattr(storage, "spooled") else 0}
+        if storage.remote:
+            report["storage"] = {**counts, "spooled": storage.spooled()}
         name = getattr(seed, "name", "run")
         key = f"runs/{ctx.run_id}-{name}.json"
         ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
@@ -127,7 +125,7 @@ class RunReport:
                 backup_state(storage, self.crawler.settings)
         ctx.storage.close()
         report["report_file"] = ctx.storage.display(key)
-        if hasattr(storage, "spooled"):
+        if storage.remote:
             report["storage"]["spooled"] = storage.spooled()  # the final count, the report itself included
             if (storage.work_dir / key).exists():
                 report["report_file"] = str(storage.work_dir / key)  # upload failed: still in the spool

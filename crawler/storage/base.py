@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -22,6 +22,11 @@ class Storage(Protocol):
 
     uri: str
     work_dir: Path
+    remote: bool  # False: the work directory is the output; True: files are uploaded from it (a spool)
+
+    @classmethod
+    def from_uri(cls, uri: str, settings: Any = None) -> Storage:
+        """The backend for ``uri``, options from Scrapy ``settings`` (how :func:`open_storage` builds it)."""
 
     def check(self) -> None:
         """Fail early (``StorageError``) when the location cannot be written."""
@@ -46,6 +51,15 @@ class Storage(Protocol):
 
     def sync(self) -> int:
         """Upload what waits in the spool; returns how many files were committed."""
+
+    def wait(self) -> None:
+        """Block until every pending commit has finished (successfully or not)."""
+
+    def spooled(self) -> int:
+        """How many finished files wait in the spool (0 for local output)."""
+
+    def upload_counts(self) -> dict[str, int]:
+        """Files ``uploaded`` and ``failed``, ``bytes_uploaded`` so far (zeros for local output)."""
 
     def close(self) -> None:
         """Wait for pending commits; what failed stays spooled for :meth:`sync`."""

@@ -17,6 +17,7 @@ class LocalStorage:
     def __init__(self, root: str | os.PathLike):
         self.work_dir = Path(root).expanduser().resolve()
         self.uri = str(self.work_dir)
+        self.remote = False
 
     @classmethod
     def from_uri(cls, uri: str, settings=None) -> LocalStorage:
@@ -62,6 +63,15 @@ class LocalStorage:
 
     def sync(self) -> int:
         return 0
+
+    def wait(self) -> None:
+        pass
+
+    def spooled(self) -> int:
+        return 0
+
+    def upload_counts(self) -> dict[str, int]:
+        return {"uploaded": 0, "failed": 0, "bytes_uploaded": 0}
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from crawler.config import settings as default_settings
 from crawler.errors import StorageError
 from crawler.storage.base import atomic_write
 from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage
@@ -41,15 +42,10 @@ logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 READ_BUFFER = MiB
-# Defaults of settings read here (also declared in crawler/settings.py).
-DEFAULTS: dict[str, Any] = {
-    "NEWSWARC_S3_MAX_ATTEMPTS": 5,  # botocore attempts per request ("standard" retry mode)
-    "NEWSWARC_S3_MULTIPART_CHUNKSIZE": 16 * MiB,
-    "NEWSWARC_S3_MULTIPART_THRESHOLD": 64 * MiB,
-    "NEWSWARC_S3_RETRY_BACKOFF": 2.0,  # seconds before the 2nd whole-upload attempt, doubled after
-    "NEWSWARC_S3_UPLOAD_ATTEMPTS": 3,  # whole-upload attempts (connection errors, bad checksums)
-    "NEWSWARC_S3_UPLOAD_WORKERS": 8,
-}
+# The defaults of the settings read here are those of the one table, crawler/config/settings.py
+# (used as well when the caller has no Scrapy settings: tests, `newswarc replay` from s3://).
+DEFAULTS: dict[str, Any] = {name: getattr(default_settings, name) for name in dir(default_settings)
+                            if name.startswith(("NEWSWARC_S3_", "NEWSWARC_SPOOL_"))}
 SSE_VALUES = ("AES256", "aws:kms")
 OUTAGE_PAUSE = 60.0  # seconds without upload attempts after S3 stayed unreachable
 
@@ -151,6 +147,7 @@ class S3Storage:
             raise StorageError(f"{self.uri}: {describe_error(exc, self.endpoint_url)[0]}") from None
         self.endpoint_url = self._client.meta.endpoint_url
         self.uploaded = self.failed = self.bytes_uploaded = 0
+        self.remote = True
         self._lock = threading.RLock()
         self._pending: dict[str, Future] = {}
         self._pool: ThreadPoolExecutor | None = None
@@ -301,6 +298,9 @@ class S3Storage:
     def spooled(self) -> int:
         """How many finished files wait in the spool (not uploaded yet, or failed)."""
         return sum(1 for _ in spooled_keys(self.work_dir))
+
+    def upload_counts(self) -> dict[str, int]:
+        return {"uploaded": self.uploaded, "failed": self.failed, "bytes_uploaded": self.bytes_uploaded}
 
     # --- internals
 
