@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Any
 from crawler.extract.pool import ExtractionPool
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
-from crawler.storage.local import LocalStorage
 from crawler.warc.writer_process import WriterHost, WriterProcess
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class CommandWorkers:
         self._pool_key: tuple | None = None
         self._leases: set[int] = set()
         self._host: WriterHost | None = None
+        self._repaired: set[str] = set()
 
     def extraction_pool(self, *, workers: int, timeout: float, func: str | None = None) -> PoolLease:
         key = (workers, timeout, func)
@@ -122,6 +123,16 @@ class CommandWorkers:
                 self._pool = self._pool_key = None
         if pool is not None:
             pool.close(wait=wait)
+
+    def repair_once(self, directory: Path, repair: Callable[[Path], list[Path]]) -> list[Path]:
+        """Repair the ``.open`` files of crashed runs once per command and directory, before any crawl of
+        the command writes there (a sibling crawl's live ``.open`` file is never taken for a crashed one)."""
+        key = str(Path(directory).resolve())
+        with self._lock:  # held while repairing: the other crawls open their writers after it
+            if key in self._repaired:
+                return []
+            self._repaired.add(key)
+            return repair(directory)
 
     def open_warc_writer(self, root: str, **kwargs: Any) -> WriterProcess:
         """A channel (one crawl's files) on the command's WARC writer process, started on first use."""
@@ -171,13 +182,9 @@ def release_state(state) -> bool:
     return True
 
 
-def _is_remote(storage: Storage) -> bool:
-    return not isinstance(storage, LocalStorage)
-
-
 def restore_state_backup(storage: Storage, settings) -> None:
     """On remote output the state lives in the local spool; a new machine restores it from the bucket."""
-    if settings.get("NEWSWARC_STATE_PATH") or not _is_remote(storage):
+    if settings.get("NEWSWARC_STATE_PATH") or not storage.remote:
         return
     local = storage.work_dir / STATE_KEY
     if local.exists() or not storage.exists(STATE_KEY):
@@ -193,7 +200,7 @@ def restore_state_backup(storage: Storage, settings) -> None:
 
 def backup_state(storage: Storage, settings) -> None:
     """After a run on remote output, the closed state file goes to the bucket (uploaded, then removed)."""
-    if settings.get("NEWSWARC_STATE_PATH") or not _is_remote(storage):
+    if settings.get("NEWSWARC_STATE_PATH") or not storage.remote:
         return
     if (storage.work_dir / STATE_KEY).exists():
         storage.commit(STATE_KEY)

@@ -20,6 +20,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -67,6 +68,7 @@ class WarcCapture:
                  revisits: bool = True, warcinfo: Sequence[tuple[str, str]] = (), state: Any = None,
                  pause_engine: Callable[[bool], None] | None = None,
                  open_writer: Callable[..., WriterProcess] = WriterProcess.start,
+                 repair: Callable[[Path], list[Path]] = repair_open_files,
                  make_id: Callable[[], str] = make_record_id, now: Callable[[], float] = time.time):
         if not 0 <= gzip_level <= 9:
             raise NewswarcError(f"NEWSWARC_ARCHIVE_GZIP_LEVEL: {gzip_level} is not a gzip level (0-9)")
@@ -76,6 +78,7 @@ class WarcCapture:
         self.state = state  # the CrawlState: earlier runs' payloads are read from its file, new ones added
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
         self._open_writer = open_writer  # a channel on the command's writer process, or a process of its own
+        self._repair = repair  # once per command and output when the command's crawls share it
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
                              "recompress": recompress, "warcinfo": list(warcinfo)}
         self._queue_size = queue_size
@@ -107,6 +110,7 @@ class WarcCapture:
         if not uri:
             raise NewswarcError("NEWSWARC_OUTPUT_URI is empty: set an output directory or s3://bucket/prefix")
         ctx = run_context(crawler)  # the crawl's storage, shared with the pipeline and the report
+        workers = command_workers(crawler)
         storage = ctx.storage
         max_body = settings.getint("NEWSWARC_ARCHIVE_MAX_BODY", 0)
         maxsize = settings.getint("DOWNLOAD_MAXSIZE", 0)
@@ -131,7 +135,8 @@ class WarcCapture:
                   queue_size=settings.getint("NEWSWARC_ARCHIVE_QUEUE_SIZE", 500),
                   revisits=settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True),
                   warcinfo=warcinfo_fields(settings), pause_engine=pause_engine,
-                  open_writer=command_workers(crawler).open_warc_writer,  # one writer process per command
+                  open_writer=workers.open_warc_writer,  # one writer process per command
+                  repair=lambda directory: workers.repair_once(directory, repair_open_files),
                   state=ctx.state)  # the crawl state remembers payloads across runs
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -153,7 +158,7 @@ class WarcCapture:
 
     def open(self) -> None:
         """Blocking part of opening: repair, commit what was repaired, start the writer."""
-        for path in repair_open_files(self.storage.work_dir / "warc"):
+        for path in self._repair(self.storage.work_dir / "warc"):
             self.storage.commit("warc/" + path.name)
             self.report({"repaired": 1})
         self.open_writer()
@@ -420,11 +425,15 @@ def _not_modified(response: Any, request: Any) -> tuple[str, str, str] | None:
 
 
 def page_fields(request: Any, date: str) -> list[tuple[str, str]]:
-    """Context of a fetch from the request meta (seed, route, depth, redirect hops, fetch time)."""
+    """Context of a fetch from the request meta (seed, route, depth, redirect hops, fetch time).
+
+    ``depth`` is the crawl's one depth counter, ``newswarc_depth`` (what a seed's ``max_depth``
+    limits); Scrapy's ``DepthMiddleware`` and its ``depth`` are off.
+    """
     meta = request.meta
     route = meta.get("newswarc_route") or ("robots" if request.url.endswith("/robots.txt") else "")
     pairs = [("seed", str(meta.get("newswarc_seed") or "")), ("route", route),
-             ("depth", str(meta.get("depth", 0))), ("fetch-time", date)]
+             ("depth", str(meta.get("newswarc_depth", 0))), ("fetch-time", date)]
     pairs += [("redirect", str(url)) for url in meta.get("redirect_urls", ())]
     return pairs
 
