@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.dates import parse_iso
 from crawler.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -99,15 +100,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time (or date) as an aware UTC datetime; naive means UTC; junk gives None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+parse_time = parse_iso  # the crawl state's times (kept under its old name for the spider)
 
 
 def _warc_field(warc: Any, name: str) -> Any:

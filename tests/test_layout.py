@@ -18,7 +18,7 @@ MAX_PLAIN_MODULES = 6  # .py files directly under crawler/, besides __init__.py
 
 # Layers, lowest first: a module may import its own layer (without a circle) or a lower one.
 LAYERS = [
-    {"crawler", "crawler.errors", "crawler.urls", "crawler.config"},
+    {"crawler", "crawler.errors", "crawler.urls", "crawler.dates", "crawler.config"},
     {"crawler.discovery", "crawler.warc", "crawler.extract", "crawler.output", "crawler.storage",
      "crawler.state", "crawler.context", "crawler.demo"},
     {"crawler.crawl", "crawler.replay", "crawler.schedule"},

@@ -145,3 +145,36 @@ def test_writer_appends_after_repair_on_resume(tmp_path):
     writer.close()
     lines = part.read_text().splitlines()
     assert json.loads(lines[0]) == {"id": "old"} and json.loads(lines[1])["id"] == article_id(a.canonical_url)
+
+
+def test_dedup_is_one_article_per_canonical_url_and_per_text(tmp_path):
+    from crawler.output.dedup import Dedup
+    from crawler.state import CrawlState
+
+    def art(n: int) -> Article:
+        return dataclasses.replace(make_article(n), text_sha256=f"{n:064d}")
+
+    dedup = Dedup()
+    assert dedup.duplicate_of(art(1)) is None
+    assert dedup.duplicate_of(dataclasses.replace(art(1), text_sha256="other")) == "canonical_url"
+    assert dedup.duplicate_of(dataclasses.replace(art(1), canonical_url="https://b.example/x")) == "text_hash"
+    assert dedup.duplicate_of(art(2)) is None
+    with CrawlState(tmp_path / "state.sqlite") as state:  # an earlier run archived this text as another article
+        state.add_text_hash(art(3).text_sha256, "someone-else")
+        assert Dedup(state).duplicate_of(art(3)) == "text_hash_earlier_run"
+        state.add_text_hash(art(4).text_sha256, article_id(art(4).canonical_url))
+        assert Dedup(state).duplicate_of(art(4)) is None  # the same article again: a new version, not a copy
+
+
+def test_revisits_find_the_first_original_of_their_payload():
+    from crawler.warc.revisits import Originals
+
+    originals = Originals()
+    originals.remember("sha1:A", (0, 100))
+    originals.remember("sha1:A", (1, 5))  # a later copy: the first stays the original
+    originals.remember(None, (2, 0))
+    assert originals.find({"warc-payload-digest": "sha1:A"}) == (0, 100)
+    assert originals.find({"warc-payload-digest": "sha1:B"}) is None and originals.find({}) is None
+    originals.later.append("a revisit")
+    originals.clear()
+    assert originals.find_digest("sha1:A") is None and originals.later == []

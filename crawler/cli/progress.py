@@ -1,11 +1,12 @@
-"""The live progress line on stderr, shared by the commands that crawl."""
+"""The crawl's live progress line on stderr (drawn by :class:`~crawler.output.progress.ProgressLine`, as replay's)."""
 
 from __future__ import annotations
 
 import sys
-import time
 
 from twisted.internet import task
+
+from crawler.output.progress import ProgressLine
 
 
 class Progress:
@@ -13,7 +14,7 @@ class Progress:
 
     def __init__(self, crawlers: list, stream=sys.stderr, interval: float = 1.0):
         self.crawlers, self.stream, self.interval = crawlers, stream, interval
-        self.started = time.monotonic()
+        self.display = ProgressLine(stream, interval)
         self.enabled = stream.isatty()
         self._call = None
 
@@ -28,17 +29,17 @@ class Progress:
 
     def line(self) -> str:
         t = self.totals()
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        elapsed = self.display.elapsed()
         return (f"pages {t['pages']}  articles {t['articles']}  errors {t['errors']}  "
                 f"{t['pages'] / elapsed:.1f} pages/s  {elapsed:.0f}s")
 
     def start(self) -> None:
         if not self.enabled:
             return
-        self._call = task.LoopingCall(lambda: self.stream.write("\r\033[K" + self.line()))
+        self._call = task.LoopingCall(lambda: self.display.show(self.line()))
         self._call.start(self.interval, now=False)
 
     def stop(self) -> None:
         if self._call is not None and self._call.running:
             self._call.stop()
-            self.stream.write("\r\033[K")
+            self.display.clear()

@@ -29,12 +29,12 @@ from crawler.config.seeds import Seed, load_seed
 from crawler.context import run_context
 from crawler.crawl.items import ArticlePage
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
+from crawler.dates import parse_iso as parse_time
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
 from crawler.discovery.sitemaps import looks_like_sitemap, parse_sitemap
-from crawler.state import parse_time
 from crawler.urls import canonicalize_url, is_allowed_domain
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ import functools
 import logging
 import tempfile
 from concurrent.futures import Future
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from scrapy import signals
@@ -27,6 +26,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
+from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
@@ -129,7 +129,7 @@ class ArchiveIndex:
         if rec.type == "revisit":
             has_head = rec.http_status not in (None, 304)
             refers = rec.headers.get("warc-refers-to-target-uri", "").strip("<>")
-            self._originals.later.append((url, when, number, rec.offset, has_head, rec.headers, refers))
+            self._originals.later.append((url, when, number, rec.offset, has_head, digest, refers))
         elif rec.http_status is None or rec.http_status == 304:
             self.counts["skipped/" + ("bad_http" if rec.http_status is None else "not_modified")] += 1
         else:
@@ -138,8 +138,8 @@ class ArchiveIndex:
 
     def _resolve_revisits(self) -> None:
         """A revisit serves its original's payload: found by payload digest, else by the URL it refers to."""
-        for url, when, number, offset, has_head, headers, refers in self._originals.later:
-            found = self._originals.find(headers)
+        for url, when, number, offset, has_head, digest, refers in self._originals.later:
+            found = self._originals.find_digest(digest)
             if found is None and (prior := self.captures.get(canonicalize_url(refers)) if refers else None):
                 found = (prior.payload_source, prior.payload_offset)
             if found is None:
@@ -204,11 +204,8 @@ class _Tee:
 
 
 def _timestamp(value: str) -> float:
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return 0.0
-    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).timestamp()
+    when = parse_iso(value)
+    return when.timestamp() if when is not None else 0.0
 
 
 class ArchiveDownloaderMiddleware:

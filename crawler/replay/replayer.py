@@ -22,7 +22,6 @@ import collections
 import json
 import logging
 import re
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -33,9 +32,11 @@ from typing import IO, Any
 from crawler.config.extract import options_for_seed
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
+from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
+from crawler.output.progress import ProgressLine
 from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
@@ -95,22 +96,20 @@ class ReplayResult:
 
 def parse_when(value: str, *, end: bool = False) -> datetime:
     """An ISO date or date-time (UTC when naive); a bare date as ``--until`` means the whole day."""
-    try:
-        if len(value) == 10:
+    if len(value) == 10:
+        try:
             day = date.fromisoformat(value)
+        except ValueError:
+            day = None
+        if day is not None:
             return datetime.combine(day, dtime.max if end else dtime.min, tzinfo=UTC)
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ReplayError(f"{value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z)") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+    when = parse_iso(value)
+    if when is None:
+        raise ReplayError(f"{value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z)")
+    return when
 
 
-def _warc_date(value: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+_warc_date = parse_iso  # WARC-Date: ISO 8601
 
 
 @dataclass
@@ -142,7 +141,7 @@ class Replayer:
         self.max_inflight = options.max_inflight or 16 * self.pool.workers  # head-of-line slack
         self.stats: collections.Counter[str] = collections.Counter()
         self.corrupt: list[Corrupt] = []
-        self.progress = progress
+        self.progress = ProgressLine(progress) if progress is not None else None
         self._pending: collections.deque[_Page] = collections.deque()
         self._meta: dict[str, dict[str, str]] = {}  # response record id -> metadata fields (pending pages only)
         self._known_articles: set[str] = set()  # canonical URLs of article pages seen so far (the spider's set)
@@ -152,8 +151,6 @@ class Replayer:
         self._sources: list[Source] = []
         self._seq = 0
         self._source_seed: str | None = None
-        self._started = time.monotonic()
-        self._last_progress = 0.0
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -372,16 +369,15 @@ class Replayer:
     def _progress(self, final: bool = False) -> None:
         if self.progress is None:
             return
-        now = time.monotonic()
-        if not final and now - self._last_progress < 1.0:
+        if final:
+            self.progress.clear()
             return
-        self._last_progress = now
-        elapsed = max(now - self._started, 1e-6)
+        if not self.progress.due():
+            return
+        elapsed = self.progress.elapsed()
         records, articles = self.stats[STATS + "records"], self.stats[STATS + "articles"]
-        line = (f"records {records}  articles {articles}  corrupt {self.stats[STATS + 'corrupt']}  "
-                f"{records / elapsed:.0f} records/s  {articles / elapsed:.1f} articles/s")
-        self.progress.write("\r\033[K" + ("" if final else line))
-        self.progress.flush()
+        self.progress.show(f"records {records}  articles {articles}  corrupt {self.stats[STATS + 'corrupt']}  "
+                           f"{records / elapsed:.0f} records/s  {articles / elapsed:.1f} articles/s")
 
 
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")

@@ -27,7 +27,9 @@ class Originals:
 
     def find(self, revisit_headers: Mapping[str, str]) -> Any:
         """Where the revisit's payload is (what :meth:`remember` was given), or None."""
-        digest = revisit_headers.get("warc-payload-digest", "")
+        return self.find_digest(revisit_headers.get("warc-payload-digest", ""))
+
+    def find_digest(self, digest: str | None) -> Any:
         return self._where.get(digest) if digest else None
 
     def clear(self) -> None:
