@@ -1,4 +1,4 @@
-"""Article extraction: HTML → :class:`Article` (text + metadata). The only module importing trafilatura.
+"""Article extraction: HTML → :class:`Article` (text + metadata); trafilatura (through extract/_trafilatura.py) does the core.
 
 trafilatura does the heavy lifting (main-content detection with its readability/justext
 fallbacks, htmldate for dates). Around it, three generic steps measured on the
@@ -22,15 +22,18 @@ from typing import Any
 
 from lxml import etree
 from lxml.html import HtmlElement, fromstring
-from trafilatura import bare_extraction
-from trafilatura.metadata import (
-    extract_url,
-)
-from trafilatura.settings import Extractor
-from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS
 
 from crawler.config.extract import FAVOR_CHOICES, ExtractOptions
 from crawler.discovery.links import has_xml_invalid_chars
+from crawler.extract._trafilatura import (
+    DOCTYPE_TAG,
+    FAULTY_HTML,
+    HTML_PARSER,
+    INVALID_XML_CHARS,
+    Extractor,
+    bare_extraction,
+    extract_url,
+)
 from crawler.extract.metadata import (
     _declared_language,
     _detect_language,

@@ -16,18 +16,18 @@ from urllib.parse import urljoin, urlsplit
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.metadata import (
+
+from crawler.extract._trafilatura import (
     META_URL,
+    Document,
     examine_meta,
     extract_author,
     extract_catstags,
     extract_meta_json,
     extract_sitename,
     extract_title,
+    line_processing,
 )
-from trafilatura.settings import Document
-from trafilatura.utils import line_processing
-
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
