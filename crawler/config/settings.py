@@ -44,8 +44,6 @@ EXTENSIONS = {
 SPIDER_MIDDLEWARES = {
     # next to the spider: sees every link the spider yields, for the page's WARC metadata record
     "crawler.crawl.outlinks.OutlinkRecorder": 950,
-    # one depth counter: the spider's newswarc_depth (seed max_depth, WARC metadata "depth")
-    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
 }
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
