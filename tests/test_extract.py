@@ -282,5 +282,11 @@ def test_language_detected_only_without_declaration():
 
 
 def test_warm_up_is_repeatable():
-    warm_up()
-    warm_up()
+    """warm_up runs the whole extraction once; doing it twice changes nothing a page sees afterwards."""
+    url = "https://city.example/tram"
+    before = extract_article(_page(lang=""), url)
+    assert warm_up() is None and warm_up() is None
+    after = extract_article(_page(lang=""), url)
+    assert before is not None and after == before
+    assert after.language == "en"  # the language model that warm_up loads still answers
+    assert extract_article(_page(), url, options=ExtractOptions(min_words=10_000)) is None  # options still apply

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from urllib.parse import urlsplit
@@ -112,12 +113,30 @@ def test_killed_crawl_resumes_every_article_once(tmp_path, fresh_demo_server):
 
 
 def test_schedule_exits_cleanly_on_sigterm(tmp_path, demo_server):
+    """SIGTERM to a scheduler whose crawl has run: both end cleanly (the crawl gets the signal if still running)."""
     seed = write_seed(tmp_path, demo_server.url, schedule="* * * * *", max_pages=5)
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "schedule", str(seed), "--out", str(tmp_path / "o")],
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "schedule", str(seed), "--out", str(out)],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 90  # "* * * * *": the first run starts within a minute
+    while time.monotonic() < deadline and proc.poll() is None and not any("Run of demo started" in x for x in lines):
+        time.sleep(0.2)
+    while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("warc/*")):
+        time.sleep(0.1)  # the crawl is under way: it has a WARC file
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=90)
+    proc.wait(timeout=90)
+    reader.join(10)
+    err = "".join(lines)
     assert proc.returncode == 0, err
     assert "Scheduled demo" in err
+    assert "Run of demo started" in err and "Run of demo ended" in err, err  # a crawl ran, and was waited for
+    assert list(out.glob("runs/*-demo.json")), "the scheduled crawl wrote no run report"
