@@ -4,24 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= newswarc-demo
 
-.PHONY: help venv install install-test services demo test lint bench clean
+.PHONY: help venv install install-test services demo test lint bench lock upgrade-deps clean
 
 help:
 	@echo "make demo   - create $(VENV), install newswarc, crawl the bundled demo news site into ./$(OUT)"
 	@echo "make test   - create $(VENV) with the test extras, install test services, run the whole suite"
 	@echo "make lint   - ruff check"
 	@echo "make bench  - benchmarks (installs nginx and wget if missing), writes docs/benchmarks.md"
+	@echo "make lock   - rewrite requirements/*.txt (the lock) after a change to pyproject.toml"
+	@echo "make upgrade-deps - the lock with the newest versions pyproject.toml allows"
 
+# The venv keeps the pip that Python ships: the lock installs with it as it is.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Installs come from the lock (exact versions, hashes checked); newswarc itself without
+# resolving anything. `make lock` writes the lock from pyproject.toml's ranges.
+$(VENV)/.installed: pyproject.toml requirements/runtime.txt | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes -r requirements/runtime.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes -r requirements/test.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -50,6 +56,22 @@ bench: install-test
 	  (apt-get update -qq && apt-get install -y -qq nginx-light || apt-get install -y -qq nginx) >/dev/null; }
 	@command -v wget >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wget) >/dev/null
 	$(BIN)/python -m bench
+
+# The lock: requirements/runtime.txt (what `make demo` installs) and requirements/test.txt
+# (with the test extras), every platform, with hashes. `make lock` after editing pyproject.toml
+# keeps the versions already locked where the ranges allow; `make upgrade-deps` takes the newest.
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(UPGRADE) -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) $(UPGRADE) -o requirements/test.txt
+
+upgrade-deps:
+	$(MAKE) lock UPGRADE=--upgrade
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -10,14 +10,22 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.misc import load_object
+from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
 from crawler.cli.progress import Progress
-from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_seed_path
+from crawler.config.seeds import (
+    default_profile,
+    find_profile,
+    list_seed_files,
+    load_profile,
+    load_seed,
+    resolve_seed_path,
+)
 from crawler.context import CommandWorkers, new_run_id
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
@@ -26,7 +34,6 @@ from crawler.storage import open_storage
 
 logger = logging.getLogger("newswarc")
 
-DEFAULT_PROFILE = Path("settings/default.toml")
 EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
@@ -42,8 +49,7 @@ def build_settings(args: argparse.Namespace) -> Any:
     settings = Settings()
     settings.setmodule("crawler.config.settings", priority="project")
     profile = getattr(args, "settings", None)
-    if profile is None and DEFAULT_PROFILE.exists():
-        profile = DEFAULT_PROFILE
+    profile = find_profile(profile) if profile is not None else default_profile()
     if profile is not None:
         settings.setdict(load_profile(profile), priority="project")
     if getattr(args, "out", None):
@@ -73,6 +79,19 @@ def check_output(settings) -> None:
 
 # --- crawling ------------------------------------------------------------------------------
 
+def preload_components(settings: Any) -> None:
+    """Import every component the settings name before the engine starts.
+
+    Inside the engine, an import failure becomes a Twisted CRITICAL traceback; here it is an
+    ImportError that :func:`crawler.cli.main.main` turns into one line.
+    """
+    if settings.get("TWISTED_REACTOR") and not is_reactor_installed():  # a component may import the reactor
+        install_reactor(settings["TWISTED_REACTOR"], settings.get("ASYNCIO_EVENT_LOOP"))
+    for name in ("ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS"):
+        for path, order in settings.getdict(name).items():
+            if order is not None and isinstance(path, str):
+                load_object(path)
+
 
 def _one_line(record: logging.LogRecord) -> bool:
     """On a terminal, errors are one line each: tracebacks go to the log file (--log-file) or -v."""
@@ -87,6 +106,7 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
 
     if not settings.get("NEWSWARC_RUN_ID"):
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
+    preload_components(settings)
     process = CrawlerProcess(settings)
     crawlers = []
     workers = CommandWorkers()  # one extraction pool and one WARC writer process for all the seeds
@@ -159,7 +179,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
+    specs = args.seed or [str(p) for p in list_seed_files()]
     seeds = load_seeds(specs)
     scheduled = [ScheduledSeed(s.name, s.schedule, resolve_seed_path(spec)) for s, spec in zip(seeds, specs, strict=True)
                  if s.schedule]
@@ -182,7 +202,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
+    specs = args.seed or [str(p) for p in list_seed_files()]
+    if not specs:
+        raise CliError("no seed files found (looked in $NEWSWARC_SEEDS_PATH, ./seeds and the bundled seeds)")
     for seed in load_seeds(specs):
         extra = f"  schedule {seed.schedule}" if seed.schedule else ""
         print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")

@@ -8,12 +8,11 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.cli.crawl import EXIT_OK, build_settings, check_output, print_summary, run_crawl
-from crawler.config.seeds import Seed, load_seed
+from crawler.config.seeds import Seed, bundled_dir, load_seed
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
 
@@ -42,7 +41,7 @@ def _demo_server(site: Any, seed: Any) -> Iterator[Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     site = build_site(args.articles)
-    seed_file = Path("seeds/demo.toml")
+    seed_file = bundled_dir("seeds") / "demo.toml"  # the bundled demo seed, from any directory
     base = Seed(name="demo", start_urls=("http://127.0.0.1/",), allowed_domains=("127.0.0.1",), language="en")
     seed = load_seed(seed_file) if seed_file.exists() else base
     with _demo_server(site, seed) as server:

@@ -6,6 +6,8 @@ wrong, so the CLI can print one line and exit with code 2.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -18,7 +20,55 @@ from crawler.config.cron import validate_cron
 from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
 
-SEEDS_DIR = Path("seeds")
+SEEDS_DIR = Path("seeds")  # the user's own seeds, relative to the current directory
+SEEDS_PATH_ENV = "NEWSWARC_SEEDS_PATH"  # more seed directories, os.pathsep-separated, searched first
+
+
+def bundled_dir(kind: str) -> Path:
+    """Where the seeds or profiles shipped with newswarc lie (``seeds`` or ``settings``).
+
+    In the source tree ``crawler/bundled/seeds`` and ``crawler/bundled/settings`` are links to the
+    project's own ``seeds/`` and ``settings/``; a built wheel carries copies as package data. So
+    the bundled files are found from any directory, installed or not, and are the same files.
+    """
+    return Path(__file__).resolve().parent.parent / "bundled" / kind
+
+
+def seed_dirs() -> list[Path]:
+    """Seed directories in search order: ``$NEWSWARC_SEEDS_PATH``, ``./seeds``, the bundled seeds."""
+    extra = [Path(p) for p in os.environ.get(SEEDS_PATH_ENV, "").split(os.pathsep) if p]
+    dirs: list[Path] = []
+    for d in [*extra, SEEDS_DIR, bundled_dir("seeds")]:
+        if d.is_dir() and all(d.resolve() != seen.resolve() for seen in dirs):
+            dirs.append(d)
+    return dirs
+
+
+def list_seed_files() -> list[Path]:
+    """Every seed file that a name finds, one per name: the first directory in the path wins."""
+    found: dict[str, Path] = {}
+    for d in seed_dirs():
+        for path in sorted(d.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return [found[name] for name in sorted(found)]
+
+
+def find_profile(spec: str | Path) -> Path:
+    """A profile given as a path, or as a name: ``./settings/NAME.toml``, else the bundled one."""
+    path = Path(spec)
+    if path.exists() or "/" in str(spec):
+        return path
+    name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
+    for d in (Path("settings"), bundled_dir("settings")):
+        if (d / name).is_file():
+            return d / name
+    return path
+
+
+def default_profile() -> Path | None:
+    """``./settings/default.toml`` when the current directory has one, else the bundled default."""
+    path = find_profile("default")
+    return path if path.is_file() else None
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -70,12 +120,25 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(path, None, "not valid TOML: not UTF-8 text") from None
 
 
-def resolve_seed_path(spec: str | Path, seeds_dir: Path = SEEDS_DIR) -> Path:
-    """A seed given as a path, or as a name in ``seeds/`` (``italy24press`` → ``seeds/italy24press.toml``)."""
+def resolve_seed_path(spec: str | Path, seeds_dir: Path | None = None) -> Path:
+    """A seed given as a path, or as a name (``italy24press`` → ``seeds/italy24press.toml``).
+
+    A name is looked up in ``seeds_dir`` when given, else along :func:`seed_dirs`; an unknown
+    name raises a ConfigError that lists the known seeds and the closest one.
+    """
     path = Path(spec)
     if path.exists() or path.suffix == ".toml" or "/" in str(spec):
         return path
-    return seeds_dir / f"{spec}.toml"
+    dirs = [seeds_dir] if seeds_dir is not None else seed_dirs()
+    for d in dirs:
+        if (d / f"{spec}.toml").is_file():
+            return d / f"{spec}.toml"
+    known = [p.stem for p in list_seed_files()] if seeds_dir is None else sorted(
+        p.stem for p in seeds_dir.glob("*.toml"))
+    close = difflib.get_close_matches(str(spec), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listing = f" (known seeds: {', '.join(known)})" if known else " (no seed files found)"
+    raise ConfigError(spec, None, f"no such file or seed name{hint}{listing}")
 
 
 def _url(path: Path, key: str, value: Any) -> str:
@@ -185,7 +248,7 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     )
 
 
-def load_seed(spec: str | Path, seeds_dir: Path = SEEDS_DIR) -> Seed:
+def load_seed(spec: str | Path, seeds_dir: Path | None = None) -> Seed:
     """Read and validate ``seeds/NAME.toml`` (or any path)."""
     path = resolve_seed_path(spec, seeds_dir)
     return parse_seed(_read_toml(path), path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import platform
 import socket
 import threading
 import time
@@ -23,14 +22,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import scrapy
-import twisted
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler import __version__
+from crawler import software_versions
 from crawler.context import command_workers, run_context
 from crawler.crawl.outlinks import outlinks_found
 from crawler.errors import NewswarcError
@@ -444,9 +441,10 @@ def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
     """The warcinfo block: software, versions, capture-shaping settings and the reconstruction note."""
 
     accept = (settings.getdict("DEFAULT_REQUEST_HEADERS") or {}).get("Accept-Encoding", "")
+    versions = software_versions()
+    libraries = "; ".join(f"{name}/{v}" for name, v in versions.items() if name != "newswarc")
     return [
-        ("software", f"newswarc/{__version__} (Scrapy/{scrapy.__version__}; Twisted/{twisted.__version__}; "
-                     f"Python/{platform.python_version()})"),
+        ("software", f"newswarc/{versions['newswarc']} ({libraries})"),
         ("format", "WARC File Format 1.1"),
         ("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"),
         ("hostname", socket.gethostname()),

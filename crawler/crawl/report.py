@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
-from crawler import __version__
+from crawler import software_versions
 from crawler.context import backup_state, release_state, run_context, state_run_key
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,11 @@ def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: date
                **{f"extract/{k}": v for k, v in _by_prefix(stats, "newswarc/extract/skipped/").items()}}
     pages = stats.get("downloader/response_count", 0)
     reason = stats.get("finish_reason", "unknown")
+    versions = software_versions()
     report = {
         "run_id": run_id,
-        "software": f"newswarc/{__version__}",
+        "software": f"newswarc/{versions['newswarc']}",
+        "software_versions": versions,
         "seed": getattr(seed, "name", None),
         "seed_file": getattr(seed, "path", None),
         "output": output,
