@@ -28,7 +28,7 @@ from crawler.config.seeds import (
 )
 from crawler.context import new_run_id
 from crawler.crawl.spider import NewsSpider
-from crawler.errors import NewswarcError
+from crawler.errors import ConfigError, NewswarcError
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
 
@@ -200,10 +200,19 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
+    """List the seeds; every problem of every broken one is reported (exit code 2), not only the first."""
     specs = args.seed or [str(p) for p in list_seed_files()]
     if not specs:
         raise CliError("no seed files found (looked in $NEWSWARC_SEEDS_PATH, ./seeds and the bundled seeds)")
-    for seed in load_seeds(specs):
+    broken = []
+    for spec in specs:
+        try:
+            seed = load_seed(spec)
+        except ConfigError as exc:
+            broken.append(str(exc))
+            continue
         extra = f"  schedule {seed.schedule}" if seed.schedule else ""
         print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")
+    if broken:
+        raise CliError("\n".join(broken))
     return EXIT_OK

@@ -77,7 +77,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
         seed=seed,
         url_pattern=pattern,
         since=parse_when(args.since) if getattr(args, "since", None) else None,
-        until=parse_when(args.until, end=True) if getattr(args, "until", None) else None,
+        until=parse_when(args.until, end=True, flag="--until") if getattr(args, "until", None) else None,
         workers=workers,
         timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
         max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),

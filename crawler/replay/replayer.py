@@ -26,11 +26,12 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import IO, Any
 
 from crawler.config.extract import ExtractOptions
+from crawler.config.seeds import SINCE_RE, parse_since
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
 from crawler.errors import NewswarcError, StorageError
@@ -91,15 +92,21 @@ class ReplayResult:
         return not self.corrupt and not self.stats.get(STATS + "sources/unreadable", 0)
 
 
-def parse_when(value: str, *, end: bool = False) -> datetime:
-    """An ISO date or date-time (UTC when naive); a bare date as ``--until`` means the whole day."""
+def parse_when(value: str, *, end: bool = False, flag: str = "--since") -> datetime:
+    """An ISO date or date-time (UTC when naive), or a duration ago as seeds write it (``3d``, ``12h``).
+
+    A bare date as ``--until`` (``end``) means the whole day.
+    """
+    if SINCE_RE.match(value):
+        return datetime.now(UTC) - timedelta(seconds=parse_since(value, flag))
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
             return datetime.combine(day, dtime.max if end else dtime.min, tzinfo=UTC)
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise ReplayError(f"{value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z)") from None
+        raise ReplayError(f"{flag} {value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z) "
+                          "nor a duration (3d, 12h, 30m, 1w)") from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
