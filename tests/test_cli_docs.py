@@ -63,7 +63,7 @@ def test_readme_example_files_exist():
 
 def test_readme_lists_every_jsonl_field(demo_crawl):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    paragraph = readme.split("Each JSONL object holds", 1)[1].split("\n\n", 1)[0]
+    paragraph = re.split(r"Each JSONL object\s+holds", readme, maxsplit=1)[1].split("\n\n", 1)[0]
     listed = set(re.findall(r"`?\b([a-z_0-9]+)\b`?", paragraph))
     fields = set().union(*(row.keys() for row in read_jsonl(demo_crawl)))
     assert fields - listed == set(), f"README does not list JSONL fields {sorted(fields - listed)}"

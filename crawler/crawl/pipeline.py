@@ -21,7 +21,7 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions
-from crawler.context import run_context
+from crawler.context import count_already_archived, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
@@ -80,7 +80,8 @@ class ArticlePipeline:
     def open_spider(self, spider=None) -> None:
         ctx = run_context(self.crawler)
         self.ctx = ctx
-        self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout)
+        self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout,
+                                   text_files=self.crawler.settings.getbool("NEWSWARC_OUTPUT_TEXT_FILES", True))
         seed = getattr(self.crawler.spider, "seed", None)
         extract = dict(getattr(seed, "extract", {}) or {})
         if seed is not None and seed.language and "language" not in extract:
@@ -144,6 +145,7 @@ class ArticlePipeline:
         version = self._version_of(article)
         if version == "unchanged":
             stats.inc_value("newswarc/crawl/unchanged")
+            count_already_archived(self.crawler, article_id(article.canonical_url))
             self._remember(item, article, location)
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
