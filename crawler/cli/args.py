@@ -27,7 +27,7 @@ EXIT_CODES = {
 def exit_codes(*codes: int, **meaning: str) -> str:
     """The ``Exit codes:`` epilog of a command: the codes it can return, with what they mean there."""
     words = {**{str(c): EXIT_CODES[c] for c in codes}, **{k.lstrip("_"): v for k, v in meaning.items()}}
-    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in sorted(words.items(), key=lambda i: int(i[0])))
+    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in sorted(words.items(), key=lambda i: int(i[0]))) + "."
 
 
 class Parser(argparse.ArgumentParser):

@@ -118,7 +118,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="newswarc",
         description="Crawl news sites into faithful WARC archives, extract clean article text, "
                     "write it to disk or S3, and replay archives offline.",
-        epilog=exit_codes(0, 1, 2, 3, 4, 130) + ". `newswarc COMMAND --help` says which a command returns.",
+        epilog=exit_codes(0, 1, 2, 3, 4, 130) + " `newswarc COMMAND --help` says which a command returns.",
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="print newswarc's version and those of the libraries it runs on")

@@ -21,7 +21,7 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions
-from crawler.context import count_already_archived, run_context
+from crawler.context import count_already_archived, note_written, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
@@ -156,6 +156,7 @@ class ArticlePipeline:
             row["version_of"] = row["id"]
             row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
             stats.inc_value("newswarc/crawl/changed")
+        note_written(self.crawler, row["id"])
         await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article, location))
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
