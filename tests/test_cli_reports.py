@@ -132,3 +132,37 @@ def test_s3_replay_shows_no_botocore_lines(demo_crawl, s3_bucket, s3_env, tmp_pa
     assert proc.returncode == 0, proc.stderr
     _no_noise(proc.stderr)
     assert "Found credentials" not in proc.stderr
+
+
+def test_a_resumed_demo_counts_what_the_interrupted_run_archived(tmp_path):
+    """Ctrl-C, then the same command: the summary counts every public article once (new + already archived)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.crawl_helpers import ROOT, count_jsonl_lines
+
+    out = tmp_path / "out"
+    args = ["demo", "--out", str(out), "--articles", "60", *FAST, "-s", "DOWNLOAD_DELAY=0.2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while count_jsonl_lines(out) < 10 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, first = proc.communicate(timeout=120)
+    assert proc.returncode == 130, first
+    assert "interrupted" in first and "Traceback" not in first, first
+    second = newswarc(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    _no_noise(second.stderr)
+    total = int(re.search(r"of (\d+) public demo articles", second.stderr).group(1))
+    ports = [re.search(r"serving at http://127.0.0.1:(\d+)", p).group(1) for p in (first, second.stderr)]
+    if ports[0] == ports[1]:
+        done = re.search(r"Demo crawl: (\d+) of (\d+) public demo articles archived \((\d+) new, (\d+) already",
+                         second.stderr)
+        assert done and int(done.group(1)) == total, second.stderr
+        assert int(done.group(3)) + int(done.group(4)) == total and int(done.group(4)) >= 10
