@@ -40,7 +40,7 @@ services:
 	  (apt-get update -qq && apt-get install -y -qq wget) >/dev/null; }
 
 demo: install
-	rm -rf $(OUT)  # a fresh demo output each time (the demo site runs on a new port every run)
+	rm -rf $(OUT)  # a fresh demo output each time: the summary then counts every article as new
 	$(BIN)/newswarc demo --out $(OUT)
 
 test: install-test services

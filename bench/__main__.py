@@ -2,7 +2,8 @@
 
 Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
 ``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
-``extract`` (F1 on ``../shared/extraction-dev`` and the extraction pool), ``archive``
+``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
+not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``profile`` (one full
 crawl under cProfile) and ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
 default run because the large crawl alone takes longer than the rest together). Results merge
@@ -37,8 +38,10 @@ DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
 # full crawls with extra settings; archive_only / bare is the cost of WARC capture alone (issue: <= 1.15x)
 VARIANTS = {"archive_only": {"NEWSWARC_EXTRACT_ENABLED": "False"}}
-SCORER = ROOT.parent / "shared" / "tools" / "score_extraction.py"
-EXTRACTION_DATA = ROOT.parent / "shared" / "extraction-dev"
+# F1 needs the article-extraction-benchmark (https://github.com/scrapinghub/article-extraction-benchmark)
+# pages with ground truth and a scorer for them; neither is part of this repository.
+EXTRACTION_DATA_ENV = "NEWSWARC_EXTRACTION_DATA"
+EXTRACTION_SCORER_ENV = "NEWSWARC_EXTRACTION_SCORER"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -59,6 +62,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="markdown report to rewrite (default: %(default)s)")
     ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
     ap.add_argument("--workdir", type=Path, default=None, help="keep sites, crawls and logs here (default: temp)")
+    ap.add_argument("--extraction-data", type=Path, default=os.environ.get(EXTRACTION_DATA_ENV) or None,
+                    metavar="DIR", help="the article-extraction-benchmark pages and ground truth, for the F1 "
+                    f"score (default: ${EXTRACTION_DATA_ENV}; without it F1 is skipped)")
+    ap.add_argument("--extraction-scorer", type=Path, default=os.environ.get(EXTRACTION_SCORER_ENV) or None,
+                    metavar="FILE", help="score_extraction.py for that data (--data DIR --extractor MOD:FUNC "
+                    f"--json OUT; default: ${EXTRACTION_SCORER_ENV})")
     args = ap.parse_args(argv)
     args.sections = tuple(x.strip() for x in args.only.split(",")) if args.only else DEFAULT
     if unknown := set(args.sections) - set(ALL):
@@ -88,23 +97,25 @@ def _replay(warcs: list[str], rounds: int) -> dict[str, Any]:
     return bench_replay.run([Path(w) for w in warcs], memory=False, rounds=rounds)
 
 
-def _extract(quick: bool, workdir: Path) -> dict[str, Any]:
+def _extract(quick: bool, workdir: Path, data: Path | None = None, scorer: Path | None = None) -> dict[str, Any]:
     res: dict[str, Any] = {}
-    if SCORER.is_file() and EXTRACTION_DATA.is_dir():
+    if data is not None and scorer is not None and Path(scorer).is_file() and Path(data).is_dir():
         out = workdir / "f1.json"
-        cmd = [sys.executable, str(SCORER), "--extractor", "crawler.extract:body_text", "--json", str(out),
-               "--n-bootstrap", "200", *(["--limit", "30"] if quick else [])]
+        cmd = [sys.executable, str(scorer), "--data", str(data), "--extractor", "crawler.extract:body_text",
+               "--json", str(out), "--n-bootstrap", "200", *(["--limit", "30"] if quick else [])]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
         res["f1"] = (json.loads(out.read_text(encoding="utf-8")) if proc.returncode == 0 and out.is_file()
-                     else {"skipped": f"score_extraction.py exited with {proc.returncode}: {proc.stderr[-300:]}"})
+                     else {"skipped": f"the scorer exited with {proc.returncode}: {proc.stderr[-300:]}"})
     else:
-        res["f1"] = {"skipped": f"{EXTRACTION_DATA} or {SCORER} not present"}
+        res["f1"] = {"skipped": "no benchmark data (--extraction-data DIR and --extraction-scorer FILE)"}
+        logger.warning("extract: F1 skipped: give --extraction-data DIR and --extraction-scorer FILE "
+                       "(the article-extraction-benchmark pages are not part of the repository)")
     try:
         from bench import bench_extract
     except ImportError as exc:
         res["pool"] = {"skipped": f"bench.bench_extract is not available ({exc})"}
     else:
-        res["pool"] = bench_extract.run(target=60 if quick else 300)
+        res["pool"] = bench_extract.run(data, target=60 if quick else 300)
     return res
 
 
@@ -161,7 +172,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if "archive" in wanted:
         timed("archive", results, lambda: _archive(args.quick))
     if "extract" in wanted:
-        timed("extract", results, lambda: _extract(args.quick, workdir))
+        timed("extract", results, lambda: _extract(args.quick, workdir, args.extraction_data, args.extraction_scorer))
     return results
 
 

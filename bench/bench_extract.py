@@ -1,8 +1,8 @@
 """Extraction throughput: ExtractionPool on all cores vs a sequential ``trafilatura.extract`` loop.
 
-``python -m bench.bench_extract [DIR]`` reads ``*.html``/``*.html.gz`` pages from DIR; by default the
-benchmark pages in ``../shared/extraction-dev`` (repeated to ~300 pages), else pages from the demo
-site generator. All sides run on the same pages, in rounds that alternate them (the machine may be
+``python -m bench.bench_extract [DIR]`` reads ``*.html``/``*.html.gz`` pages from DIR (real news
+pages, such as those of the article-extraction-benchmark, repeated to ~300 pages; default
+``$NEWSWARC_EXTRACTION_DATA``), else pages from the demo site generator. All sides run on the same pages, in rounds that alternate them (the machine may be
 shared with other jobs: compare within a round); one-off start-up costs (imports, the language
 model, worker start) are paid before timing. :func:`run` returns the numbers so that
 ``bench/__main__`` can reuse them.
@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = REPO.parent / "shared" / "extraction-dev"
+DEFAULT_DIR = Path(os.environ["NEWSWARC_EXTRACTION_DATA"]) if os.environ.get("NEWSWARC_EXTRACTION_DATA") else None
 
 
 def load_pages(directory: Path | None = None, target: int = 300) -> list[tuple[bytes, str]]:
     """(html bytes, url) pairs, repeated up to about ``target`` pages."""
     directory = directory or DEFAULT_DIR
     pages: list[tuple[bytes, str]] = []
-    if directory.is_dir():
+    if directory is not None and directory.is_dir():
         for path in sorted(directory.rglob("*.html*")):
             if path.name.endswith(".html.gz"):
                 with gzip.open(path, "rb") as fh:

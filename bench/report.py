@@ -152,7 +152,7 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
         if "skipped" in f1:
             out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
         elif f1:
-            out.append(f"- F1 on `../shared/extraction-dev` ({f1.get('documents', '?')} pages, "
+            out.append(f"- F1 on the article-extraction-benchmark pages ({f1.get('documents', '?')} pages, "
                        "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
                        + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
                        + _f(f1.get("accuracy"), 3) + ")")

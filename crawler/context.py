@@ -35,6 +35,32 @@ class RunContext:
     started: datetime
     state: Any = None  # crawler.state.CrawlState when incremental crawling is on
     seeds: list[str] = field(default_factory=list)
+    already_archived: set[str] = field(default_factory=set)  # article ids this run found archived before
+    written: set[str] = field(default_factory=set)  # article ids this run wrote (new or changed)
+
+
+ALREADY_ARCHIVED = "newswarc/crawl/already_archived"
+
+
+def count_already_archived(crawler: Any, article_id: str | None) -> None:
+    """Count an article an earlier run archived, once per article however many URLs lead to it.
+
+    A skipped URL is not an article: an article found through its permalink, a redirect and a
+    sitemap is one ``already archived`` article in the run report, as it is one in the archive.
+    """
+    ctx = run_context(crawler)
+    if article_id and article_id not in ctx.already_archived and article_id not in ctx.written:
+        ctx.already_archived.add(article_id)
+        crawler.stats.inc_value(ALREADY_ARCHIVED)
+
+
+def note_written(crawler: Any, article_id: str) -> None:
+    """An article this run writes: never also ``already archived`` (when another URL of it comes later)."""
+    ctx = run_context(crawler)
+    ctx.written.add(article_id)
+    if article_id in ctx.already_archived:  # a new version of one counted as archived a moment ago
+        ctx.already_archived.discard(article_id)
+        crawler.stats.inc_value(ALREADY_ARCHIVED, -1)
 
 
 def new_run_id(now: datetime | None = None) -> str:

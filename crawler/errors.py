@@ -3,6 +3,8 @@
 Per-page trouble is never raised to the user: it is a counted, logged skip.
 """
 
+from __future__ import annotations
+
 
 class NewswarcError(Exception):
     """A user-facing problem; ``str(exc)`` is the one line the CLI prints."""
@@ -11,14 +13,24 @@ class NewswarcError(Exception):
 
 
 class ConfigError(NewswarcError):
-    """A seed or profile file is wrong: the message names the file, the key and the problem."""
+    """A seed or profile file is wrong: each line names the file, the key and the problem.
+
+    One error may carry several problems (``problems``: ``(key, problem)`` pairs), so that a
+    file with three mistakes is reported once, with three lines, instead of one run per fix.
+    """
 
     exit_code = 2
 
-    def __init__(self, path: object, key: str | None, problem: str):
+    def __init__(self, path: object, key: str | None, problem: str,
+                 more: list[tuple[str | None, str]] | None = None):
         self.path, self.key, self.problem = str(path), key, problem
-        where = f"{self.path}: {key}" if key else self.path
-        super().__init__(f"{where}: {problem}")
+        self.problems: list[tuple[str | None, str]] = [(key, problem), *(more or [])]
+        super().__init__("\n".join(f"{self.path}: {k}: {p}" if k else f"{self.path}: {p}" for k, p in self.problems))
+
+    @classmethod
+    def many(cls, path: object, problems: list[tuple[str | None, str]]) -> ConfigError:
+        (key, problem), *more = problems
+        return cls(path, key, problem, more)
 
 
 class StorageError(NewswarcError):

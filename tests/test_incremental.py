@@ -40,7 +40,7 @@ def test_second_run_fetches_no_article_and_reads_discovery_again(tmp_path, fresh
     assert "/feed/" in fetched and "/sitemap_index.xml" in fetched and "/news-sitemap.xml" in fetched
     assert second["counts"]["articles"] == 0 and second["counts"]["new_articles"] == 0
     assert second["counts"]["pages_by_kind"].get("article", 0) == 0
-    assert second["counts"]["unchanged"] > 0 and second["counts"]["skipped_by_state"] > 0
+    assert second["counts"]["already_archived"] > 0 and second["counts"]["skipped_by_state"] > 0
     assert len(read_jsonl(out)) == 55
 
 
@@ -69,7 +69,7 @@ def test_recheck_keeps_both_versions_and_archives_unchanged_as_revisit(tmp_path,
     assert "correction was added" in versions[1]["text"] and "correction" not in versions[0]["text"]
     assert (out / versions[0]["text_path"]).is_file() and (out / versions[1]["text_path"]).is_file()
     assert report["counts"]["changed"] == 1
-    assert report["counts"]["unchanged"] > 0
+    assert report["counts"]["already_archived"] > 0
     from warcio.archiveiterator import ArchiveIterator
 
     revisits = []

@@ -17,7 +17,9 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
-from crawler.cli.progress import Progress
+from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
+from crawler.cli.progress import AboveLine, CrawlProgress
+from crawler.cli.summary import crawl_summary, outcome_problem, plural
 from crawler.config.seeds import (
     default_profile,
     find_profile,
@@ -28,7 +30,7 @@ from crawler.config.seeds import (
 )
 from crawler.context import CommandWorkers, new_run_id
 from crawler.crawl.spider import NewsSpider
-from crawler.errors import NewswarcError
+from crawler.errors import ConfigError, NewswarcError
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
 
@@ -93,15 +95,27 @@ def preload_components(settings: Any) -> None:
                 load_object(path)
 
 
-def _one_line(record: logging.LogRecord) -> bool:
-    """On a terminal, errors are one line each: tracebacks go to the log file (--log-file) or -v."""
-    record.exc_info = None
-    record.exc_text = None
-    record.stack_info = None
-    return True
+def _crawl_logging(settings: Any, meter: CrawlProgress | None) -> OwnLinesOnly | None:
+    """Scrapy's root handler (installed by ``crawl()``): plain own lines by default, above the live line."""
+    verbose = settings.get("LOG_LEVEL") in ("DEBUG", "INFO")
+    own = None
+    if settings.get("LOG_FILE"):
+        return None
+    for handler in logging.getLogger().handlers:
+        own = plain_default(handler, verbose) or own
+        if meter is not None and meter.enabled and isinstance(handler, logging.StreamHandler):
+            handler.setStream(AboveLine(meter.line))
+    return own
 
 
-def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, list[dict]]:
+def _total_pages(seeds: list, settings: Any) -> int | None:
+    """The page budget of the whole run when every seed has one (for the live line's ETA)."""
+    budgets = [s.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None for s in seeds]
+    return sum(budgets) if budgets and all(budgets) else None
+
+
+def run_crawl(seeds: list, settings, *, progress: bool = True,
+              total_articles: int | None = None) -> tuple[int, list[dict]]:
     """Crawl the seeds side by side in one process; returns (exit code, run reports)."""
 
     if not settings.get("NEWSWARC_RUN_ID"):
@@ -115,37 +129,36 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         crawler.newswarc_workers = workers
         crawlers.append(crawler)
         process.crawl(crawler, seed=seed)
-    if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
-        for handler in logging.getLogger().handlers:  # Scrapy's handler, installed by crawl()
-            handler.addFilter(_one_line)
-    meter = Progress(crawlers) if progress else None
+    meter = CrawlProgress(crawlers, total_pages=_total_pages(seeds, settings),
+                          total_articles=total_articles) if progress else None
+    own = _crawl_logging(settings, meter)
     if meter:
         meter.start()
-    process.start()
-    if meter:
-        meter.stop()
+    try:
+        process.start()
+    finally:
+        if meter:
+            meter.stop()
     reports, problems = [], []
     for seed, crawler in zip(seeds, crawlers, strict=True):
         report = getattr(crawler, "newswarc_report", None)
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        reason = stats.get("finish_reason", "not started")
         if report is None:
-            problems.append(f"{seed.name}: crawl did not run to its end ({reason})")
+            problems.append(f"{seed.name}: the crawl did not run to its end ({stats.get('finish_reason', 'not started')})")
             continue
         reports.append(report)
-        if report["status"] != "completed":
-            problems.append(f"{seed.name}: crawl stopped early ({reason})")
-        elif report["counts"]["pages"] == 0 and report["counts"]["errors"]:
-            kinds = ", ".join(sorted(report["counts"]["errors_by_kind"]))
-            problems.append(f"{seed.name}: no page could be fetched ({kinds})")
+        if problem := outcome_problem(report):
+            problems.append(problem)
+    for p in problems:
+        print(f"newswarc: {p}", file=sys.stderr)
+    if note := hidden_note(own):
+        print(note, file=sys.stderr)
     if problems:
-        interrupted = any("shutdown" in p for p in problems)
-        for p in problems:
-            print(f"newswarc: {p}", file=sys.stderr)
+        interrupted = any(r["finish_reason"] == "shutdown" for r in reports)
         return (EXIT_INTERRUPTED if interrupted else EXIT_INCOMPLETE), reports
-    spooled = max((r.get("storage", {}).get("spooled", 0) for r in reports), default=0)  # seeds share a spool
+    spooled = max(((r.get("storage") or {}).get("spooled", 0) for r in reports), default=0)  # seeds share a spool
     if spooled:
-        print(f"newswarc: crawl completed; {spooled} file(s) wait in the local spool: "
+        print(f"newswarc: crawl completed; {plural(spooled, 'file')} wait in the local spool: "
               f"run `newswarc sync --out {reports[0]['output']}`", file=sys.stderr)
         return EXIT_SPOOLED, reports
     return EXIT_OK, reports
@@ -153,11 +166,8 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
 
 def print_summary(reports: list[dict], stream=sys.stderr) -> None:
     for r in reports:
-        c = r["counts"]
-        print(f"{r['seed']}: {c['pages']} pages, {c['articles']} articles, {c['errors']} errors, "
-              f"{c['warc_files']} WARC files, {r['bytes']['downloaded']:,} bytes in {r['duration_seconds']:.1f}s "
-              f"-> {r['output']}", file=stream)
-        print(f"  report: {r.get('report_file', '')}", file=stream)
+        for line in crawl_summary(r):
+            print(line, file=stream)
 
 
 def load_seeds(specs: Sequence[str]) -> list:
@@ -202,10 +212,19 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
+    """List the seeds; every problem of every broken one is reported (exit code 2), not only the first."""
     specs = args.seed or [str(p) for p in list_seed_files()]
     if not specs:
         raise CliError("no seed files found (looked in $NEWSWARC_SEEDS_PATH, ./seeds and the bundled seeds)")
-    for seed in load_seeds(specs):
+    broken = []
+    for spec in specs:
+        try:
+            seed = load_seed(spec)
+        except ConfigError as exc:
+            broken.append(str(exc))
+            continue
         extra = f"  schedule {seed.schedule}" if seed.schedule else ""
         print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")
+    if broken:
+        raise CliError("\n".join(broken))
     return EXIT_OK

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.cli.crawl import EXIT_OK, build_settings, check_output, print_summary, run_crawl
+from crawler.cli.summary import demo_line
 from crawler.config.seeds import Seed, bundled_dir, load_seed
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
@@ -59,10 +60,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # our own server on loopback: no need to wait for AutoThrottle's latency probes
         settings.set("AUTOTHROTTLE_ENABLED", False, priority=15)
         check_output(settings)
-        code, reports = run_crawl([seed], settings, progress=not args.quiet)
+        public = sum(1 for a in site.articles if not a.private)
+        code, reports = run_crawl([seed], settings, progress=not args.quiet, total_articles=public)
+    if args.quiet:
+        return code
     print_summary(reports)
-    public = sum(1 for a in site.articles if not a.private)
-    found = reports[0]["counts"]["articles"] if reports else 0
-    print(f"Demo crawl: {found} of {public} public demo articles archived and extracted.", file=sys.stderr)
+    print(demo_line(reports, public), file=sys.stderr)
     print(f"Output: {reports[0]['output'] if reports else args.out}", file=sys.stderr)
     return code

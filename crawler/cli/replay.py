@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 from crawler.cli.crawl import (
@@ -20,10 +21,13 @@ from crawler.cli.crawl import (
     print_summary,
     run_crawl,
 )
+from crawler.cli.progress import LiveLine, replay_head
+from crawler.cli.summary import plural
 from crawler.config.seeds import load_seed
 from crawler.replay.replayer import (
     DEFAULT_MAX_BODY,
     STATS,
+    Progress,
     ReplayError,
     ReplayOptions,
     ReplayResult,
@@ -47,9 +51,9 @@ def summary(result: ReplayResult) -> str:
     """The end-of-run lines for stderr: counts, skips by reason, damage."""
     s = result.stats
     get = lambda key: s.get(STATS + key, 0)  # noqa: E731
-    lines = [f"replay: {get('sources')} sources, {get('records')} records, {get('html_pages')} HTML pages, "
-             f"{get('pages/article')} article pages, {get('articles')} articles written, "
-             f"{get('corrupt')} damaged places"]
+    lines = [f"replay: {plural(get('sources'), 'source')}, {plural(get('records'), 'record')}, "
+             f"{plural(get('html_pages'), 'HTML page')}, {plural(get('pages/article'), 'article page')}, "
+             f"{plural(get('articles'), 'article')} written, {get('corrupt'):,} damaged"]
     for group in ("skipped/", "extract/skipped/", "duplicates/", "revisits/"):
         parts = [f"{k[len(STATS) + len(group):]} {v}" for k, v in sorted(s.items()) if k.startswith(STATS + group)]
         if parts:
@@ -77,7 +81,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
         seed=seed,
         url_pattern=pattern,
         since=parse_when(args.since) if getattr(args, "since", None) else None,
-        until=parse_when(args.until, end=True) if getattr(args, "until", None) else None,
+        until=parse_when(args.until, end=True, flag="--until") if getattr(args, "until", None) else None,
         workers=workers,
         timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
         max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),
@@ -88,7 +92,8 @@ def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
     settings = build_settings(args)
     options = options_from_args(args, settings)
-    progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
+    line = LiveLine("records") if not args.quiet else None
+    progress = _live(line) if line is not None and line.enabled else None
     jsonl_target = getattr(args, "jsonl", None)
     if jsonl_target == "-":
         result = replay(args.source, out=args.out, jsonl=sys.stdout, options=options, settings=settings,
@@ -103,12 +108,27 @@ def cmd_replay(args: Any) -> int:
                             progress=progress)
     else:
         result = replay(args.source, out=args.out, options=options, settings=settings, progress=progress)
+    if line is not None:
+        line.stop()
     if not args.quiet:
         print(summary(result), file=sys.stderr)
-        if not result.clean:
-            print(f"replay: {len(result.corrupt)} damaged places in the input were skipped (exit code 1)",
-                  file=sys.stderr)
+    if not result.clean:
+        print(f"newswarc: replay: {plural(len(result.corrupt), 'damaged place')} in the input skipped "
+              f"({plural(result.stats.get(STATS + 'sources/unreadable', 0), 'unreadable source')})", file=sys.stderr)
     return 0 if result.clean else 1
+
+
+def _live(line: LiveLine) -> Progress:
+    """The replayer's progress callback: records, articles and damage on the live line."""
+
+    def show(stats: Mapping[str, int], final: bool) -> None:
+        if final:
+            line.stop()
+            return
+        line.start()
+        line.update(*replay_head(dict(stats), STATS))
+
+    return show
 
 
 CRAWL_REPLAY_SETTINGS = {
@@ -158,6 +178,7 @@ def cmd_replay_crawl(args: Any) -> int:
         if not args.out:  # JSONL only: the text files go to a directory removed afterwards
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="newswarc-replay-"))
             settings.set("NEWSWARC_OUTPUT_URI", tmp, priority="cmdline")
+            settings.set("NEWSWARC_OUTPUT_TEXT_FILES", False, priority="cmdline")
         if args.jsonl and args.jsonl != "-":  # the pipeline streams JSONL to stdout: here, the file
             try:
                 stream = stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
@@ -180,12 +201,13 @@ def cmd_replay_crawl(args: Any) -> int:
         print(f"replay --crawl: {articles} articles; {counts['served']} responses served from the archive, "
               f"{counts['missing']} requests missing from it ({counts['urls']} URLs indexed in {counts['sources']} "
               f"source{'' if counts['sources'] == 1 else 's'}, "
-              f"{counts['unreadable']} unreadable, {counts['corrupt']} damaged places)", file=sys.stderr)
+              f"{counts['unreadable']} unreadable, {counts['corrupt']} damaged)", file=sys.stderr)
     if code == EXIT_OK and reports and not counts["served"]:
         print(f"newswarc: replay --crawl: no request of seed {seeds[0].name} was in the archive "
               f"(start URLs: {', '.join(seeds[0].start_urls)})", file=sys.stderr)
         return EXIT_INCOMPLETE
     if code == EXIT_OK and counts["corrupt"]:
-        print(f"replay: {counts['corrupt']} damaged places in the input were skipped (exit code 1)", file=sys.stderr)
+        print(f"newswarc: replay --crawl: {plural(counts['corrupt'], 'damaged place')} in the input skipped",
+              file=sys.stderr)
         return EXIT_INCOMPLETE
     return code

@@ -159,12 +159,14 @@ def _str_list(path: Path, key: str, value: Any) -> list[str]:
 
 
 def _regexes(path: Path, key: str, value: Any) -> tuple[re.Pattern, ...]:
-    out = []
+    out, bad = [], []
     for i, pattern in enumerate(_str_list(path, key, value)):
         try:
             out.append(re.compile(pattern))
         except re.error as exc:
-            raise ConfigError(path, f"{key}[{i}]", f"bad regex {pattern!r}: {exc}") from None
+            bad.append((f"{key}[{i}]", f"bad regex {pattern!r}: {exc}"))
+    if bad:
+        raise ConfigError.many(path, bad)
     return tuple(out)
 
 
@@ -197,55 +199,95 @@ def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
     return int(match.group(1)) * SINCE_UNITS[match.group(2)]
 
 
+class _Problems:
+    """Collects every problem of one file, so that the user fixes them all in one go."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.items: list[tuple[str | None, str]] = []
+
+    def take(self, func: Any, *args: Any, default: Any = None) -> Any:
+        """``func(*args)``; its ConfigError is recorded and ``default`` returned instead."""
+        try:
+            return func(*args)
+        except ConfigError as exc:
+            self.items.extend(exc.problems)
+            return default
+
+    def add(self, key: str | None, problem: str) -> None:
+        self.items.append((key, problem))
+
+    def unknown(self, keys: Any, allowed: Any, prefix: str = "", what: str = "key") -> None:
+        """One problem per unknown key, with the closest allowed one."""
+        for key in sorted(keys):
+            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(sorted(allowed))})"
+            self.add(f"{prefix}{key}", f"unknown {what}{hint}")
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise ConfigError.many(self.path, self.items)
+
+
 def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
-    """Validate the content of a seed file."""
+    """Validate the content of a seed file; every problem is reported at once."""
     path = Path(path)
-    unknown = sorted(set(data) - SEED_KEYS)
-    if unknown:
-        raise ConfigError(path, unknown[0], f"unknown key (allowed: {', '.join(sorted(SEED_KEYS))})")
+    problems = _Problems(path)
+    problems.unknown(set(data) - SEED_KEYS, SEED_KEYS)
     name = data.get("name")
     if name is None:
-        raise ConfigError(path, "name", "required key is missing")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise ConfigError(path, "name", f"expected a short id of letters, digits, '-', '_' or '.', got {name!r}")
+        problems.add("name", "required key is missing")
+    elif not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        problems.add("name", f"expected a short id of letters, digits, '-', '_' or '.', got {name!r}")
+    start: list[str] = []
     if "start_urls" not in data:
-        raise ConfigError(path, "start_urls", "required key is missing")
-    start = [_url(path, f"start_urls[{i}]", u) for i, u in enumerate(_str_list(path, "start_urls", data["start_urls"]))]
-    if not start:
-        raise ConfigError(path, "start_urls", "needs at least one URL")
+        problems.add("start_urls", "required key is missing")
+    else:
+        urls = problems.take(_str_list, path, "start_urls", data["start_urls"], default=[])
+        start = [u for i, u in enumerate(urls) if problems.take(_url, path, f"start_urls[{i}]", u)]
+        if not urls and "start_urls" not in {k for k, _ in problems.items}:
+            problems.add("start_urls", "needs at least one URL")
     if "allowed_domains" in data:
-        domains = [_domain(path, "allowed_domains", d) for d in _str_list(path, "allowed_domains", data["allowed_domains"])]
+        domains = [problems.take(_domain, path, "allowed_domains", d) for d in
+                   problems.take(_str_list, path, "allowed_domains", data["allowed_domains"], default=[])]
     else:
         # the site's registrable host: www.example.com also allows example.com and m.example.com
         domains = list(dict.fromkeys(_strip_www(urlsplit(u).hostname or "") for u in start))
     extract = data.get("extract", {})
     if not isinstance(extract, dict):
-        raise ConfigError(path, "extract", "expected a table")
-    if extract:
-        ExtractOptions.from_mapping(extract, source=str(path))  # validates, raises ConfigError
+        problems.add("extract", "expected a table")
+        extract = {}
+    elif extract:
+        problems.take(lambda: ExtractOptions.from_mapping(extract, source=str(path)))  # validates it
     language = data.get("language")
     if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2})?", language)):
-        raise ConfigError(path, "language", f"expected a language code such as \"en\", got {language!r}")
+        problems.add("language", f"expected a language code such as \"en\", got {language!r}")
     recheck = data.get("recheck_hours")
     if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool) or recheck <= 0):
-        raise ConfigError(path, "recheck_hours", f"expected a positive number of hours, got {recheck!r}")
-    return Seed(
-        name=name,
-        path=str(path),
-        start_urls=tuple(start),
-        allowed_domains=tuple(domains),
-        sitemaps=tuple(_url(path, f"sitemaps[{i}]", u) for i, u in enumerate(_str_list(path, "sitemaps", data.get("sitemaps", [])))),
-        feeds=tuple(_url(path, f"feeds[{i}]", u) for i, u in enumerate(_str_list(path, "feeds", data.get("feeds", [])))),
-        article_url_patterns=_regexes(path, "article_url_patterns", data.get("article_url_patterns", [])),
-        deny_url_patterns=_regexes(path, "deny_url_patterns", data.get("deny_url_patterns", [])),
-        max_pages=_positive_int(path, "max_pages", data["max_pages"]) if "max_pages" in data else None,
-        max_depth=_positive_int(path, "max_depth", data["max_depth"], 0) if "max_depth" in data else None,
-        language=language,
-        schedule=_cron(data["schedule"], path) if "schedule" in data else None,
-        since_seconds=parse_since(data["since"], path) if "since" in data else None,
-        recheck_hours=float(recheck) if recheck is not None else None,
-        extract=extract,
+        problems.add("recheck_hours", f"expected a positive number of hours, got {recheck!r}")
+
+    def urls_of(key: str) -> tuple[str, ...]:
+        values = problems.take(_str_list, path, key, data.get(key, []), default=[])
+        return tuple(u for i, u in enumerate(values) if problems.take(_url, path, f"{key}[{i}]", u))
+
+    def number(key: str, minimum: int) -> int | None:
+        return problems.take(_positive_int, path, key, data[key], minimum) if key in data else None
+
+    seed = dict(
+        sitemaps=urls_of("sitemaps"),
+        feeds=urls_of("feeds"),
+        article_url_patterns=problems.take(_regexes, path, "article_url_patterns",
+                                           data.get("article_url_patterns", []), default=()),
+        deny_url_patterns=problems.take(_regexes, path, "deny_url_patterns", data.get("deny_url_patterns", []),
+                                        default=()),
+        max_pages=number("max_pages", 1),
+        max_depth=number("max_depth", 0),
+        schedule=problems.take(_cron, data["schedule"], path) if "schedule" in data else None,
+        since_seconds=problems.take(parse_since, data["since"], path) if "since" in data else None,
     )
+    problems.raise_any()
+    return Seed(name=name, path=str(path), start_urls=tuple(start), allowed_domains=tuple(domains), language=language,
+                recheck_hours=float(recheck) if recheck is not None else None, extract=extract, **seed)
 
 
 def load_seed(spec: str | Path, seeds_dir: Path | None = None) -> Seed:
@@ -312,35 +354,38 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
 
 
 def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> dict[str, Any]:
-    """Validate a run profile and map it to Scrapy settings.
+    """Validate a run profile and map it to Scrapy settings; every problem is reported at once.
 
     ``[scrapy]`` passes any upper-case Scrapy setting through unchanged.
     """
     path = Path(path)
+    problems = _Problems(path)
     settings: dict[str, Any] = {}
+    problems.unknown(set(data) - {*PROFILE_KEYS, "scrapy"}, [*PROFILE_KEYS, "scrapy"], what="section")
     for section, table in data.items():
-        if section == "scrapy":
-            if not isinstance(table, dict):
-                raise ConfigError(path, "scrapy", "expected a table of Scrapy settings")
-            for key, value in table.items():
-                if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
-                    raise ConfigError(path, f"scrapy.{key}", "Scrapy setting names are upper case, e.g. DOWNLOAD_DELAY")
-                settings[key] = value
+        if section not in PROFILE_KEYS and section != "scrapy":
             continue
-        if section not in PROFILE_KEYS:
-            allowed = ", ".join(sorted([*PROFILE_KEYS, "scrapy"]))
-            raise ConfigError(path, section, f"unknown section (allowed: {allowed})")
         if not isinstance(table, dict):
-            raise ConfigError(path, section, "expected a table")
+            problems.add(section, "expected a table" if section != "scrapy" else "expected a table of Scrapy settings")
+            continue
+        if section == "scrapy":
+            for key, value in table.items():
+                if re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
+                    settings[key] = value
+                else:
+                    problems.add(f"scrapy.{key}", "Scrapy setting names are upper case, e.g. DOWNLOAD_DELAY")
+            continue
+        problems.unknown(set(table) - set(PROFILE_KEYS[section]), PROFILE_KEYS[section], prefix=f"{section}.")
         for key, value in table.items():
-            spec = PROFILE_KEYS[section].get(key)
-            if spec is None:
-                raise ConfigError(path, f"{section}.{key}", f"unknown key (allowed: {', '.join(sorted(PROFILE_KEYS[section]))})")
-            setting, kind = spec
+            if key not in PROFILE_KEYS[section]:
+                continue
+            setting, kind = PROFILE_KEYS[section][key]
             if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-                raise ConfigError(path, f"{section}.{key}", f"expected {names}, got {value!r}")
-            settings[setting] = value
+                problems.add(f"{section}.{key}", f"expected {names}, got {value!r}")
+            else:
+                settings[setting] = value
+    problems.raise_any()
     return settings
 
 

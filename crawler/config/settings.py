@@ -5,7 +5,16 @@ Scrapy's own settings keep Scrapy's defaults unless named here. newswarc's setti
 flag first; ``docs/settings.md`` documents each one.
 """
 
+import os as _os
+
+from scrapy.settings import default_settings as _scrapy_defaults
+
 from crawler import __version__
+
+# `scrapy crawl news`: tldextract (Scrapy's cookie middleware) uses its bundled Public Suffix List
+# instead of downloading it (offline: a traceback and a timeout); the CLI does the same, earlier
+# (crawler.cli.logs.offline_public_suffix). Scrapy reads this module before it loads any component.
+_os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 BOT_NAME = "newswarc"
 SPIDER_MODULES = ["crawler.crawl.spider"]
@@ -30,6 +39,9 @@ DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
+# A host that does not resolve is not retried like a timeout (the answer would be the same, after
+# another resolver timeout each time): Scrapy's list without CannotResolveHostError.
+RETRY_EXCEPTIONS = [e for e in _scrapy_defaults.RETRY_EXCEPTIONS if e != "scrapy.exceptions.CannotResolveHostError"]
 TELNETCONSOLE_ENABLED = False
 # Scrapy starts this many tasks per response to process its output; our callbacks yield a few
 # requests and at most one item, and 100 (the default) was the crawl process's largest cost.
@@ -48,6 +60,8 @@ SPIDER_MIDDLEWARES = {
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
     "crawler.crawl.middlewares.IncrementalRedirectMiddleware": 90,
+    # beside Scrapy's DownloaderStats (850): requests by route that add up to downloader/request_count
+    "crawler.crawl.middlewares.RouteStats": 851,
     # last: answers from a WARC archive instead of the network (replay --crawl); every other
     # middleware's process_response still sees its responses. Off unless NEWSWARC_REPLAY_SOURCES is set.
     "crawler.replay.network.ArchiveDownloaderMiddleware": 950,
@@ -77,6 +91,7 @@ NEWSWARC_EXTRACT_WORKERS = 0
 # --- output: where warc/, text/, articles/, runs/ go (a directory or s3://bucket/prefix)
 NEWSWARC_OUTPUT_URI = "archive"
 NEWSWARC_OUTPUT_JSONL_STDOUT = False
+NEWSWARC_OUTPUT_TEXT_FILES = True  # False: JSONL only, `text_path` null (replay --crawl --jsonl without --out)
 
 # --- replay: crawl a WARC archive instead of the network (WARC/WACZ files, directories, globs, s3://)
 NEWSWARC_REPLAY_SOURCES = []

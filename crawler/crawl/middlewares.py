@@ -6,7 +6,7 @@ import logging
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from crawler.context import run_context
+from crawler.context import count_already_archived, run_context
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -41,4 +41,31 @@ class IncrementalRedirectMiddleware:
             state.record_fetch(canonicalize_url(url), status=301, etag=None, last_modified=None,
                                payload_digest=None, kind="article", article_id=prior.article_id)
         self.crawler.stats.inc_value("newswarc/crawl/skipped/archived_before")
+        count_already_archived(self.crawler, prior.article_id)
         raise IgnoreRequest(f"redirect to an article archived before: {request.url}")
+
+
+SENT = "newswarc/crawl/sent/"
+
+
+class RouteStats:
+    """Counts every request the downloader gets by its route: ``newswarc/crawl/sent/<route>``.
+
+    Next to Scrapy's DownloaderStats (850), so these counts add up to ``downloader/request_count``:
+    retries and redirects keep their request's route, robots.txt requests (made by Scrapy's
+    RobotsTxtMiddleware) are ``robots.txt``, anything else ``other``.
+    """
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_request(self, request, spider=None):
+        route = request.meta.get("newswarc_route")
+        if route is None:
+            route = "robots.txt" if request.url.endswith("/robots.txt") else "other"
+        self.stats.inc_value(f"{SENT}{route}")
+        return None

@@ -20,7 +20,7 @@ from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions, options_for_seed
-from crawler.context import PoolLease, command_workers, run_context
+from crawler.context import PoolLease, command_workers, count_already_archived, note_written, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
@@ -78,7 +78,8 @@ class ArticlePipeline:
     def open_spider(self, spider=None) -> None:
         ctx = run_context(self.crawler)
         self.ctx = ctx
-        self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout)
+        self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout,
+                                   text_files=self.crawler.settings.getbool("NEWSWARC_OUTPUT_TEXT_FILES", True))
         seed = getattr(self.crawler.spider, "seed", None)
         self.options = options_for_seed(seed)
         self.dedup = Dedup(ctx.state)
@@ -140,6 +141,7 @@ class ArticlePipeline:
         version = self._version_of(article)
         if version == "unchanged":
             stats.inc_value("newswarc/crawl/unchanged")
+            count_already_archived(self.crawler, article_id(article.canonical_url))
             self._remember(item, article, location)
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
@@ -150,6 +152,7 @@ class ArticlePipeline:
             row["version_of"] = row["id"]
             row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
             stats.inc_value("newswarc/crawl/changed")
+        note_written(self.crawler, row["id"])
         await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article, location))
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)

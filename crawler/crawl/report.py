@@ -1,5 +1,8 @@
 """Run reports: one JSON document per crawl under ``runs/``, written through storage.
 
+The schema is :func:`crawler.output.report.run_report` (replay writes the same one); this module
+turns a crawl's Scrapy stats into it.
+
 Written when the engine has stopped (after the WARC files and JSONL parts are closed), so the
 counts are final. The same dict is kept on ``crawler.newswarc_report`` for the CLI summary.
 """
@@ -15,73 +18,67 @@ from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
-from crawler import software_versions
-from crawler.context import backup_state, release_state, run_context, state_run_key
+from crawler.context import ALREADY_ARCHIVED, backup_state, release_state, run_context, state_run_key
+from crawler.crawl.middlewares import SENT
+from crawler.crawl.reasons import main_failure
+from crawler.output.report import by_prefix, extract_failures, run_report
 
 logger = logging.getLogger(__name__)
 
-PREFIXES = {
-    "errors": ("newswarc/crawl/errors/", "newswarc/extract/skipped/", "newswarc/crawl/skipped/",
-               "newswarc/storage/failed/"),
-}
-
-
-def _by_prefix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
-    return {k[len(prefix):]: v for k, v in sorted(stats.items()) if k.startswith(prefix) and isinstance(v, int)}
-
-
 def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: datetime,
-                 finished: datetime, output: str) -> dict[str, Any]:
-    """The run report: what was fetched, found, written and what went wrong, by kind."""
-    errors = _by_prefix(stats, "newswarc/crawl/errors/")
-    skipped = {**{f"crawl/{k}": v for k, v in _by_prefix(stats, "newswarc/crawl/skipped/").items()},
-               **{f"extract/{k}": v for k, v in _by_prefix(stats, "newswarc/extract/skipped/").items()}}
-    pages = stats.get("downloader/response_count", 0)
-    reason = stats.get("finish_reason", "unknown")
-    versions = software_versions()
-    report = {
-        "run_id": run_id,
-        "software": f"newswarc/{versions['newswarc']}",
-        "software_versions": versions,
-        "seed": getattr(seed, "name", None),
-        "seed_file": getattr(seed, "path", None),
-        "output": output,
-        "started": started.isoformat().replace("+00:00", "Z"),
-        "finished": finished.isoformat().replace("+00:00", "Z"),
-        "duration_seconds": round((finished - started).total_seconds(), 3),
-        "finish_reason": reason,
-        "status": "completed" if reason in ("finished",) or str(reason).startswith("closespider") else "incomplete",
-        "counts": {
-            "requests": stats.get("downloader/request_count", 0),
-            "pages": pages,
-            "pages_by_status": _by_prefix(stats, "downloader/response_status_count/"),
-            "pages_by_kind": _by_prefix(stats, "newswarc/crawl/pages/"),
-            "requests_by_route": _by_prefix(stats, "newswarc/crawl/requests/"),
-            "articles": stats.get("newswarc/extract/articles", 0),
-            "new_articles": stats.get("newswarc/extract/articles", 0) - stats.get("newswarc/crawl/changed", 0),
-            # not fetched (known from the state), answered 304, or fetched with the same text
-            "unchanged": stats.get("newswarc/crawl/skipped/archived_before", 0)
-            + stats.get("newswarc/crawl/not_modified", 0) + stats.get("newswarc/crawl/unchanged", 0),
-            "changed": stats.get("newswarc/crawl/changed", 0),
-            "skipped_by_state": stats.get("newswarc/crawl/skipped/archived_before", 0)
-            + stats.get("newswarc/crawl/skipped/unchanged_lastmod", 0),
-            "duplicates": _by_prefix(stats, "newswarc/extract/duplicates/"),
-            "errors": sum(errors.values()),
-            "errors_by_kind": errors,
-            "skipped": skipped,
-            "robots_forbidden": stats.get("robotstxt/forbidden", 0),
-            "offsite": stats.get("newswarc/crawl/offsite", 0),
-            "warc_records": _by_prefix(stats, "newswarc/archive/records/"),
-            "warc_files": stats.get("newswarc/archive/files", 0),
-        },
-        "bytes": {
-            "downloaded": stats.get("downloader/response_bytes", 0),
-            "warc": stats.get("newswarc/archive/bytes", 0),
-        },
+                 finished: datetime, output: str, sources: list[str] | None = None) -> dict[str, Any]:
+    """The run report of a crawl (schema: :func:`crawler.output.report.run_report`)."""
+    errors = by_prefix(stats, "newswarc/crawl/errors/")
+    extract_skipped = by_prefix(stats, "newswarc/extract/skipped/")
+    skipped = {**{f"crawl/{k}": v for k, v in by_prefix(stats, "newswarc/crawl/skipped/").items()},
+               **{f"extract/{k}": v for k, v in extract_skipped.items()}}
+    get = lambda key: stats.get(key, 0)  # noqa: E731
+    articles, changed = get("newswarc/extract/articles"), get("newswarc/crawl/changed")
+    # articles archived before: known from the state (not fetched), answered 304, or the same text
+    already = get(ALREADY_ARCHIVED)
+    counts = {
+        "requests": get("downloader/request_count"),
+        "requests_by_route": by_prefix(stats, SENT),
+        "retries": get("retry/count"),
+        "pages": get("downloader/response_count"),
+        "pages_by_status": by_prefix(stats, "downloader/response_status_count/"),
+        "pages_by_kind": by_prefix(stats, "newswarc/crawl/pages/"),
+        "archived": articles + already,
+        "articles": articles,
+        "new_articles": articles - changed,
+        "changed": changed,
+        "already_archived": already,
+        "failed": sum(errors.values()) + extract_failures(extract_skipped),
+        "skipped_by_state": get("newswarc/crawl/skipped/archived_before")
+        + get("newswarc/crawl/skipped/unchanged_lastmod"),
+        "duplicates": by_prefix(stats, "newswarc/extract/duplicates/"),
+        "errors": sum(errors.values()),
+        "errors_by_kind": errors,
+        "skipped": skipped,
+        "robots_forbidden": get("robotstxt/forbidden"),
+        "offsite": get("newswarc/crawl/offsite"),
+        "warc_records": by_prefix(stats, "newswarc/archive/records/"),
+        "warc_files": get("newswarc/archive/files"),
     }
-    if replay := _by_prefix(stats, "newswarc/replay/crawl/"):  # replay --crawl: served, missing, damage
-        report["replay"] = replay
-    return report
+    finish_reason = str(stats.get("finish_reason", "unknown"))
+    status, reason = crawl_outcome(stats, counts, finish_reason)
+    return run_report(command="crawl", run_id=run_id, seed=seed, output=output, started=started, finished=finished,
+                      counts=counts, status=status, reason=reason, finish_reason=finish_reason,
+                      downloaded=get("downloader/response_bytes"), warc_bytes=get("newswarc/archive/bytes"),
+                      sources=sources or (), replay=by_prefix(stats, "newswarc/replay/crawl/"))
+
+
+def crawl_outcome(stats: dict[str, Any], counts: dict[str, Any], finish_reason: str) -> tuple[str, str | None]:
+    """(status, reason): ``failed`` when no page could be fetched, ``incomplete`` when stopped early."""
+    if finish_reason != "finished" and not finish_reason.startswith("closespider"):
+        if finish_reason == "shutdown":
+            return "incomplete", "interrupted before the end (Ctrl-C or SIGTERM); run the same command to resume"
+        return "incomplete", f"the crawl stopped early ({finish_reason})"
+    if counts["pages"] == 0 and counts["errors"]:
+        return "failed", main_failure(stats)
+    if counts["pages"] == 0 and counts["robots_forbidden"]:
+        return "failed", "robots.txt forbids every start page"
+    return "completed", None
 
 
 class RunReport:
@@ -115,7 +112,8 @@ class RunReport:
         if failed:
             self.crawler.stats.set_value("newswarc/storage/failed/s3", failed)
         report = build_report(self.crawler.stats.get_stats(), run_id=ctx.run_id, seed=seed,
-                              started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display())
+                              started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display(),
+                              sources=self.crawler.settings.getlist("NEWSWARC_REPLAY_SOURCES"))
         if storage.remote:
             report["storage"] = {**counts, "spooled": storage.spooled()}
         name = getattr(seed, "name", "run")

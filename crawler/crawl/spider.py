@@ -26,9 +26,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import threads
 
 from crawler.config.seeds import Seed, load_seed
-from crawler.context import run_context
+from crawler.context import count_already_archived, run_context
 from crawler.crawl.items import ArticlePage
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
+from crawler.crawl.reasons import ERROR_HOSTS, ERRORS, failure_words, host_of
 from crawler.dates import parse_iso as parse_time
 from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
@@ -106,6 +107,7 @@ class NewsSpider(scrapy.Spider):
                 if not self._due_for_recheck(prior):
                     self._requested.add(url)
                     self.crawler.stats.inc_value("newswarc/crawl/skipped/archived_before")
+                    count_already_archived(self.crawler, prior.article_id)
                     return None
                 # recheck: a conditional request; 304 or an identical body becomes a revisit record
                 meta["newswarc_recheck"] = True
@@ -205,9 +207,12 @@ class NewsSpider(scrapy.Spider):
             meta = {"newswarc_discovered": {k: v for k, v in discovered.items() if v}}
             if self.state is not None and entry.lastmod is not None:
                 url = canonicalize_url(entry.loc)
+                if url in self._requested:  # listed by another sitemap too: counted once
+                    continue
                 if self.state.is_archived_article(url):
                     if self.state.seen_sitemap_entry(url, entry.lastmod):
                         stats.inc_value("newswarc/crawl/skipped/unchanged_lastmod")
+                        count_already_archived(self.crawler, getattr(self.state.get(url), "article_id", None))
                         self._requested.add(url)
                         continue
                     meta["newswarc_changed"] = True  # lastmod moved on: fetch the new version
@@ -264,6 +269,7 @@ class NewsSpider(scrapy.Spider):
         depth = response.meta.get("newswarc_depth", 0)
         if response.status == 304:  # a recheck found the article unchanged (archived as a revisit)
             stats.inc_value("newswarc/crawl/not_modified")
+            count_already_archived(self.crawler, (response.meta.get("newswarc_prior") or {}).get("article_id"))
             if self.state is not None:
                 self.state.record_fetch(canonicalize_url(response.url), status=304, etag=None, last_modified=None,
                                         payload_digest=None, kind="article")
@@ -341,9 +347,14 @@ class NewsSpider(scrapy.Spider):
         if response is not None:
             kind = f"http_{response.status}"
             send_outlinks(self, response, [])  # the error page's metadata record
-        self.crawler.stats.inc_value(f"newswarc/crawl/errors/{kind}")
+        stats = self.crawler.stats
+        stats.inc_value(f"{ERRORS}{kind}")
         url = getattr(request, "url", None) or getattr(response, "url", "?")
-        logger.warning("Failed %s: %s", url, failure.getErrorMessage() or kind)
+        host = host_of(url)
+        if stats.get_value(f"{ERROR_HOSTS}{kind}") is None:  # the run report names the first host
+            stats.set_value(f"{ERROR_HOSTS}{kind}", host)
+        logger.warning("Failed %s: %s", url, failure_words(kind, host))
+        logger.debug("Failed %s: %s", url, failure.getErrorMessage() or kind)
 
 
 @dataclass

@@ -111,8 +111,9 @@ class OutputWriter:
     """Writes each article's text file and JSONL line; thread-safe, blocking (call it off the reactor)."""
 
     def __init__(self, storage: Storage, *, run_id: str, jsonl_stdout: IO[str] | None = None,
-                 jsonl_max_bytes: int = 64 * 1024 * 1024):
+                 jsonl_max_bytes: int = 64 * 1024 * 1024, text_files: bool = True):
         self.storage = storage
+        self.text_files = text_files
         self.run_id = _safe(run_id)
         self.jsonl_stdout = jsonl_stdout
         self.jsonl_max_bytes = jsonl_max_bytes
@@ -122,9 +123,16 @@ class OutputWriter:
         self.articles = 0
 
     def write(self, row: dict[str, Any], text: str) -> None:
-        """Write the text file (atomic) at ``row["text_path"]``, then append the JSONL line."""
+        """Write the text file (atomic) at ``row["text_path"]``, then append the JSONL line.
+
+        Without text files (``text_files=False``: JSONL is all the user asked for) the row's
+        ``text_path`` is null, so it never names a file that is not there.
+        """
+        if self.text_files:
+            self.storage.write_bytes(row["text_path"], text.encode("utf-8"))
+        else:
+            row = {**row, "text_path": None}
         line = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        self.storage.write_bytes(row["text_path"], text.encode("utf-8"))
         with self._lock:
             part = self._part(_safe(row.get("site") or "_"), len(line))
             _write_all(part.fd, line)
@@ -199,6 +207,7 @@ class JsonlOnly:
         self.articles = 0
 
     def write(self, row: dict[str, Any], text: str) -> None:
+        row = {**row, "text_path": None}  # no text file is written
         self.stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         self.stream.flush()
         self.articles += 1

@@ -22,21 +22,23 @@ import collections
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import IO, Any
 
 from crawler.config.extract import options_for_seed
+from crawler.config.seeds import SINCE_RE, parse_since
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
 from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
-from crawler.output.progress import ProgressLine
+from crawler.output.report import by_prefix, extract_failures, run_report
 from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
@@ -46,6 +48,9 @@ from crawler.warc.revisits import Originals
 from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources, read_at
 
 logger = logging.getLogger(__name__)
+
+# called with the counters about once a second, and with final=True at the end (the CLI's live line)
+Progress = Callable[[Mapping[str, int], bool], None]
 
 STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
@@ -94,8 +99,13 @@ class ReplayResult:
         return not self.corrupt and not self.stats.get(STATS + "sources/unreadable", 0)
 
 
-def parse_when(value: str, *, end: bool = False) -> datetime:
-    """An ISO date or date-time (UTC when naive); a bare date as ``--until`` means the whole day."""
+def parse_when(value: str, *, end: bool = False, flag: str = "--since") -> datetime:
+    """An ISO date or date-time (UTC when naive), or a duration ago as seeds write it (``3d``, ``12h``).
+
+    A bare date as ``--until`` (``end``) means the whole day.
+    """
+    if SINCE_RE.match(value):
+        return datetime.now(UTC) - timedelta(seconds=parse_since(value, flag))
     if len(value) == 10:
         try:
             day = date.fromisoformat(value)
@@ -105,7 +115,8 @@ def parse_when(value: str, *, end: bool = False) -> datetime:
             return datetime.combine(day, dtime.max if end else dtime.min, tzinfo=UTC)
     when = parse_iso(value)
     if when is None:
-        raise ReplayError(f"{value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z)")
+        raise ReplayError(f"{flag} {value!r}: not an ISO date (2026-11-27 or 2026-11-27T15:00:00Z) "
+                          "nor a duration (3d, 12h, 30m, 1w)")
     return when
 
 
@@ -129,7 +140,7 @@ class _Page:
 class Replayer:
     """Streams sources through classification, the extraction pool and a writer."""
 
-    def __init__(self, writer: Any, options: ReplayOptions, *, pool: Any = None, progress: IO[str] | None = None):
+    def __init__(self, writer: Any, options: ReplayOptions, *, pool: Any = None, progress: Progress | None = None):
         self.writer = writer
         self.opt = options
         seed = options.seed
@@ -141,7 +152,7 @@ class Replayer:
         self.max_inflight = options.max_inflight or 16 * self.pool.workers  # head-of-line slack
         self.stats: collections.Counter[str] = collections.Counter()
         self.corrupt: list[Corrupt] = []
-        self.progress = ProgressLine(progress) if progress is not None else None
+        self.progress = progress
         self._pending: collections.deque[_Page] = collections.deque()
         self._meta: dict[str, dict[str, str]] = {}  # response record id -> metadata fields (pending pages only)
         self._known_articles: set[str] = set()  # canonical URLs of article pages seen so far (the spider's set)
@@ -151,6 +162,7 @@ class Replayer:
         self._sources: list[Source] = []
         self._seq = 0
         self._source_seed: str | None = None
+        self._last_progress = 0.0
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -367,17 +379,14 @@ class Replayer:
     # --- progress -----------------------------------------------------------------------------
 
     def _progress(self, final: bool = False) -> None:
+        """Hand the counters to the progress callback (the CLI's live line), at most once a second."""
         if self.progress is None:
             return
-        if final:
-            self.progress.clear()
+        now = time.monotonic()
+        if not final and now - self._last_progress < 1.0:
             return
-        if not self.progress.due():
-            return
-        elapsed = self.progress.elapsed()
-        records, articles = self.stats[STATS + "records"], self.stats[STATS + "articles"]
-        self.progress.show(f"records {records}  articles {articles}  corrupt {self.stats[STATS + 'corrupt']}  "
-                           f"{records / elapsed:.0f} records/s  {articles / elapsed:.1f} articles/s")
+        self._last_progress = now
+        self.progress(self.stats, final)
 
 
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
@@ -385,7 +394,7 @@ _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", 
 
 def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,
            options: ReplayOptions | None = None, settings: Any = None, run_id: str | None = None,
-           progress: IO[str] | None = None) -> ReplayResult:
+           progress: Progress | None = None) -> ReplayResult:
     """Replay WARC sources into ``out`` (a directory or ``s3://``) and/or a JSONL stream.
 
     Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
@@ -401,6 +410,7 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
     except FileNotFoundError as exc:
         raise ReplayError(str(exc)) from None
     run_id = run_id or new_run_id()
+    started = datetime.now(UTC)
     storage = None
     try:
         if out:
@@ -416,11 +426,42 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
             writer.close()
         result.run_id = run_id
         if storage is not None:
-            report = {"run_id": run_id, "command": "replay", "sources": list(sources),
-                      "stats": result.stats, "corrupt": [c.__dict__ for c in result.corrupt]}
-            storage.write_bytes(f"runs/{run_id}-replay.json", json.dumps(report, indent=2).encode())
+            report = replay_report(result, run_id=run_id, sources=sources, seed=options.seed,
+                                   output=storage.display(), started=started, finished=datetime.now(UTC))
+            storage.write_bytes(f"runs/{run_id}-replay.json",
+                                json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
     finally:
         source_set.close()
         if storage is not None:
             storage.close()
     return result
+
+
+def replay_report(result: ReplayResult, *, run_id: str, sources: Sequence[str], seed: Any, output: str,
+                  started: datetime, finished: datetime) -> dict[str, Any]:
+    """The run report of a replay, in the crawl report's schema (:func:`crawler.output.report.run_report`)."""
+    s = result.stats
+    get = lambda key: s.get(STATS + key, 0)  # noqa: E731
+    extract_skipped = by_prefix(s, STATS + "extract/skipped/")
+    damaged, unreadable = get("corrupt"), get("sources/unreadable")
+    errors = {k: v for k, v in (("damaged", damaged), ("unreadable_source", unreadable)) if v}
+    counts = {
+        "pages": get("html_pages"),
+        "pages_by_kind": by_prefix(s, STATS + "pages/"),
+        "archived": get("articles"), "articles": get("articles"), "new_articles": get("articles"),
+        "failed": extract_failures(extract_skipped),
+        "duplicates": by_prefix(s, STATS + "duplicates/"),
+        "errors": sum(errors.values()), "errors_by_kind": errors,
+        "skipped": {**{f"replay/{k}": v for k, v in by_prefix(s, STATS + "skipped/").items()},
+                    **{f"extract/{k}": v for k, v in extract_skipped.items()}},
+    }
+    status, reason = "completed", None
+    if errors:
+        parts = [f"{n} damaged place{'' if n == 1 else 's'} in the input skipped" if k == "damaged" else
+                 f"{n} source{'' if n == 1 else 's'} could not be read" for k, n in errors.items()]
+        reason = "; ".join(parts)
+        if not get("records"):
+            status = "failed"
+    return run_report(command="replay", run_id=run_id, seed=seed, output=output, started=started, finished=finished,
+                      counts=counts, status=status, reason=reason, finish_reason="finished", sources=sources,
+                      replay=by_prefix(s, STATS), damaged=[c.__dict__ for c in result.corrupt])

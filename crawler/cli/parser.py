@@ -1,0 +1,166 @@
+"""The ``newswarc`` parser: every command with its description, arguments and exit codes.
+
+Commands are named as ``module:function`` under :mod:`crawler.cli` and imported only when they
+run (see :func:`crawler.cli.main.main`), so ``--help`` does not load Scrapy. README's command
+list is checked against this parser by tests/test_cli_help.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from crawler import software_versions
+from crawler.cli.args import Parser, exit_codes, whole_number
+
+MIN_DEMO_ARTICLES = 20  # crawler.demo.site.build_site needs them for every kind of page
+
+
+def version_text() -> str:
+    """``newswarc 0.1.0`` and one line per library it runs on."""
+    versions = software_versions()
+    lines = [f"newswarc {versions.pop('newswarc')}"]
+    lines += [f"  {name} {version}" for name, version in versions.items()]
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` with one line per library (argparse's own action re-wraps the text)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def _logging(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log INFO (-vv: DEBUG) to stderr, Scrapy's and the libraries' lines included")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress line or summary")
+    p.add_argument("--log-file", metavar="FILE", help="write the full log (INFO, or DEBUG with -vv) to FILE")
+
+
+def _common(p: argparse.ArgumentParser, *, out: str = "DIR|s3://BUCKET/PREFIX", scrapy: bool = True) -> None:
+    p.add_argument("--settings", metavar="FILE", help="run profile: a file, or a name in ./settings or the bundled "
+                   "profiles (default: ./settings/default.toml, else the bundled default)")
+    p.add_argument("--out", metavar=out, help="output location (overrides the profile's [output] uri)")
+    if scrapy:
+        p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE",
+                       help="override a Scrapy setting (repeatable)")
+    _logging(p)
+
+
+def _crawl(sub: Any) -> None:
+    p = sub.add_parser(
+        "crawl", help="crawl one or more seeds",
+        description="Crawl the news sites that seed files describe (robots.txt, sitemaps, feeds, sections), "
+                    "archive every HTTP exchange as WARC, extract the articles and write text files and JSONL. "
+                    "Runs are incremental: a second run fetches only what is new.",
+        epilog=exit_codes(0, 1, 2, 3, 4, 130))
+    p.add_argument("seed", nargs="+", metavar="SEED",
+                   help="a seed file, or a seed name (italy24press) looked up in $NEWSWARC_SEEDS_PATH, ./seeds, "
+                        "then the bundled seeds (`newswarc seeds` lists them)")
+    p.add_argument("--max-pages", type=whole_number(1, " (without --max-pages there is no limit)"), metavar="N",
+                   help="stop scheduling new pages after N per seed (default: the seed's max_pages, else no limit)")
+    p.add_argument("--jsonl", metavar="-", choices=["-"], help="also stream article JSONL to stdout")
+    _common(p)
+    p.set_defaults(func="crawl:cmd_crawl")
+
+
+def _demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo", help="serve the bundled demo news site and crawl it end to end",
+        description="Serve \"The Demo Gazette\", a generated news site, on 127.0.0.1 (the bundled demo seed's "
+                    "port when it is free) and crawl it with the bundled demo seed: a full run that needs no "
+                    "network. Prints how many of the site's public articles the output holds.",
+        epilog=exit_codes(0, 1, 2, 3, 4, 130))
+    p.add_argument("--articles", type=whole_number(MIN_DEMO_ARTICLES), default=300, metavar="N",
+                   help=f"articles on the demo site, at least {MIN_DEMO_ARTICLES} (default: %(default)s)")
+    p.add_argument("--serve", action="store_true", help="only serve the demo site, until Ctrl-C (for manual crawls)")
+    _common(p, out="DIR|s3://BUCKET/PREFIX (default: ./newswarc-demo)")
+    p.set_defaults(func="demo:cmd_demo", out=None)
+
+
+def _replay(sub: Any) -> None:
+    p = sub.add_parser(
+        "replay", help="re-extract articles offline from WARC/WACZ archives",
+        description="Read WARC files (ours or others': wget, pywb, Heritrix), detect article pages and "
+                    "extract them exactly as a crawl does, writing the same text files and JSONL. "
+                    "With --crawl, run a seed's crawl with the archive as its network.",
+        epilog=exit_codes(0, 2, 3, 130, _1="damaged input was reported and skipped (with --crawl also: the "
+                                           "crawl did not complete, or nothing it asked for was in the archive)",
+                          _0="every input was read cleanly"))
+    p.add_argument("source", nargs="+", metavar="SOURCE",
+                   help="a .warc/.warc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
+    p.add_argument("--jsonl", metavar="-|FILE", help="write article JSONL to stdout (-) or FILE")
+    p.add_argument("--site", metavar="NAME", help="site name for output paths (default: the crawl's seed, "
+                   "else --seed's name, else the URL host)")
+    p.add_argument("--seed", metavar="SEED", help="a seed file or name: its article/deny URL patterns, "
+                   "language and [extract] options")
+    p.add_argument("--url-pattern", metavar="REGEX", help="only pages whose URL matches (re.search)")
+    p.add_argument("--since", metavar="WHEN", help="only records with WARC-Date at or after WHEN: an ISO date "
+                   "(2026-11-27, 2026-11-27T15:00:00Z) or a duration ago as in seeds (3d, 12h, 30m, 1w)")
+    p.add_argument("--until", metavar="WHEN", help="only records with WARC-Date at or before WHEN (same forms; "
+                   "a bare date includes that whole day)")
+    p.add_argument("--workers", type=whole_number(0), metavar="N", help="extraction processes (default: all cores)")
+    p.add_argument("--crawl", action="store_true", help="run --seed's crawl against the archive instead of the "
+                   "network (link following and page classification as in a crawl; --since, --until, "
+                   "--url-pattern and --site do not apply)")
+    _common(p)
+    p.set_defaults(func="replay:run_replay")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="newswarc",
+        description="Crawl news sites into faithful WARC archives, extract clean article text, "
+                    "write it to disk or S3, and replay archives offline.",
+        epilog=exit_codes(0, 1, 2, 3, 4, 130) + " `newswarc COMMAND --help` says which a command returns.",
+    )
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print newswarc's version and those of the libraries it runs on")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _crawl(sub)
+    _demo(sub)
+
+    p = sub.add_parser(
+        "index", help="write a CDXJ index (pywb format) of WARC files",
+        description="Write a CDXJ index of WARC files, as cdxj-indexer writes it, for pywb and ReplayWeb.page.",
+        epilog=exit_codes(0, 130, _1="a file could not be indexed", _2="bad arguments, or no such WARC file"))
+    p.add_argument("warc", nargs="+", metavar="WARC", help="a .warc or .warc.gz file")
+    p.add_argument("-o", "--output", metavar="FILE", help="index file (default: stdout)")
+    p.set_defaults(func="archive:cmd_index")
+
+    p = sub.add_parser(
+        "sync", help="upload files waiting in the local spool to S3",
+        description="Upload what a crawl left in the local spool when S3 was unreachable (a crawl that did so "
+                    "exits with code 4), then remove it from the spool.",
+        epilog=exit_codes(2, 3, 130, _0="every file was uploaded (or the output is local: nothing to do)",
+                          _1="files still wait in the spool"))
+    _common(p, out="s3://BUCKET/PREFIX", scrapy=False)
+    p.set_defaults(func="archive:cmd_sync")
+
+    p = sub.add_parser(
+        "schedule", help="run seeds on their cron schedules (until SIGTERM)",
+        description="A long-running scheduler: each seed with a `schedule` is crawled when its cron "
+                    "expression (UTC) matches, never twice at once (a lock that holds across processes).",
+        epilog=exit_codes(2, 3, 130, _0="stopped by SIGTERM (or after --max-runs runs)"))
+    p.add_argument("seed", nargs="*", metavar="SEED",
+                   help="seeds to schedule (default: every seed `newswarc seeds` lists)")
+    p.add_argument("--max-runs", type=whole_number(1), metavar="N", help="exit after N runs (for testing)")
+    _common(p)
+    p.set_defaults(func="crawl:cmd_schedule")
+
+    p = sub.add_parser(
+        "seeds", help="validate and list seed files",
+        description="Validate seed files and list them: name, file, start URLs, schedule. Without SEED, every "
+                    "seed a name finds ($NEWSWARC_SEEDS_PATH, ./seeds, then the bundled seeds).",
+        epilog=exit_codes(130, _0="every seed is valid", _2="a seed has problems (all of them are listed)"))
+    p.add_argument("seed", nargs="*", metavar="SEED", help="a seed file or seed name (default: all)")
+    p.set_defaults(func="crawl:cmd_seeds")
+
+    _replay(sub)
+    return parser

@@ -1,0 +1,52 @@
+"""The end-of-run lines a user reads: counts in plain words that agree with the run report.
+
+An incremental run reads "295 articles archived (0 new, 295 already archived)": what the
+archive holds for the seed after the run, and where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 WARC file``, ``2 WARC files``; ``many`` for irregular plurals."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def archived_words(counts: Mapping[str, Any]) -> str:
+    """``55 articles archived (0 new, 55 already archived)``, with ``N changed`` when some were."""
+    parts = [f"{counts['new_articles']:,} new", f"{counts['already_archived']:,} already archived"]
+    if counts.get("changed"):
+        parts.append(f"{counts['changed']:,} changed")
+    return f"{plural(counts['archived'], 'article')} archived ({', '.join(parts)})"
+
+
+def crawl_summary(report: Mapping[str, Any]) -> list[str]:
+    """The summary of one seed's crawl: two lines, counts and the report's location."""
+    c = report["counts"]
+    return [
+        f"{report['seed']}: {plural(c['pages'], 'page')}, {archived_words(c)}, {c['failed']:,} failed, "
+        f"{plural(c['warc_files'], 'WARC file')}, {plural(report['bytes']['downloaded'], 'byte')} in "
+        f"{report['duration_seconds']:.1f}s -> {report['output']}",
+        f"  report: {report.get('report_file', '')}",
+    ]
+
+
+def outcome_problem(report: Mapping[str, Any]) -> str | None:
+    """The one line that says why a crawl did not do its job, or None when it did."""
+    if report["status"] == "completed":
+        return None
+    if report["status"] == "failed":
+        return f"{report['seed']}: no page could be fetched: {report['reason']}"
+    return f"{report['seed']}: {report['reason']}"
+
+
+def demo_line(reports: list[Mapping[str, Any]], public: int) -> str:
+    """How many of the demo site's public articles the archive holds after this run."""
+    counts = reports[0]["counts"] if reports else None
+    if counts is None:
+        return f"Demo crawl: none of {public} public demo articles archived."
+    return (f"Demo crawl: {counts['archived']:,} of {public:,} public demo articles archived "
+            f"({counts['new_articles']:,} new, {counts['already_archived']:,} already archived) and extracted.")
