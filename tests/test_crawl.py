@@ -127,8 +127,10 @@ def test_max_pages_and_depth(tmp_path, demo_server):
     result = newswarc("crawl", str(seed), "--out", str(out), "--max-pages", "15", *FAST)
     assert result.returncode == 0, result.stderr[-2000:]
     (report,) = run_reports(out)
-    # robots.txt and redirect hops come on top of the 15 pages the spider asked for
-    assert sum(report["counts"]["requests_by_route"].values()) <= 15
+    # robots.txt (Scrapy's own request) comes on top of the 15 pages the spider asked for
+    by_route = report["counts"]["requests_by_route"]
+    assert sum(by_route.values()) == report["counts"]["requests"]
+    assert sum(v for route, v in by_route.items() if route != "robots.txt") <= 15
 
 
 def test_article_url_patterns_decide_what_is_an_article(tmp_path, demo_server):
@@ -277,12 +279,16 @@ def test_crawl_jsonl_to_stdout_is_only_json(tmp_path, demo_server):
 def test_progress_line_counts():
     from types import SimpleNamespace
 
-    from crawler.cli.progress import Progress
+    from crawler.cli.progress import CrawlProgress
 
-    stats = {"downloader/response_count": 10, "newswarc/extract/articles": 4, "newswarc/crawl/errors/http_500": 2}
-    crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats))
-    line = Progress([crawler, crawler]).line()
-    assert line.startswith("pages 20  articles 8  errors 4  ") and "pages/s" in line
+    stats = {"downloader/response_count": 10, "newswarc/extract/articles": 4, "scheduler/enqueued": 30,
+             "scheduler/dequeued": 27}
+    spider = SimpleNamespace(_frontier=[1, 2])
+    crawler = SimpleNamespace(stats=SimpleNamespace(get_stats=lambda: stats), spider=spider)
+    meter = CrawlProgress([crawler, crawler], total_pages=50)
+    assert meter.head(meter.totals()) == "pages 20/50  articles 8  queue 10"
+    demo = CrawlProgress([crawler], total_articles=9)
+    assert demo.head(demo.totals()) == "pages 10  articles 4/9  queue 5"
 
 
 # Runs `newswarc crawl` in this process's child, counting the extraction pools and WARC writer

@@ -78,7 +78,8 @@ def test_replay_of_demo_crawl_gives_the_crawls_articles(demo_crawl, demo_seed, t
     record = next(ArchiveIterator(io.BytesIO(member)))
     assert record.rec_headers.get_header("WARC-Record-ID") == row["warc_record_id"]
     assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
-    assert json.loads(next(out.glob("runs/*-replay.json")).read_text())["stats"]["newswarc/replay/articles"] == len(crawled)
+    report = json.loads(next(out.glob("runs/*-replay.json")).read_text())
+    assert report["replay"]["articles"] == report["counts"]["articles"] == len(crawled)
 
 
 def test_reader_bodies_match_warcio(demo_crawl):
@@ -290,12 +291,13 @@ def test_encoded_pages_replay_like_plain_ones(tmp_path):
         ("response", urls[4], zlib.compress(bodies[4]), [*html, ("Content-Encoding", "deflate")]),
         ("response", "http://news.test/logo.png", b"\x89PNG", [("Content-Type", "image/png")]),
     ])
-    progress = io.StringIO()
+    calls: list[tuple[dict, bool]] = []
+    progress = lambda stats, final: calls.append((dict(stats), final))  # noqa: E731
     result = replay([str(tmp_path)], jsonl=(buf := io.StringIO()), options=ReplayOptions(workers=1),
                     progress=progress)
     rows = rows_of(buf.getvalue())
     assert result.clean and sorted(r["url"] for r in rows.values()) == urls
-    assert "records/s" in progress.getvalue() and "articles/s" in progress.getvalue()
+    assert calls and calls[-1][1] and calls[-1][0]["newswarc/replay/articles"] == len(rows)  # the final counts
     assert {r["site"] for r in rows.values()} == {"news.test"}
     assert result.stats["newswarc/replay/skipped/not_html"] == 1
 

@@ -120,7 +120,7 @@ def test_damaged_archive_is_reported_and_exits_1(demo_crawl, demo_seed, tmp_path
     proc = run_cli("replay", "--crawl", "--seed", str(demo_seed), str(damaged), "--jsonl", str(jsonl))
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert re.search(rf"{re.escape(str(damaged))}: offset {offsets[-3]}: truncated gzip member", proc.stderr)
-    assert "1 damaged places" in proc.stderr and proc.stdout == ""
+    assert "1 damaged place in the input skipped" in proc.stderr and proc.stdout == ""
     assert len(rows_of(jsonl.read_text())) >= len(rows_of(demo_crawl)) - 3  # the undamaged pages
 
 
