@@ -58,8 +58,13 @@ def make_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_demo, out=None)
 
-    p = sub.add_parser("index", help="write a CDXJ index (pywb format) of WARC files")
-    p.add_argument("warc", nargs="+", metavar="WARC")
+    p = sub.add_parser("index", help="write a CDXJ index (pywb format) of WARC/ARC/WACZ files",
+                       description="Index WARC, ARC and WACZ files as cdxj-indexer does; a damaged file is "
+                                   "skipped with a one-line reason and the others are indexed.",
+                       epilog="Exit codes: 0 every file indexed; 1 some files skipped; 2 bad arguments or no "
+                              "such SOURCE.")
+    p.add_argument("warc", nargs="+", metavar="SOURCE",
+                   help="a .warc/.warc.gz/.arc/.arc.gz/.wacz file, a directory (searched recursively) or a glob")
     p.add_argument("-o", "--output", metavar="FILE", help="index file (default: stdout)")
     p.set_defaults(func=cmd_index)
 
@@ -83,9 +88,17 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_LATE_POSITIONALS = {"replay": "source", "index": "warc"}  # commands whose SOURCEs may come after options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `replay A --since X B`: sources may follow options
+        target = _LATE_POSITIONALS.get(args.command)
+        if target is None or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, target).extend(extra)
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
     # crawls (replay --crawl too) log through Scrapy's own root handler
