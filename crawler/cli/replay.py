@@ -53,7 +53,7 @@ def add_commands(sub: Any, common: Callable[..., None]) -> None:
                "--crawl also: the crawl did not complete, or nothing it asked for was archived); "
                "2 bad arguments or seed; 3 unusable output.")
     p.add_argument("source", nargs="+", metavar="SOURCE",
-                   help="a .warc/.warc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
+                   help="a .warc/.warc.gz/.arc/.arc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
     p.add_argument("--jsonl", metavar="-|FILE", help="write article JSONL to stdout (-) or FILE")
     p.add_argument("--site", metavar="NAME", help="site name for output paths (default: the crawl's seed, "
                    "else --seed's name, else the URL host)")
