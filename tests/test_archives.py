@@ -324,3 +324,20 @@ def test_wget_dedup_second_run_replays_every_article_of_the_first(tmp_path):
         assert row["text_sha256"] == rows1[url]["text_sha256"] and row["warc_file"] == str(run2)
     assert not both.stats.get("newswarc/replay/revisits/unresolved") and first.clean and both.clean
     assert not [c for c in iter_records(open(run2, "rb"), "x") if isinstance(c, Corrupt)]
+
+
+# --- repair reads with the same reader ---------------------------------------------------------
+
+def test_repair_keeps_whole_records_up_to_a_block_digest_that_does_not_match(tmp_path):
+    from crawler.warc.repair import whole_records_end
+
+    def resource(n: int, block: bytes, digest: bytes) -> bytes:
+        return gzip.compress(record("resource", f"urn:x:{n}", block, content_type="text/plain",
+                                    extra=[("WARC-Block-Digest", sha1(digest))]), mtime=0)
+
+    members = [resource(0, b"zero", b"zero"), resource(1, b"one", b"one"), resource(2, b"two!", b"two"),
+               resource(3, b"three", b"three")]
+    path = tmp_path / "x.warc.gz.open"
+    path.write_bytes(b"".join(members))
+    with open(path, "rb") as fh:
+        assert whole_records_end(fh) == (len(members[0]) + len(members[1]), 2)
