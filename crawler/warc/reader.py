@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from warcio.timeutils import timestamp_to_iso_date
+
 from crawler.warc import fast as warcfast
 from crawler.warc.stream import CHUNK, GZIP_MAGIC, Damage, Member, Plain, Raw, Reader
 
@@ -211,8 +213,6 @@ def _warc_head(reader: Reader, ctx: _Ctx, offset: int) -> tuple[WarcRecord, int]
 
 def _arc_head(reader: Reader, ctx: _Ctx, offset: int, line: bytes) -> tuple[WarcRecord, int]:
     """An ARC v1 header line (``URL IP DATE MIME LENGTH``) as the WARC headers warcio makes of it."""
-    from warcio.timeutils import timestamp_to_iso_date
-
     text = line.decode("utf-8", "replace").rstrip("\r\n")
     parts = text.rsplit(" ", 4)
     if len(parts) != 5 or not parts[2][:8].isdigit():
