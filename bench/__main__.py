@@ -4,7 +4,9 @@ Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind 
 ``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
 ``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
 not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``archive``
-(:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``profile`` (one full
+(:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
+(:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
+speed against warcio and FastWARC; not in the default run), ``profile`` (one full
 crawl under cProfile) and ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
 default run because the large crawl alone takes longer than the rest together). Results merge
 into ``bench/results/latest.json`` section by section, and ``docs/benchmarks.md`` is rewritten
@@ -32,7 +34,7 @@ from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
-ALL = ("crawl", "replay", "extract", "archive", "profile", "memory")
+ALL = ("crawl", "replay", "extract", "archive", "profile", "memory", "archives")
 DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
 #: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
@@ -68,6 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--extraction-scorer", type=Path, default=os.environ.get(EXTRACTION_SCORER_ENV) or None,
                     metavar="FILE", help="score_extraction.py for that data (--data DIR --extractor MOD:FUNC "
                     f"--json OUT; default: ${EXTRACTION_SCORER_ENV})")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="archives section: third-party WARC/ARC/WACZ files (default: ../shared/warc-corpus)")
+    ap.add_argument("--speed-warc", type=Path, default=None,
+                    help="archives section: a per-record gzip WARC to time the readers on (default: built, ~50 MB)")
     args = ap.parse_args(argv)
     args.sections = tuple(x.strip() for x in args.only.split(",")) if args.only else DEFAULT
     if unknown := set(args.sections) - set(ALL):
@@ -171,6 +177,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         timed("memory", results, memory)
     if "archive" in wanted:
         timed("archive", results, lambda: _archive(args.quick))
+    if "archives" in wanted:
+        from bench import bench_archives
+
+        timed("archives", results, lambda: bench_archives.run(args.corpus, args.speed_warc,
+                                                              rounds=max(args.rounds, 3), workdir=workdir))
     if "extract" in wanted:
         timed("extract", results, lambda: _extract(args.quick, workdir, args.extraction_data, args.extraction_scorer))
     return results

@@ -179,6 +179,8 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
                        f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
                        f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
         out.append("")
+    if arcs := s.get("archives"):
+        out += _archives(arcs, table)
     if mem := s.get("memory"):
         small, big = mem["small"], mem["large"]
         rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
@@ -197,6 +199,36 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
             rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
                     for r in shown[:15]]
             out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
+    return out
+
+
+def _archives(arcs: dict[str, Any], table: Any) -> list[str]:
+    """The ``archives`` section: third-party files against cdxj-indexer, reader speed."""
+    out = ["### Archives others write (`bench.bench_archives`)", "", _meta(arcs), ""]
+    corpus = arcs.get("corpus", {})
+    if "skipped" in corpus:
+        out.append(f"- corpus: skipped ({corpus['skipped']})")
+    elif corpus:
+        out.append(f"- `{corpus['corpus']}`: {corpus['files']} files; `newswarc index` lines equal to cdxj-indexer's "
+                   f"on **{corpus['equal']}**, different on {len(corpus['different'])} "
+                   f"({', '.join(corpus['different']) or 'none'}); tracebacks: {', '.join(corpus['tracebacks']) or 'none'}")
+        for e in corpus["reference_fails"]:
+            out.append(f"  - {e['file']}: cdxj-indexer fails ({e['reference']}); newswarc skips it: {e['ours']}")
+        out.append(f"- replay of the whole directory: exit {corpus['replay_exit']}; "
+                   + "; ".join(line.strip() for line in corpus["replay_summary"]))
+    if speed := arcs.get("speed"):
+        rows = [[name, *(("skipped", "", "") if "skipped" in r else
+                         (f"{r['records']:,}", _f(r["gz_cpu_s"], 2), _f(r["plain_cpu_s"], 2)))]
+                for name, r in speed["readers"].items()]
+        out += ["", f"Reading every record (headers parsed, bodies skipped), CPU seconds, best of {speed['rounds']}: "
+                f"{speed['gz_bytes'] / 2**20:.0f} MiB per-record gzip WARC and its {speed['plain_bytes'] / 2**20:.0f} MiB "
+                "plain copy", "", *table(["reader", "records", ".warc.gz s", ".warc s"], rows), "",
+                f"- newswarc reader vs warcio: **{speed['ratio_vs_warcio_gz']:.2f}x** (.warc.gz), "
+                f"{speed['ratio_vs_warcio_plain']:.2f}x (.warc) (target >= 2: "
+                f"{_verdict(speed['ratio_vs_warcio_gz'], 2, lower_is_better=False)})",
+                f"- `newswarc index` {speed['index_cpu_s']:.2f} s CPU vs `cdxj-indexer` {speed['cdxj_indexer_cpu_s']:.2f} s "
+                "on the same .warc.gz (processes, start-up included)"]
+    out.append("")
     return out
 
 

@@ -386,7 +386,9 @@ def test_damaged_records_are_reported_and_the_rest_is_read(demo_crawl, tmp_path)
         damage = [i for i in items if isinstance(i, Corrupt)]
         good = [i for i in items if isinstance(i, WarcRecord)]
         assert len(damage) == 1 and damage[0].offset == offset and damage[0].source == str(path), (name, damage)
-        expected = {"truncated": total - 3, "garbage": total, "wrong_length": total - 1,
+        # a Content-Length too short inside its own gzip member: the record is kept, as warcio keeps it
+        assert damage[0].kept == (name == "wrong_length"), (name, damage)
+        expected = {"truncated": total - 3, "garbage": total, "wrong_length": total,
                     "wrong_length_plain": total - 1, "not_warc": 0}[name]
         assert len(good) == expected, (name, len(good), expected)
 

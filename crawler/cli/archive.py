@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings
-from crawler.warc.cdxj import write_cdxj
+from crawler.warc.cdxj import index_sources, write_cdxj_file
+from crawler.warc.sources import SourceSet
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.warc]
-    for p in paths:
-        if not p.is_file():
-            raise CliError(f"{p}: no such WARC file")
+    """``newswarc index``: 0 when every file was indexed, 1 when some were skipped (one line each)."""
+    try:
+        source_set = SourceSet(list(args.warc))
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        lines, result = index_sources(source_set)
+    finally:
+        source_set.close()
+    for warning in result.warnings:
+        print(f"newswarc: index: {warning}", file=sys.stderr)
+    for name, reason in result.skipped:
+        print(f"newswarc: index: {name}: skipped: {reason}", file=sys.stderr)
     if args.output in (None, "-"):
-        count = write_cdxj(paths, sys.stdout)
+        for line in lines:
+            sys.stdout.write(line + "\n")
     else:
-        with open(args.output, "w", encoding="utf-8") as out:
-            count = write_cdxj(paths, out)
-    print(f"{count} index lines from {len(paths)} WARC files", file=sys.stderr)
-    return EXIT_OK
+        try:
+            write_cdxj_file(lines, args.output)
+        except OSError as exc:
+            raise CliError(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
+    files = len(result.indexed) + len(result.skipped)
+    print(f"{result.lines} index lines from {len(result.indexed)} of {files} archive files"
+          + (f" ({len(result.skipped)} skipped)" if result.skipped else ""), file=sys.stderr)
+    return EXIT_INCOMPLETE if result.skipped else EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

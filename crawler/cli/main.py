@@ -46,9 +46,18 @@ def import_failure(exc: ImportError) -> str:
     return f"a dependency cannot be imported ({reason}): install it with {fix} (from a checkout: `make demo`)"
 
 
+_LATE_POSITIONALS = {"replay": "source", "index": "warc"}  # commands whose SOURCEs may come after options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     offline_public_suffix()
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `replay A --since X B`: sources may follow options
+        target = _LATE_POSITIONALS.get(args.command)
+        if target is None or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, target).extend(extra)
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
     # crawls (replay --crawl too) log through Scrapy's root handler, set up in cli/crawl.py

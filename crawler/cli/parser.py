@@ -94,7 +94,7 @@ def _replay(sub: Any) -> None:
                                            "crawl did not complete, or nothing it asked for was in the archive)",
                           _0="every input was read cleanly"))
     p.add_argument("source", nargs="+", metavar="SOURCE",
-                   help="a .warc/.warc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
+                   help="a .warc/.warc.gz/.arc/.arc.gz/.wacz file, a directory (searched recursively), a glob, or s3://BUCKET/PREFIX")
     p.add_argument("--jsonl", metavar="-|FILE", help="write article JSONL to stdout (-) or FILE")
     p.add_argument("--site", metavar="NAME", help="site name for output paths (default: the crawl's seed, "
                    "else --seed's name, else the URL host)")
@@ -127,10 +127,12 @@ def make_parser() -> argparse.ArgumentParser:
     _demo(sub)
 
     p = sub.add_parser(
-        "index", help="write a CDXJ index (pywb format) of WARC files",
-        description="Write a CDXJ index of WARC files, as cdxj-indexer writes it, for pywb and ReplayWeb.page.",
-        epilog=exit_codes(0, 130, _1="a file could not be indexed", _2="bad arguments, or no such WARC file"))
-    p.add_argument("warc", nargs="+", metavar="WARC", help="a .warc or .warc.gz file")
+        "index", help="write a CDXJ index (pywb format) of WARC/ARC/WACZ files",
+        description="Index WARC, ARC and WACZ files as cdxj-indexer does, for pywb and ReplayWeb.page; a damaged "
+                    "file is skipped with a one-line reason and the others are indexed (-o is written atomically).",
+        epilog=exit_codes(0, 130, _1="some files were skipped (one line each)", _2="bad arguments, or no such SOURCE"))
+    p.add_argument("warc", nargs="+", metavar="SOURCE",
+                   help="a .warc/.warc.gz/.arc/.arc.gz/.wacz file, a directory (searched recursively) or a glob")
     p.add_argument("-o", "--output", metavar="FILE", help="index file (default: stdout)")
     p.set_defaults(func="archive:cmd_index")
 

@@ -30,9 +30,9 @@ from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
-from crawler.warc.codecs import dechunk
+from crawler.warc.codecs import DecodeError, dechunk, decode_payload
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
-from crawler.warc.revisits import Originals
+from crawler.warc.revisits import OriginalIndex, Pointer
 from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,8 @@ class _Capture(NamedTuple):
     """Where one capture is: the record with its HTTP head, and the record with its payload."""
 
     when: float  # WARC-Date as a timestamp: the latest capture of a URL wins
-    source: int  # index in ArchiveIndex.sources
-    offset: int
-    payload_source: int  # the same record for a response; a revisit's original otherwise
-    payload_offset: int
+    head: Pointer  # the record served (a revisit for a revisit)
+    payload: Pointer  # the same record for a response; a revisit's original otherwise
     has_head: bool  # False: a revisit of a 304 (no HTTP head), the original's head is served
 
 
@@ -58,6 +56,7 @@ class ArchivedResponse(NamedTuple):
     body: bytes  # de-chunked, still Content-Encoded (Scrapy's HttpCompressionMiddleware decodes it)
     truncated: str | None  # WARC-Truncated reason: the spider skips such pages, as in the crawl
     location: WarcLocation  # the record served (the revisit for a revisit), for the JSONL pointer
+    mismatch: bool = False  # the body is not what its Content-Encoding said: that header was dropped
 
 
 class ArchiveIndex:
@@ -68,7 +67,8 @@ class ArchiveIndex:
         self.captures: dict[str, _Capture] = {}
         self.counts: collections.Counter[str] = collections.Counter()  # keys under STATS
         self.corrupt: list[Corrupt] = []
-        self._originals = Originals()  # payload digest -> (source, offset); .later: revisits, resolved at the end
+        self._originals = OriginalIndex()  # responses a revisit may point to
+        self._revisits: list[tuple[str, float, Pointer, bool, WarcRecord]] = []  # resolved once all is read
         self._stack = contextlib.ExitStack()  # the SourceSet (WACZ files) and local copies of S3 objects
 
     @classmethod
@@ -94,12 +94,14 @@ class ArchiveIndex:
         number = len(self.sources)
         self.sources.append(source)
         self.counts["sources"] += 1
+        if source.error:
+            self._damaged(Corrupt(source.name, 0, source.error))
+            return
         try:
             stream: Any = source.open()
         except (OSError, StorageError) as exc:
             self._damaged(Corrupt(source.name, 0, f"cannot open: {getattr(exc, 'strerror', None) or exc}"))
             return
-        unseekable = self.counts["skipped/unseekable"]
         with stream:
             if not getattr(stream, "seekable", lambda: False)():
                 copy = self._stack.enter_context(tempfile.NamedTemporaryFile(prefix="newswarc-replay-"))
@@ -108,48 +110,48 @@ class ArchiveIndex:
             try:
                 for item in iter_records(stream, source.name, gzip=source.gzip):  # headers only, bodies skipped
                     if isinstance(item, Corrupt):
-                        self._damaged(item)
+                        if item.kept:  # an irregularity warcio tolerates too: the record was read
+                            logger.warning("%s: offset %d: %s", item.source, item.offset, item.message)
+                        else:
+                            self._damaged(item)
                     elif item.type in ("response", "revisit"):
                         self._record(number, item)
                 if isinstance(stream, _Tee):
                     stream.finish()
             except READ_ERRORS as exc:  # the rest of this source is lost
                 self._damaged(Corrupt(source.name, -1, f"read error: {exc}"))
-        if unseekable := self.counts["skipped/unseekable"] - unseekable:
-            logger.warning("%s: %d records share gzip members (whole-file gzip?), so they cannot be read at an "
-                           "offset and are not served; `warcio recompress` fixes that", source.name, unseekable)
 
     def _record(self, number: int, rec: WarcRecord) -> None:
         self.counts["records"] += 1
-        if rec.length is None:
-            self.counts["skipped/unseekable"] += 1
-            return
         url, when = canonicalize_url(rec.target_uri), _timestamp(rec.date)
-        digest = rec.headers.get("warc-payload-digest", "")
+        here = Pointer(number, rec.offset, rec.inner, rec.record_id)
         if rec.type == "revisit":
             has_head = rec.http_status not in (None, 304)
-            refers = rec.headers.get("warc-refers-to-target-uri", "").strip("<>")
-            self._originals.later.append((url, when, number, rec.offset, has_head, digest, refers))
+            # headers only: the record is kept until every source is read (revisits are few)
+            self._revisits.append((url, when, here, has_head, WarcRecord(rec.source, rec.offset, rec.length,
+                                                                          rec.headers)))
         elif rec.http_status is None or rec.http_status == 304:
             self.counts["skipped/" + ("bad_http" if rec.http_status is None else "not_modified")] += 1
         else:
-            self._originals.remember(digest, (number, rec.offset))
-            self._put(url, _Capture(when, number, rec.offset, number, rec.offset, True))
+            self._originals.add(number, rec)
+            self._put(url, _Capture(when, here, here, True))
 
     def _resolve_revisits(self) -> None:
-        """A revisit serves its original's payload: found by payload digest, else by the URL it refers to."""
-        for url, when, number, offset, has_head, digest, refers in self._originals.later:
-            found = self._originals.find_digest(digest)
+        """A revisit serves its original's payload: by record ID, URI + date or digest, else the URL it refers to."""
+        for url, when, here, has_head, rec in self._revisits:
+            found = self._originals.find(rec)
+            refers = rec.headers.get("warc-refers-to-target-uri", "").strip("<>")
             if found is None and (prior := self.captures.get(canonicalize_url(refers)) if refers else None):
-                found = (prior.payload_source, prior.payload_offset)
+                found = prior.payload
             if found is None:
                 self.counts["revisits/unresolved"] += 1
                 logger.warning("Revisit %s (%s offset %d): no response record with its payload in the archive",
-                               url, self.sources[number].name, offset)
+                               url, self.sources[here.source].name, here.offset)
                 continue
             self.counts["revisits/resolved"] += 1
-            self._put(url, _Capture(when, number, offset, *found, has_head))
-        self._originals.clear()
+            self._put(url, _Capture(when, here, found, has_head))
+        self._revisits.clear()
+        self._originals = OriginalIndex()
 
     def _put(self, url: str, capture: _Capture) -> None:
         old = self.captures.get(url)
@@ -164,12 +166,16 @@ class ArchiveIndex:
     def lookup(self, url: str) -> _Capture | None:
         return self.captures.get(canonicalize_url(url))
 
+    def _read(self, ptr: Pointer, max_body: int) -> WarcRecord | None:
+        return read_at(self.sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
+                       record_id=ptr.record_id or None)
+
     def read(self, capture: _Capture, max_body: int = DEFAULT_MAX_BODY) -> ArchivedResponse | None:
         """The capture's status, headers and body (blocking); None when its records cannot be read."""
-        head = read_at(self.sources[capture.source], capture.offset, max_body=max_body)
+        head = self._read(capture.head, max_body)
         payload = head
-        if head is not None and (capture.payload_source, capture.payload_offset) != (capture.source, capture.offset):
-            payload = read_at(self.sources[capture.payload_source], capture.payload_offset, max_body=max_body)
+        if head is not None and capture.payload != capture.head:
+            payload = self._read(capture.payload, max_body)
         if head is None or payload is None or payload.http_status is None:
             return None
         http = head if capture.has_head else payload
@@ -177,10 +183,20 @@ class ArchiveIndex:
         if "chunked" in (payload.http_header("Transfer-Encoding") or "").lower():
             body = dechunk(body)
         truncated = payload.headers.get("warc-truncated") or ("length" if payload.body_truncated else None)
-        location = WarcLocation(head.source, capture.offset, head.length or 0, head.record_id, head.type,
+        location = WarcLocation(head.source, capture.head.offset, head.length or 0, head.record_id, head.type,
                                 head.headers.get("warc-payload-digest", ""), head.date)
-        headers = [(k, v) for k, v in http.http_headers if k.lower() not in _FRAMING]
-        return ArchivedResponse(http.http_status or 200, headers, body, truncated, location)
+        drop = _FRAMING
+        encoding = payload.http_header("Content-Encoding")
+        mismatch = False
+        if encoding:
+            try:
+                mismatch = decode_payload(body, encoding, max_body)[1]
+            except DecodeError:
+                pass  # HttpCompressionMiddleware says what is wrong, as online
+            if mismatch:  # the body is already decoded: Scrapy must not try again
+                drop = (*_FRAMING, "content-encoding")
+        headers = [(k, v) for k, v in http.http_headers if k.lower() not in drop]
+        return ArchivedResponse(http.http_status or 200, headers, body, truncated, location, mismatch)
 
     def close(self) -> None:
         self._stack.close()
@@ -266,6 +282,8 @@ class ArchiveDownloaderMiddleware:
             logger.warning("Skipped %s (unreadable): its archived record cannot be read", request.url)
             raise IgnoreRequest(f"archived record unreadable: {request.url}")
         self._count("served")
+        if found.mismatch:
+            self._count("encoding_mismatch")
         headers = Headers()
         for name, value in found.headers:
             headers.appendlist(name.encode("latin-1"), value.encode("latin-1"))

@@ -44,8 +44,8 @@ from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
-from crawler.warc.revisits import Originals
-from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources, read_at
+from crawler.warc.revisits import NO_ORIGINAL, OriginalIndex, read_original
+from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,8 @@ class Replayer:
         self._known_articles: set[str] = set()  # canonical URLs of article pages seen so far (the spider's set)
         self._article_urls: set[str] = set()  # the same pages' URLs as archived (a quick check before work)
         self.dedup = Dedup()  # the crawl pipeline's: canonical URL, text hash
-        self._originals = Originals()  # payload digest -> (source index, offset); .later: (index, revisit)
+        self._originals = OriginalIndex()  # candidate pages a revisit may point to (pointers, no bodies)
+        self._revisits: list[tuple[int, WarcRecord]] = []  # revisits whose original was not seen yet
         self._sources: list[Source] = []
         self._seq = 0
         self._source_seed: str | None = None
@@ -186,6 +187,10 @@ class Replayer:
         self._source_seed = None
         self.stats[STATS + "sources"] += 1
         logger.info("Replaying %s", source.name)
+        if source.error:
+            self._damaged(Corrupt(source.name, 0, source.error))
+            self.stats[STATS + "sources/unreadable"] += 1
+            return
         try:
             stream = source.open()
         except (OSError, StorageError) as exc:
@@ -205,7 +210,11 @@ class Replayer:
                 if item is None:
                     break
                 if isinstance(item, Corrupt):
-                    self._damaged(item)
+                    if item.kept:  # an irregularity warcio tolerates too: the record was read
+                        self.stats[STATS + "irregular"] += 1
+                        logger.warning("%s: offset %d: %s", item.source, item.offset, item.message)
+                    else:
+                        self._damaged(item)
                 else:
                     self._record(index, item)
                 self._drain(self.max_inflight)
@@ -234,16 +243,13 @@ class Replayer:
     def _filter(self, rec: WarcRecord) -> str | None:
         """Why this response/revisit is not a candidate page, or None (the crawl's checks first)."""
         opt = self.opt
-        if rec.http_status is None:
-            if rec.headers.get("warc-profile", "").endswith("/server-not-modified"):
-                return "not_modified"  # a 304 to a recheck: the crawl extracted nothing from it either
-            return "bad_http"
-        if rec.http_status != 200:
-            return "status"
-        ctype = (rec.http_header("Content-Type") or "").lower()
-        if not any(t in ctype for t in HTML_TYPES):
-            return "not_html"
-        if rec.headers.get("warc-truncated"):
+        if rec.headers.get("warc-profile", "").endswith("/server-not-modified"):
+            return "not_modified"  # a 304 to a recheck: the crawl extracted nothing from it either
+        if rec.http_status is not None or rec.type == "response":  # a revisit may have no HTTP head
+            if (why := http_verdict(rec)) is not None:
+                return why
+        # WARC-Truncated on a revisit only says that its block stops after the HTTP head
+        if rec.type == "response" and (rec.headers.get("warc-truncated") or rec.incomplete):
             return "truncated"
         if opt.url_pattern is not None and not opt.url_pattern.search(rec.target_uri):
             return "url_pattern"
@@ -261,9 +267,7 @@ class Replayer:
             self._metadata(rec)
         elif rec.type == "response":
             if rec.note in (None, "url_pattern", "date"):  # a 200 HTML payload a revisit may point to
-                digest = rec.headers.get("warc-payload-digest")
-                if digest:
-                    self._originals.remember(digest, (index, rec.offset))
+                self._originals.add(index, rec)
             if rec.note is None:
                 self._page(rec, rec.body or b"", rec.http_headers, rec)
             else:
@@ -288,28 +292,32 @@ class Replayer:
 
     def _revisit(self, rec: WarcRecord) -> bool:
         """Replay a revisit with its original's payload; False when the original was not seen yet."""
-        found = self._originals.find(rec.headers)
-        if found is None:
+        ptr = self._originals.find(rec)
+        if ptr is None:
             return False
-        index, offset = found
-        original = read_at(self._sources[index], offset, max_body=self.opt.max_body)
-        if original is None or original.body is None:
-            self.stats[STATS + "revisits/unresolved"] += 1
-            logger.warning("Revisit %s: its original at %s offset %d cannot be read", rec.target_uri,
-                           self._sources[index].name, offset)
+        original, reason = read_original(self._sources, ptr, rec, max_body=self.opt.max_body)
+        if original is None:
+            self._unresolved(rec, reason or NO_ORIGINAL, f"{self._sources[ptr.source].name} offset {ptr.offset}")
+            return True
+        if rec.http_status is None and (why := http_verdict(original)) is not None:
+            self.stats[STATS + "skipped/" + why] += 1  # a revisit without HTTP head: the original's decides
             return True
         self.stats[STATS + "revisits/resolved"] += 1
         # the payload is the original's, still encoded as the original's headers say
-        self._page(rec, original.body, original.http_headers, original)
+        self._page(rec, original.body or b"", original.http_headers, original)
         return True
 
+    def _unresolved(self, rec: WarcRecord, reason: str, where: str) -> None:
+        self.stats[STATS + "revisits/unresolved"] += 1
+        self.stats[STATS + "revisits/unresolved/" + reason] += 1
+        logger.warning("Revisit %s (%s offset %d) not resolved (%s): %s", rec.target_uri, rec.source, rec.offset,
+                       reason, where)
+
     def _resolve_late_revisits(self) -> None:
-        for index, rec in self._originals.later:
+        for _index, rec in self._revisits:
             self._source_seed = None
             if not self._revisit(rec):
-                self.stats[STATS + "revisits/unresolved"] += 1
-                logger.warning("Revisit %s (%s): no response record with its payload digest in the input",
-                               rec.target_uri, self._sources[index].name)
+                self._unresolved(rec, NO_ORIGINAL, "no record with its ID, URI + date or payload digest in the input")
             self._drain(self.max_inflight)
         self._originals.later.clear()
 
@@ -348,7 +356,9 @@ class Replayer:
         result: ReplayedPage = done.value
         if result is None:  # the worker timed out, crashed or raised
             result = ReplayedPage("article", None, done.reason, canonicalize_url(page.url))
-        elif result.kind == "undecodable":
+        if getattr(result, "mismatch", False):  # a body that is not what its Content-Encoding says: used as is
+            self.stats[STATS + "encoding_mismatch"] += 1
+        if result.kind == "undecodable":
             self.stats[STATS + f"skipped/{result.reason}"] += 1
             logger.warning("Skipped %s (%s): body cannot be decoded", page.url, result.reason)
             return
@@ -390,6 +400,18 @@ class Replayer:
 
 
 _TYPES = ("warcinfo", "request", "response", "revisit", "metadata", "resource", "conversion", "continuation")
+
+
+def http_verdict(rec: WarcRecord) -> str | None:
+    """Why a record's HTTP head does not make it a page (the spider's test), or None."""
+    if rec.http_status is None:
+        return "bad_http"
+    if rec.http_status != 200:
+        return "status"
+    ctype = (rec.http_header("Content-Type") or "").lower()
+    if not any(t in ctype for t in HTML_TYPES):
+        return "not_html"
+    return None
 
 
 def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,

@@ -18,7 +18,7 @@ from crawler.discovery.links import parse_html
 from crawler.discovery.pagekind import PageKind, classify_page
 from crawler.extract.api import Article, extract_with_reason
 from crawler.urls import canonicalize_url
-from crawler.warc.codecs import DecodeError, dechunk, decode_content
+from crawler.warc.codecs import DecodeError, dechunk, decode_payload
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class ReplayedPage(NamedTuple):
     article: Article | None
     reason: str | None
     canonical: str = ""
+    mismatch: bool = False  # the body was not what its Content-Encoding says and was used as it is
 
 
 def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_body: int,
@@ -45,7 +46,7 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
     try:
         if "chunked" in headers.get("transfer-encoding", "").lower():
             body = dechunk(body)
-        body = decode_content(body, headers.get("content-encoding"), max_body)
+        body, mismatch = decode_payload(body, headers.get("content-encoding"), max_body)
     except DecodeError as exc:
         return ReplayedPage("undecodable", None, str(exc))
     # parsed as the spider parses it (analyse_page): the HTTP charset counts, not only the bytes
@@ -53,9 +54,9 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
     kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
         if tree is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
-        return ReplayedPage(kind.kind, None, None)
+        return ReplayedPage(kind.kind, None, None, mismatch=mismatch)
     article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
-    return ReplayedPage("article", article, reason, canonicalize_url(url))
+    return ReplayedPage("article", article, reason, canonicalize_url(url), mismatch)
 
 
 def replay_page_in_pool(*args: Any, **kwargs: Any) -> tuple[ReplayedPage, None]:

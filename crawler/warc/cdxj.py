@@ -1,65 +1,160 @@
-"""CDXJ index lines for WARC files, in the format pywb reads (``SURT TIMESTAMP {json}``).
+"""CDXJ index lines, as cdxj-indexer writes them (``SURT TIMESTAMP {json}``), from the one reader.
 
-Indexed: ``response``, ``revisit`` and ``resource`` records (what replay looks up); ``request``,
-``metadata`` and ``warcinfo`` records are reachable through their response's file and offset.
-Lines are sorted (pywb binary-searches the index); sorting happens in memory, about 300 bytes
-per record, so for very large sets index per file and merge with ``sort``.
+Why not cdxj-indexer itself: it stops at the first damaged record, leaving nothing for the rest
+of the files, and cannot read a WACZ. Here every file is indexed on its own: a damaged file is
+skipped with a one-line reason and the others are indexed. The lines are cdxj-indexer's, field
+for field: ``url, mime, status, digest, length, offset, filename``; ``response``, ``revisit``,
+``resource`` and ``metadata`` records (not ``application/warc-fields`` ones); a payload digest
+computed where the record carries none; ``mime`` left out where the record has no content type;
+``filename`` the file's base name (a WACZ member's own name, as in the WACZ's index). Lines are
+sorted (pywb binary-searches the index); sorting happens in memory, about 300 bytes per record.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import surt
-from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-INDEXED = ("response", "revisit", "resource")
+from crawler.warc.reader import Corrupt, WarcRecord, iter_records
+from crawler.warc.sources import Source, SourceSet
+
+logger = logging.getLogger(__name__)
+
+INDEXED = ("response", "revisit", "resource", "metadata")
+_MIME_END = re.compile(r"[;\s]")
+
+
+@dataclass
+class IndexResult:
+    """What an index run did: lines written, files indexed, files skipped with their reason."""
+
+    lines: int = 0
+    indexed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source name, one-line reason)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _surt(url: str) -> str:
     try:
         return surt.surt(url)
-    except ValueError:
+    except Exception:  # as cdxj-indexer: an unparseable URL is its own key
         return url
 
 
-def cdxj_lines(path: str | os.PathLike) -> Iterator[str]:
-    """Index lines of one WARC (unsorted), streaming through the file."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        it = ArchiveIterator(fh)
-        for record in it:
-            if record.rec_type not in INDEXED:
-                continue
-            url = record.rec_headers.get_header("WARC-Target-URI")
-            date = record.rec_headers.get_header("WARC-Date")
-            entry: dict[str, str] = {"url": url}
-            http = record.http_headers
-            if record.rec_type == "revisit":
-                entry["mime"] = "warc/revisit"
-            else:
-                ctype = (http.get_header("Content-Type") if http else
-                         record.rec_headers.get_header("Content-Type")) or "unk"
-                entry["mime"] = ctype.split(";", 1)[0].strip() or "unk"
-            if http is not None and record.rec_type in ("response", "revisit"):
-                entry["status"] = http.get_statuscode()
-            if digest := record.rec_headers.get_header("WARC-Payload-Digest"):
-                entry["digest"] = digest
-            it.read_to_end(record)
-            entry["length"] = str(it.get_record_length())
-            entry["offset"] = str(it.get_record_offset())
-            entry["filename"] = path.name
-            yield f"{_surt(url)} {iso_date_to_timestamp(date)} {json.dumps(entry)}"
+def _timestamp(date: str) -> str:
+    return iso_date_to_timestamp(date)
 
 
-def write_cdxj(warc_paths: Sequence[str | os.PathLike], out: IO[str]) -> int:
-    """Write the sorted CDXJ index of ``warc_paths`` to ``out``; returns the number of lines."""
-    lines = sorted(line for path in warc_paths for line in cdxj_lines(path))
+def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
+    """The index line of one record, or None for a record cdxj-indexer does not index."""
+    kind = rec.type
+    if kind not in INDEXED:
+        return None
+    ctype = rec.headers.get("content-type")
+    if kind in ("resource", "metadata") and ctype == "application/warc-fields":
+        return None
+    url = rec.target_uri
+    entry: dict[str, str] = {"url": url}
+    if kind == "revisit":
+        mime: str | None = "warc/revisit"
+    elif kind == "response":
+        mime = rec.http_header("Content-Type") if rec.http_raw else None
+    else:
+        mime = ctype
+    if mime:
+        mime = _MIME_END.split(mime, 1)[0].strip()
+    if mime is not None:
+        entry["mime"] = mime
+    if rec.http_status is not None:
+        entry["status"] = str(rec.http_status)
+    if digest := rec.payload_digest:
+        entry["digest"] = digest
+    entry["length"] = str(rec.length)
+    entry["offset"] = str(rec.offset)
+    entry["filename"] = filename
+    return f"{_surt(url)} {_timestamp(rec.date)} {json.dumps(entry)}"
+
+
+def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
+    """``(lines, reason the file is skipped or None, warnings)`` for one source, read to its end."""
+    if source.error:
+        return [], source.error, []
+    lines: list[str] = []
+    warnings: list[str] = []
+    try:
+        with source.open() as stream:
+            for item in iter_records(stream, source.name, gzip=source.gzip, digests=True):
+                if isinstance(item, Corrupt):
+                    where = f"offset {item.offset}: {item.message}"
+                    if not item.kept:
+                        return [], where, warnings
+                    warnings.append(f"{source.name}: {where}")
+                    continue
+                if item.type not in INDEXED:
+                    continue
+                if item.length is None:
+                    return [], ("whole-file gzip: its records cannot be read at an offset "
+                                "(`warcio recompress` makes it indexable)"), warnings
+                if (line := cdxj_line(item, source.basename)) is not None:
+                    lines.append(line)
+    except OSError as exc:
+        return [], f"cannot read: {exc.strerror or exc}", warnings
+    return lines, None, warnings
+
+
+def index_sources(sources: Iterable[Source]) -> tuple[list[str], IndexResult]:
+    """Sorted index lines of every readable source, and what was skipped."""
+    result = IndexResult()
+    lines: list[str] = []
+    for source in sources:
+        got, reason, warnings = source_lines(source)
+        result.warnings.extend(warnings)
+        if reason is not None:
+            result.skipped.append((source.name, reason))
+            continue
+        result.indexed.append(source.name)
+        lines.extend(got)
+    lines.sort()
+    result.lines = len(lines)
+    return lines, result
+
+
+def write_cdxj(specs: Sequence[str | os.PathLike], out: IO[str]) -> int:
+    """Write the sorted CDXJ index of the SOURCE specs to ``out``; returns the number of lines."""
+    source_set = SourceSet([str(s) for s in specs])
+    try:
+        lines, result = index_sources(source_set)
+    finally:
+        source_set.close()
     for line in lines:
         out.write(line + "\n")
-    return len(lines)
+    return result.lines
+
+
+def write_cdxj_file(lines: list[str], path: str | os.PathLike) -> None:
+    """Write ``lines`` to ``path`` atomically: a temporary file in the same directory, then a rename,
+    so that an existing index is never left truncated by a failure."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,4 +1,10 @@
-"""HTTP payload decoding of archived bodies: de-chunking and Content-Encoding, within a size limit."""
+"""HTTP payload decoding of archived bodies: de-chunking and Content-Encoding, within a size limit.
+
+The bytes win over the headers: some archives store a body that is already decoded under its
+original ``Content-Encoding: gzip`` header (wabac.js exports, some research corpora). Refusing
+such a page loses every page of the file; warcio falls back to the raw bytes, and so does
+:func:`decode_payload`, which says so (``mismatch``) so that the caller can count it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ import zlib
 
 import brotli
 
-__all__ = ["DecodeError", "dechunk", "decode_content"]
+__all__ = ["DecodeError", "dechunk", "decode_content", "decode_payload", "looks_decoded"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 class DecodeError(Exception):
@@ -66,3 +75,31 @@ def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
         except (zlib.error, brotli.error) as exc:
             raise DecodeError("bad_encoding") from exc
     return body
+
+
+def looks_decoded(body: bytes) -> bool:
+    """Whether ``body`` reads as text (markup, a BOM, no control bytes), not as compressed data."""
+    if body.startswith(GZIP_MAGIC):
+        return False
+    head = body[:512].lstrip()
+    if head.startswith((b"<", *_BOMS)) or not head:
+        return True
+    return not any(b < 9 or 13 < b < 32 or b == 127 for b in head)
+
+
+def decode_payload(body: bytes, encoding: str | None, limit: int) -> tuple[bytes, bool]:
+    """``(decoded body, mismatch)``: as :func:`decode_content`, but a body that does not decode and
+    already reads as text is returned as it is, with ``mismatch`` True.
+
+    Raises :class:`DecodeError` for what cannot be used either way: damaged compressed data
+    (``bad_encoding``), an unknown coding on a body that is not text (``unknown_encoding``), a
+    body over ``limit`` (``too_large``).
+    """
+    try:
+        return decode_content(body, encoding, limit), False
+    except DecodeError as exc:
+        if str(exc) == "too_large" or not looks_decoded(body):
+            raise
+        if len(body) > limit:
+            raise DecodeError("too_large") from None
+        return body, True

@@ -1,116 +1,38 @@
 """Close out ``.open`` WARC files left by a crashed run: keep whole records, drop the tail.
 
 Each gzip member must decompress completely and hold exactly one complete WARC record (header,
-``Content-Length`` bytes of block, matching ``WARC-Block-Digest``, closing CRLFs). The file is
+``Content-Length`` bytes of block, matching ``WARC-Block-Digest``), as the one reader checks it. The file is
 truncated after the last good member and renamed to its final name. Files locked by a live
 writer (``flock``) are left alone, so two runs sharing an output directory are safe.
 """
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import hashlib
 import logging
 import os
-import zlib
 from pathlib import Path
 from typing import IO
 
+from crawler.warc.reader import Corrupt, iter_records
+
 logger = logging.getLogger(__name__)
-
-_READ = 1 << 16
-_MAX_HEAD = 1 << 20
-
-
-class _RecordCheck:
-    """Incremental check of one decompressed WARC record."""
-
-    def __init__(self) -> None:
-        self.head = b""
-        self.length: int | None = None
-        self.seen = 0
-        self.tail = b""
-        self.sha1 = hashlib.sha1()
-        self.digest: str | None = None
-        self.ok = True
-        self.type = ""
-
-    def feed(self, data: bytes) -> None:
-        if not self.ok:
-            return
-        if self.length is None:
-            self.head += data
-            end = self.head.find(b"\r\n\r\n")
-            if end < 0:
-                self.ok = len(self.head) < _MAX_HEAD
-                return
-            head, data = self.head[:end], self.head[end + 4:]
-            self.head = head
-            self.ok = self._parse_head(head)
-            if not self.ok:
-                return
-        block_left = max(self.length - self.seen, 0)
-        if block_left:
-            self.sha1.update(data[:block_left])
-        self.seen += len(data)
-        if len(data) > block_left:
-            self.tail = (self.tail + data[block_left:])[-8:]
-
-    def _parse_head(self, head: bytes) -> bool:
-        lines = head.split(b"\r\n")
-        if not lines[0].startswith(b"WARC/1."):
-            return False
-        fields = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep:
-                return False
-            fields[name.strip().lower()] = value.strip()
-        try:
-            self.length = int(fields[b"content-length"])
-        except (KeyError, ValueError):
-            return False
-        digest = fields.get(b"warc-block-digest", b"").decode("ascii", "replace")
-        self.digest = digest if digest.lower().startswith("sha1:") else None
-        self.type = fields.get(b"warc-type", b"").decode("ascii", "replace")
-        return True
-
-    def complete(self) -> bool:
-        if not self.ok or self.length is None or self.seen != self.length + 4 or self.tail[-4:] != b"\r\n\r\n":
-            return False
-        if self.digest:
-            got = base64.b32encode(self.sha1.digest()).decode("ascii")
-            return got == self.digest[5:].upper()
-        return True
 
 
 def whole_records_end(fh: IO[bytes]) -> tuple[int, int]:
     """``(end offset, count)`` of the whole records at the start of a per-record gzip WARC.
 
+    Read with the one reader (:func:`crawler.warcread.iter_records`), checking block digests: the
+    first damage, irregularity, or gzip member holding more than one record ends the good part.
     A trailing response or revisit whose request record did not make it is dropped too: our
     writer always writes the response and then its request, flushed together.
     """
     ends: list[tuple[int, str]] = []
-    offset = 0
-    dec, check = zlib.decompressobj(31), _RecordCheck()
     fh.seek(0)
-    while data := fh.read(_READ):
-        while data:
-            try:
-                out = dec.decompress(data)
-            except zlib.error:
-                return _drop_orphan(ends)
-            check.feed(out)
-            if not dec.eof:
-                offset += len(data)
-                break
-            offset += len(data) - len(dec.unused_data)
-            if not check.complete():
-                return _drop_orphan(ends)
-            ends.append((offset, check.type))
-            data = dec.unused_data
-            dec, check = zlib.decompressobj(31), _RecordCheck()
+    for item in iter_records(fh, getattr(fh, "name", "<open WARC>"), gzip=True, verify=True):
+        if isinstance(item, Corrupt) or item.length is None or item.irregular:
+            break
+        ends.append((item.offset + item.length, item.type))
     return _drop_orphan(ends)
 
 

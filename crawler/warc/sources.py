@@ -14,24 +14,41 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from crawler.storage import open_storage
-from crawler.warc.reader import CHUNK, WarcRecord, iter_records
+from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
 
-__all__ = ["READ_ERRORS", "Source", "SourceSet", "open_sources", "read_at"]
-
-
-WARC_SUFFIXES = (".warc", ".warc.gz")
+__all__ = ["ARCHIVE_SUFFIXES", "READ_ERRORS", "Source", "SourceSet", "is_archive_name", "open_sources", "read_at"]
 
 
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 WACZ_SUFFIX = ".wacz"
+ARCHIVE_SUFFIXES = (*WARC_SUFFIXES, WACZ_SUFFIX)
 
 
 @dataclass(frozen=True)
 class Source:
-    """One WARC stream: ``name`` is what JSONL rows call ``warc_file``; ``open`` gives a fresh stream."""
+    """One WARC/ARC stream: ``name`` is what JSONL rows call ``warc_file``; ``open`` gives a fresh stream.
+
+    ``error`` is set (and ``open`` must not be called) for a source that holds no archive at all,
+    such as a WACZ with no WARC inside: it is reported, never silently empty.
+    """
 
     name: str
     open: Callable[[], BinaryIO]
     gzip: bool | None = None
+    error: str | None = None
+
+    @property
+    def basename(self) -> str:
+        """The file name CDXJ lines carry (for a WACZ member: the member's own name)."""
+        return self.name.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def is_archive_name(name: str) -> bool:
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _no_stream() -> BinaryIO:
+    raise OSError("no archive in this source")
 
 
 def _is_warc(name: str) -> bool:
@@ -57,16 +74,15 @@ class SourceSet:
             if self._s3_storage is None:
                 raise ValueError("s3 sources need an s3_storage factory")
             storage = self._s3_storage(spec)
-            keys = [k for k in storage.list("") if _is_warc(k) or k.lower().endswith(WACZ_SUFFIX)]
+            keys = [k for k in storage.list("") if is_archive_name(k)]
             if not keys:
-                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz objects there")
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz, .arc, .arc.gz or .wacz objects there")
             return [("s3", (storage, k)) for k in keys]
         path = Path(spec).expanduser()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and (
-                _is_warc(p.name) or p.name.lower().endswith(WACZ_SUFFIX)))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_archive_name(p.name))
             if not found:
-                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz or .wacz files in this directory")
+                raise FileNotFoundError(f"{spec}: no .warc, .warc.gz, .arc, .arc.gz or .wacz files in this directory")
             return [("file", p) for p in found]
         if path.is_file():
             return [("file", path)]
@@ -105,6 +121,8 @@ class SourceSet:
             yield Source(name, functools.partial(open, path, "rb"))  # reported as "not a WARC" by the reader
             return
         members = sorted(n for n in archive.namelist() if n.startswith("archive/") and _is_warc(n))
+        if not members:
+            yield Source(name, _no_stream, error="a WACZ with no archive/*.warc or *.warc.gz file inside")
         for member in members:
             yield Source(f"{name}#{member}", functools.partial(archive.open, member), _gzip_hint(member))
 
@@ -112,8 +130,14 @@ class SourceSet:
         self._stack.close()
 
 
-def read_at(source: Source, offset: int, *, max_body: int) -> WarcRecord | None:
-    """The record at ``offset`` of ``source`` with its body (to resolve a revisit); None if damaged."""
+def read_at(source: Source, offset: int, *, max_body: int, inner: int = 0,
+            record_id: str | None = None) -> WarcRecord | None:
+    """The record at ``offset`` of ``source`` with its body (to resolve a revisit); None if damaged.
+
+    ``inner``: the record's decoded offset inside a gzip member that holds several records
+    (whole-file gzip). ``record_id``: the record read must have this WARC-Record-ID, or None is
+    returned, so that a pointer never resolves to the wrong record.
+    """
     with source.open() as stream:
         if stream.seekable():
             stream.seek(offset)
@@ -123,7 +147,18 @@ def read_at(source: Source, offset: int, *, max_body: int) -> WarcRecord | None:
                 left -= len(data)
         for item in iter_records(stream, source.name, want=lambda rec: True, max_body=max_body,
                                  gzip=source.gzip):
-            return item if isinstance(item, WarcRecord) else None
+            if isinstance(item, Corrupt):
+                if item.kept:
+                    continue
+                return None
+            if item.offset != 0:  # past the record's own member (or, plain, past the record)
+                return None
+            if item.inner < inner:
+                continue
+            if item.inner != inner or (record_id and item.record_id != record_id):
+                return None
+            item.offset = offset
+            return item
     return None
 
 
