@@ -33,11 +33,15 @@ $(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# Programs the tests drive as real peers (wget writes a third-party WARC for the replay tests).
+# Programs the tests drive as real peers (wget writes a third-party WARC for the replay tests;
+# headless Chromium takes the screenshot of an archived page replayed by `newswarc browse`).
 services:
 	@command -v wget >/dev/null 2>&1 || { \
 	  echo "installing wget (Debian package)"; \
 	  (apt-get update -qq && apt-get install -y -qq wget) >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package)"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
 
 demo: install
 	rm -rf $(OUT)  # a fresh demo output each time: the summary then counts every article as new
@@ -67,8 +71,8 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
 
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(UPGRADE) -o requirements/runtime.txt
-	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) $(UPGRADE) -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --extra browse $(LOCK_FLAGS) $(UPGRADE) -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra browse --extra test $(LOCK_FLAGS) $(UPGRADE) -o requirements/test.txt
 
 upgrade-deps:
 	$(MAKE) lock UPGRADE=--upgrade

@@ -37,6 +37,7 @@ class RunContext:
     seeds: list[str] = field(default_factory=list)
     already_archived: set[str] = field(default_factory=set)  # article ids this run found archived before
     written: set[str] = field(default_factory=set)  # article ids this run wrote (new or changed)
+    warc_files: list[str] = field(default_factory=list)  # storage keys of the WARC files this crawl closed
 
 
 ALREADY_ARCHIVED = "newswarc/crawl/already_archived"

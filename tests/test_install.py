@@ -36,7 +36,10 @@ def _third_party_imports() -> dict[str, list[str]]:
 
 
 def _declared() -> set[str]:
-    return {canonicalize_name(Requirement(r).name) for r in PYPROJECT["project"]["dependencies"]}
+    """Core dependencies and the optional extras a user installs (``browse``), not the test tools."""
+    extras = [r for name, reqs in PYPROJECT["project"].get("optional-dependencies", {}).items() if name != "test"
+              for r in reqs]
+    return {canonicalize_name(Requirement(r).name) for r in [*PYPROJECT["project"]["dependencies"], *extras]}
 
 
 def _locked(name: str) -> dict[str, str]:

@@ -298,14 +298,18 @@ class PywbReplay:
 
     def get(self, url: str, mode: str = "id_") -> Replayed:
         """``GET /coll/<mode>/url`` without following redirects; the body comes back decoded."""
-        opener = urllib.request.build_opener(_NoRedirect)
-        req = urllib.request.Request(f"{self.url}/{self.coll}/{mode}/{url}", headers={"Accept-Encoding": "gzip"})
-        try:
-            resp = opener.open(req, timeout=20)
-            status, headers, body = resp.status, list(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as err:
-            status, headers, body = err.code, list(err.headers.items()), err.read()
-        enc = next((v for k, v in headers if k.lower() == "content-encoding"), "")
-        if "gzip" in enc.lower() and body.startswith(b"\x1f\x8b"):
-            body = gzip.decompress(body)
-        return Replayed(status, headers, body)
+        return http_get(f"{self.url}/{self.coll}/{mode}/{url}")
+
+
+def http_get(url: str, timeout: float = 20) -> Replayed:
+    """``GET url`` (asking for gzip) without following redirects; the body comes back decoded."""
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    try:
+        resp = urllib.request.build_opener(_NoRedirect).open(req, timeout=timeout)
+        status, headers, body = resp.status, list(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as err:
+        status, headers, body = err.code, list(err.headers.items()), err.read()
+    enc = next((v for k, v in headers if k.lower() == "content-encoding"), "")
+    if "gzip" in enc.lower() and body.startswith(b"\x1f\x8b"):
+        body = gzip.decompress(body)
+    return Replayed(status, headers, body)

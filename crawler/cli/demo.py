@@ -67,4 +67,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_summary(reports)
     print(demo_line(reports, public), file=sys.stderr)
     print(f"Output: {reports[0]['output'] if reports else args.out}", file=sys.stderr)
+    if reports and not str(reports[0]["output"]).startswith("s3://"):
+        print(f"Look at it: newswarc browse {reports[0]['output']}", file=sys.stderr)
     return code

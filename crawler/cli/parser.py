@@ -113,6 +113,50 @@ def _replay(sub: Any) -> None:
     p.set_defaults(func="replay:run_replay")
 
 
+class _PortAction(argparse.Action):
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None) -> None:
+        namespace.port, namespace.port_given = values, True
+
+
+def _wacz(sub: Any) -> None:
+    """``wacz`` and ``browse`` (crawler/cli/wacz.py runs them)."""
+    p = sub.add_parser(
+        "wacz", help="package archives as a WACZ file (ReplayWeb.page, pywb)",
+        description="Write a WACZ 1.1.1 package: the WARC files as they are, a CDXJ index, the archived "
+                    "articles and start pages as pages.jsonl, datapackage.json with every file's size and "
+                    "sha256. Streamed: memory stays flat whatever the archive's size.",
+        epilog="Exit codes: 0 written; 1 written, but damaged input was copied without an index entry, or "
+               "the package could not be written; 2 bad arguments.")
+    p.add_argument("source", nargs="+", metavar="ARCHIVE|WARC",
+                   help="a crawl's output directory (warc/ and articles/), another directory, or WARC files")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.wacz", help="the package to write")
+    p.add_argument("--site", metavar="NAME", help="only this site's (seed's) captures and articles")
+    p.add_argument("--since", metavar="DATE", help="only captures at or after DATE (ISO)")
+    p.add_argument("--until", metavar="DATE", help="only captures at or before DATE (ISO; a bare date "
+                   "includes that whole day)")
+    p.add_argument("--text", action="store_true", help="put each article's text in pages.jsonl "
+                   "(full-text search in ReplayWeb.page)")
+    p.add_argument("--title", metavar="TEXT", help="the package's title")
+    p.add_argument("--requires", action="append", metavar="WACZ",
+                   help="an earlier run's package holding originals of this one's revisits (repeatable)")
+    _logging(p)
+    p.set_defaults(func="wacz:cmd_wacz")
+
+    p = sub.add_parser(
+        "browse", help="look at an archive in pywb: a list of the archived articles, each replayed",
+        description="Start pywb on 127.0.0.1 over an archive (a crawl's output directory, WARC files or WACZ "
+                    "packages) and print the URL of a page listing the archived articles (site, date, title, "
+                    "link into the replay). Needs pywb: pip install 'newswarc[browse]' (make demo has it). "
+                    "Ctrl-C stops it.",
+        epilog="Exit codes: 0 stopped with Ctrl-C; 1 pywb could not start or stopped; 2 bad arguments.")
+    p.add_argument("source", nargs="+", metavar="ARCHIVE|FILE.wacz",
+                   help="a crawl's output directory, WARC files or .wacz files")
+    p.add_argument("--port", type=int, default=8090, action=_PortAction,
+                   help="port on 127.0.0.1 (default: %(default)s, or a free one when it is busy)")
+    _logging(p)
+    p.set_defaults(func="wacz:cmd_browse", port_given=False)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="newswarc",
@@ -165,4 +209,5 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="crawl:cmd_seeds")
 
     _replay(sub)
+    _wacz(sub)
     return parser

@@ -326,6 +326,8 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "prefix": ("NEWSWARC_ARCHIVE_PREFIX", str),
         "queue_size": ("NEWSWARC_ARCHIVE_QUEUE_SIZE", int),
         "revisits": ("NEWSWARC_ARCHIVE_REVISITS", bool),
+        "wacz": ("NEWSWARC_ARCHIVE_WACZ", bool),
+        "wacz_text": ("NEWSWARC_ARCHIVE_WACZ_TEXT", bool),
     },
     "extract": {
         "enabled": ("NEWSWARC_EXTRACT_ENABLED", bool),

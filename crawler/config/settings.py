@@ -79,6 +79,8 @@ NEWSWARC_ARCHIVE_MAX_SIZE = 1_000_000_000
 NEWSWARC_ARCHIVE_PREFIX = "newswarc"
 NEWSWARC_ARCHIVE_QUEUE_SIZE = 500
 NEWSWARC_ARCHIVE_REVISITS = True
+NEWSWARC_ARCHIVE_WACZ = False  # write wacz/RUN_ID-SEED.wacz of each run as it ends (crawler/crawl/wacz_export.py)
+NEWSWARC_ARCHIVE_WACZ_TEXT = False  # ... with each article's text in pages.jsonl (full-text search)
 
 # --- crawl: limits applied to every seed (a seed's own max_pages wins)
 NEWSWARC_CRAWL_MAX_PAGES = None

@@ -84,6 +84,7 @@ class WarcCapture:
         self._futures: dict[int, tuple[Future, Exchange]] = {}  # sent to the writer, not written yet
         self._commits = ThreadPoolExecutor(1, thread_name_prefix="newswarc-commit")
         self._commit_futures: list[Future] = []
+        self.closed_files: list[str] = []  # keys of the files closed, in order
         self._received: dict[int, int] = {}  # id(request) -> body bytes so far, for watched downloads
         self._watching = False
         self.signals: Any = None
@@ -135,6 +136,7 @@ class WarcCapture:
                   open_writer=workers.open_warc_writer,  # one writer process per command
                   repair=lambda directory: workers.repair_once(directory, repair_open_files),
                   state=ctx.state)  # the crawl state remembers payloads across runs
+        ext.closed_files = ctx.warc_files  # the run's own files, for its WACZ (crawler.crawl.wacz_export)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -214,6 +216,7 @@ class WarcCapture:
             elif isinstance(result, FileEvent) and result.event == "closed":
                 logger.info("Closed WARC file %s", self.storage.display(result.key))
                 self.report({"files": 1})
+                self.closed_files.append(result.key)
                 self._commit_futures.append(self._commits.submit(self.storage.commit, result.key))
             elif isinstance(result, Died):
                 lost = list(self._futures.values())

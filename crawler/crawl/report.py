@@ -21,6 +21,7 @@ from twisted.internet import threads
 from crawler.context import ALREADY_ARCHIVED, backup_state, release_state, run_context, state_run_key
 from crawler.crawl.middlewares import SENT
 from crawler.crawl.reasons import main_failure
+from crawler.crawl.wacz_export import export_run
 from crawler.output.report import by_prefix, extract_failures, run_report
 
 logger = logging.getLogger(__name__)
@@ -107,16 +108,19 @@ class RunReport:
         seed = getattr(self.crawler.spider, "seed", None)
         storage = ctx.storage
         storage.wait()  # remote storage: let the uploads of this run finish first
-        counts = storage.upload_counts()
+        name = getattr(seed, "name", "run")
+        wacz = export_run(ctx, self.crawler.settings, name)  # before the report, which names it
+        counts = storage.upload_counts()  # the package's upload included
         failed = counts["failed"]
         if failed:
             self.crawler.stats.set_value("newswarc/storage/failed/s3", failed)
         report = build_report(self.crawler.stats.get_stats(), run_id=ctx.run_id, seed=seed,
                               started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display(),
                               sources=self.crawler.settings.getlist("NEWSWARC_REPLAY_SOURCES"))
+        if wacz is not None:
+            report["wacz"] = wacz
         if storage.remote:
             report["storage"] = {**counts, "spooled": storage.spooled()}
-        name = getattr(seed, "name", "run")
         key = f"runs/{ctx.run_id}-{name}.json"
         ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
         if ctx.state is not None:
