@@ -23,6 +23,8 @@ from twisted.internet.defer import Deferred
 from crawler.config.extract import ExtractOptions
 from crawler.context import run_context
 from crawler.crawl.items import ArticlePage
+from crawler.dataset.neardup import open_index, row_fields, signature
+from crawler.dataset.quality import SiteQuality
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
 from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
@@ -66,6 +68,8 @@ class ArticlePipeline:
         self._seen_urls: set[str] = set()
         self._seen_hashes: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.quality = SiteQuality()  # the run report's per-site table
+        self.near = None  # crawler.dataset.neardup.NearDuplicateIndex when on (it needs the state)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -86,6 +90,8 @@ class ArticlePipeline:
         if seed is not None and seed.language and "language" not in extract:
             extract["language"] = seed.language
         self.options = ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None
+        self.crawler.newswarc_quality = self.quality
+        self.near = open_index(ctx.state, self.crawler.settings)
         if ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
 
@@ -109,6 +115,8 @@ class ArticlePipeline:
                     for line in fh:
                         row = json.loads(line)
                         state.add_text_hash(row["text_sha256"], row["id"])
+                        if self.near is not None and row.get("text"):
+                            self.near.recover(row)
                         for url in dict.fromkeys([row["url"], row["canonical_url"]]):
                             state.record_fetch(canonicalize_url(url), status=200, etag=None, last_modified=None,
                                                payload_digest=None, kind="article", article_id=row["id"],
@@ -134,6 +142,7 @@ class ArticlePipeline:
         article = result.article
         if article is None:
             stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
+            self.quality.skipped(result.reason or "unknown")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
             raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
         duplicate = self._duplicate_of(article)
@@ -148,7 +157,7 @@ class ArticlePipeline:
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
         row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
-        row.update(route=item.route, **{k: v for k, v in item.discovered.items() if k not in row})
+        row.update(route=item.route, **row_fields(None), **{k: v for k, v in item.discovered.items() if k not in row})
         if version == "changed":
             # a new version of an article archived before: both are kept, the new text beside the old
             row["version_of"] = row["id"]
@@ -186,8 +195,23 @@ class ArticlePipeline:
             return None
 
     def _write(self, row: dict, text: str, item: ArticlePage, article: Article, location: Any) -> None:
-        """Write the article, then remember it: a kill in between means a re-fetch, never a loss."""
-        self.writer.write(row, text)
+        """Write the article, then remember it: a kill in between means a re-fetch, never a loss.
+
+        A near-duplicate is looked up, written and remembered under the index's lock, so two
+        copies written at once cannot both become the first of their group.
+        """
+        if self.near is None:
+            self.writer.write(row, text)
+        else:
+            sig = signature(article.text)  # the CPU part, outside the lock
+            with self.near.lock:
+                group = self.near.find(row["id"], sig)
+                row.update(row_fields(group))
+                self.writer.write(row, text)
+                self.near.add(row["id"], sig, group)
+            if group is not None:
+                self.stats.inc_value("newswarc/extract/near_duplicates")
+        self.quality.add(row)
         self._remember(item, article, location)
 
     def _remember(self, item: ArticlePage, article: Article, location: Any) -> None:
