@@ -4,7 +4,7 @@ Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed
 arguments; 3 unusable output location; 4 done, but files wait in the local spool for
 ``newswarc sync`` (S3 was unreachable); 130 interrupted.
 
-Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``); this one
+Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``, ``dataset``); this one
 only wires them into one parser.
 """
 
@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from crawler import __version__
+from crawler.cli import dataset as cli_dataset
 from crawler.cli import replay as cli_replay
 from crawler.cli.archive import cmd_index, cmd_sync
 from crawler.cli.crawl import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, cmd_crawl, cmd_schedule, cmd_seeds
@@ -80,6 +81,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_seeds)
 
     cli_replay.add_commands(sub, _common)
+    cli_dataset.add_commands(sub, _common)
     return parser
 
 

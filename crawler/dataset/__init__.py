@@ -5,5 +5,6 @@
 - :mod:`crawler.dataset.neardup`: MinHash/LSH near-duplicate groups kept in the crawl state.
 - :mod:`crawler.dataset.quality`: the per-site quality table of a run and the comparison of runs.
 - :mod:`crawler.dataset.html_report`: ``newswarc report --html``, one small inline SVG chart per site.
-- :mod:`crawler.dataset.commands`: the ``export`` and ``report`` sub-commands.
+
+Their sub-commands (``export``, ``report``) are in :mod:`crawler.cli.dataset`.
 """

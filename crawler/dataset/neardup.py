@@ -55,7 +55,9 @@ def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
 
 def signature(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
     """The MinHash signature of ``text`` as uint32 values (datasketch keeps them below 2**32)."""
-    from datasketch import MinHash
+    from datasketch import (
+        MinHash,  # datasketch imports scipy (about 2 s): paid only where signatures are made
+    )
 
     m = MinHash(num_perm=num_perm, seed=_SEED)
     m.update_batch(shingles(text))
@@ -64,7 +66,7 @@ def signature(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
 
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows per band) that datasketch's MinHashLSH picks for ``threshold``."""
-    from datasketch import MinHashLSH
+    from datasketch import MinHashLSH  # the same start-up cost as in signature()
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 
 logger = logging.getLogger(__name__)
@@ -83,8 +84,6 @@ def _words(nodes: list[etree._Element]) -> int:
 
 def _select(tree: etree._Element, selector: str) -> list[etree._Element] | None:
     """Elements matching a CSS selector; None when the selector cannot be read."""
-    from cssselect import GenericTranslator, SelectorError
-
     try:
         return tree.xpath(GenericTranslator().css_to_xpath(selector))
     except (SelectorError, etree.XPathError, ValueError):

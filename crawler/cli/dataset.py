@@ -1,0 +1,134 @@
+"""The ``newswarc export`` and ``newswarc report`` sub-commands.
+
+``export`` exit codes: 0 written; 1 written, but unreadable JSONL lines were skipped (each
+logged); 2 bad arguments or no articles in ARCHIVE; 3 an unusable output location.
+``report`` exit codes: 0 no site dropped; 1 a site's quality dropped (named on stdout, for cron);
+2 bad arguments or no run reports with quality tables in ARCHIVE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from crawler.cli.crawl import build_settings
+from crawler.dataset.export import FORMATS, ExportError, ExportOptions, check_fields, export
+from crawler.dataset.html_report import render_html
+from crawler.dataset.quality import compare_runs
+from crawler.errors import NewswarcError
+from crawler.replay.replayer import ReplayError, parse_when
+from crawler.storage import open_storage
+
+logger = logging.getLogger(__name__)
+
+
+class ReportError(NewswarcError):
+    """No run reports to compare (exit code 2)."""
+
+    exit_code = 2
+
+
+def _storage(uri: str, args: argparse.Namespace) -> Any:
+    return open_storage(uri, build_settings(args))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    check_fields(args.fields)
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, end=True) if args.until else None
+    except ReplayError as exc:
+        raise ExportError(str(exc)) from None
+    options = ExportOptions(format=args.format, sites=tuple(args.site or ()), since=since, until=until,
+                            fields=args.fields, versions=args.versions)
+    archive = _storage(args.archive, args)
+    out = _storage(args.out or f"{args.archive.rstrip('/')}-{args.format}", args)
+    out.check()
+    try:
+        result = export(archive, out, options)
+    except OSError as exc:
+        print(f"newswarc: export failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        out.close()
+    if not args.quiet:
+        print(f"Exported {result.rows} articles to {len(result.files)} {args.format} file(s) in {out.display()}"
+              f" ({result.superseded} older versions left out, {result.filtered} rows filtered out,"
+              f" {result.skipped_lines} unreadable lines skipped)", file=sys.stderr)
+    return 1 if result.skipped_lines else 0
+
+
+def _read_reports(archive: Any) -> list[dict[str, Any]]:
+    reports = []
+    for key in archive.list("runs/"):
+        if not key.endswith(".json"):
+            continue
+        try:
+            with archive.open_read(key) as fh:
+                report = json.loads(fh.read())
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: unreadable run report skipped (%s)", archive.display(key), exc)
+            continue
+        if isinstance(report, dict) and isinstance(report.get("quality"), dict):
+            reports.append(report)
+    return reports
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    archive = _storage(args.archive, args)
+    reports = _read_reports(archive)
+    if not reports:
+        raise ReportError(f"{archive.display('runs/')}: no run reports with a quality table")
+    verdicts = compare_runs(reports)
+    for v in verdicts:
+        last = v.runs[-1].quality
+        state = "DROP" if v.flagged else "ok"
+        print(f"{state:4} {v.site}: {len(v.runs)} run(s); last: {last.get('articles', 0)} articles, "
+              f"dated {_pct(last.get('share_dated'))}, median {last.get('median_words') or 0:g} words"
+              + "".join(f"\n     {d}" for d in v.drops))
+    if args.html:
+        try:
+            with open(args.html, "w", encoding="utf-8") as fh:
+                fh.write(render_html(verdicts, archive.display()))
+        except OSError as exc:
+            print(f"newswarc: cannot write {args.html}: {exc}", file=sys.stderr)
+            return 2
+    return 1 if any(v.flagged for v in verdicts) else 0
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def add_commands(sub: Any, common: Callable[..., None]) -> None:
+    """Register ``export`` and ``report`` on the sub-parsers object of crawler/cli.py."""
+    p = sub.add_parser(
+        "export", help="export an archive's articles as Parquet or JSONL (for pandas, DuckDB, datasets)",
+        description="Write every article of ARCHIVE (the latest version of each, or all with --versions) with "
+                    "its provenance, partitioned as OUT/SITE/YYYY-MM/part-00000.FORMAT. docs/datasets.md has "
+                    "the schema.",
+        epilog="Exit codes: 0 written; 1 written, unreadable lines skipped; 2 bad arguments or no articles; "
+               "3 unusable output.")
+    p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
+    p.add_argument("--format", choices=FORMATS, default="parquet", help="default: %(default)s")
+    p.add_argument("--site", action="append", metavar="NAME", help="only this site (repeatable)")
+    p.add_argument("--since", metavar="DATE", help="only articles published (else fetched) at or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only articles published (else fetched) at or before DATE")
+    p.add_argument("--fields", action="append", metavar="A,B,...", help="only these columns (repeatable)")
+    p.add_argument("--versions", action="store_true", help="every archived version, not only the latest")
+    common(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "report", help="compare each site's last runs and flag quality drops (exit 1 when one dropped)",
+        description="Read the run reports of ARCHIVE and compare each site's last run with the runs before it: "
+                    "a share of dated articles or a median length that falls by half is flagged.",
+        epilog="Exit codes: 0 no drop; 1 a site dropped (named on stdout); 2 no run reports or bad arguments.")
+    p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML report with a chart per site")
+    common(p, out=False)
+    p.set_defaults(func=cmd_report)
