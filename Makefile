@@ -27,11 +27,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# Programs the tests drive as real peers (wget writes a third-party WARC for the replay tests).
+# Programs the tests drive as real peers (wget writes a third-party WARC for the replay tests;
+# headless Chromium opens the HTML quality report).
 services:
 	@command -v wget >/dev/null 2>&1 || { \
 	  echo "installing wget (Debian package)"; \
 	  (apt-get update -qq && apt-get install -y -qq wget) >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package)"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
 
 demo: install
 	rm -rf $(OUT)  # a fresh demo output each time (the demo site runs on a new port every run)
