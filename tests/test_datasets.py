@@ -18,7 +18,7 @@ from crawler.dataset.schema import NAMES, SCHEMA
 from crawler.demo._variants import add_paywalled, add_syndicated
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
-from crawler.output import article_id
+from crawler.output.writer import article_id
 from crawler.urls import canonicalize_url
 from tests.crawl_helpers import FAST, newswarc, read_jsonl, write_seed
 

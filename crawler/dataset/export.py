@@ -10,25 +10,28 @@ output is partitioned by site and publication month::
 Directories are plain names, not ``key=value``: the site and month are columns of every file
 already, and a Hive partition of the same name would clash with them in pyarrow's reader.
 
-Memory stays flat whatever the archive's size. Pass 1 reads every line once: it keeps only
-``id -> (fetched_at, line number)`` of the latest version, and appends the line to a spill
-file of its partition (in a hidden temporary directory of the output). Pass 2 turns each spill
+Memory stays flat whatever the archive's size. Pass 1 reads every line once: it appends the
+line to a spill file of its partition (in a hidden temporary directory of the output) and
+keeps 18 bytes for it, its id (10 bytes) and its version rank (fetch time, then line number),
+in two flat arrays; numpy then sorts them once to mark the latest version of each id in a
+boolean array indexed by line. Pass 2 turns each spill
 file into its Parquet file with pyarrow, one row group of at most ``ROW_GROUP_ROWS`` rows or
-``ROW_GROUP_BYTES`` of text at a time, gathered column by column (no dict per row is kept). The
-id index holds one small int per article (the fetch time and line number packed together), the
-only memory that grows with the archive. Rows keep the archive's order (files sorted by name, lines
+``ROW_GROUP_BYTES`` of text at a time, gathered column by column (no dict per row is kept).
+No Python object is kept per article: millions of small ones would fragment the heap. Rows keep the archive's order (files sorted by name, lines
 in order), so exporting the same archive again writes the same bytes; files a previous export
 listed in ``_export.json`` and this one did not write are removed (local output).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -149,11 +153,13 @@ def _in_range(record_time: datetime | None, options: ExportOptions) -> bool:
 
 
 def _id_key(ident: str) -> bytes:
-    """An article id as a dict key: 10 bytes for our 20-hex-digit ids."""
-    try:
-        return bytes.fromhex(ident) if len(ident) == 20 else ident.encode("utf-8")
-    except ValueError:
-        return ident.encode("utf-8")
+    """10 bytes per id: ours are 20 hex digits; any other string is hashed to 10 bytes."""
+    if len(ident) == 20:
+        try:
+            return bytes.fromhex(ident)
+        except ValueError:
+            pass
+    return hashlib.blake2b(ident.encode("utf-8"), digest_size=10).digest()
 
 
 def _version_rank(fetched_at: Any, ordinal: int) -> int:
@@ -162,8 +168,21 @@ def _version_rank(fetched_at: Any, ordinal: int) -> int:
     return (max(0, int(when.timestamp())) << 32 if when else 0) | ordinal
 
 
-def _scan(archive: Any, options: ExportOptions, spills: _Spills, result: ExportResult) -> dict[bytes, int]:
-    """Pass 1: spill every wanted line to its partition; return the latest version's line per id."""
+def _latest(ids: bytearray, ranks: array) -> np.ndarray:
+    """``keep[line - 1]``: whether that line is the latest version of its id (highest rank)."""
+    keys, order_by = np.frombuffer(bytes(ids), dtype="S10"), np.frombuffer(ranks, dtype=np.uint64)
+    keep = np.zeros(len(keys), dtype=bool)
+    if len(keys):
+        order = np.lexsort((order_by, keys))  # by id, then rank: the last of each run of an id wins
+        sorted_keys = keys[order]
+        last = np.ones(len(keys), dtype=bool)
+        last[:-1] = sorted_keys[1:] != sorted_keys[:-1]
+        keep[order[last]] = True
+    return keep
+
+
+def _scan(archive: Any, options: ExportOptions, spills: _Spills, result: ExportResult) -> np.ndarray:
+    """Pass 1: spill every wanted line to its partition; return which lines are latest versions."""
     keys = [k for k in archive.list("articles/") if k.endswith(".jsonl")]
     if not keys:
         raise ExportError(f"{archive.display('articles/')}: no article JSONL files (is this a newswarc archive?)")
@@ -171,7 +190,7 @@ def _scan(archive: Any, options: ExportOptions, spills: _Spills, result: ExportR
     for key in keys:
         directory, _, name = key.rpartition("/")
         stems.setdefault(directory, set()).add(name.removesuffix(".jsonl"))
-    latest: dict[bytes, int] = {}
+    ids, ranks = bytearray(), array("Q")
     ordinal = 0
     for key in keys:
         directory = key.rpartition("/")[0]
@@ -196,24 +215,22 @@ def _scan(archive: Any, options: ExportOptions, spills: _Spills, result: ExportR
                     result.filtered += 1
                     continue
                 ordinal += 1
-                rank, key_ = _version_rank(row.get("fetched_at"), ordinal), _id_key(ident)
-                if rank > latest.get(key_, -1):
-                    latest[key_] = rank
+                ids += _id_key(ident)
+                ranks.append(_version_rank(row.get("fetched_at"), ordinal))
                 partition = (_safe(str(site)), month_of(row.get("published")) or "unknown")
                 spills.append(partition, b"%d\t%s\t%s\n" % (ordinal, run_id, line.rstrip(b"\r")))
-    return latest
+    return _latest(ids, ranks)
 
 
-def _records(path: Path, latest: dict[bytes, int] | None, result: ExportResult) -> Iterator[dict[str, Any]]:
+def _records(path: Path, latest: np.ndarray | None, result: ExportResult) -> Iterator[dict[str, Any]]:
     """Pass 2 input: the records of one spill file, older versions left out unless ``latest`` is None."""
     with open(path, "rb") as fh:
         for line in fh:
             ordinal, run_id, raw = line.rstrip(b"\n").split(b"\t", 2)
-            row = json.loads(raw)
-            if latest is not None and latest[_id_key(row["id"])] & 0xFFFFFFFF != int(ordinal):
+            if latest is not None and not latest[int(ordinal) - 1]:
                 result.superseded += 1
                 continue
-            yield to_record(row, run_id=run_id.decode("utf-8"))
+            yield to_record(json.loads(raw), run_id=run_id.decode("utf-8"))
 
 
 def _write_parquet(target: Path, records: Iterator[dict[str, Any]], columns: list[str]) -> int:
