@@ -22,6 +22,7 @@ from crawler.dataset.quality import compare_runs
 from crawler.errors import NewswarcError
 from crawler.replay.replayer import ReplayError, parse_when
 from crawler.storage import open_storage
+from crawler.warc.sources import SourceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class ReportError(NewswarcError):
     exit_code = 2
 
 
-def _storage(uri: str, args: argparse.Namespace) -> Any:
-    return open_storage(uri, build_settings(args))
+def _storage(uri: str, args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    """The storage at ``uri``; one only read from never claims the spool directory of the output."""
+    settings = build_settings(args)
+    return open_storage(uri, SourceSettings(settings) if read_only else settings)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -45,7 +48,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ExportError(str(exc)) from None
     options = ExportOptions(format=args.format, sites=tuple(args.site or ()), since=since, until=until,
                             fields=args.fields, versions=args.versions)
-    archive = _storage(args.archive, args)
+    archive = _storage(args.archive, args, read_only=True)
     out = _storage(args.out or f"{args.archive.rstrip('/')}-{args.format}", args)
     out.check()
     try:
@@ -79,7 +82,7 @@ def _read_reports(archive: Any) -> list[dict[str, Any]]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    archive = _storage(args.archive, args)
+    archive = _storage(args.archive, args, read_only=True)
     reports = _read_reports(archive)
     if not reports:
         raise ReportError(f"{archive.display('runs/')}: no run reports with a quality table")

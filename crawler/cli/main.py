@@ -56,6 +56,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="serve the bundled demo news site and crawl it end to end")
     p.add_argument("--articles", type=int, default=300, help="size of the demo site (default: %(default)s)")
     p.add_argument("--serve", action="store_true", help="only serve the demo site (for manual crawls)")
+    p.add_argument("--variants", action="store_true", help="add the dataset variants: 6 syndicated copies and "
+                   "two paywalled articles (docs/datasets.md)")
     _common(p)
     p.set_defaults(func=cmd_demo, out=None)
 

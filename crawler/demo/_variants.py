@@ -1,7 +1,7 @@
 """Demo site variants for the dataset features: syndicated copies, paywalls, a redesign.
 
 None of them is on by default: ``build_site()`` serves exactly what it always served. A test
-(or ``newswarc demo --variants``) turns them on for one site:
+(or ``newswarc demo --variants``: the copies and both paywalls) turns them on for one site:
 
 - :func:`add_syndicated` publishes lightly edited copies of existing stories in another section
   (an agency story run twice: another headline and slug, an agency dateline, one sentence
