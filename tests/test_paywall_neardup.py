@@ -1,4 +1,5 @@
-"""Paywall detection on hand-made pages, and the near-duplicate index on a real crawl state file."""
+"""Paywall detection on hand-made pages, the near-duplicate index on a real crawl state file, and
+the comparison of runs behind ``newswarc report``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlite3
 import pytest
 
 from crawler.dataset.neardup import NearDuplicateIndex, lsh_params, signature
+from crawler.dataset.quality import compare_runs
 from crawler.extract import extract_article
 from crawler.state import SCHEMA_VERSION, CrawlState
 
@@ -88,3 +90,22 @@ def test_state_schema_1_is_migrated(tmp_path):
         NearDuplicateIndex(state)
         assert state.query("SELECT value FROM meta WHERE key='schema_version'") == [(str(SCHEMA_VERSION),)]
         assert state.query("SELECT count(*) FROM minhash") == [(0,)]
+
+
+def _report(run: str, site: str, **quality) -> dict:
+    base = {"articles": 100, "share_dated": 0.9, "median_words": 400, "empty_bodies": 0, "short_bodies": 0}
+    return {"run_id": run, "started": f"2026-11-{run}T00:00:00Z", "quality": {"sites": {site: {**base, **quality}}}}
+
+
+def test_compare_runs_baseline_and_drops():
+    reports = [_report("01", "a"), _report("02", "a", median_words=100), _report("03", "a"),
+               _report("04", "a", articles=0, empty_bodies=0, short_bodies=0),  # nothing seen: not judged
+               _report("05", "a", share_dated=0.45),
+               _report("01", "b"), _report("02", "b", articles=0, median_words=None, short_bodies=40),
+               _report("01", "c")]
+    verdicts = {v.site: v for v in compare_runs(reports)}
+    # a: baseline is the median of runs 01-03 (400 words, 0.9 dated); run 05 halves the dated share
+    assert verdicts["a"].baseline == {"share_dated": 0.9, "median_words": 400}
+    assert verdicts["a"].drops == ["share of dated articles fell from 0.9 to 0.45 in run 05"]
+    assert verdicts["b"].drops == ["no article extracted in run 02 (40 empty or short bodies)"]
+    assert not verdicts["c"].flagged and len(verdicts["c"].runs) == 1

@@ -33,6 +33,7 @@ from typing import IO, Any
 from crawler.config.extract import ExtractOptions
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
+from crawler.dataset.neardup import row_fields
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
@@ -371,6 +372,7 @@ class Replayer:
                 or getattr(self.opt.seed, "name", None) or url_host(page.url) or "_")
         row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
         row["route"] = meta.get("route") or None
+        row.update(row_fields(None))  # the crawl's columns; replay consults no state, so no groups
         self.writer.write(row, render_text(article))
         self.stats[STATS + "articles"] += 1
         self.stats[STATS + "words"] += article.word_count
