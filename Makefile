@@ -34,7 +34,8 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 # Programs the tests drive as real peers (wget writes a third-party WARC for the replay tests;
-# headless Chromium takes the screenshot of an archived page replayed by `newswarc browse`).
+# headless Chromium takes the screenshot of an archived page replayed by `newswarc browse`
+# and opens the HTML quality report).
 services:
 	@command -v wget >/dev/null 2>&1 || { \
 	  echo "installing wget (Debian package)"; \

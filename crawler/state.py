@@ -28,7 +28,7 @@ from crawler.errors import StorageError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = frozenset({"article", "index", "feed", "sitemap", "other"})
 DEFAULT_FILENAME = Path("state") / "crawl-state.sqlite"
 
@@ -48,6 +48,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,
             status TEXT NOT NULL, counts TEXT)""",
         "CREATE TABLE run_seeds (seed TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (seed, run_id))",
+    ),
+    1: (  # near-duplicate signatures (crawler.dataset.neardup owns these tables)
+        """CREATE TABLE minhash (article_id TEXT PRIMARY KEY, root_id TEXT NOT NULL,
+            similarity REAL, signature BLOB NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE minhash_bands (band INTEGER NOT NULL, bucket INTEGER NOT NULL,
+            article_id TEXT NOT NULL, PRIMARY KEY (band, bucket, article_id)) WITHOUT ROWID""",
     ),
 }
 
@@ -249,6 +255,18 @@ class CrawlState:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # --- tables of other components (near-duplicate signatures): plain SQL in the open batch
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a read; it sees this connection's uncommitted writes."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """One write in the open batch (committed with it, see the module docstring)."""
+        with self._lock:
+            self._write(sql, params)
 
     # --- URLs
 

@@ -219,7 +219,7 @@ def test_article_pickles_and_to_dict():
     a = extract_article(page("og_only.html"), "https://rail.example/a")
     assert isinstance(a, Article) and pickle.loads(pickle.dumps(a)) == a
     d = a.to_dict()
-    assert d["title"] == a.title and d["tags"] == a.tags and len(d) == 15
+    assert d["title"] == a.title and d["tags"] == a.tags and len(d) == 17  # with the two paywall fields
 
 
 def test_body_text_matches_article_text():

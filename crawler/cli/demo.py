@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from crawler.cli.crawl import EXIT_OK, build_settings, check_output, print_summary, run_crawl
 from crawler.cli.summary import demo_line
 from crawler.config.seeds import Seed, bundled_dir, load_seed
+from crawler.demo._variants import add_paywalled, add_syndicated
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
 
@@ -42,6 +43,10 @@ def _demo_server(site: Any, seed: Any) -> Iterator[Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     site = build_site(args.articles)
+    if getattr(args, "variants", False):
+        add_syndicated(site, 6)
+        add_paywalled(site, "truncated")
+        add_paywalled(site, "full")
     seed_file = bundled_dir("seeds") / "demo.toml"  # the bundled demo seed, from any directory
     base = Seed(name="demo", start_urls=("http://127.0.0.1/",), allowed_domains=("127.0.0.1",), language="en")
     seed = load_seed(seed_file) if seed_file.exists() else base

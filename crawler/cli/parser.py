@@ -80,6 +80,8 @@ def _demo(sub: Any) -> None:
     p.add_argument("--articles", type=whole_number(MIN_DEMO_ARTICLES), default=300, metavar="N",
                    help=f"articles on the demo site, at least {MIN_DEMO_ARTICLES} (default: %(default)s)")
     p.add_argument("--serve", action="store_true", help="only serve the demo site, until Ctrl-C (for manual crawls)")
+    p.add_argument("--variants", action="store_true", help="add the dataset variants: 6 syndicated copies and "
+                   "two paywalled articles (docs/datasets.md)")
     _common(p, out="DIR|s3://BUCKET/PREFIX (default: ./newswarc-demo)")
     p.set_defaults(func="demo:cmd_demo", out=None)
 
@@ -157,6 +159,37 @@ def _wacz(sub: Any) -> None:
     p.set_defaults(func="wacz:cmd_browse", port_given=False)
 
 
+def _dataset(sub: Any) -> None:
+    """``export`` and ``report`` (crawler/cli/dataset.py runs them)."""
+    p = sub.add_parser(
+        "export", help="export an archive's articles as Parquet or JSONL (for pandas, DuckDB, datasets)",
+        description="Write every article of ARCHIVE (the latest version of each, or all with --versions) with "
+                    "its provenance, partitioned as OUT/SITE/YYYY-MM/part-00000.FORMAT. docs/datasets.md has "
+                    "the schema.",
+        epilog="Exit codes: 0 written; 1 written, unreadable lines skipped; 2 bad arguments or no articles; "
+               "3 unusable output.")
+    p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
+    p.add_argument("--format", choices=("parquet", "jsonl"), default="parquet", help="default: %(default)s")
+    p.add_argument("--site", action="append", metavar="NAME", help="only this site (repeatable)")
+    p.add_argument("--since", metavar="DATE", help="only articles published (else fetched) at or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only articles published (else fetched) at or before DATE")
+    p.add_argument("--fields", action="append", metavar="A,B,...", help="only these columns (repeatable)")
+    p.add_argument("--versions", action="store_true", help="every archived version, not only the latest")
+    _common(p, out="DIR|s3://BUCKET/PREFIX")
+    p.set_defaults(func="dataset:cmd_export")
+
+    p = sub.add_parser(
+        "report", help="compare each site's last runs and flag quality drops (exit 1 when one dropped)",
+        description="Read the run reports of ARCHIVE and compare each site's last run with the runs before it: "
+                    "a share of dated articles or a median length that falls by half is flagged.",
+        epilog="Exit codes: 0 no drop; 1 a site dropped (named on stdout); 2 no run reports or bad arguments.")
+    p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML report with a chart per site")
+    p.add_argument("--settings", metavar="FILE", help="run profile (S3 endpoint and credentials for an s3:// ARCHIVE)")
+    _logging(p)
+    p.set_defaults(func="dataset:cmd_report")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="newswarc",
@@ -210,4 +243,5 @@ def make_parser() -> argparse.ArgumentParser:
 
     _replay(sub)
     _wacz(sub)
+    _dataset(sub)
     return parser

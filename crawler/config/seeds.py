@@ -348,6 +348,10 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "upload_attempts": ("NEWSWARC_S3_UPLOAD_ATTEMPTS", int),
         "upload_workers": ("NEWSWARC_S3_UPLOAD_WORKERS", int),
     },
+    "dedup": {
+        "near_duplicates": ("NEWSWARC_NEAR_DUPLICATES_ENABLED", bool),
+        "near_duplicate_threshold": ("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", (int, float)),
+    },
     "state": {
         "enabled": ("NEWSWARC_STATE_ENABLED", bool),
         "path": ("NEWSWARC_STATE_PATH", str),
@@ -385,6 +389,8 @@ def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> di
             if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
                 problems.add(f"{section}.{key}", f"expected {names}, got {value!r}")
+            elif key.endswith("_threshold") and section == "dedup" and not 0 < value <= 1:
+                problems.add(f"{section}.{key}", f"must be above 0 and at most 1, got {value!r}")
             else:
                 settings[setting] = value
     problems.raise_any()

@@ -118,3 +118,7 @@ NEWSWARC_SPOOL_DIR = None
 # --- state: crawl state store for incremental runs
 NEWSWARC_STATE_ENABLED = True
 NEWSWARC_STATE_PATH = None
+
+# --- near-duplicates (crawler.dataset.neardup): syndicated copies grouped; needs the state
+NEWSWARC_NEAR_DUPLICATES_ENABLED = True
+NEWSWARC_NEAR_DUPLICATE_THRESHOLD = 0.7  # estimated Jaccard similarity of word 3-gram sets

@@ -22,6 +22,8 @@ from twisted.internet.defer import Deferred
 from crawler.config.extract import ExtractOptions, options_for_seed
 from crawler.context import PoolLease, command_workers, count_already_archived, note_written, run_context
 from crawler.crawl.items import ArticlePage
+from crawler.dataset.neardup import open_index, row_fields, signature
+from crawler.dataset.quality import SiteQuality
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
 from crawler.output.dedup import Dedup
@@ -64,6 +66,8 @@ class ArticlePipeline:
         self.writer: OutputWriter | None = None
         self.options: ExtractOptions | None = None
         self.dedup = Dedup()
+        self.quality = SiteQuality()  # the run report's per-site table
+        self.near = None  # crawler.dataset.neardup.NearDuplicateIndex when on (it needs the state)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -83,6 +87,8 @@ class ArticlePipeline:
         seed = getattr(self.crawler.spider, "seed", None)
         self.options = options_for_seed(seed)
         self.dedup = Dedup(ctx.state)
+        self.crawler.newswarc_quality = self.quality
+        self.near = open_index(ctx.state, self.crawler.settings)
         if ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
 
@@ -106,6 +112,8 @@ class ArticlePipeline:
                     for line in fh:
                         row = json.loads(line)
                         state.add_text_hash(row["text_sha256"], row["id"])
+                        if self.near is not None and row.get("text"):
+                            self.near.recover(row)
                         for url in dict.fromkeys([row["url"], row["canonical_url"]]):
                             state.record_fetch(canonicalize_url(url), status=200, etag=None, last_modified=None,
                                                payload_digest=None, kind="article", article_id=row["id"],
@@ -131,6 +139,7 @@ class ArticlePipeline:
         article = result.article
         if article is None:
             stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
+            self.quality.skipped(result.reason or "unknown")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
             raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
         duplicate = self.dedup.duplicate_of(article)
@@ -146,7 +155,7 @@ class ArticlePipeline:
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
         row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
-        row.update(route=item.route, **{k: v for k, v in item.discovered.items() if k not in row})
+        row.update(route=item.route, **row_fields(None), **{k: v for k, v in item.discovered.items() if k not in row})
         if version == "changed":
             # a new version of an article archived before: both are kept, the new text beside the old
             row["version_of"] = row["id"]
@@ -171,8 +180,23 @@ class ArticlePipeline:
         return "changed"
 
     def _write(self, row: dict, text: str, item: ArticlePage, article: Article, location: Any) -> None:
-        """Write the article, then remember it: a kill in between means a re-fetch, never a loss."""
-        self.writer.write(row, text)
+        """Write the article, then remember it: a kill in between means a re-fetch, never a loss.
+
+        A near-duplicate is looked up, written and remembered under the index's lock, so two
+        copies written at once cannot both become the first of their group.
+        """
+        if self.near is None:
+            self.writer.write(row, text)
+        else:
+            sig = signature(article.text)  # the CPU part, outside the lock
+            with self.near.lock:
+                group = self.near.find(row["id"], sig)
+                row.update(row_fields(group))
+                self.writer.write(row, text)
+                self.near.add(row["id"], sig, group)
+            if group is not None:
+                self.stats.inc_value("newswarc/extract/near_duplicates")
+        self.quality.add(row)
         self._remember(item, article, location)
 
     def _remember(self, item: ArticlePage, article: Article, location: Any) -> None:

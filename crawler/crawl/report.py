@@ -121,6 +121,8 @@ class RunReport:
             report["wacz"] = wacz
         if storage.remote:
             report["storage"] = {**counts, "spooled": storage.spooled()}
+        if (quality := getattr(self.crawler, "newswarc_quality", None)) is not None:  # the pipeline's SiteQuality
+            report["quality"] = {"sites": {name: quality.table(report["counts"]["pages_by_kind"])}}
         key = f"runs/{ctx.run_id}-{name}.json"
         ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
         if ctx.state is not None:

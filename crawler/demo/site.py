@@ -37,6 +37,7 @@ from crawler.demo._pages import (
     static_page,
 )
 from crawler.demo._text import SECTIONS, TextWriter, Vocabulary, slugify
+from crawler.demo._variants import render_article
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=90)
@@ -119,6 +120,10 @@ class DemoSite:
         self.articles = articles
         self.seed, self.vocab, self.base_url = seed, vocab, base_url
         self.authors = {slugify(a): a for a in authors}
+        # dataset variants (crawler.demo._variants), all off by default
+        self.syndicated: dict[str, str] = {}  # copy path -> original path
+        self.paywalled: dict[str, str] = {}  # path -> "truncated" | "full"
+        self.template = "classic"  # or "app" after redesign()
         tags = sorted({t for s in SECTIONS for t in vocab[f"tags_{s}"]})
         self.tag_names = {slugify(t): t for t in tags}
         self.sitemap_cutoffs = sitemap_cutoffs
@@ -227,7 +232,7 @@ class DemoSite:
                 return self._not_found(origin)
             return _redirect(302, origin + target if m.group(2) else f"{origin}/go/{m.group(1)}/2")
         if a := idx.by_path.get(path):
-            body = article_page(self, origin, a, a.paragraphs)
+            body = render_article(self, origin, a, a.paragraphs) or article_page(self, origin, a, a.paragraphs)
             return Page(200, HTML, body, etag=f'"{hashlib.sha1(body).hexdigest()[:20]}"', last_modified=a.updated,
                         headers=[("Link", f"<{origin}/?p={a.id}>; rel=shortlink")])
         if not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:

@@ -42,6 +42,7 @@ from crawler.extract.metadata import (
     _published,
     _read_head,
 )
+from crawler.extract.paywall import detect_paywall
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class Article:
     image: str | None = None
     word_count: int = 0
     text_sha256: str = ""
+    is_accessible_for_free: bool | None = None  # extract.paywall: None when the page gives no sign
+    truncated_by_paywall: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serializable fields (lists copied; the fields are flat, so no deep copy)."""
@@ -423,6 +426,7 @@ def _run(html: str | bytes, url: str, charset: str | None,
     if tree is None:
         return None, "not_html", ""
     page = _read_head(tree)  # before the body is pruned in place
+    paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
     published = _published(tree, home, page.meta, page.ld, _BASE["precision"].date_params)  # <meta>, scripts
@@ -445,6 +449,7 @@ def _run(html: str | bytes, url: str, charset: str | None,
     article = Article(
         url=url, text=body, language=language, word_count=words,
         text_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(), **meta._asdict(),
+        is_accessible_for_free=paywall.is_accessible_for_free, truncated_by_paywall=paywall.truncated_by_paywall,
     )
     return article, None, body
 

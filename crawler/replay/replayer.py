@@ -34,6 +34,7 @@ from crawler.config.extract import options_for_seed
 from crawler.config.seeds import SINCE_RE, parse_since
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
 from crawler.context import new_run_id
+from crawler.dataset.neardup import row_fields
 from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
@@ -382,6 +383,7 @@ class Replayer:
                 or getattr(self.opt.seed, "name", None) or url_host(page.url) or "_")
         row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
         row["route"] = meta.get("route") or None
+        row.update(row_fields(None))  # the crawl's columns; replay consults no state, so no groups
         self.writer.write(row, render_text(article))
         self.stats[STATS + "articles"] += 1
         self.stats[STATS + "words"] += article.word_count

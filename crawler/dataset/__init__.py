@@ -1,0 +1,10 @@
+"""For dataset builders: Parquet/JSONL export, near-duplicate groups, per-publisher quality reports.
+
+- :mod:`crawler.dataset.schema`: the one schema of an exported article (fields and provenance).
+- :mod:`crawler.dataset.export`: ``newswarc export``, archive JSONL → partitioned Parquet or JSONL.
+- :mod:`crawler.dataset.neardup`: MinHash/LSH near-duplicate groups kept in the crawl state.
+- :mod:`crawler.dataset.quality`: the per-site quality table of a run and the comparison of runs.
+- :mod:`crawler.dataset.html_report`: ``newswarc report --html``, one small inline SVG chart per site.
+
+Their sub-commands (``export``, ``report``) are in :mod:`crawler.cli.dataset`.
+"""
