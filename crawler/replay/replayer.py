@@ -277,7 +277,7 @@ class Replayer:
             if rec.note is not None:
                 self.stats[STATS + "skipped/" + rec.note] += 1
             elif not self._revisit(rec):
-                self._originals.later.append((index, rec))
+                self._revisits.append((index, rec))
 
     def _metadata(self, rec: WarcRecord) -> None:
         fields: dict[str, str] = {}
@@ -320,7 +320,7 @@ class Replayer:
             if not self._revisit(rec):
                 self._unresolved(rec, NO_ORIGINAL, "no record with its ID, URI + date or payload digest in the input")
             self._drain(self.max_inflight)
-        self._originals.later.clear()
+        self._revisits.clear()
 
     def _page(self, rec: WarcRecord, body: bytes, http_headers: list[tuple[str, str]], payload: WarcRecord) -> None:
         """A 200 HTML response: hand it to a worker (decode, classify, extract), to be written in order."""
