@@ -20,13 +20,14 @@ $(BIN)/python:
 
 # Installs come from the lock (exact versions, hashes checked); newswarc itself without
 # resolving anything. `make lock` writes the lock from pyproject.toml's ranges.
+# --no-deps: the lock is the whole closure, with pywb's redis pin overridden (requirements/overrides.txt)
 $(VENV)/.installed: pyproject.toml requirements/runtime.txt | $(BIN)/python
-	$(BIN)/pip install -q --require-hashes -r requirements/runtime.txt
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/runtime.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
-	$(BIN)/pip install -q --require-hashes -r requirements/test.txt
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/test.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(VENV)/.installed $@
 
@@ -43,6 +44,9 @@ services:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing chromium (Debian package)"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing redis-server (Debian package; the distributed tests start their own on a free port)"; \
+	  (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null; }
 
 demo: install
 	rm -rf $(OUT)  # a fresh demo output each time: the summary then counts every article as new
@@ -66,14 +70,17 @@ bench: install-test
 # (with the test extras), every platform, with hashes. `make lock` after editing pyproject.toml
 # keeps the versions already locked where the ranges allow; `make upgrade-deps` takes the newest.
 UV_VERSION := 0.13.9
-LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" \
+              --override requirements/overrides.txt
 
 $(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
 
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --extra browse $(LOCK_FLAGS) $(UPGRADE) -o requirements/runtime.txt
-	$(BIN)/uv pip compile pyproject.toml --extra browse --extra test $(LOCK_FLAGS) $(UPGRADE) -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --extra browse --extra distributed $(LOCK_FLAGS) $(UPGRADE) \
+	  -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra browse --extra distributed --extra test $(LOCK_FLAGS) $(UPGRADE) \
+	  -o requirements/test.txt
 
 upgrade-deps:
 	$(MAKE) lock UPGRADE=--upgrade

@@ -7,8 +7,10 @@ not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the ex
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
 (:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
 speed against warcio and FastWARC; not in the default run), ``profile`` (one full
-crawl under cProfile) and ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
-default run because the large crawl alone takes longer than the rest together). Results merge
+crawl under cProfile), ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
+default run because the large crawl alone takes longer than the rest together) and ``distributed``
+(:mod:`bench.bench_distributed`: 1, 2 and 4 workers on Redis over 20 loopback sites, and Redis
+memory per queued and seen URL; not in the default run: it needs redis-server). Results merge
 into ``bench/results/latest.json`` section by section, and ``docs/benchmarks.md`` is rewritten
 from it.
 """
@@ -34,7 +36,7 @@ from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
-ALL = ("crawl", "replay", "extract", "archive", "profile", "memory", "archives")
+ALL = ("crawl", "replay", "extract", "archive", "profile", "memory", "archives", "distributed")
 DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
 #: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
@@ -184,6 +186,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                                               rounds=max(args.rounds, 3), workdir=workdir))
     if "extract" in wanted:
         timed("extract", results, lambda: _extract(args.quick, workdir, args.extraction_data, args.extraction_scorer))
+    if "distributed" in wanted:
+        from bench import bench_distributed
+
+        timed("distributed", results, lambda: bench_distributed.run(args.quick, workdir / "distributed"))
     return results
 
 

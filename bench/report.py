@@ -190,6 +190,8 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
         g = mem["growth_main_rss"]
         out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
                 f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+    if dist := s.get("distributed"):
+        out += distributed_lines(dist, table)
     if prof := s.get("profile"):
         out += [f"### Profile of one full crawl (cProfile, reactor process; {prof['crawl']['pages']:,} pages, "
                 f"{prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
@@ -228,6 +230,34 @@ def _archives(arcs: dict[str, Any], table: Any) -> list[str]:
                 f"{_verdict(speed['ratio_vs_warcio_gz'], 2, lower_is_better=False)})",
                 f"- `newswarc index` {speed['index_cpu_s']:.2f} s CPU vs `cdxj-indexer` {speed['cdxj_indexer_cpu_s']:.2f} s "
                 "on the same .warc.gz (processes, start-up included)"]
+    return out
+
+
+def distributed_lines(dist: dict[str, Any], table: Any) -> list[str]:
+    """The distributed section: throughput by workers, per-domain concurrency, Redis memory."""
+    out = [f"### Distributed crawl ({dist['sites']} loopback sites on 127.0.0.x, {dist['latency_s']} s latency each, "
+           f"fleet politeness: 1 request at a time per domain, DOWNLOAD_DELAY {dist['download_delay_s']} s)", "",
+           _meta(dist), ""]
+    rows = []
+    for n, r in dist["runs"].items():
+        rows.append([n, f"{r['requests']:,}", str(r["duplicates"]), _f(r["span_s"]), _f(r["pages_per_s"]),
+                     "1.00" if n == "1" else f"{dist['speedup'][n]:.2f}", str(r["max_in_flight_per_domain"]),
+                     " / ".join(str(p) for p in r["pages_by_worker"])])
+    out += table(["workers", "requests", "fetched twice", "seconds", "pages/s", "speed-up", "max per domain",
+                  "pages by worker"], rows)
+    targets = dist.get("targets", {})
+    out += [""] + [f"- {n} workers: **{dist['speedup'][n]:.2f}x** one worker's pages/s (target >= {t}: "
+                   f"{_verdict(dist['speedup'][n], t, lower_is_better=False)})" for n, t in targets.items()]
+    out.append(f"- each worker has CONCURRENT_REQUESTS={dist['per_worker']}; the fleet's politeness allows at most "
+               f"{dist['fleet_cap_pages_per_s']} pages/s over these sites; extraction off (per page, the same for any "
+               "number of workers)")
+    if mem := dist.get("memory"):
+        out.append(f"- Redis memory (used_memory, {mem['n']:,} of each): **{mem['queued_mb_per_100k']} MB per 100k "
+                   f"queued requests** ({mem['queued_bytes_per_url']} B each; the JSON form of a sitemap-found "
+                   f"article request is {mem['json_request_bytes']} B), **{mem['seen_mb_per_100k']} MB per 100k seen "
+                   f"URLs** ({mem['seen_bytes_per_url']} B each)"
+                   + (f"; crawl state {mem['state_bytes_per_url']} B per archived URL ({mem['state_n']:,} measured)"
+                      if "state_bytes_per_url" in mem else ""))
     out.append("")
     return out
 

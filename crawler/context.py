@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy.utils.misc import load_object
+
 from crawler.extract.pool import ExtractionPool
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
@@ -88,7 +90,10 @@ def run_context(crawler) -> RunContext:
             storage=storage,
             started=datetime.now(UTC),
         )
-        if settings.getbool("NEWSWARC_STATE_ENABLED"):
+        if settings.getbool("NEWSWARC_STATE_ENABLED") and settings.get("NEWSWARC_STATE_CLASS"):
+            # another backend (crawler.distributed.state.RedisCrawlState): shared by the fleet, one per crawl
+            ctx.state = load_object(settings.get("NEWSWARC_STATE_CLASS")).from_settings(settings, storage.work_dir)
+        elif settings.getbool("NEWSWARC_STATE_ENABLED"):
             restore_state_backup(storage, settings)
             ctx.state = _acquire_state(CrawlState.from_settings, settings, storage.work_dir)
         crawler.newswarc_context = ctx

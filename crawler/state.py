@@ -113,6 +113,44 @@ def _warc_field(warc: Any, name: str) -> Any:
     return warc.get(name) if isinstance(warc, Mapping) else getattr(warc, name, None)
 
 
+def merge_fetch(old: UrlState | None, url: str, *, status: int, etag: str | None, last_modified: str | None,
+                payload_digest: str | None, kind: str, article_id: str | None = None, warc: Any = None,
+                published: str | None = None, sitemap_lastmod: str | None = None) -> dict[str, Any]:
+    """The stored fields of ``url`` after a fetch (see :meth:`CrawlState.record_fetch`); shared by
+    every state backend, so that SQLite and Redis keep the same rules."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown page kind {kind!r}; expected one of {sorted(KINDS)}")
+    new: dict[str, Any] = {
+        "etag": etag, "last_modified": last_modified, "article_id": article_id,
+        "published": published, "sitemap_lastmod": sitemap_lastmod,
+    }  # fmt: skip
+    if status != 304:
+        new["payload_digest"] = payload_digest
+        if warc is not None:
+            new.update(
+                warc_file=_warc_field(warc, "file"), warc_offset=_warc_field(warc, "offset"),
+                warc_record_id=_warc_field(warc, "record_id"), date=_warc_field(warc, "date"),
+            )  # fmt: skip
+    merged = {name: getattr(old, name) if old else None for name in _URL_COLUMNS}
+    merged.update({name: value for name, value in new.items() if value is not None})
+    now = _now()
+    merged.update(url=url, first_seen=merged["first_seen"] or now, fetched_at=now, status=status, kind=kind)
+    return merged
+
+
+def sitemap_entry_seen(state: UrlState | None, lastmod: datetime | None) -> bool:
+    """The rule of :meth:`CrawlState.seen_sitemap_entry`, for every state backend."""
+    if state is None or state.status not in _GOOD_STATUS:
+        return False
+    if lastmod is None:
+        return True
+    known = parse_time(state.sitemap_lastmod) or parse_time(state.fetched_at)
+    if known is None:
+        return False
+    lastmod = lastmod.replace(tzinfo=UTC) if lastmod.tzinfo is None else lastmod
+    return lastmod <= known
+
+
 _DIGEST_QUERY = "SELECT uri, warc_date FROM digests WHERE payload_digest = ?"
 
 
@@ -296,27 +334,10 @@ class CrawlState:
         ``record_id`` and ``date`` (WARC-Date). Values not given keep what is stored, so a later
         failed fetch never forgets an archived article; a 304 keeps the pointer to the full capture.
         """
-        if kind not in KINDS:
-            raise ValueError(f"unknown page kind {kind!r}; expected one of {sorted(KINDS)}")
         with self._lock:
-            old = self.get(url)
-            new: dict[str, Any] = {
-                "etag": etag, "last_modified": last_modified, "article_id": article_id,
-                "published": published, "sitemap_lastmod": sitemap_lastmod,
-            }  # fmt: skip
-            if status != 304:
-                new["payload_digest"] = payload_digest
-                if warc is not None:
-                    new.update(
-                        warc_file=_warc_field(warc, "file"), warc_offset=_warc_field(warc, "offset"),
-                        warc_record_id=_warc_field(warc, "record_id"), date=_warc_field(warc, "date"),
-                    )  # fmt: skip
-            merged = {name: getattr(old, name) if old else None for name in _URL_COLUMNS}
-            merged.update({name: value for name, value in new.items() if value is not None})
-            now = _now()
-            merged.update(
-                url=url, first_seen=merged["first_seen"] or now, fetched_at=now, status=status, kind=kind
-            )
+            merged = merge_fetch(self.get(url), url, status=status, etag=etag, last_modified=last_modified,
+                                 payload_digest=payload_digest, kind=kind, article_id=article_id, warc=warc,
+                                 published=published, sitemap_lastmod=sitemap_lastmod)
             self._write(_UPSERT_URL, tuple(merged[name] for name in _URL_COLUMNS))
 
     def is_archived_article(self, url: str) -> bool:
@@ -331,16 +352,7 @@ class CrawlState:
         "What we know" is the sitemap lastmod stored with the fetch, else the fetch time. A failed
         last fetch (4xx/5xx) or an unreadable stored time means fetch again.
         """
-        state = self.get(url)
-        if state is None or state.status not in _GOOD_STATUS:
-            return False
-        if lastmod is None:
-            return True
-        known = parse_time(state.sitemap_lastmod) or parse_time(state.fetched_at)
-        if known is None:
-            return False
-        lastmod = lastmod.replace(tzinfo=UTC) if lastmod.tzinfo is None else lastmod
-        return lastmod <= known
+        return sitemap_entry_seen(self.get(url), lastmod)
 
     # --- revisits (the archive's RevisitIndex protocol)
 

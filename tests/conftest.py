@@ -56,4 +56,5 @@ def fresh_demo_server() -> Iterator[Callable[..., DemoServer]]:
         server.stop()
 
 
+from tests.redis_server import own_redis_server, redis_server, redis_session  # noqa: E402, F401  (real redis-server)
 from tests.s3_server import auth_server, s3_bucket, s3_env, s3_server  # noqa: E402, F401  (S3 API server fixtures)

@@ -21,7 +21,7 @@ LAYERS = [
     {"crawler", "crawler.errors", "crawler.urls", "crawler.dates", "crawler.config"},
     {"crawler.discovery", "crawler.warc", "crawler.extract", "crawler.output", "crawler.storage",
      "crawler.state", "crawler.context", "crawler.demo", "crawler.dataset"},
-    {"crawler.crawl", "crawler.replay", "crawler.schedule"},
+    {"crawler.crawl", "crawler.replay", "crawler.schedule", "crawler.distributed"},
     {"crawler.cli"},
 ]
 

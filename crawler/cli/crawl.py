@@ -204,6 +204,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         passthrough += ["-s", item]
     runner = SubprocessRunner(lambda s: [sys.executable, "-m", "crawler.cli", "crawl", str(s.seed_path), "-q",
                                          *passthrough])
+    if settings.getbool("NEWSWARC_DISTRIBUTED"):  # the fleet crawls: a due seed is enqueued
+        # optional dependency (the distributed extra: redis, scrapy-redis): imported only when distributed
+        from crawler.distributed.fleet import EnqueueRunner
+
+        runner = EnqueueRunner(settings)
     for s in scheduled:
         logger.info("Scheduled %s: %s (UTC)", s.name, s.cron)
     scheduler = Scheduler(scheduled, runner, lock_dir=storage.work_dir / "state" / "locks", on_stop=runner.terminate,

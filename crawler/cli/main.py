@@ -60,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, target).extend(extra)
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
-    # crawls (replay --crawl too) log through Scrapy's root handler, set up in cli/crawl.py
-    if args.command not in ("crawl", "demo") and not getattr(args, "crawl", False):
+    # crawls (replay --crawl and workers too) log through Scrapy's root handler, set up in cli/crawl.py
+    if args.command not in ("crawl", "demo", "worker") and not getattr(args, "crawl", False):
         verbose, quiet = getattr(args, "verbose", 0), getattr(args, "quiet", False)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(VERBOSE_FORMAT))

@@ -190,6 +190,47 @@ def _dataset(sub: Any) -> None:
     p.set_defaults(func="dataset:cmd_report")
 
 
+def _no_out(p: argparse.ArgumentParser) -> None:
+    """A profile and Scrapy settings (the Redis URL), no output location."""
+    p.add_argument("--settings", metavar="FILE", help="run profile, e.g. settings/distributed.toml (the Redis URL; "
+                   "also $NEWSWARC_REDIS_URL)")
+    p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting (repeatable)")
+    _logging(p)
+
+
+def _distributed(sub: Any) -> None:
+    """``worker``, ``enqueue`` and ``status`` (crawler/cli/distributed.py runs them; docs/distributed.md)."""
+    p = sub.add_parser(
+        "worker", help="crawl from the shared frontier on Redis (any number, on any machine)",
+        description="A worker of a distributed crawl: takes requests of every enqueued seed from Redis and "
+                    "archives into its own WARC files (named by host and pid) in --out.",
+        epilog=exit_codes(2, 130, _0="done (or drained after SIGTERM)", _1="a crawl did not complete",
+                          _3="Redis unreachable or unusable output"))
+    p.add_argument("seed", nargs="*", metavar="SEED", help="only these seeds (default: every enqueued seed)")
+    p.add_argument("--until-idle", action="store_true", help="exit 0 once the shared frontier has been empty and "
+                   "nothing in flight for a while (batch runs, tests); default: wait for new work")
+    p.add_argument("--idle-seconds", type=float, metavar="S", help="how long 'a while' is (default: 10)")
+    _common(p)
+    p.set_defaults(func="distributed:cmd_worker")
+
+    p = sub.add_parser(
+        "enqueue", help="start a seed's crawl in the shared frontier (incremental)",
+        description="Put the start requests of each SEED into the shared frontier on Redis; the workers crawl them.",
+        epilog=exit_codes(130, _0="queued", _2="bad seed or arguments", _3="Redis unreachable"))
+    p.add_argument("seed", nargs="+", metavar="SEED", help="a seed file or seed name")
+    _no_out(p)
+    p.set_defaults(func="distributed:cmd_enqueue")
+
+    p = sub.add_parser(
+        "status", help="the distributed crawl: queues per seed and domain, workers, articles, errors",
+        description="What the shared frontier holds: queue depth per seed and per domain, workers alive, "
+                    "articles archived, errors.",
+        epilog=exit_codes(130, _0="printed", _2="bad arguments", _3="Redis unreachable"))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _no_out(p)
+    p.set_defaults(func="distributed:cmd_status")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="newswarc",
@@ -244,4 +285,5 @@ def make_parser() -> argparse.ArgumentParser:
     _replay(sub)
     _wacz(sub)
     _dataset(sub)
+    _distributed(sub)
     return parser

@@ -352,6 +352,13 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "near_duplicates": ("NEWSWARC_NEAR_DUPLICATES_ENABLED", bool),
         "near_duplicate_threshold": ("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", (int, float)),
     },
+    "distributed": {
+        "enabled": ("NEWSWARC_DISTRIBUTED", bool),
+        "redis_url": ("NEWSWARC_REDIS_URL", str),
+        "prefix": ("NEWSWARC_REDIS_PREFIX", str),
+        "worker_timeout": ("NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT", (int, float)),
+        "idle_seconds": ("NEWSWARC_DISTRIBUTED_IDLE_SECONDS", (int, float)),
+    },
     "state": {
         "enabled": ("NEWSWARC_STATE_ENABLED", bool),
         "path": ("NEWSWARC_STATE_PATH", str),

@@ -85,6 +85,16 @@ NEWSWARC_ARCHIVE_WACZ_TEXT = False  # ... with each article's text in pages.json
 # --- crawl: limits applied to every seed (a seed's own max_pages wins)
 NEWSWARC_CRAWL_MAX_PAGES = None
 
+# --- distributed: workers sharing a frontier on Redis (newswarc worker/enqueue/status, docs/distributed.md)
+NEWSWARC_DISTRIBUTED = False
+NEWSWARC_DISTRIBUTED_IDLE_SECONDS = 10.0  # worker --until-idle: the fleet idle this long, then exit
+NEWSWARC_DISTRIBUTED_LEASE_POLL = 0.05  # seconds between tries for a busy domain's lease
+NEWSWARC_DISTRIBUTED_POLL = 0.25  # heartbeat: acknowledge done requests, wake an idle engine
+NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead: its requests go back
+NEWSWARC_REDIS_PREFIX = "newswarc"
+NEWSWARC_REDIS_TIMEOUT = 5.0
+NEWSWARC_REDIS_URL = None  # the environment's NEWSWARC_REDIS_URL wins; default redis://127.0.0.1:6379/0
+
 # --- extract: trafilatura in a process pool
 NEWSWARC_EXTRACT_ENABLED = True
 NEWSWARC_EXTRACT_TIMEOUT = 60
@@ -122,3 +132,4 @@ NEWSWARC_STATE_PATH = None
 # --- near-duplicates (crawler.dataset.neardup): syndicated copies grouped; needs the state
 NEWSWARC_NEAR_DUPLICATES_ENABLED = True
 NEWSWARC_NEAR_DUPLICATE_THRESHOLD = 0.7  # estimated Jaccard similarity of word 3-gram sets
+NEWSWARC_STATE_CLASS = None  # another state backend (distributed: crawler.distributed.state.RedisCrawlState)

@@ -166,7 +166,7 @@ class WarcCapture:
         if self.writer is None:
             self.writer = self._open_writer(
                 str(self.storage.work_dir), writer_args=self._writer_args,
-                state_path=str(self.state.path) if self.state is not None else None, revisits=self.revisits,
+                state_path=str(self.state.path) if getattr(self.state, "path", None) else None, revisits=self.revisits,
                 queue_size=self._queue_size, on_results=self._results, on_low_water=self._low_water)
 
     async def spider_closed(self, spider: Any = None, reason: str = "") -> None:

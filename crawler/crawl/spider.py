@@ -136,6 +136,11 @@ class NewsSpider(scrapy.Spider):
         return datetime.now(UTC) - born < timedelta(hours=hours)
 
     async def start(self):
+        for req in self.seed_requests():
+            yield req
+
+    def seed_requests(self) -> Iterator[scrapy.Request]:
+        """The seed's own requests: start pages, sitemaps, feeds (and robots.txt when not obeyed)."""
         for url in self.seed.start_urls:
             if req := self._request(url, "start", self.parse_page, canonical=False):
                 yield req

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 
@@ -47,10 +48,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(send_body=False)
 
     def _serve(self, send_body: bool) -> None:
+        owner = self.server.owner
         headers = dict(self.headers.items())
-        self.server.owner.record(self.command, self.path, headers)
-        resp = self.server.owner.site.response(self.path, headers)
-        self._write(resp, send_body)
+        owner.record(self.command, self.path, headers)
+        try:
+            if owner.latency:
+                time.sleep(owner.latency)  # a far-away site: what a fetch costs is waiting
+            resp = owner.site.response(self.path, headers)
+            self._write(resp, send_body)
+        finally:
+            owner.done()
 
     def _write(self, resp: DemoResponse, send_body: bool) -> None:
         self.send_response_only(resp.status)
@@ -92,10 +99,13 @@ class _HTTPServer(ThreadingHTTPServer):
 class DemoServer:
     """Serves ``site`` on ``host:port`` (0 = a free port) from a background thread."""
 
-    def __init__(self, site: DemoSite, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, site: DemoSite, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0):
         self.site, self.host, self.port = site, host, port
+        self.latency = latency  # seconds before each answer
         self.requests: collections.Counter[str] = collections.Counter()
         self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.times: list[float] = []  # time.monotonic() of each request, for rates
+        self.in_flight = self.max_in_flight = 0  # requests being answered now, and at most
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
@@ -142,11 +152,20 @@ class DemoServer:
         with self._lock:
             self.requests.clear()
             self.log.clear()
+            self.times.clear()
+            self.max_in_flight = self.in_flight
 
     def record(self, method: str, path: str, headers: dict[str, str]) -> None:
         with self._lock:
             self.requests[path] += 1
             self.log.append((method, path, headers))
+            self.times.append(time.monotonic())
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:

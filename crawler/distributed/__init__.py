@@ -1,0 +1,119 @@
+"""Distributed crawling: many workers on many machines share one frontier on Redis.
+
+scrapy-redis provides the shared queue, the shared seen set and the Redis connection; this
+package closes its traps (see docs/distributed.md): the queue and seen set are never deleted by
+a closing worker, requests travel as JSON (``Request.to_dict``), a taken request stays visible
+in its worker's in-flight hash until it is done and goes back when the worker dies, politeness
+and robots.txt are shared by the fleet, and the crawl state that decides "already archived"
+lives in Redis too.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import redis
+
+from crawler.errors import NewswarcError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class RedisUnavailable(NewswarcError):
+    """Redis cannot be reached when a command starts (exit code 3, like an unusable output)."""
+
+    exit_code = 3
+
+
+def redis_url(settings: Any) -> str:
+    """``NEWSWARC_REDIS_URL`` from the environment first, then the settings, then the local default."""
+    return os.environ.get("NEWSWARC_REDIS_URL") or settings.get("NEWSWARC_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def is_distributed(settings: Any) -> bool:
+    return bool(settings.getbool("NEWSWARC_DISTRIBUTED"))
+
+
+class Keys:
+    """Every Redis key of one fleet, under one prefix (``NEWSWARC_REDIS_PREFIX``)."""
+
+    def __init__(self, prefix: str = "newswarc"):
+        self.prefix = prefix
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Keys:
+        return cls(settings.get("NEWSWARC_REDIS_PREFIX") or "newswarc")
+
+    def __call__(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # per seed
+    def queue(self, seed: str) -> str:
+        return self("seed", seed, "requests")
+
+    def seen(self, seed: str, run: str) -> str:
+        return self("seed", seed, "seen", run)
+
+    def starts(self, seed: str) -> str:
+        return self("seed", seed, "starts")
+
+    def current_run(self, seed: str) -> str:
+        return self("seed", seed, "run")
+
+    def claims(self, seed: str, run: str) -> str:
+        return self("seed", seed, "claims", run)
+
+    def counters(self, seed: str) -> str:
+        return self("seed", seed, "counters")
+
+    # fleet
+    @property
+    def seeds(self) -> str:
+        return self("seeds")
+
+    @property
+    def workers(self) -> str:
+        return self("workers")
+
+    def heartbeat(self, worker: str) -> str:
+        return self("worker", worker, "alive")
+
+    def inflight(self, worker: str, seed: str) -> str:
+        return self("worker", worker, "inflight", seed)
+
+    # politeness
+    def leases(self, domain: str) -> str:
+        return self("domain", domain, "leases")
+
+    def next_slot(self, domain: str) -> str:
+        return self("domain", domain, "next")
+
+    def robots(self, run: str, netloc: str) -> str:
+        return self("robots", run, netloc)
+
+    # state
+    def state(self, what: str) -> str:
+        return self("state", what)
+
+
+def connect(settings: Any, *, check: bool = True):
+    """A redis-py client for the fleet's Redis; with ``check``, one line and exit 3 when it is down."""
+    url = redis_url(settings)
+    client = redis.Redis.from_url(url, socket_timeout=settings.getfloat("NEWSWARC_REDIS_TIMEOUT", 5.0),
+                                  socket_connect_timeout=settings.getfloat("NEWSWARC_REDIS_TIMEOUT", 5.0),
+                                  health_check_interval=0, decode_responses=False)
+    if check:
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise RedisUnavailable(f"Redis at {url} is unreachable ({_first_line(exc)}): start it, "
+                                   "or set NEWSWARC_REDIS_URL / [distributed] redis_url") from None
+        except redis.RedisError as exc:
+            raise RedisUnavailable(f"Redis at {url} refused the connection ({_first_line(exc)})") from None
+    return client
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

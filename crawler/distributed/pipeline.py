@@ -1,0 +1,98 @@
+"""The article pipeline of a fleet member: one worker writes an article, the others drop it.
+
+Within a run the shared seen set keeps a URL to one fetch, but two URLs can carry one article
+(a canonical link, a syndicated copy): the single-process pipeline catches that in memory, the
+fleet through a claim in Redis taken before writing. A claim names its worker until the article
+and its state are written, then says ``done``; the claim of a worker that died before writing
+can be taken over, so that a killed worker's requeued request still archives its article.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crawler.crawl.pipeline import ArticlePipeline
+from crawler.distributed import Keys, connect
+from crawler.output.writer import repair_jsonl
+
+# KEYS: claims hash, takeovers hash. ARGV: field, me, heartbeat key prefix, heartbeat key suffix.
+# 1: claimed, 2: written before (the state decides), 3: taken over from a dead worker, 0: another's.
+_CLAIM = """
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if (not owner) or owner == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+if owner == 'done' then return 2 end
+if redis.call('EXISTS', ARGV[3] .. owner .. ARGV[4]) == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[1], owner)
+  return 3
+end
+return 0
+"""
+
+
+class DistributedArticlePipeline(ArticlePipeline):
+    """``ITEM_PIPELINES``: replaces :class:`~crawler.crawl.pipeline.ArticlePipeline` in a worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        settings = self.crawler.settings
+        self.server = connect(settings, check=False)
+        self.keys = Keys.from_settings(settings)
+        self.me = settings.get("NEWSWARC_RUN_ID")
+        self._claim = self.server.register_script(_CLAIM)
+        self._fields: dict[str, str] = {}  # canonical URL -> claim field, while the article is written
+
+    def _duplicate_of(self, article: Any) -> str | None:
+        duplicate = super()._duplicate_of(article)
+        if duplicate:
+            return duplicate
+        site = self.crawler.spider.seed.name
+        field = f"{article.canonical_url} {article.text_sha256}"
+        try:
+            won = self._claim(keys=[self.keys.claims(site, "articles"), self.keys.claims(site, "takeovers")],
+                              args=[field, self.me, self.keys("worker", ""), ":alive"])
+        except Exception:
+            with self._lock:  # not written: the request is done again once Redis is back
+                self._seen_urls.discard(article.canonical_url)
+                self._seen_hashes.pop(article.text_sha256, None)
+            raise
+        if won == 0:
+            return "claimed_by_another_worker"
+        self._fields[article.canonical_url] = field
+        return None
+
+    def _recover_killed_runs(self, site: str) -> None:
+        """A dead worker's JSONL loses the lines of articles that another worker took over and wrote
+        (it may have died after writing its line, before saying ``done``), then is read back as usual."""
+        taken = self.server.hgetall(self.keys.claims(site, "takeovers"))
+        if taken:
+            fields = {k.decode() for k in taken}
+            for key in self.ctx.state.unfinished_runs(site):
+                run_id = key.split("/", 1)[0]
+                for path in sorted((self.ctx.storage.work_dir / "articles").glob(f"{site}/{run_id}*.jsonl*")):
+                    repair_jsonl(path)
+                    lines = path.read_bytes().splitlines(keepends=True)
+                    keep = [line for line in lines if "{canonical_url} {text_sha256}".format(**json.loads(line))
+                            not in fields]
+                    if len(keep) != len(lines):
+                        path.write_bytes(b"".join(keep))
+                        self.stats.inc_value("newswarc/distributed/recovered_duplicates", len(lines) - len(keep))
+        super()._recover_killed_runs(site)
+
+    def _write(self, row: dict, text: str, item: Any, article: Any, location: Any) -> None:
+        super()._write(row, text, item, article, location)
+        self._done(article)
+        self.ctx.state.send("hincrby", self.keys.counters(self.crawler.spider.seed.name), "articles", 1)
+
+    def _remember(self, item: Any, article: Any, location: Any) -> None:
+        super()._remember(item, article, location)
+        self._done(article)
+
+    def _done(self, article: Any) -> None:
+        field = self._fields.pop(article.canonical_url, None)
+        if field is not None:  # after the state's writes, in order, even across a Redis outage
+            self.ctx.state.send("hset", self.keys.claims(self.crawler.spider.seed.name, "articles"), field, "done")
