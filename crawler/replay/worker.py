@@ -35,6 +35,7 @@ class ReplayedPage(NamedTuple):
     article: Article | None
     reason: str | None
     canonical: str = ""
+    kind_reason: str | None = None  # classify_page's reason, as the crawl records it
 
 
 def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_body: int,
@@ -53,9 +54,9 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
     kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
         if tree is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
-        return ReplayedPage(kind.kind, None, None)
+        return ReplayedPage(kind.kind, None, None, kind_reason=kind.reason)
     article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
-    return ReplayedPage("article", article, reason, canonicalize_url(url))
+    return ReplayedPage("article", article, reason, canonicalize_url(url), kind.reason)
 
 
 def first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
