@@ -2,7 +2,9 @@
 
 Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
 ``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
-``extract`` (F1 on ``../shared/extraction-dev`` and the extraction pool), ``archive``
+``extract`` (F1 on ``../shared/extraction-dev`` and the extraction pool), ``quality``
+(:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
+trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``profile`` (one full
 crawl under cProfile) and ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
 default run because the large crawl alone takes longer than the rest together). Results merge
@@ -31,14 +33,15 @@ from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
-ALL = ("crawl", "replay", "extract", "archive", "profile", "memory")
-DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
+ALL = ("crawl", "replay", "extract", "quality", "archive", "profile", "memory")
+DEFAULT = ("crawl", "replay", "extract", "quality", "archive", "profile")
 #: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
 # full crawls with extra settings; archive_only / bare is the cost of WARC capture alone (issue: <= 1.15x)
 VARIANTS = {"archive_only": {"NEWSWARC_EXTRACT_ENABLED": "False"}}
 SCORER = ROOT.parent / "shared" / "tools" / "score_extraction.py"
 EXTRACTION_DATA = ROOT.parent / "shared" / "extraction-dev"
+WCXB_DATA = ROOT.parent / "shared" / "wcxb-dev"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,6 +60,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="folder of latest.json (default: %(default)s)")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="markdown report to rewrite (default: %(default)s)")
+    ap.add_argument("--wcxb", type=Path, default=WCXB_DATA, help="WCXB dev pages (default: %(default)s)")
+    ap.add_argument("--extraction-dev", type=Path, default=EXTRACTION_DATA,
+                    help="article-extraction benchmark pages (default: %(default)s)")
+    ap.add_argument("--scorers", type=Path, default=SCORER.parent,
+                    help="folder of score_pages.py and score_extraction.py (default: %(default)s)")
+    ap.add_argument("--quality-doc", type=Path, default=ROOT / "docs" / "extraction.md",
+                    help="where the quality table is written (default: %(default)s)")
     ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
     ap.add_argument("--workdir", type=Path, default=None, help="keep sites, crawls and logs here (default: temp)")
     args = ap.parse_args(argv)
@@ -162,7 +172,21 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         timed("archive", results, lambda: _archive(args.quick))
     if "extract" in wanted:
         timed("extract", results, lambda: _extract(args.quick, workdir))
+    if "quality" in wanted:
+        _quality(args, results)
     return results
+
+
+def _quality(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    from bench import bench_quality
+
+    section = timed("quality", results, lambda: bench_quality.run(
+        args.wcxb, args.extraction_dev, args.scorers, limit=60 if args.quick else 0))
+    for name, part in (("WCXB dev", section["wcxb"]), ("extraction-dev", section["extraction_dev"])):
+        if "skipped" in part:
+            logger.info("quality: %s skipped (%s)", name, part["skipped"])
+    bench_quality.write_doc(args.quality_doc, section)
+    logger.info("quality: table written into %s", args.quality_doc)
 
 
 def merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:

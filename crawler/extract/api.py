@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 # "auto": precision, unless it keeps less than this share of the page's prose; then balanced if longer
-AUTO_SHARE = 0.4
+AUTO_SHARE = 0.2
 MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
 
 
@@ -455,6 +455,8 @@ def _run(html: str | bytes, url: str, charset: str | None,
     strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
     meta = _page_metadata(tree, url, page, head, home, published)
     strip_tags_guarded(tree, _CHROME_TAGS, prose)
+    if prose is not None:
+        prose.remeasure(tree.find("body"))  # what trafilatura will see: the share that triggers balanced mode
     doc = _extract_body(tree, url, options.favor, prose)
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""

@@ -44,6 +44,11 @@ class PageProse:
     def __init__(self, body: etree._Element) -> None:
         self.total = max(prose_len(body), 1)
 
+    def remeasure(self, body: etree._Element | None) -> None:
+        """Measure again after cuts (the guards' decisions are taken; what is left is what counts)."""
+        if body is not None:
+            self.total = max(prose_len(body), 1)
+
     def holds_content(self, el: etree._Element, *, widget: bool = False) -> bool:
         """Whether removing ``el`` would remove (part of) the article.
 
