@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 # "auto": precision, unless it keeps less than this share of the page's prose; then balanced if longer
-AUTO_SHARE = 0.2
+AUTO_SHARE = 0.4
 MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
 
 

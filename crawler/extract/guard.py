@@ -55,6 +55,9 @@ class PageProse:
         A widget made of repeated cards (three or more children of one tag and class: teasers
         with their excerpts) holds no article, however much prose its excerpts add up to.
         """
+        need = min(SHARE_OF_PAGE * self.total, PROSE_CHARS) if widget else SHARE_OF_PAGE * self.total
+        if len(el.text_content()) < need:  # prose is part of the text: most elements stop here
+            return False
         n = prose_len(el)
         if not (n >= SHARE_OF_PAGE * self.total or (widget and n >= PROSE_CHARS)):
             return False
