@@ -22,15 +22,14 @@ from typing import Any
 
 from lxml import etree
 from lxml.html import HtmlElement, fromstring
-from trafilatura import bare_extraction
 from trafilatura.metadata import (
     extract_url,
 )
-from trafilatura.settings import Document, Extractor
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS
 
-from crawler.config.extract import FAVOR_CHOICES, ExtractOptions
+from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import drop_document_end_tags, has_xml_invalid_chars
+from crawler.extract.body import BASE, extract_body
 from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
 from crawler.extract.metadata import (
     _declared_language,
@@ -49,8 +48,6 @@ __all__ = [
     "normalize_text", "warm_up",
 ]
 
-# "auto": precision, unless it keeps less than this share of the page's prose; then balanced if longer
-AUTO_SHARE = 0.4
 MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
 
 
@@ -366,13 +363,6 @@ def _clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
 
 # ---------------------------------------------------------------- extraction
 
-def _extractor(favor: str) -> Extractor:
-    # metadata is read by _page_metadata, which skips the costly searches a page makes unnecessary
-    return Extractor(output_format="python", with_metadata=False, comments=False, tables=True,
-                     precision=favor == "precision", recall=favor == "recall")
-
-
-_BASE = {favor: _extractor(favor) for favor in FAVOR_CHOICES if favor != "auto"}  # built once per process, never edited
 # Elements trafilatura deletes anyway and that never hold article text. Without them each of its
 # XPath passes over the raw tree is cheaper, with the same text (docs/extraction.md). The second
 # group can hold metadata (author boxes, category links in an entry footer): cut after reading it.
@@ -406,27 +396,6 @@ def _looks_binary(data: str | bytes) -> bool:
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 
 
-def _extract_body(tree: HtmlElement, url: str, favor: str, prose: PageProse | None) -> Document | None:
-    """trafilatura on ``tree`` (it works on its own copy), precision first in ``auto`` mode.
-
-    Precision mode drops whole articles on some modern layouts (cards, grids, tables of
-    contents); when what it keeps is a small part of the page's prose, balanced mode runs too
-    and the longer text wins.
-    """
-    opts = copy(_BASE.get("precision" if favor == "auto" else favor, _BASE["precision"]))
-    opts.url = opts.source = url
-    doc = bare_extraction(tree, options=opts)
-    if favor != "auto" or prose is None:
-        return doc
-    kept = len(doc.text or "") if doc is not None else 0
-    if kept >= AUTO_SHARE * prose.total:
-        return doc
-    opts = copy(_BASE["balanced"])
-    opts.url = opts.source = url
-    second = bare_extraction(tree, options=opts)
-    return second if second is not None and len(second.text or "") > kept else doc
-
-
 def _run(html: str | bytes, url: str, charset: str | None,
          options: ExtractOptions) -> tuple[Article | None, str | None, str]:
     """Shared core: (article, reason, cleaned body text).
@@ -449,7 +418,7 @@ def _run(html: str | bytes, url: str, charset: str | None,
     page = _read_head(tree)  # before the body is pruned in place
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
-    published = _published(tree, home, page.meta, page.ld, _BASE["precision"].date_params)  # <meta>, scripts
+    published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
     etree.strip_elements(tree, *_RAW_TAGS, with_tail=False)
     prose = _prune(tree, options)
     strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
@@ -457,7 +426,7 @@ def _run(html: str | bytes, url: str, charset: str | None,
     strip_tags_guarded(tree, _CHROME_TAGS, prose)
     if prose is not None:
         prose.remeasure(tree.find("body"))  # what trafilatura will see: the share that triggers balanced mode
-    doc = _extract_body(tree, url, options.favor, prose)
+    doc = extract_body(tree, url, options.favor, prose)
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""
     body = _clean_body(doc.text, meta.title, options)
