@@ -407,8 +407,9 @@ def test_classify_reasons() -> None:
         == "jsonld:NewsArticle"
     )
     assert classify_page(data("article_time_only.html"), f"{SITE}/2024/03/04/x-y").reason.startswith("model:")
-    # a thin page with no declared type, no date and no prose is not called an article
-    assert classify_page(data("article_time_only.html"), f"{SITE}/x").kind != "article"
+    # a thin page with no declared type, no date, no byline and little prose is not called an article
+    thin = b"<html><head><title>Park</title></head><body><div><p>The park opened.</p></div></body></html>"
+    assert classify_page(thin, f"{SITE}/x").kind != "article"
     assert classify_page(data("wp_tag.html"), f"{SITE}/tag/bridges/").reason == "jsonld:CollectionPage"
     assert classify_page(data("wp_about.html"), f"{SITE}/about/").reason == "utility_page"
     # og:type=article on a category page full of teasers does not make it an article
