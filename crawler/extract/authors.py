@@ -9,7 +9,6 @@ cleans each candidate; the caller decides the order of the sources.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -111,23 +110,21 @@ def _types(obj: Mapping[str, Any]) -> set[str]:
     return {x.lower() for x in ([t] if isinstance(t, str) else t) if isinstance(x, str)}
 
 
-def jsonld_authors(scripts: Iterable[str], article: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(people, organisations) named as ``article``'s authors, ``@id`` references resolved."""
+def jsonld_authors(documents: Iterable[Any], article: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(people, organisations) named as ``article``'s authors, ``@id`` references resolved.
+
+    ``documents`` are the page's parsed JSON-LD scripts.
+    """
     by_id: dict[str, Mapping[str, Any]] = {}
-    for script in scripts:
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            obj = stack.pop()
-            if isinstance(obj, list):
-                stack.extend(obj)
-            elif isinstance(obj, dict):
-                if isinstance(obj.get("@id"), str) and "name" in obj:
-                    by_id.setdefault(obj["@id"], obj)
-                stack.extend(v for v in obj.values() if isinstance(v, (list, dict)))
+    stack = list(documents)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, list):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            if isinstance(obj.get("@id"), str) and "name" in obj:
+                by_id.setdefault(obj["@id"], obj)
+            stack.extend(v for v in obj.values() if isinstance(v, (list, dict)))
     people: list[str] = []
     orgs: list[str] = []
     value = article.get("author") or article.get("creator")

@@ -47,7 +47,7 @@ class _Head(NamedTuple):
     ld: dict[str, Any]  # the article-like JSON-LD object, or {}
     canonical: list[str]  # hrefs of <link rel="canonical">
     trafilatura_json: bool  # a script trafilatura's JSON-LD reader would read
-    scripts: list[str]  # the JSON-LD scripts' text (for @id references)
+    jsonld: list[Any]  # every JSON-LD script, parsed once (also for @id references)
 
 
 # one traversal of the tree for all three (each separate // scan costs as much as the whole pass)
@@ -74,17 +74,19 @@ def _read_head(tree: HtmlElement) -> _Head:
             trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
             if "ld+json" in kind.lower():
                 scripts.append(node.text or "")
-    return _Head(meta, _jsonld(scripts), canonical, trafilatura_json, scripts)
-
-
-def _jsonld(scripts: Iterable[str]) -> dict[str, Any]:
-    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
-    best: dict[str, Any] = {}
+    parsed = []
     for script in scripts:
         try:
-            data = json.loads(script)
+            parsed.append(json.loads(script))
         except ValueError:
             continue
+    return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
+
+
+def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
+    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
+    best: dict[str, Any] = {}
+    for data in documents:
         stack = [data]
         while stack:
             obj = stack.pop(0)
@@ -209,7 +211,7 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
 
     Each source is cleaned (``crawler.extract.authors``); the first that names someone wins.
     """
-    people, orgs = jsonld_authors(page.scripts, page.ld)
+    people, orgs = jsonld_authors(page.jsonld, page.ld)
     if names := clean_authors(people, sites):
         return names
     if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
