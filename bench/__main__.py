@@ -3,7 +3,9 @@
 Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
 ``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
 ``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
-not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``archive``
+not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``quality``
+(:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
+trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
 (:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
 speed against warcio and FastWARC; not in the default run), ``profile`` (one full
@@ -36,8 +38,8 @@ from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
-ALL = ("crawl", "replay", "extract", "archive", "profile", "memory", "archives", "distributed")
-DEFAULT = ("crawl", "replay", "extract", "archive", "profile")
+ALL = ("crawl", "replay", "extract", "quality", "archive", "profile", "memory", "archives", "distributed")
+DEFAULT = ("crawl", "replay", "extract", "quality", "archive", "profile")
 #: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
 # full crawls with extra settings; archive_only / bare is the cost of WARC capture alone (issue: <= 1.15x)
@@ -46,6 +48,11 @@ VARIANTS = {"archive_only": {"NEWSWARC_EXTRACT_ENABLED": "False"}}
 # pages with ground truth and a scorer for them; neither is part of this repository.
 EXTRACTION_DATA_ENV = "NEWSWARC_EXTRACTION_DATA"
 EXTRACTION_SCORER_ENV = "NEWSWARC_EXTRACTION_SCORER"
+# The quality section's public data sets (WCXB dev split, and the article-extraction-benchmark pages)
+# and their scorers: not part of this repository; their locations are options (skipped when absent).
+SCORER = ROOT.parent / "shared" / "tools" / "score_extraction.py"
+EXTRACTION_DATA = ROOT.parent / "shared" / "extraction-dev"
+WCXB_DATA = ROOT.parent / "shared" / "wcxb-dev"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +71,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="folder of latest.json (default: %(default)s)")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="markdown report to rewrite (default: %(default)s)")
+    ap.add_argument("--wcxb", type=Path, default=WCXB_DATA, help="WCXB dev pages (default: %(default)s)")
+    ap.add_argument("--extraction-dev", type=Path, default=EXTRACTION_DATA,
+                    help="article-extraction benchmark pages (default: %(default)s)")
+    ap.add_argument("--scorers", type=Path, default=SCORER.parent,
+                    help="folder of score_pages.py and score_extraction.py (default: %(default)s)")
+    ap.add_argument("--quality-doc", type=Path, default=ROOT / "docs" / "extraction.md",
+                    help="where the quality table is written (default: %(default)s)")
     ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
     ap.add_argument("--workdir", type=Path, default=None, help="keep sites, crawls and logs here (default: temp)")
     ap.add_argument("--extraction-data", type=Path, default=os.environ.get(EXTRACTION_DATA_ENV) or None,
@@ -190,7 +204,21 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         from bench import bench_distributed
 
         timed("distributed", results, lambda: bench_distributed.run(args.quick, workdir / "distributed"))
+    if "quality" in wanted:
+        _quality(args, results)
     return results
+
+
+def _quality(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    from bench import bench_quality
+
+    section = timed("quality", results, lambda: bench_quality.run(
+        args.wcxb, args.extraction_dev, args.scorers, limit=60 if args.quick else 0))
+    for name, part in (("WCXB dev", section["wcxb"]), ("extraction-dev", section["extraction_dev"])):
+        if "skipped" in part:
+            logger.info("quality: %s skipped (%s)", name, part["skipped"])
+    bench_quality.write_doc(args.quality_doc, section)
+    logger.info("quality: table written into %s", args.quality_doc)
 
 
 def merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:

@@ -146,6 +146,11 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
         out.append("")
     elif rep:
         out += ["### Replay", "", f"skipped: {rep['skipped']}", ""]
+    if (quality := s.get("quality")) is not None:
+        from bench.bench_quality import markdown as quality_lines
+
+        out += ["### Extraction quality (WCXB dev, extraction-dev)", "", _meta(quality), ""]
+        out += quality_lines(quality) + [""]
     if ext := s.get("extract"):
         out += ["### Extraction", "", _meta(ext), ""]
         f1 = ext.get("f1", {})

@@ -84,3 +84,21 @@ def test_replay_bench_reports_the_median_round() -> None:
     assert res["ratio_vs_trafilatura"] == sorted(res["round_ratios"])[1]
     assert res["replay"]["articles"] == public and res["sequential_trafilatura"]["articles"] >= public
     assert res["time_ratio_vs_trafilatura"] > 0
+
+
+def test_quality_section_skips_missing_data_sets_with_one_line_and_keeps_the_doc(tmp_path: Path) -> None:
+    doc = tmp_path / "extraction.md"
+    doc.write_text("# Extraction\n\nhand-written text\n", encoding="utf-8")
+    missing = tmp_path / "nowhere"
+    cmd = [sys.executable, "-m", "bench", "--only", "quality", "--wcxb", str(missing), "--extraction-dev", str(missing),
+           "--scorers", str(missing), "--results", str(tmp_path / "results"), "--doc", str(tmp_path / "bench.md"),
+           "--quality-doc", str(doc)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Extraction\n\nhand-written text\n")
+    assert text.count("skipped") == 2 and "WCXB dev: skipped" in text and "extraction-dev: skipped" in text
+    assert "quality: WCXB dev skipped" in proc.stderr
+    # a second run replaces the table between its markers instead of appending another one
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    assert doc.read_text(encoding="utf-8").count("WCXB dev: skipped") == 1

@@ -11,7 +11,7 @@ from lxml import etree
 
 from crawler.errors import ConfigError
 
-FAVOR_CHOICES = ("precision", "balanced", "recall")
+FAVOR_CHOICES = ("auto", "precision", "balanced", "recall")
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,14 @@ class ExtractOptions:
     body_xpath: str | None = None
     boilerplate_patterns: tuple[str, ...] = ()
     min_words: int = 50
-    favor: str = "precision"
+    favor: str = "auto"
     language: str | None = None
+    time_cap: float = 5.0  # CPU seconds a page may take (0: no cap); past it: reason ``time_cap``
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> ExtractOptions:
         """Validate a seed's ``[extract]`` table; a bad key or value raises ``ConfigError``."""
-        known = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language"}
+        known = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language", "time_cap"}
         for key in data:
             if key not in known:
                 raise ConfigError(source, f"extract.{key}", f"unknown key (known: {', '.join(sorted(known))})")
@@ -61,6 +62,10 @@ class ExtractOptions:
             if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", lang):
                 raise ConfigError(source, "extract.language", "must be a language tag like 'en' or 'pt-BR'")
             kwargs["language"] = lang
+        if (cap := data.get("time_cap")) is not None:
+            if isinstance(cap, bool) or not isinstance(cap, (int, float)) or cap < 0:
+                raise ConfigError(source, "extract.time_cap", "must be a number of seconds, 0 for no cap")
+            kwargs["time_cap"] = float(cap)
         return cls(**kwargs)
 
 

@@ -29,3 +29,4 @@ class ArticlePage:
     etag: str | None = None
     last_modified: str | None = None
     redirect_urls: list[str] = field(default_factory=list)
+    kind_reason: str | None = None  # why classify_page called it an article (``PageKind.reason``)

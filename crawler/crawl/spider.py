@@ -296,8 +296,10 @@ class NewsSpider(scrapy.Spider):
             return
         # lxml parsing releases the GIL: do it in a thread so the reactor keeps fetching
         page = await _in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
-                                self.seed.article_url_patterns, self.seed.deny_url_patterns)
+                                self.seed.article_url_patterns, self.seed.deny_url_patterns,
+                                response.meta.get("newswarc_discovered"))
         stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
+        stats.inc_value(f"newswarc/crawl/kind_reason/{page.kind.reason}")
         if page.kind.kind == "article":
             url = canonicalize_url(response.url)
             if url not in self._emitted:
@@ -316,6 +318,7 @@ class NewsSpider(scrapy.Spider):
                     etag=_header(response, b"ETag"),
                     last_modified=_header(response, b"Last-Modified"),
                     redirect_urls=list(response.meta.get("redirect_urls", [])),
+                    kind_reason=page.kind.reason,
                 )
         if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
             return  # about/contact pages: archived, not mined for more links
@@ -370,13 +373,15 @@ class PageLinks:
     links: list[str]
 
 
-def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns) -> PageLinks:
+def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns,
+                 discovered: dict | None = None) -> PageLinks:
     """Parse a page once: its kind, the feeds it announces, its pagination and its links."""
     tree = parse_html(body, content_type)
     if tree is None:
         return PageLinks(PageKind("other", "unparseable"), [], [], [])
     return PageLinks(
-        kind=classify_page(tree, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree),
+        kind=classify_page(tree, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree,
+                           discovered=discovered),
         feeds=feed_links(tree, url),
         next_pages=next_page_links(tree, url),
         links=extract_links(tree, url),

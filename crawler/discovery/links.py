@@ -25,6 +25,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # _CONTROL below U+0080
 
 
+_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.I)
+
+
+def drop_document_end_tags(text: str) -> str:
+    """``text`` without ``</body>`` and ``</html>``: a browser puts what follows them into the body.
+
+    libxml2 (lxml 6) drops everything after ``</html>``, where plugins and CDNs inject links and
+    even content; without the end tags it appends that content to ``<body>``, as a browser does.
+    """
+    return _END_TAGS.sub("", text) if "</" in text else text
+
+
 def has_xml_invalid_chars(data: bytes) -> bool:
     """Whether UTF-8 ``data`` holds a character libxml2 rejects (``_CONTROL``); checked in C, no regex."""
     return len(data.translate(None, _CONTROL_BYTES)) != len(data) or b"\xef\xbf\xbe" in data \
@@ -50,7 +62,7 @@ def parse_html(html: bytes | str | etree._Element, content_type: str | None = No
     """
     if isinstance(html, etree._Element):
         return html
-    text = _strip_control(_XML_DECL.sub("", decode_html(html, content_type), count=1))
+    text = drop_document_end_tags(_strip_control(_XML_DECL.sub("", decode_html(html, content_type), count=1)))
     if not text.strip():
         return None
     try:

@@ -12,13 +12,15 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
 from crawler.discovery.links import parse_html, rel_tokens
+from crawler.discovery.pagekind_model import article_score, features
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +200,7 @@ def classify_page(
     article_patterns: Sequence[re.Pattern] = (),
     deny_patterns: Sequence[re.Pattern] = (),
     tree: etree._Element | None = None,
+    discovered: Mapping[str, Any] | None = None,
 ) -> PageKind:
     """Classify a page as ``article``, ``index`` or ``other``; never raises.
 
@@ -207,16 +210,27 @@ def classify_page(
         article_patterns: seed regexes; when given, they alone decide article vs index.
         deny_patterns: seed regexes for pages to leave alone (``other``).
         tree: an already parsed lxml HTML root, to parse the page only once.
+        discovered: what the discovery route said about the page (``news_publication_date``
+            from a Google News sitemap): a page the site lists as news with a date is an article
+            even when its own metadata is thin (``news_sitemap``).
     Returns:
         a ``PageKind`` with a short reason token (``deny_pattern``, ``url_pattern``,
         ``no_url_pattern``, ``utility_page``, ``jsonld:<Type>``, ``og_type``, ``published_time``,
-        ``article_dated_byline``, ``listing``, ``url_shape``, ``no_signal``, ``unparseable``).
+        ``listing``, ``model:<feature>``, ``news_sitemap``, ``unparseable``).
     """
     try:
-        return _classify(html, url, article_patterns, deny_patterns, tree)
+        kind = _classify(html, url, article_patterns, deny_patterns, tree)
     except Exception:  # a classifier bug must not stop the crawl: logged with its traceback
         logger.error("page classification failed for %s", url, exc_info=True)
         return PageKind("other", "error")
+    if kind.kind != "article" and discovered and discovered.get("news_publication_date") and \
+            kind.reason not in _DECISIVE:
+        return PageKind("article", "news_sitemap")
+    return kind
+
+
+# verdicts that the discovery route does not overrule: the seed's own rules, utility pages
+_DECISIVE = frozenset({"deny_pattern", "url_pattern", "no_url_pattern", "utility_page", "unparseable", "error"})
 
 
 def _classify(
@@ -238,27 +252,22 @@ def _classify(
     if root is None:
         return PageKind("other", "unparseable")
 
-    types = [t for obj in _jsonld_objects(root) for t in _types(obj)]
-    article_type = next((t for t in types if t in ARTICLE_TYPES), None)
+    objects = list(_jsonld_objects(root))
+    types = [t for obj in objects for t in _types(obj)]
     mains = _main_articles(root)
     listing_url = _is_listing_url(url)
     teaser_list = listing_url and len(mains) >= MIN_TEASERS
+    article_type = next((t for t in types if t in ARTICLE_TYPES), None)
     if article_type and not teaser_list:
         return PageKind("article", f"jsonld:{article_type}")
+    score, top = article_score(features(root, url, objects))
+    if score > 0 and not teaser_list:
+        return PageKind("article", f"model:{top}")
     listing_type = next((t for t in types if t in STRONG_LISTING_TYPES), None)
     if listing_type:
         return PageKind("index", f"jsonld:{listing_type}")
     og_type = (_meta(root, "og:type") or "").lower()
-    if og_type == "article" and not teaser_list:
-        return PageKind("article", "og_type")
-    if not listing_url and len(mains) <= 1:
-        if _meta(root, "article:published_time"):
-            return PageKind("article", "published_time")
-        if mains and any(t.get("datetime") for t in mains[0].iter("time")):
-            return PageKind("article", "article_dated_byline")
     weak_listing_type = any(t in WEAK_LISTING_TYPES for t in types)
     if og_type == "website" or weak_listing_type or _listing_signal(root, url, len(mains)):
         return PageKind("index", "listing")
-    if looks_like_article_url(url) and _paragraph_chars(root) >= MIN_PARAGRAPH_CHARS:
-        return PageKind("article", "url_shape")
-    return PageKind("other", "no_signal")
+    return PageKind("other", f"model:{top}")

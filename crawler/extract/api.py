@@ -23,17 +23,11 @@ from typing import Any
 from lxml import etree
 from lxml.html import HtmlElement, fromstring
 
-from crawler.config.extract import FAVOR_CHOICES, ExtractOptions
-from crawler.discovery.links import has_xml_invalid_chars
-from crawler.extract._trafilatura import (
-    DOCTYPE_TAG,
-    FAULTY_HTML,
-    HTML_PARSER,
-    INVALID_XML_CHARS,
-    Extractor,
-    bare_extraction,
-    extract_url,
-)
+from crawler.config.extract import ExtractOptions
+from crawler.discovery.links import drop_document_end_tags, has_xml_invalid_chars
+from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, extract_url
+from crawler.extract.body import BASE, extract_body
+from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
 from crawler.extract.metadata import (
     _declared_language,
     _detect_language,
@@ -43,6 +37,7 @@ from crawler.extract.metadata import (
     _read_head,
 )
 from crawler.extract.paywall import detect_paywall
+from crawler.extract.timecap import PageTimeCap, time_cap
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +147,7 @@ def _parse(text: str) -> HtmlElement | None:
     The scan for XML-invalid characters runs over UTF-8 bytes in C (the regex only when there are
     any), and lxml parses the bytes, which is quicker than parsing a str.
     """
+    text = drop_document_end_tags(text)  # what follows </html> is part of the body, as in a browser
     beginning = text[:50].lower()
     data = text.encode("utf-8", "surrogatepass")
     if has_xml_invalid_chars(data):
@@ -205,7 +201,7 @@ def _doomed(body: etree._Element) -> list[etree._Element]:
         cls = get("class") or ""
         names = f"{cls} {get('id') or ''}".lower()
         named = _NAME_WORDS.search(names) is not None
-        if get("hidden") is not None or get("aria-hidden") == "true" or \
+        if (get("hidden") is not None and not is_streamed_segment(el)) or get("aria-hidden") == "true" or \
                 "display:none" in (get("style") or "").replace(" ", "") or \
                 (named and (_HOVER.search(names) or (el.tag in _WIDGET_TAGS and _WIDGET.search(names)))):
             out.append(el)
@@ -227,8 +223,11 @@ def _remove_keep_tail(node: etree._Element, parent: etree._Element) -> None:
     parent.remove(node)
 
 
-def _prune(tree: HtmlElement, options: ExtractOptions) -> HtmlElement:
-    """Prune ``tree`` in place (one pass); ``body_xpath`` first restricts it to the matched nodes."""
+def _prune(tree: HtmlElement, options: ExtractOptions) -> PageProse | None:
+    """Prune ``tree`` in place (one pass); ``body_xpath`` first restricts it to the matched nodes.
+
+    Returns the page's prose measure (None without a body), which guards the later cuts too.
+    """
     if options.body_xpath:
         nodes = [n for n in tree.xpath(options.body_xpath) if isinstance(n, etree._Element)]
         if nodes:
@@ -242,17 +241,14 @@ def _prune(tree: HtmlElement, options: ExtractOptions) -> HtmlElement:
             body.extend(kept)
     body = tree.find("body")
     if body is None:
-        return tree
-    doomed = _doomed(body)
-    if not doomed:
-        return tree
-    limit = 0.6 * len(body.text_content())  # text_content: one C call, unlike joining itertext()
-    for node in doomed:
+        return None
+    prose = PageProse(body)
+    for node in _doomed(body):
         parent = node.getparent()
-        # never prune what holds most of the page (a wrapper class like "has-related")
-        if parent is not None and len(node.text_content()) <= limit:
+        # never prune what holds the article (a wrapper class like "has-related", a swallowing menu)
+        if parent is not None and not prose.holds_content(node, widget=True):
             _remove_keep_tail(node, parent)
-    return tree
+    return prose
 
 
 # ---------------------------------------------------------------- text normalization
@@ -367,17 +363,11 @@ def _clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
 
 # ---------------------------------------------------------------- extraction
 
-def _extractor(favor: str) -> Extractor:
-    # metadata is read by _page_metadata, which skips the costly searches a page makes unnecessary
-    return Extractor(output_format="python", with_metadata=False, comments=False, tables=True,
-                     precision=favor == "precision", recall=favor == "recall")
-
-
-_BASE = {favor: _extractor(favor) for favor in FAVOR_CHOICES}  # built once per process, never edited
 # Elements trafilatura deletes anyway and that never hold article text. Without them each of its
 # XPath passes over the raw tree is cheaper, with the same text (docs/extraction.md). The second
 # group can hold metadata (author boxes, category links in an entry footer): cut after reading it.
-_NOISE_TAGS = ("script", "style", "noscript", "svg", "iframe", "embed", "object", "applet", "canvas", "audio",
+_RAW_TAGS = ("script", "style", "svg")  # their content is never parsed as page elements
+_NOISE_TAGS = ("noscript", "iframe", "embed", "object", "applet", "canvas", "audio",
                "video", "map", "button", "select", "input", "textarea")
 _CHROME_TAGS = ("nav", "footer", "aside")
 
@@ -429,14 +419,15 @@ def _run(html: str | bytes, url: str, charset: str | None,
     paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
-    published = _published(tree, home, page.meta, page.ld, _BASE["precision"].date_params)  # <meta>, scripts
-    _prune(tree, options)
-    etree.strip_elements(tree, *_NOISE_TAGS, with_tail=False)
+    published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
+    etree.strip_elements(tree, *_RAW_TAGS, with_tail=False)
+    prose = _prune(tree, options)
+    strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
     meta = _page_metadata(tree, url, page, head, home, published)
-    etree.strip_elements(tree, *_CHROME_TAGS, with_tail=False)
-    opts = copy(_BASE.get(options.favor, _BASE["precision"]))
-    opts.url = opts.source = url
-    doc = bare_extraction(tree, options=opts)  # on its own copy of the tree
+    strip_tags_guarded(tree, _CHROME_TAGS, prose)
+    if prose is not None:
+        prose.remeasure(tree.find("body"))  # what trafilatura will see: the share that triggers balanced mode
+    doc = extract_body(tree, url, options.favor, prose)
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""
     body = _clean_body(doc.text, meta.title, options)
@@ -458,10 +449,21 @@ def extract_with_reason(html: str | bytes, url: str, *, charset: str | None = No
                         options: ExtractOptions | None = None) -> tuple[Article | None, str | None]:
     """Like :func:`extract_article`, plus why there is no article (a bounded token for stats).
 
-    Reasons: ``empty``, ``binary``, ``too_large``, ``not_html``, ``no_text``, ``too_short``.
+    Reasons: ``empty``, ``binary``, ``too_large``, ``not_html``, ``no_text``, ``too_short``,
+    ``time_cap`` (the page used more than ``options.time_cap`` seconds of CPU).
     """
-    article, reason, _ = _run(html, url, charset, options or DEFAULT_OPTIONS)
+    article, reason, _ = _capped(html, url, charset, options or DEFAULT_OPTIONS)
     return article, reason
+
+
+def _capped(html: str | bytes, url: str, charset: str | None,
+            options: ExtractOptions) -> tuple[Article | None, str | None, str]:
+    try:
+        with time_cap(options.time_cap):
+            return _run(html, url, charset, options)
+    except PageTimeCap:
+        logger.warning("Extraction of %s cut off after %.1f s of CPU", url, options.time_cap)
+        return None, "time_cap", ""
 
 
 def extract_article(html: str | bytes, url: str, *, charset: str | None = None,
@@ -472,7 +474,7 @@ def extract_article(html: str | bytes, url: str, *, charset: str | None = None,
 
 def body_text(html: str, url: str | None) -> str:
     """The normalized body text, as written to text files (for ``score_extraction.py``)."""
-    _, _, body = _run(html, url or "", None, ExtractOptions(min_words=0))
+    _, _, body = _capped(html, url or "", None, ExtractOptions(min_words=0))
     return body
 
 

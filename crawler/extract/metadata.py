@@ -28,6 +28,8 @@ from crawler.extract._trafilatura import (
     extract_title,
     line_processing,
 )
+from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline
+from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class _Head(NamedTuple):
     ld: dict[str, Any]  # the article-like JSON-LD object, or {}
     canonical: list[str]  # hrefs of <link rel="canonical">
     trafilatura_json: bool  # a script trafilatura's JSON-LD reader would read
+    jsonld: list[Any]  # every JSON-LD script, parsed once (also for @id references)
 
 
 # one traversal of the tree for all three (each separate // scan costs as much as the whole pass)
@@ -71,17 +74,19 @@ def _read_head(tree: HtmlElement) -> _Head:
             trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
             if "ld+json" in kind.lower():
                 scripts.append(node.text or "")
-    return _Head(meta, _jsonld(scripts), canonical, trafilatura_json)
-
-
-def _jsonld(scripts: Iterable[str]) -> dict[str, Any]:
-    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
-    best: dict[str, Any] = {}
+    parsed = []
     for script in scripts:
         try:
-            data = json.loads(script)
+            parsed.append(json.loads(script))
         except ValueError:
             continue
+    return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
+
+
+def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
+    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
+    best: dict[str, Any] = {}
+    for data in documents:
         stack = [data]
         while stack:
             obj = stack.pop(0)
@@ -201,20 +206,22 @@ def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
     return []
 
 
-def _authors(tree: HtmlElement, head: Document, ld: Mapping[str, Any], meta: Mapping[str, list[str]]) -> list[str]:
-    """Declared authors first (meta, JSON-LD persons); trafilatura's byline search only without them."""
-    if head.author:
-        return _split_list(_names(_tidy(head.author).split(";")))
-    people = ld.get("author")
-    people = people if isinstance(people, list) else [people]
-    is_org = [isinstance(p, dict) and str(p.get("@type", "")).lower() == "organization" for p in people]
-    if names := _names([p for p, org in zip(people, is_org, strict=True) if not org]):
+def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | None, ...]) -> list[str]:
+    """People first: JSON-LD persons (``@id`` resolved), declared metas, the byline search; organisations last.
+
+    Each source is cleaned (``crawler.extract.authors``); the first that names someone wins.
+    """
+    people, orgs = jsonld_authors(page.jsonld, page.ld)
+    if names := clean_authors(people, sites):
         return names
-    if byline := _tidy(extract_author(tree)):
-        return _split_list(_names(byline.split(";")))
-    declared = meta.get("author", []) + meta.get("article:author", [])
-    return _split_list(v for v in declared if not v.startswith(("http://", "https://", "//"))) \
-        or _names([p for p, org in zip(people, is_org, strict=True) if org])
+    if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
+        return names
+    if (byline := _tidy(extract_author(tree))) and (names := clean_authors(byline.split(";"), sites)):
+        return names
+    declared = [v for key in NAME_META for v in page.meta.get(key, [])]
+    if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
+        return names
+    return clean_authors(page_byline(tree), sites) or clean_authors(orgs)
 
 
 def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
@@ -267,13 +274,17 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
         or _link_terms("category", tree, page)
     image = _first(meta.get("og:image"), ld.get("image"), _tidy(head.image))
     publisher = ld.get("publisher")
+    site_name = _first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
+        or _site_name(tree, home, head)
+    declared = (_first(meta.get("og:title")), _first(ld.get("headline")), _tidy(head.title),
+                _first(tree.findtext(".//title")))
+    sites = (site_name, _first(meta.get("application-name")))
     return _Meta(
-        title=_first(_tidy(head.title) or _tidy(extract_title(tree)), ld.get("headline"), meta.get("og:title")),
-        authors=_authors(tree, head, ld, meta),
+        title=choose_title(tree, declared, sites, url, fallback=None if any(declared) else _tidy(extract_title(tree))),
+        authors=_authors(tree, head, page, sites[:1]),
         published=published,
         updated=_iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time"))),
-        site_name=_first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None)
-        or _site_name(tree, home, head),
+        site_name=site_name,
         description=_first(_tidy(head.description), meta.get("og:description"), meta.get("description"),
                            ld.get("description")),
         categories=[c for c in categories if c],

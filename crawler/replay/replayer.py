@@ -364,6 +364,8 @@ class Replayer:
             logger.warning("Skipped %s (%s): body cannot be decoded", page.url, result.reason)
             return
         self.stats[STATS + "pages/" + result.kind] += 1
+        if result.kind_reason:
+            self.stats[STATS + "kind_reason/" + result.kind_reason] += 1
         if result.kind != "article":
             return
         self._article_urls.add(page.url)
@@ -384,6 +386,7 @@ class Replayer:
         row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
         row["route"] = meta.get("route") or None
         row.update(row_fields(None))  # the crawl's columns; replay consults no state, so no groups
+        row["kind_reason"] = result.kind_reason
         self.writer.write(row, render_text(article))
         self.stats[STATS + "articles"] += 1
         self.stats[STATS + "words"] += article.word_count

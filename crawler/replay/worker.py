@@ -36,6 +36,7 @@ class ReplayedPage(NamedTuple):
     reason: str | None
     canonical: str = ""
     mismatch: bool = False  # the body was not what its Content-Encoding says and was used as it is
+    kind_reason: str | None = None  # classify_page's reason, as the crawl records it
 
 
 def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_body: int,
@@ -54,9 +55,9 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
     kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
         if tree is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
-        return ReplayedPage(kind.kind, None, None, mismatch=mismatch)
+        return ReplayedPage(kind.kind, None, None, mismatch=mismatch, kind_reason=kind.reason)
     article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
-    return ReplayedPage("article", article, reason, canonicalize_url(url), mismatch)
+    return ReplayedPage("article", article, reason, canonicalize_url(url), mismatch, kind.reason)
 
 
 def replay_page_in_pool(*args: Any, **kwargs: Any) -> tuple[ReplayedPage, None]:

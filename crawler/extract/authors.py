@@ -1,0 +1,167 @@
+"""Authors as people's names: what a byline or a metadata field says, without the rest.
+
+Bylines carry more than names: "By", "Written by", job titles ("Staff Writer", "Founder"),
+credentials after a comma ("RN, BSN"), dates glued on ("Luke Kim December"), "Updated ...",
+"Reviewed by" a second person, the site's name. JSON-LD often names the author only through an
+``@id`` reference to a ``Person`` elsewhere in the ``@graph``. This module resolves those and
+cleans each candidate; the caller decides the order of the sources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lxml import etree
+
+__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline"]
+
+_I = re.IGNORECASE
+_LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
+                   r"(?:article|post|story|words|text|written|authored|posted|published|reported)\s+by|by|von|par|"
+                   r"por|di|author|authors|autor|written|posted)\s*:?\s+", _I)
+_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+# from here on a byline no longer names the author
+_CUT = re.compile(rf"\s*(?:\b(?:updated|reviewed|edited|fact[- ]checked|medically reviewed|published|posted|"
+                  rf"last updated|on)\b.*$|\b(?:{_MONTHS})\b\.?\s+\d.*$|\s\d{{1,4}}\b.*$|\s*[|•·@].*$)", _I)
+_ROLE_WORDS = (
+    "staff writer|senior writer|contributing writer|freelance writer|writer|contributor|contributing editor|"
+    "senior editor|managing editor|executive editor|editor-in-chief|editor in chief|editor|reporter|"
+    "correspondent|columnist|journalist|founder|co-founder|cofounder|ceo|cto|cfo|coo|president|"
+    "vice president|vp|director|manager|head|lead|chief|owner|partner|consultant|analyst|specialist|"
+    "engineer|developer|designer|marketer|strategist|researcher|professor|attorney|lawyer|dietitian|"
+    "nutritionist|coach|trainer|winemaker|reviewer|lead reviewer|admin|administrator|former|senior|"
+    "associate|assistant|principal|fellow|intern|staff|moderator|guest author|guest|author"
+)
+_QUALIFIER = r"(?:(?:tech|news|science|health|business|sports|staff|senior|former|contributing|guest)\s+)?"
+_ROLE_TAIL = re.compile(rf"\s+{_QUALIFIER}\b(?:{_ROLE_WORDS})\b.*$", _I)
+_ROLE_ONLY = re.compile(rf"^{_QUALIFIER}(?:{_ROLE_WORDS})(?:\s+\w+){{0,3}}$", _I)
+_CREDENTIAL = re.compile(r"^(?:m\.?d|ph\.?d|rn|bsn|msn|dvm|dds|dmd|mba|cpa|esq|jr|sr|ii|iii|facp|faclm|"
+                         r"ms|ma|bs|ba|lcsw|rd|rdn|np|pa-c|do|od|pharmd|msc|bsc)\.?$", _I)
+_MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$", _I)
+# month words that are no one's name: dropped from the end of a two-word byline too
+_MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
+                         r"sep|sept|oct|nov|dec)\.?$", _I)
+_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\be\b|\by\b)\s*", _I)
+_NOT_NAME = re.compile(r"https?://|www\.|@|\.com\b|^\W*$|\d")
+
+
+def _name_words(s: str) -> list[str]:
+    return re.findall(r"\w+", s.casefold())
+
+
+def clean_one(raw: str) -> str | None:
+    """One candidate → a name, or None when nothing name-like remains."""
+    return _clean(raw)[0]
+
+
+def _clean(raw: str) -> tuple[str | None, bool]:
+    """(name or None, whether a role or credential followed it: the rest of a byline is not names)."""
+    s = " ".join(str(raw).split()).strip(" ,;:-–—|")
+    for _ in range(2):
+        s = _LEAD.sub("", s).strip()
+    s = _CUT.sub("", s).strip(" ,;:-–—|")
+    if _ROLE_ONLY.match(s) or _CREDENTIAL.match(s):
+        return None, True
+    cut = _ROLE_TAIL.sub("", s).strip(" ,;:-–—|")
+    role = cut != s
+    if role and len(cut.split()) < 2:
+        return None, True  # "Trial Attorney", "Resy Staff": a qualifier or a brand, not a person
+    words = cut.split()
+    while len(words) >= 2 and (_CREDENTIAL.match(words[-1]) or _MONTH_TAIL.match(words[-1])
+                               or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
+        role = role or bool(_CREDENTIAL.match(words[-1]))
+        words.pop()  # "Cara Dumaplin RN", "Luke Kim December", "ServiceTitan November"
+    s = " ".join(words)
+    if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):
+        return None, role
+    if len(words) > 5 or len(s) > 60:
+        return None, role
+    return s, role
+
+
+def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = ()) -> list[str]:
+    """Cleaned, deduplicated names in order; a name whose words another name contains is dropped,
+    and the site's own name is dropped when people are named too."""
+    names: list[str] = []
+    for raw in candidates:
+        for part in _SPLIT.split(str(raw)):
+            name, role = _clean(part)
+            if name:
+                names.append(name)
+            if role and names:
+                break  # "Name, Trial Attorney, Firm & Firm": what follows a role is an affiliation
+    out: list[str] = []
+    for name in names:
+        words = set(_name_words(name))
+        if any(words <= set(_name_words(o)) for o in out):
+            continue
+        out = [o for o in out if not set(_name_words(o)) < words]
+        out.append(name)
+    sites = {"".join(_name_words(s)) for s in site_names if s}
+    people = [n for n in out if "".join(_name_words(n)) not in sites]
+    return people or out
+
+
+def _types(obj: Mapping[str, Any]) -> set[str]:
+    t = obj.get("@type", [])
+    return {x.lower() for x in ([t] if isinstance(t, str) else t) if isinstance(x, str)}
+
+
+def jsonld_authors(documents: Iterable[Any], article: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(people, organisations) named as ``article``'s authors, ``@id`` references resolved.
+
+    ``documents`` are the page's parsed JSON-LD scripts.
+    """
+    by_id: dict[str, Mapping[str, Any]] = {}
+    stack = list(documents)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, list):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            if isinstance(obj.get("@id"), str) and "name" in obj:
+                by_id.setdefault(obj["@id"], obj)
+            stack.extend(v for v in obj.values() if isinstance(v, (list, dict)))
+    people: list[str] = []
+    orgs: list[str] = []
+    value = article.get("author") or article.get("creator")
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and "name" not in item and isinstance(item.get("@id"), str):
+            item = by_id.get(item["@id"], item)
+        if isinstance(item, str):
+            people.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            (orgs if _types(item) & {"organization", "newsmediaorganization", "corporation"} else people).append(
+                item["name"])
+    return people, orgs
+
+
+_AUTHOR_LINKS = etree.XPath(
+    "//a[@rel='author' or contains(@href, '/author/') or contains(@href, '/authors/') or "
+    "contains(@href, '/autor/') or contains(@href, '/people/') or contains(@href, '/staff/')]"
+    " | //*[@itemprop='author' or contains(@class, 'author-name') or contains(@class, 'author__name') or "
+    "contains(@class, 'authorname') or contains(@class, 'byline__name') or contains(@class, 'author_name')]")
+_WRITTEN_BY = re.compile(r"^(?:written|posted|article|story|words|reported)\s+by\s+(.{3,60})$", _I)
+_SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
+_CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
+NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
+             "dcterms.creator", "byl")
+
+
+def page_byline(tree: etree._Element) -> list[str]:
+    """A name the page shows as its byline: an author link or element, else a "Written by" line."""
+    for el in _AUTHOR_LINKS(tree):
+        text = " ".join(el.text_content().split())
+        name = clean_one(text) if text else None
+        if name and _CAPITALIZED.match(name):
+            return [name]
+    for el in _SHORT_TEXT(tree):
+        text = " ".join(el.text_content().split())
+        if len(text) <= 80 and (m := _WRITTEN_BY.match(text)):
+            name = clean_one(m.group(1))
+            if name and _CAPITALIZED.match(name):
+                return [name]
+    return []

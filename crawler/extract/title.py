@@ -1,0 +1,113 @@
+"""The headline of a page, without the site's name.
+
+A page states its title in several places: ``<h1>`` (what the reader sees), ``og:title`` and
+JSON-LD ``headline`` (for sharing; often a shorter or SEO variant), ``<title>`` (usually the
+headline plus `` | Site Name``). The visible ``<h1>`` is the headline when it agrees with what
+the page declares (many shared words); otherwise the declared title, with a site-name part
+(``og:site_name``, the publisher, the host name, or a short trailing segment) cut off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+__all__ = ["choose_title", "strip_site_name"]
+
+_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/|:)\s+")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")  # a CJK character is a word (no spaces there)
+_H1 = etree.XPath("//h1")
+MIN_AGREEMENT = 0.4  # share of words an <h1> and a declared title have in common (the smaller one)
+MAX_H1_CHARS = 300
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.casefold())
+
+
+def _compact(text: str) -> str:
+    return "".join(_words(text))
+
+
+def _is_site(part: str, sites: Iterable[str]) -> bool:
+    key = _compact(part)
+    if not key:
+        return True
+    for site in sites:
+        s = _compact(site)
+        if s and (key == s or (len(key) >= 4 and (key in s or s in key))):
+            return True
+    return False
+
+
+def strip_site_name(title: str, site_names: Iterable[str], url: str = "") -> str:
+    """``title`` without a leading or trailing part that names the site (``Headline | Site``)."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    sites = [s for s in site_names if s] + [p for p in host.split(".") if len(p) > 3 and p != "www"]
+    if host:
+        sites.append(host.removeprefix("www."))
+    parts = _SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    seps = _SEPARATORS.findall(title)
+    while len(parts) > 1 and _is_site(parts[-1], sites):
+        parts.pop()
+        seps.pop()
+    while len(parts) > 1 and _is_site(parts[0], sites):
+        parts.pop(0)
+        seps.pop(0)
+    if len(parts) > 1 and seps and seps[-1].strip() == "|" and len(_words(parts[-1])) <= 4 < len(_words(
+            " ".join(parts[:-1]))):
+        parts.pop()  # "Headline | Brand": a short last part after a bar is a name
+        seps.pop()
+    out = parts[0]
+    for sep, part in zip(seps, parts[1:], strict=True):
+        out += sep + part
+    return out.strip()
+
+
+def _agreement(h1: str, declared: str) -> float:
+    """How much the two titles share, the smaller of both shares (a one-word heading does not agree)."""
+    hw, dw = _words(h1), _words(declared)
+    if not hw or not dw:
+        return 0.0
+    hs, ds = set(hw), set(dw)
+    return min(sum(w in ds for w in hw) / len(hw), sum(w in hs for w in dw) / len(dw))
+
+
+def _h1s(tree: etree._Element) -> list[str]:
+    out = []
+    for el in _H1(tree):
+        text = " ".join(el.text_content().split())
+        if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
+            out.append(text)
+    return out
+
+
+def choose_title(tree: etree._Element, declared: Iterable[str | None], site_names: Iterable[str | None],
+                 url: str = "", fallback: str | None = None) -> str | None:
+    """The headline: the ``<h1>`` that agrees with a declared title, else the declared title sans site name.
+
+    ``fallback`` (a title found by searching the page) is used only when the page declares none.
+    """
+    sites = [s for s in site_names if s]
+    site_keys = {_compact(x) for x in sites}
+    titles = [t for t in declared if t and _compact(t) not in site_keys]
+    bare = [strip_site_name(t, sites, url) for t in titles]  # a logo <h1> must not agree with "| Site"
+    h1s = _h1s(tree)
+    best, score = None, 0.0
+    for h1 in h1s:
+        if _is_site(h1, sites):
+            continue
+        s = max((_agreement(h1, t) for t in bare), default=0.0)
+        if s > score:
+            best, score = h1, s
+    if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
+        return best
+    if not titles:
+        return fallback or (h1s[0] if h1s else None)
+    return strip_site_name(titles[0], sites, url) or titles[0]
