@@ -87,7 +87,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     metavar="FILE", help="score_extraction.py for that data (--data DIR --extractor MOD:FUNC "
                     f"--json OUT; default: ${EXTRACTION_SCORER_ENV})")
     ap.add_argument("--corpus", type=Path, default=None,
-                    help="archives section: third-party WARC/ARC/WACZ files (default: ../shared/warc-corpus)")
+                    help="archives section: a folder of third-party WARC/ARC/WACZ files, e.g. the 43 files warcio, pywb and "
+                    "py-wacz test with (default: a shared/warc-corpus folder beside the checkout, when there)")
     ap.add_argument("--speed-warc", type=Path, default=None,
                     help="archives section: a per-record gzip WARC to time the readers on (default: built, ~50 MB)")
     args = ap.parse_args(argv)

@@ -4,7 +4,7 @@ reader's speed against warcio and FastWARC, in the same run.
 ``python -m bench --only archives [--corpus DIR] [--speed-warc FILE]`` or
 ``python -m bench.bench_archives [--corpus DIR] [--speed-warc FILE] [--rounds N]``.
 
-- Corpus (default ``../shared/warc-corpus``; skipped with one line if absent): every file is
+- Corpus (``--corpus DIR``; default: a ``shared/warc-corpus`` folder beside the checkout; skipped with one line if absent): every file is
   indexed by ``newswarc index`` and by cdxj-indexer (a WACZ: its ``archive/`` members), and the
   lines are compared; the whole directory is replayed once. Reported: lines equal or not per
   file, the files the reference cannot read and what ours says about them, any traceback.

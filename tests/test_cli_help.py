@@ -8,7 +8,8 @@ import pytest
 
 from tests.crawl_helpers import ROOT, newswarc
 
-COMMANDS = ["crawl", "demo", "replay", "index", "sync", "schedule", "seeds"]
+COMMANDS = ["crawl", "demo", "replay", "index", "sync", "schedule", "seeds", "wacz", "browse", "export", "report",
+            "worker", "enqueue", "status"]
 
 
 def _help(*args: str) -> str:

@@ -127,8 +127,8 @@ def _wacz(sub: Any) -> None:
         description="Write a WACZ 1.1.1 package: the WARC files as they are, a CDXJ index, the archived "
                     "articles and start pages as pages.jsonl, datapackage.json with every file's size and "
                     "sha256. Streamed: memory stays flat whatever the archive's size.",
-        epilog="Exit codes: 0 written; 1 written, but damaged input was copied without an index entry, or "
-               "the package could not be written; 2 bad arguments.")
+        epilog=exit_codes(130, _0="written", _1="written, but damaged input was copied without an index entry, "
+                          "or the package could not be written", _2="bad arguments"))
     p.add_argument("source", nargs="+", metavar="ARCHIVE|WARC",
                    help="a crawl's output directory (warc/ and articles/), another directory, or WARC files")
     p.add_argument("-o", "--output", required=True, metavar="FILE.wacz", help="the package to write")
@@ -150,7 +150,7 @@ def _wacz(sub: Any) -> None:
                     "packages) and print the URL of a page listing the archived articles (site, date, title, "
                     "link into the replay). Needs pywb: pip install 'newswarc[browse]' (make demo has it). "
                     "Ctrl-C stops it.",
-        epilog="Exit codes: 0 stopped with Ctrl-C; 1 pywb could not start or stopped; 2 bad arguments.")
+        epilog=exit_codes(130, _0="stopped with Ctrl-C", _1="pywb could not start or stopped", _2="bad arguments"))
     p.add_argument("source", nargs="+", metavar="ARCHIVE|FILE.wacz",
                    help="a crawl's output directory, WARC files or .wacz files")
     p.add_argument("--port", type=int, default=8090, action=_PortAction,
@@ -166,8 +166,8 @@ def _dataset(sub: Any) -> None:
         description="Write every article of ARCHIVE (the latest version of each, or all with --versions) with "
                     "its provenance, partitioned as OUT/SITE/YYYY-MM/part-00000.FORMAT. docs/datasets.md has "
                     "the schema.",
-        epilog="Exit codes: 0 written; 1 written, unreadable lines skipped; 2 bad arguments or no articles; "
-               "3 unusable output.")
+        epilog=exit_codes(130, _0="written", _1="written, unreadable lines skipped", _2="bad arguments or no articles",
+                          _3="unusable output"))
     p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
     p.add_argument("--format", choices=("parquet", "jsonl"), default="parquet", help="default: %(default)s")
     p.add_argument("--site", action="append", metavar="NAME", help="only this site (repeatable)")
@@ -182,7 +182,7 @@ def _dataset(sub: Any) -> None:
         "report", help="compare each site's last runs and flag quality drops (exit 1 when one dropped)",
         description="Read the run reports of ARCHIVE and compare each site's last run with the runs before it: "
                     "a share of dated articles or a median length that falls by half is flagged.",
-        epilog="Exit codes: 0 no drop; 1 a site dropped (named on stdout); 2 no run reports or bad arguments.")
+        epilog=exit_codes(130, _0="no drop", _1="a site dropped (named on stdout)", _2="no run reports or bad arguments"))
     p.add_argument("archive", metavar="ARCHIVE", help="a newswarc output directory or s3://BUCKET/PREFIX")
     p.add_argument("--html", metavar="FILE", help="also write an HTML report with a chart per site")
     p.add_argument("--settings", metavar="FILE", help="run profile (S3 endpoint and credentials for an s3:// ARCHIVE)")
