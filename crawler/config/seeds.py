@@ -217,6 +217,7 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "gzip_level": ("NEWSWARC_ARCHIVE_GZIP_LEVEL", int),
         "recompress": ("NEWSWARC_ARCHIVE_RECOMPRESS", bool),
         "max_body": ("NEWSWARC_ARCHIVE_MAX_BODY", int),
+        "max_decoded": ("NEWSWARC_ARCHIVE_MAX_DECODED", int),
         "max_size": ("NEWSWARC_ARCHIVE_MAX_SIZE", int),
         "prefix": ("NEWSWARC_ARCHIVE_PREFIX", str),
         "queue_size": ("NEWSWARC_ARCHIVE_QUEUE_SIZE", int),

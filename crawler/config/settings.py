@@ -18,7 +18,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 USER_AGENT = f"newswarc/{__version__} (news archiver; +https://example.org/newswarc; contact: archive-operator@example.org)"
 
-# Ask only for content encodings the replay side (warcio, pywb) can decode: no zstd.
+# Ask only for content encodings the replay side (warcio, pywb) can decode (no zstd); the
+# DecodingMiddleware drops br when no brotli decoder with an output limit is installed.
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en",
@@ -51,6 +52,9 @@ DOWNLOADER_MIDDLEWARES = {
     # last: answers from a WARC archive instead of the network (replay --crawl); every other
     # middleware's process_response still sees its responses. Off unless NEWSWARC_REPLAY_SOURCES is set.
     "crawler.replay.network.ArchiveDownloaderMiddleware": 950,
+    # Scrapy's decompression with a limit on decoded bytes (DOWNLOAD_MAXSIZE is 0, see above)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.crawl.middlewares.DecodingMiddleware": 590,
 }
 ITEM_PIPELINES = {
     "crawler.crawl.pipeline.ArticlePipeline": 300,
@@ -61,6 +65,7 @@ NEWSWARC_ARCHIVE_ENABLED = True
 NEWSWARC_ARCHIVE_GZIP_LEVEL = 6
 NEWSWARC_ARCHIVE_RECOMPRESS = False  # True: deflate already-compressed payloads at the gzip level too
 NEWSWARC_ARCHIVE_MAX_BODY = 50 * 1024 * 1024
+NEWSWARC_ARCHIVE_MAX_DECODED = 50 * 1024 * 1024  # a body decoding past this is archived, not parsed
 NEWSWARC_ARCHIVE_MAX_SIZE = 1_000_000_000
 NEWSWARC_ARCHIVE_PREFIX = "newswarc"
 NEWSWARC_ARCHIVE_QUEUE_SIZE = 500

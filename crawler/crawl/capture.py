@@ -298,6 +298,8 @@ class WarcCapture:
         if info is None:
             return
         uri, date, response_id, pairs = info
+        if note := request.meta.get("newswarc_undecoded"):
+            pairs = [*pairs, ("undecoded", note)]  # kept as received, not parsed (crawler.warc.codecs)
         pairs = pairs + [("outlink", url) for url in dict.fromkeys(urls)]
         self.submit(("m", uri, date, response_id, pairs))
 

@@ -165,6 +165,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_robots(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         self.crawler.stats.inc_value("newswarc/discovery/robots")
         for url in sitemaps_from_robots(response.body, response.url):
             if req := self._request(url, "sitemap", self.parse_sitemap):
@@ -175,6 +177,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_sitemap(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
         sitemap = await _in_thread(parse_sitemap, response.body, response.url)
         for req in self._sitemap_requests(response, sitemap):
@@ -236,6 +240,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_feed(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         feed = await _in_thread(parse_feed, response.body, response.url)
         for req in self._feed_requests(response, feed):
             yield req
@@ -260,6 +266,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_page(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         stats = self.crawler.stats
         depth = response.meta.get("newswarc_depth", 0)
         if response.status == 304:  # a recheck found the article unchanged (archived as a revisit)
