@@ -21,6 +21,7 @@ from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_see
 from crawler.context import new_run_id
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
+from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
 
@@ -28,6 +29,7 @@ logger = logging.getLogger("newswarc")
 
 DEFAULT_PROFILE = Path("settings/default.toml")
 EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 
 class CliError(NewswarcError):
@@ -116,6 +118,11 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         elif report["counts"]["pages"] == 0 and report["counts"]["errors"]:
             kinds = ", ".join(sorted(report["counts"]["errors_by_kind"]))
             problems.append(f"{seed.name}: no page could be fetched ({kinds})")
+    if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
+        written = sum(r["counts"]["articles"] for r in reports)
+        print(f"newswarc: stdout was closed after {stream.lines} JSONL lines: the crawl stopped; "
+              f"{written} articles are in the output, the next run goes on from there", file=sys.stderr)
+        return EXIT_STDOUT_CLOSED, reports
     if problems:
         interrupted = any("shutdown" in p for p in problems)
         for p in problems:

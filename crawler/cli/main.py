@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed, profile or
 arguments; 3 unusable output location; 4 done, but files wait in the local spool for
-``newswarc sync`` (S3 was unreachable); 130 interrupted.
+``newswarc sync`` (S3 was unreachable); 130 interrupted; 141 the ``--jsonl -`` reader closed
+stdout (the crawl stopped; files and state hold everything it wrote).
 
 Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``); this one
 only wires them into one parser.
@@ -40,7 +41,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Crawl news sites into faithful WARC archives, extract clean article text, "
                     "write it to disk or S3, and replay archives offline.",
         epilog="Exit codes: 0 done, 1 incomplete, 2 bad seed/profile/arguments, 3 unusable output, "
-               "4 done but files wait in the spool (run `newswarc sync`), 130 interrupted.",
+               "4 done but files wait in the spool (run `newswarc sync`), 130 interrupted, "
+               "141 the --jsonl - reader closed stdout.",
     )
     parser.add_argument("--version", action="version", version=f"newswarc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 import threading
 from concurrent.futures import Future
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
@@ -25,7 +24,14 @@ from crawler.context import run_context
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
-from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
+from crawler.output.writer import (
+    OutputWriter,
+    article_id,
+    jsonl_row,
+    render_text,
+    repair_jsonl,
+    stdout_stream,
+)
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -74,13 +80,17 @@ class ArticlePipeline:
             raise NotConfigured("NEWSWARC_EXTRACT_ENABLED is off: articles are archived, not extracted")
         pool = ExtractionPool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
                               timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
-        stdout = sys.stdout if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
+        stdout = None
+        if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT"):
+            stdout = stdout_stream()
         return cls(crawler, pool, jsonl_stdout=stdout)
 
     def open_spider(self, spider=None) -> None:
         ctx = run_context(self.crawler)
         self.ctx = ctx
         self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout)
+        if self.jsonl_stdout is not None:
+            self.jsonl_stdout.subscribe(lambda: reactor.callFromThread(self._stdout_closed))
         seed = getattr(self.crawler.spider, "seed", None)
         extract = dict(getattr(seed, "extract", {}) or {})
         if seed is not None and seed.language and "language" not in extract:
@@ -88,6 +98,13 @@ class ArticlePipeline:
         self.options = ExtractOptions.from_mapping(extract, source=getattr(seed, "path", "<seed>")) if extract else None
         if ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
+
+    def _stdout_closed(self) -> None:
+        """The ``--jsonl -`` reader went away: stop this crawl; what it wrote stays in the files and state."""
+        logger.info("stdout was closed: stopping the crawl (articles so far are in the JSONL files)")
+        self.stats.set_value("newswarc/output/stdout_closed", 1)
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="jsonl_stdout_closed"))
 
     def _recover_killed_runs(self, site: str) -> None:
         """Articles written by a run that was killed before it could record them are not fetched again.

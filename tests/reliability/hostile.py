@@ -101,6 +101,7 @@ def news_site(srv: HostileServer, n_articles: int, extra_links: list[str] = ()) 
     body = "<html><head><title>Home</title></head><body><h1>The Hostile Times</h1>" + "".join(
         f'<p><a href="{href}">Story {i} about the harbour</a></p>' for i, href in enumerate(links)) + "</body></html>"
     srv.routes["/"] = Reply(body=body.encode())
+    srv.routes.setdefault("/robots.txt", Reply(headers=[("Content-Type", "text/plain")], body=b"User-agent: *\nAllow: /\n"))
     return urls
 
 
