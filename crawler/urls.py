@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Sequence
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -134,3 +135,11 @@ def is_allowed_domain(url: str, allowed_domains: Sequence[str]) -> bool:
         if d.startswith("www.") and host == d[4:]:
             return True
     return False
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@`` (for log lines)."""
+    return _USERINFO.sub("***@", text) if "@" in text else text

@@ -81,9 +81,11 @@ def resolve_seed_path(spec: str | Path, seeds_dir: Path = SEEDS_DIR) -> Path:
 def _url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(path, key, f"expected a URL string, got {type(value).__name__}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(path, key, f"not an absolute http(s) URL: {value!r}")
+    from crawler.urlcheck import url_problem
+    from crawler.urls import redact_url
+
+    if (problem := url_problem(value)) is not None:  # the crawl's own check: what passes here is fetched
+        raise ConfigError(path, key, f"not a usable http(s) URL ({redact_url(problem)}): {redact_url(value)!r}")
     return value.strip()
 
 

@@ -168,7 +168,10 @@ def next_page_links(html: bytes | str | etree._Element, url: str) -> list[str]:
         link = absolute_http(href, base)
         if not link:
             continue
-        there = urlsplit(link)
+        try:
+            there = urlsplit(link)
+        except ValueError:  # a broken IPv6 literal: extract_links passes it on, the spider counts it
+            continue
         if there.netloc.lower() != here.netloc.lower():
             continue
         m = _WP_PAGE.match(there.path)
