@@ -23,6 +23,7 @@ from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
+from crawler.settings_check import check_settings
 from crawler.storage import open_storage
 
 logger = logging.getLogger("newswarc")
@@ -64,6 +65,7 @@ def build_settings(args: argparse.Namespace) -> Any:
     if getattr(args, "log_file", None):
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
         settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
+    check_settings(settings)  # one line and exit 2 for a bad value, before anything starts
     return settings
 
 
