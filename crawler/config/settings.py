@@ -31,7 +31,10 @@ DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
+# Nothing listens unless a profile turns it on ([scrapy] REMOTE_CONTROL_ENABLED = true): Scrapy's
+# RemoteControl (2.19+) is an HTTP server that runs the code sent to it, the telnet console a shell.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 # Scrapy starts this many tasks per response to process its output; our callbacks yield a few
 # requests and at most one item, and 100 (the default) was the crawl process's largest cost.
 CONCURRENT_ITEMS = 16

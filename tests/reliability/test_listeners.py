@@ -1,0 +1,84 @@
+"""No crawl listens on a TCP port unless its profile says so (Scrapy's RemoteControl runs code sent to it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.crawl_helpers import ROOT
+from tests.reliability.hostile import FAST, HostileServer, news_site, write_seed
+
+
+def listening_tcp_ports(pid: int) -> set[int]:
+    """TCP ports in LISTEN state owned by ``pid`` or its children (from /proc)."""
+    pids = {pid}
+    for task in Path("/proc").iterdir():
+        if task.name.isdigit():
+            try:
+                if int((task / "stat").read_text().split(") ", 1)[1].split()[1]) == pid:
+                    pids.add(int(task.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    inodes = set()
+    for p in pids:
+        try:
+            for fd in (Path(f"/proc/{p}/fd")).iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _slow(handler) -> None:
+    time.sleep(4)
+    body = b"<html><body>slow</body></html>"
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.mark.parametrize("profile, listens", [("", False), ("[scrapy]\nREMOTE_CONTROL_ENABLED = true\n", True)])
+def test_nothing_listens_unless_the_profile_turns_it_on(tmp_path, profile, listens):
+    with HostileServer() as srv:
+        news_site(srv, 2, extra_links=["/slow"])
+        srv.routes["/slow"] = _slow
+        seed = write_seed(tmp_path, srv.url)
+        settings = tmp_path / "profile.toml"
+        settings.write_text(profile)
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(seed), "--out", str(tmp_path / "out"),
+                                 "--settings", str(settings), "-v", *FAST], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            found: set[int] = set()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.poll() is None:
+                found |= listening_tcp_ports(proc.pid)
+                if "/slow" in srv.hits:  # the crawl is well under way
+                    time.sleep(1)
+                    found |= listening_tcp_ports(proc.pid)
+                    break
+                time.sleep(0.2)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    assert bool(found) is listens, found
+    assert ("Remote control HTTP server listening" in err) is listens
