@@ -86,6 +86,15 @@ def _one_line(record: logging.LogRecord) -> bool:
     return True
 
 
+def _start_failed(failure: Any, crawler: Any) -> None:
+    """A crawl that cannot start (storage gone between the check and the state restore...): one line, not
+    Twisted's "Unhandled error in Deferred" traceback; other errors keep their traceback (a bug)."""
+    if isinstance(failure.value, NewswarcError):
+        crawler.newswarc_start_error = failure.value
+        return None
+    return failure
+
+
 def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, list[dict]]:
     """Crawl the seeds side by side in one process; returns (exit code, run reports)."""
 
@@ -96,7 +105,7 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
     for seed in seeds:
         crawler = process.create_crawler(NewsSpider)
         crawlers.append(crawler)
-        process.crawl(crawler, seed=seed)
+        process.crawl(crawler, seed=seed).addErrback(_start_failed, crawler)
     if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
         for handler in logging.getLogger().handlers:  # Scrapy's handler, installed by crawl()
             handler.addFilter(_one_line)
@@ -108,6 +117,8 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         meter.stop()
     reports, problems = [], []
     for seed, crawler in zip(seeds, crawlers, strict=True):
+        if (exc := getattr(crawler, "newswarc_start_error", None)) is not None:
+            raise exc  # one line and its exit code (main)
         report = getattr(crawler, "newswarc_report", None)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         reason = stats.get("finish_reason", "not started")

@@ -231,11 +231,13 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "workers": ("NEWSWARC_EXTRACT_WORKERS", int),
     },
     "s3": {
+        "connect_timeout": ("NEWSWARC_S3_CONNECT_TIMEOUT", (int, float)),
         "endpoint_url": ("NEWSWARC_S3_ENDPOINT_URL", str),
         "max_attempts": ("NEWSWARC_S3_MAX_ATTEMPTS", int),
         "multipart_chunksize": ("NEWSWARC_S3_MULTIPART_CHUNKSIZE", int),
         "multipart_threshold": ("NEWSWARC_S3_MULTIPART_THRESHOLD", int),
         "profile": ("NEWSWARC_S3_PROFILE", str),
+        "read_timeout": ("NEWSWARC_S3_READ_TIMEOUT", (int, float)),
         "region": ("NEWSWARC_S3_REGION", str),
         "retry_backoff": ("NEWSWARC_S3_RETRY_BACKOFF", (int, float)),
         "sse": ("NEWSWARC_S3_SSE", str),

@@ -12,8 +12,8 @@ import gzip
 import zlib
 
 import brotlicffi
-
 from crawler.decoding import accepted_encodings, brotli_decompressor
+
 from tests.reliability.hostile import (
     FAST,
     HostileServer,
