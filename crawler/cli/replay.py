@@ -31,6 +31,7 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
+from crawler.settings_check import max_workers
 from crawler.warc.sources import open_sources
 
 
@@ -98,8 +99,9 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
             raise ReplayError(f"--url-pattern {args.url_pattern!r}: not a valid regular expression ({exc})") from None
     get = settings.get if settings is not None else (lambda name, default=None: default)
     workers = args.workers if getattr(args, "workers", None) is not None else int(get("NEWSWARC_EXTRACT_WORKERS", 0) or 0)
-    if workers < 0:
-        raise ReplayError(f"--workers {workers}: must be 0 (all cores) or more")
+    if not 0 <= workers <= max_workers():
+        raise ReplayError(f"--workers {workers}: must be 0 (all cores) to {max_workers()} (each worker holds "
+                          f"~150 MB)")
     return ReplayOptions(
         site=getattr(args, "site", None),
         seed=seed,
@@ -179,8 +181,8 @@ def cmd_replay_crawl(args: Any) -> int:
         raise ReplayError(str(exc)) from None
     settings.setdict({**CRAWL_REPLAY_SETTINGS, "NEWSWARC_REPLAY_SOURCES": list(args.source)}, priority="cmdline")
     if args.workers is not None:
-        if args.workers < 0:
-            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) or more")
+        if not 0 <= args.workers <= max_workers():
+            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) to {max_workers()}")
         settings.set("NEWSWARC_EXTRACT_WORKERS", args.workers, priority="cmdline")
     with contextlib.ExitStack() as stack:
         if not args.out:  # JSONL only: the text files go to a directory removed afterwards

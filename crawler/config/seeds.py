@@ -21,6 +21,7 @@ from crawler.errors import ConfigError
 SEEDS_DIR = Path("seeds")
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_HOURS = 100 * 366 * 24  # durations beyond 100 years overflow datetime arithmetic (since, recheck_hours)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,10 @@ def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
     match = SINCE_RE.match(value) if isinstance(value, str) else None
     if not match:
         raise ConfigError(path, key, f"expected a duration such as \"2d\", \"12h\" or \"30m\", got {value!r}")
-    return int(match.group(1)) * SINCE_UNITS[match.group(2)]
+    seconds = int(match.group(1)) * SINCE_UNITS[match.group(2)]
+    if seconds > MAX_HOURS * 3600:
+        raise ConfigError(path, key, f"{value!r} is more than 100 years")
+    return seconds
 
 
 def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
@@ -154,6 +158,9 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
         raise ConfigError(path, "start_urls", "needs at least one URL")
     if "allowed_domains" in data:
         domains = [_domain(path, "allowed_domains", d) for d in _str_list(path, "allowed_domains", data["allowed_domains"])]
+        if not domains:
+            raise ConfigError(path, "allowed_domains", "is empty: nothing could be crawled (leave it out to "
+                                                       "allow the start URLs' hosts)")
     else:
         # the site's registrable host: www.example.com also allows example.com and m.example.com
         domains = list(dict.fromkeys(_strip_www(urlsplit(u).hostname or "") for u in start))
@@ -166,8 +173,10 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2})?", language)):
         raise ConfigError(path, "language", f"expected a language code such as \"en\", got {language!r}")
     recheck = data.get("recheck_hours")
-    if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool) or recheck <= 0):
-        raise ConfigError(path, "recheck_hours", f"expected a positive number of hours, got {recheck!r}")
+    if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool)
+                                or not 0 < recheck <= MAX_HOURS):
+        raise ConfigError(path, "recheck_hours", f"expected a number of hours above 0 and up to {MAX_HOURS} "
+                                                 f"(100 years), got {recheck!r}")
     return Seed(
         name=name,
         path=str(path),
@@ -282,6 +291,9 @@ def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> di
             if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
                 raise ConfigError(path, f"{section}.{key}", f"expected {names}, got {value!r}")
+            if setting == "LOG_LEVEL" and value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+                raise ConfigError(path, f"{section}.{key}", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                                                            f"got {value!r}")
             settings[setting] = value
     return settings
 
