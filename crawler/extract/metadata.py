@@ -80,7 +80,7 @@ def _jsonld(scripts: Iterable[str]) -> dict[str, Any]:
     for script in scripts:
         try:
             data = json.loads(script)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
             continue
         stack = [data]
         while stack:
