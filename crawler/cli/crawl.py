@@ -17,13 +17,13 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.cli.progress import Progress
+from crawler.config.check import check_settings
 from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_seed_path
 from crawler.context import new_run_id
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
-from crawler.settings_check import check_settings
 from crawler.storage import open_storage
 
 logger = logging.getLogger("newswarc")

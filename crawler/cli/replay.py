@@ -21,6 +21,7 @@ from crawler.cli.crawl import (
     print_summary,
     run_crawl,
 )
+from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
 from crawler.replay.replayer import (
     DEFAULT_MAX_BODY,
@@ -31,7 +32,6 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
-from crawler.settings_check import max_workers
 from crawler.warc.sources import open_sources
 
 

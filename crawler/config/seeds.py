@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from crawler.config.cron import validate_cron
 from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
+from crawler.urls import redact_url, url_problem
 
 SEEDS_DIR = Path("seeds")
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -82,9 +83,6 @@ def resolve_seed_path(spec: str | Path, seeds_dir: Path = SEEDS_DIR) -> Path:
 def _url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(path, key, f"expected a URL string, got {type(value).__name__}")
-    from crawler.urlcheck import url_problem
-    from crawler.urls import redact_url
-
     if (problem := url_problem(value)) is not None:  # the crawl's own check: what passes here is fetched
         raise ConfigError(path, key, f"not a usable http(s) URL ({redact_url(problem)}): {redact_url(value)!r}")
     return value.strip()

@@ -35,8 +35,7 @@ from crawler.discovery.pagekind import PageKind, classify_page, looks_like_artic
 from crawler.discovery.robots import sitemaps_from_robots
 from crawler.discovery.sitemaps import absolute_http, looks_like_sitemap, parse_sitemap
 from crawler.state import parse_time
-from crawler.urlcheck import url_problem
-from crawler.urls import canonicalize_url, is_allowed_domain, redact_url
+from crawler.urls import canonicalize_url, is_allowed_domain, redact_url, url_problem
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -145,8 +146,6 @@ def stdout_stream() -> StdoutStream:
     """The process's one :class:`StdoutStream` over ``sys.stdout``."""
     global _STDOUT
     if _STDOUT is None:
-        import sys
-
         _STDOUT = StdoutStream(sys.stdout)
     return _STDOUT
 

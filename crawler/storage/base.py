@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol, runtime_checkable
+
+from crawler.errors import StorageError
 
 
 @runtime_checkable
@@ -63,3 +65,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def inside(root: Path, key: str) -> Path:
+    """``root / key``, refusing a key that is absolute or climbs out with ``..`` (StorageError)."""
+    pure = PurePosixPath(key)
+    if not key or pure.is_absolute() or "\\" in key or "\x00" in key or any(p == ".." for p in pure.parts):
+        raise StorageError(f"{key!r}: a path outside the output {root} is refused")
+    return root / key

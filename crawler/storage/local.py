@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from crawler.errors import StorageError
-from crawler.safepath import inside
-from crawler.storage.base import atomic_write
+from crawler.storage.base import atomic_write, inside
 
 
 class LocalStorage:

@@ -3,7 +3,7 @@
 pywb (a test extra) pulls in brotlipy, whose ``brotli`` package shadows Google's module and lacks
 the decompressor API Scrapy calls: every ``Content-Encoding: br`` page used to be lost while the
 crawl advertised ``br``. The crawl and replay now decode with a bounded decoder chosen by ability
-(crawler.decoding); this test runs in the suite's own environment, brotlipy included.
+(crawler.warc.codecs); this test runs in the suite's own environment, brotlipy included.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import gzip
 import zlib
 
 import brotlicffi
-from crawler.decoding import accepted_encodings, brotli_decompressor
 
+from crawler.warc.codecs import accepted_encodings, brotli_decompressor
 from tests.reliability.hostile import (
     FAST,
     HostileServer,

@@ -4,7 +4,9 @@ Scrapy reads settings lazily, where they are used: a bad value then surfaced as 
 traceback half-way through start-up, or, worse, as a silent zero (``[extract] timeout = 0``
 extracted nothing and exited 0). :func:`check_settings` reads each one as its user will (a
 ``-s NAME=VALUE`` arrives as text) and refuses what is malformed or out of range before anything
-runs. The ranges are the ones the code can honour, not advice.
+runs. The ranges are the ones the code can honour, not advice. Names that become parts of file names
+(the WARC prefix, the run id) must be plain names, so that no path built from configuration
+leaves the output (storage.base.inside guards every key as well).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from crawler.config.seeds import PROFILE_KEYS
 from crawler.errors import ConfigError
-from crawler.safepath import check_name
 
 KiB, MiB = 1024, 1024 * 1024
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -64,13 +68,19 @@ BOOLS = ("NEWSWARC_ARCHIVE_ENABLED", "NEWSWARC_ARCHIVE_RECOMPRESS", "NEWSWARC_AR
 
 def label(setting: str) -> str:
     """``NEWSWARC_ARCHIVE_PREFIX ([archive] prefix)``: the setting and its profile key, when it has one."""
-    from crawler.config import PROFILE_KEYS
-
     for section, keys in PROFILE_KEYS.items():
         for key, (name, _) in keys.items():
             if name == setting:
                 return f"{setting} ([{section}] {key})"
     return setting
+
+
+def check_name(value: object, setting: str) -> str:
+    """``value`` if it is a plain file-name part (letters, digits, ``.``, ``_``, ``-``; no ``..``)."""
+    if not isinstance(value, str) or not NAME.fullmatch(value) or ".." in value:
+        raise ConfigError(setting, None, f"expected a plain name of letters, digits, '.', '_' or '-' "
+                                         f"(it becomes part of file names in the output), got {value!r}")
+    return value
 
 
 def _number(settings: Any, name: str, kind: type, low: float | None, high: float | None) -> None:
