@@ -11,6 +11,7 @@ leaves the output (storage.base.inside guards every key as well).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -123,6 +124,12 @@ def check_settings(settings: Any) -> None:
     check_name(settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc", label("NEWSWARC_ARCHIVE_PREFIX"))
     if run_id := settings.get("NEWSWARC_RUN_ID"):
         check_name(run_id, label("NEWSWARC_RUN_ID"))
+    for net in settings.getlist("NEWSWARC_CRAWL_ALLOW_NETWORKS"):
+        try:
+            ipaddress.ip_network(str(net), strict=False)
+        except ValueError:
+            raise ConfigError(label("NEWSWARC_CRAWL_ALLOW_NETWORKS"), None,
+                              f"expected networks such as \"10.1.0.0/16\", got {net!r}") from None
     for name in ("NEWSWARC_STATE_PATH", "NEWSWARC_SPOOL_DIR"):
         if path := settings.get(name):
             _check_local_path(name, Path(str(path)).expanduser(), file=name == "NEWSWARC_STATE_PATH")

@@ -219,6 +219,7 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "download_timeout": ("DOWNLOAD_TIMEOUT", (int, float)),
         "retry_times": ("RETRY_TIMES", int),
         "max_pages": ("NEWSWARC_CRAWL_MAX_PAGES", int),
+        "allow_networks": ("NEWSWARC_CRAWL_ALLOW_NETWORKS", list),
         "log_level": ("LOG_LEVEL", str),
     },
     "archive": {

@@ -49,6 +49,8 @@ SPIDER_MIDDLEWARES = {
     # next to the spider: sees every link the spider yields, for the page's WARC metadata record
     "crawler.crawl.outlinks.OutlinkRecorder": 950,
 }
+# The private-address guard (crawler.crawl.addressguard): after DNS, in the resolver, and for IP literals.
+TWISTED_DNS_RESOLVER = "crawler.crawl.addressguard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
     "crawler.crawl.middlewares.IncrementalRedirectMiddleware": 90,
@@ -58,6 +60,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decompression with a limit on decoded bytes (DOWNLOAD_MAXSIZE is 0, see above)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.crawl.middlewares.DecodingMiddleware": 590,
+    # past RetryMiddleware (550): a refused address is not retried nor logged as an error
+    "crawler.crawl.addressguard.AddressGuardMiddleware": 560,
 }
 ITEM_PIPELINES = {
     "crawler.crawl.pipeline.ArticlePipeline": 300,
@@ -75,6 +79,7 @@ NEWSWARC_ARCHIVE_QUEUE_SIZE = 500
 NEWSWARC_ARCHIVE_REVISITS = True
 
 # --- crawl: limits applied to every seed (a seed's own max_pages wins)
+NEWSWARC_CRAWL_ALLOW_NETWORKS = []  # private/loopback networks the crawl may reach besides the seeds' own
 NEWSWARC_CRAWL_MAX_PAGES = None
 
 # --- extract: trafilatura in a process pool
