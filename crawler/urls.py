@@ -138,11 +138,25 @@ def is_allowed_domain(url: str, allowed_domains: Sequence[str]) -> bool:
     return False
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@|(?<![\w/.-])[^\s/@:'\"]+:[^\s/@'\"]*@(?=[\w\[])")
+
+
+class RedactCredentials(logging.Filter):
+    """A log filter: the ``user:password@`` of URLs in a record's message becomes ``***@``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is the handler's to report, not ours
+            return True
+        if "@" in message and "://" in message:
+            record.msg, record.args = redact_url(message), None
+        return True
 
 
 def redact_url(text: str) -> str:
-    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@`` (for log lines)."""
+    """``text`` with the ``user:password@`` of every URL (or bare ``user:password@host``) in it replaced
+    by ``***@`` (for log lines)."""
     return _USERINFO.sub("***@", text) if "@" in text else text
 
 

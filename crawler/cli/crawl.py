@@ -25,6 +25,7 @@ from crawler.errors import NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
+from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
 
@@ -106,8 +107,9 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         crawler = process.create_crawler(NewsSpider)
         crawlers.append(crawler)
         process.crawl(crawler, seed=seed).addErrback(_start_failed, crawler)
-    if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
-        for handler in logging.getLogger().handlers:  # Scrapy's handler, installed by crawl()
+    for handler in logging.getLogger().handlers:  # Scrapy's handler (and LOG_FILE's), installed by crawl()
+        handler.addFilter(RedactCredentials())  # no password of a URL in any log line
+        if not settings.get("LOG_FILE") and settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
             handler.addFilter(_one_line)
     meter = Progress(crawlers) if progress else None
     if meter:
@@ -203,5 +205,5 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     specs = args.seed or sorted(str(p) for p in SEEDS_DIR.glob("*.toml"))
     for seed in load_seeds(specs):
         extra = f"  schedule {seed.schedule}" if seed.schedule else ""
-        print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")
+        print(redact_url(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}"))
     return EXIT_OK

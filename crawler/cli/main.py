@@ -23,6 +23,7 @@ from crawler.cli.archive import cmd_index, cmd_sync
 from crawler.cli.crawl import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, cmd_crawl, cmd_schedule, cmd_seeds
 from crawler.cli.demo import cmd_demo
 from crawler.errors import ConfigError, NewswarcError
+from crawler.urls import RedactCredentials
 
 
 def _common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
@@ -95,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         verbose = getattr(args, "verbose", 0)
         level = logging.DEBUG if verbose > 1 else logging.INFO if verbose or args.command == "schedule" else logging.WARNING
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactCredentials())  # no password of a URL in any log line
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -29,6 +29,9 @@ DEFAULT_REQUEST_HEADERS = {
 # Size limits are enforced by the archive (it keeps and flags the truncated body).
 DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
+# A body cut off (connection reset, bad chunking) is handed over, archived with WARC-Truncated:
+# disconnect and counted, instead of being dropped unarchived.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
 # Nothing listens unless a profile turns it on ([scrapy] REMOTE_CONTROL_ENABLED = true): Scrapy's
