@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings
+from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings, hold_output_lock
+from crawler.storage import open_storage
 from crawler.warc.cdxj import write_cdxj
 
 
@@ -32,6 +33,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not str(uri).startswith("s3://"):
         print(f"{uri}: local output, nothing to sync", file=sys.stderr)
         return EXIT_OK
+    hold_output_lock(open_storage(uri, settings))  # no crawl may write the spool while it is synced
     uploaded, waiting = sync_spool(uri, settings)
     print(f"{uploaded} files uploaded to {uri}, {waiting} still waiting in the spool", file=sys.stderr)
     return EXIT_OK if waiting == 0 else EXIT_INCOMPLETE

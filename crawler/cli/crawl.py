@@ -25,6 +25,7 @@ from crawler.errors import NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
+from crawler.storage.lock import RunLock, lock_output
 from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
@@ -71,9 +72,21 @@ def build_settings(args: argparse.Namespace) -> Any:
 
 
 def check_output(settings) -> None:
-    """Fail before crawling when the output location cannot be used (exit code 3)."""
+    """Fail before crawling when the output location cannot be used (exit code 3), or when another
+    newswarc command is writing it (exit 1); the output's lock is then held until this process ends."""
     storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
+    hold_output_lock(storage)
+
+
+_HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
+
+
+def hold_output_lock(storage: Any) -> None:
+    """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination)."""
+    key = str(storage.work_dir)
+    if key not in _HELD:
+        _HELD[key] = lock_output(storage.work_dir, storage.display())
 
 
 # --- crawling ------------------------------------------------------------------------------

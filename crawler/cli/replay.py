@@ -17,6 +17,7 @@ from crawler.cli.crawl import (
     EXIT_OK,
     build_settings,
     check_output,
+    hold_output_lock,
     load_seeds,
     print_summary,
     run_crawl,
@@ -32,6 +33,7 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
+from crawler.storage import open_storage
 from crawler.warc.sources import open_sources
 
 
@@ -118,6 +120,8 @@ def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
     settings = build_settings(args)
     options = options_from_args(args, settings)
+    if args.out:
+        hold_output_lock(open_storage(args.out, settings))  # one writer per output at a time
     progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
     jsonl_target = getattr(args, "jsonl", None)
     if jsonl_target == "-":
