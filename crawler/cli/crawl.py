@@ -20,6 +20,7 @@ from crawler.cli.progress import Progress
 from crawler.config.check import check_settings
 from crawler.config.seeds import SEEDS_DIR, load_profile, load_seed, resolve_seed_path
 from crawler.context import new_run_id
+from crawler.crawl.diskfull import STAT as DISK_FULL_STAT
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 from crawler.output.writer import stdout_stream
@@ -146,6 +147,12 @@ def run_crawl(seeds: list, settings, *, progress: bool = True) -> tuple[int, lis
         elif report["counts"]["pages"] == 0 and report["counts"]["errors"]:
             kinds = ", ".join(sorted(report["counts"]["errors_by_kind"]))
             problems.append(f"{seed.name}: no page could be fetched ({kinds})")
+    if full := [c for c in crawlers if c.stats and c.stats.get_value(DISK_FULL_STAT)]:
+        written = sum(r["counts"]["articles"] for r in reports)
+        print(f"newswarc: {reports[0]['output'] if reports else settings.get('NEWSWARC_OUTPUT_URI')}: no space left "
+              f"on device ({full[0].stats.get_value(DISK_FULL_STAT)}): the crawl stopped; {written} articles are "
+              f"kept, the next run (with space) goes on from there", file=sys.stderr)
+        return EXIT_INCOMPLETE, reports
     if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
         written = sum(r["counts"]["articles"] for r in reports)
         print(f"newswarc: stdout was closed after {stream.lines} JSONL lines: the crawl stopped; "

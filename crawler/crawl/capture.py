@@ -31,6 +31,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler import __version__
 from crawler.context import run_context
+from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
 from crawler.crawl.outlinks import outlinks_found
 from crawler.errors import NewswarcError
 from crawler.warc import WarcLocation
@@ -63,6 +64,7 @@ class WarcCapture:
         self.storage, self.stats, self.max_body, self.revisits = storage, stats, max_body, revisits
         self.state = state  # the CrawlState: earlier runs' payloads are read from its file, new ones added
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
+        self.crawler: Any = None  # set by from_crawler: a full disk stops its crawl (crawl.diskfull)
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
                              "recompress": recompress, "warcinfo": list(warcinfo)}
         self._queue_size = queue_size
@@ -119,6 +121,7 @@ class WarcCapture:
                   revisits=settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True),
                   warcinfo=warcinfo_fields(settings), pause_engine=pause_engine,
                   state=ctx.state)  # the crawl state remembers payloads across runs
+        ext.crawler = crawler
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -183,6 +186,8 @@ class WarcCapture:
                 future, ex = pending
                 if error:
                     future.set_exception(ArchiveError(f"{ex.url}: {error}"))
+                    if self.crawler is not None and is_disk_full(error):
+                        stop_for_disk_full(self.crawler, "WARC file")
                 else:
                     key, offset, length, record_type, digest = location
                     future.set_result(WarcLocation(key, offset, length, ex.response_id, record_type, digest, ex.date))
@@ -193,6 +198,9 @@ class WarcCapture:
                 self.report(result[1])
             elif kind == "error":
                 _, what, trace = result
+                if self.crawler is not None and disk_full(self.crawler) and is_disk_full(trace):
+                    logger.debug("Could not %s: %s", what, trace.rstrip().rsplit("\n", 1)[-1])
+                    continue  # said once by crawl.diskfull
                 logger.error("Could not %s: %s", what, trace.rstrip().rsplit("\n", 1)[-1])
                 logger.debug("The WARC writer's traceback:\n%s", trace.rstrip())
             elif kind == "file" and result[1] == "opened":

@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions
 from crawler.context import run_context
+from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
 from crawler.crawl.items import ArticlePage
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
@@ -146,6 +147,8 @@ class ArticlePipeline:
             try:
                 location = await maybe_deferred_to_future(deferred_from_future(item.capture))
             except Exception as exc:  # the WARC write failed: the article still counts, without pointer
+                if disk_full(self.crawler) or is_disk_full(str(exc)):  # not written, not remembered:
+                    raise DropItem("disk full", log_level="DEBUG") from None  # the next run fetches it
                 logger.error("No WARC record for %s: %s", item.url, exc)
                 stats.inc_value("newswarc/extract/no_warc_pointer")
         article = result.article
@@ -171,7 +174,16 @@ class ArticlePipeline:
             row["version_of"] = row["id"]
             row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
             stats.inc_value("newswarc/crawl/changed")
-        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article, location))
+        if disk_full(self.crawler):
+            raise DropItem("disk full", log_level="DEBUG")
+        try:
+            await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article,
+                                                                 location))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            stop_for_disk_full(self.crawler, "article files")
+            raise DropItem("disk full", log_level="DEBUG") from None
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item

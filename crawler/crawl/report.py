@@ -17,6 +17,7 @@ from twisted.internet import threads
 
 from crawler import __version__
 from crawler.context import backup_state, release_state, run_context, state_run_key
+from crawler.crawl.diskfull import disk_full, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +121,29 @@ class RunReport:
                                  "spooled": storage.spooled() if hasattr(storage, "spooled") else 0}
         name = getattr(seed, "name", "run")
         key = f"runs/{ctx.run_id}-{name}.json"
-        ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
-        if ctx.state is not None:
-            ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+        try:
+            ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            logger.error("The run report could not be written: %s", exc.strerror)
+            key = ""
+        if ctx.state is not None and disk_full(self.crawler):
+            # SQLite may have rolled back what it could not commit: the run stays unfinished, so the
+            # next run reads its JSONL back into the state (as after a kill) and nothing is fetched twice
+            if release_state(ctx.state):
+                backup_state(storage, self.crawler.settings)
+        elif ctx.state is not None:
+            try:
+                ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+            except Exception as exc:  # the run stays "unfinished": the next run recovers it from its JSONL
+                if not is_disk_full(exc):
+                    raise
+                logger.debug("The crawl state could not record the end of the run: %s", exc)
             if release_state(ctx.state):  # the last crawl of this command to finish
                 backup_state(storage, self.crawler.settings)
         ctx.storage.close()
-        report["report_file"] = ctx.storage.display(key)
+        report["report_file"] = ctx.storage.display(key) if key else "(not written: no space left on device)"
         if hasattr(storage, "spooled"):
             report["storage"]["spooled"] = storage.spooled()  # the final count, the report itself included
             if (storage.work_dir / key).exists():

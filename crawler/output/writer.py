@@ -186,7 +186,11 @@ class OutputWriter:
         self.storage.write_bytes(row["text_path"], text.encode("utf-8"))
         with self._lock:
             part = self._part(_safe(row.get("site") or "_"), len(line))
-            _write_all(part.fd, line)
+            try:
+                _write_all(part.fd, line)
+            except OSError:
+                os.ftruncate(part.fd, part.size)  # disk full: no partial line left in the part
+                raise
             part.size += len(line)
             self.articles += 1
             if self.jsonl_stdout is not None and not self.jsonl_stdout.write_line(line):
