@@ -7,6 +7,7 @@ Shared: the exit codes, Scrapy settings from the profile and flags, the output c
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
 from crawler.storage.lock import RunLock, lock_output
+from crawler.storage.s3.lease import S3Lease
+from crawler.storage.s3.storage import S3Storage
 from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
@@ -84,10 +87,15 @@ _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds
 
 
 def hold_output_lock(storage: Any) -> None:
-    """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination)."""
+    """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination) and,
+    for S3, the destination's lease object (other machines)."""
     key = str(storage.work_dir)
     if key not in _HELD:
         _HELD[key] = lock_output(storage.work_dir, storage.display())
+        if isinstance(storage, S3Storage):
+            lease = S3Lease(storage, holder=_HELD[key].holder)
+            lease.acquire()
+            atexit.register(lease.release)
 
 
 # --- crawling ------------------------------------------------------------------------------

@@ -87,3 +87,37 @@ def test_sync_waits_for_no_one_and_is_refused_while_a_crawl_holds_the_spool(tmp_
     # (sync also shows botocore's two INFO lines about where credentials and endpoint come from)
     ours = [line for line in run.stderr.splitlines() if not line.startswith("INFO botocore")]
     assert len(ours) == 1 and no_traceback(run.stderr), ours
+
+
+def test_an_s3_destination_is_leased_across_machines(tmp_path, s3_env, s3_bucket):
+    import json
+
+    from crawler.storage.s3.lease import LEASE_KEY, S3Lease
+    from crawler.storage.s3.storage import S3Storage
+    from tests.s3_server import s3_client
+
+    other_machine = S3Storage.from_uri(f"s3://{s3_bucket}/p", {"NEWSWARC_SPOOL_DIR": str(tmp_path / "other")})
+    lease = S3Lease(other_machine, holder="crawl elsewhere since then")
+    lease.acquire()
+    with HostileServer() as srv:
+        good = news_site(srv, 3)
+        srv.routes["/robots.txt"] = Reply(headers=[("Content-Type", "text/plain")], body=b"User-agent: *\n")
+        seed = write_seed(tmp_path, srv.url)
+        args = ["crawl", str(seed), "--out", f"s3://{s3_bucket}/p", "-s", f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", *FAST]
+        try:
+            busy = run_newswarc(*args)
+        finally:
+            lease.release()
+        assert busy.returncode == 1, busy.stderr
+        lines = busy.stderr.strip().splitlines()
+        assert len(lines) == 1 and "crawl elsewhere since then" in lines[0] and "lease until" in lines[0], lines
+        assert srv.hits == []  # refused before any fetch
+
+        client = s3_client(s3_env)  # a killed holder's lease, expired
+        client.put_object(Bucket=s3_bucket, Key=f"p/{LEASE_KEY}", Body=json.dumps(
+            {"holder": "crawl killed", "host": "gone", "pid": 1, "expires": time.time() - 1}).encode())
+        run = run_newswarc(*args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="p/").get("Contents", [])]
+    assert f"p/{LEASE_KEY}" not in keys  # released at exit
+    assert len([k for k in keys if k.startswith("p/articles/")]) == 1 and len(good) == 3
