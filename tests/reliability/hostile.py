@@ -90,6 +90,20 @@ class HostileServer:
         self.httpd.server_close()
 
 
+def slow_reply(seconds: float, body: bytes = b"<html><body><p>slow</p></body></html>") -> Route:
+    """A route that answers after ``seconds`` (keeps a crawl busy while a test looks at it)."""
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        import time
+
+        time.sleep(seconds)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    return route
+
+
 def news_site(srv: HostileServer, n_articles: int, extra_links: list[str] = ()) -> list[str]:
     """Add a start page with ``n_articles`` good articles (and ``extra_links``) to ``srv``; their URLs."""
     urls = []

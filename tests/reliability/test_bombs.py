@@ -45,24 +45,21 @@ def deflate_bomb(total: int) -> bytes:
     return _zeros_stream(zlib.compressobj(9, zlib.DEFLATED, 15), total)
 
 
+def _stream(compress, finish, total: int, chunk: int = 1 << 22) -> bytes:
+    block = b" " * chunk
+    return b"".join([compress(b"<html><body><p>"), *(compress(block) for _ in range(total // chunk)), finish()])
+
+
 def brotli_bomb(total: int) -> bytes:
     comp = brotlicffi.Compressor(quality=5)
-    out = [comp.process(b"<html><body><p>")]
-    block = b" " * (1 << 22)
-    out += [comp.process(block) for _ in range(total // len(block))]
-    out.append(comp.finish())
-    return b"".join(out)
+    return _stream(comp.process, comp.finish, total)
 
 
 def zstd_bomb(total: int) -> bytes:
     from backports import zstd
 
     comp = zstd.ZstdCompressor(level=3)
-    out = [comp.compress(b"<html><body><p>")]
-    block = b" " * (1 << 22)
-    out += [comp.compress(block) for _ in range(total // len(block))]
-    out.append(comp.flush())
-    return b"".join(out)
+    return _stream(comp.compress, comp.flush, total)
 
 
 @pytest.fixture(scope="module")

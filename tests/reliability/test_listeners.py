@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.crawl_helpers import ROOT
-from tests.reliability.hostile import FAST, HostileServer, news_site, write_seed
+from tests.reliability.hostile import FAST, HostileServer, news_site, slow_reply, write_seed
 
 
 def listening_tcp_ports(pid: int) -> set[int]:
@@ -42,21 +42,11 @@ def listening_tcp_ports(pid: int) -> set[int]:
     return ports
 
 
-def _slow(handler) -> None:
-    time.sleep(4)
-    body = b"<html><body>slow</body></html>"
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
 @pytest.mark.parametrize("profile, listens", [("", False), ("[scrapy]\nREMOTE_CONTROL_ENABLED = true\n", True)])
 def test_nothing_listens_unless_the_profile_turns_it_on(tmp_path, profile, listens):
     with HostileServer() as srv:
         news_site(srv, 2, extra_links=["/slow"])
-        srv.routes["/slow"] = _slow
+        srv.routes["/slow"] = slow_reply(4)
         seed = write_seed(tmp_path, srv.url)
         settings = tmp_path / "profile.toml"
         settings.write_text(profile)

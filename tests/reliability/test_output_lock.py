@@ -18,24 +18,15 @@ from tests.reliability.hostile import (
     news_site,
     no_traceback,
     run_newswarc,
+    slow_reply,
     write_seed,
 )
-
-
-def _slow_page(handler) -> None:
-    time.sleep(15)
-    body = b"<html><body><p>slow</p></body></html>"
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 def test_a_second_run_into_a_live_output_exits_1_naming_the_holder(tmp_path):
     with HostileServer() as srv:
         good = news_site(srv, 10, extra_links=["/slow"])
-        srv.routes["/slow"] = _slow_page
+        srv.routes["/slow"] = slow_reply(15)
         srv.routes["/robots.txt"] = Reply(headers=[("Content-Type", "text/plain")], body=b"User-agent: *\n")
         seed = write_seed(tmp_path, srv.url)
         out = tmp_path / "out"

@@ -42,8 +42,8 @@ class S3Lease:
         return json.dumps({"holder": self.holder, "host": socket.gethostname(), "pid": os.getpid(),
                            "expires": time.time() + self.ttl}).encode()
 
-    def _put(self, **condition: str) -> str:
-        client = self.storage._client
+    def _put(self, client: Any = None, **condition: str) -> str:
+        client = client or self.storage._client
         return client.put_object(Bucket=self.storage.bucket, Key=self.key, Body=self._body(), **condition)["ETag"]
 
     def acquire(self) -> None:
@@ -77,7 +77,7 @@ class S3Lease:
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 3):
             try:
-                self.etag = self._put(IfMatch=self.etag or "")
+                self.etag = self._put(self.storage._check_client, IfMatch=self.etag or "")  # one attempt
             except Exception as exc:  # noqa: BLE001 - S3 down a while: the next renewal tries again
                 logger.warning("%s: could not renew the output lease: %s", self.storage.uri,
                                describe_error(exc, None)[0])
@@ -86,10 +86,11 @@ class S3Lease:
         self._stop.set()
         if self.etag is None:
             return
+        client = self.storage._check_client  # one attempt each: S3 gone at exit must not hold the exit up
         try:
-            head = self.storage._client.head_object(Bucket=self.storage.bucket, Key=self.key)
+            head = client.head_object(Bucket=self.storage.bucket, Key=self.key)
             if head.get("ETag") == self.etag:  # still ours
-                self.storage._client.delete_object(Bucket=self.storage.bucket, Key=self.key)
+                client.delete_object(Bucket=self.storage.bucket, Key=self.key)
         except Exception as exc:  # noqa: BLE001 - it expires by itself
             logger.debug("%s: could not delete the output lease: %s", self.storage.uri, exc)
         self.etag = None
