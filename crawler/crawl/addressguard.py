@@ -129,7 +129,15 @@ GUARD = AddressGuard()
 
 
 class GuardedResolver(CachingThreadedResolver):
-    """Scrapy's resolver (``TWISTED_DNS_RESOLVER``); a refused address resolves to nothing."""
+    """Scrapy's resolver (``TWISTED_DNS_RESOLVER``); a refused address resolves to nothing.
+
+    It reads ``NEWSWARC_CRAWL_ALLOW_NETWORKS`` itself, for crawls whose spider has no seed.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler, reactor):
+        GUARD.allow_networks(crawler.settings.getlist("NEWSWARC_CRAWL_ALLOW_NETWORKS"))
+        return super().from_crawler(crawler, reactor)
 
     def getHostByName(self, name, timeout=()):
         d = super().getHostByName(name, timeout)
