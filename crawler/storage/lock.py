@@ -18,7 +18,7 @@ from pathlib import Path
 
 from crawler.errors import NewswarcError
 
-OUTPUT_LOCK = "output"
+OUTPUT_LOCK = ".newswarc-output"  # hidden: never listed, synced or uploaded; no state/ dir made for it
 
 
 class RunLockBusy(NewswarcError):
@@ -98,9 +98,9 @@ class OutputBusy(NewswarcError):
 
 
 def lock_output(work_dir: Path, display: str, command: str = "") -> RunLock:
-    """Take the output's lock (``<work_dir>/state/locks/output.lock``) or raise :class:`OutputBusy`."""
+    """Take the output's lock (``<work_dir>/.newswarc-output.lock``) or raise :class:`OutputBusy`."""
     holder = f"{command or ' '.join(sys.argv[1:3])} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
-    lock = RunLock(Path(work_dir) / "state" / "locks", OUTPUT_LOCK, holder=holder)
+    lock = RunLock(Path(work_dir), OUTPUT_LOCK, holder=holder)
     if not lock.acquire():
         pid, what = lock.holder_pid(), lock.holder_text()
         raise OutputBusy(f"{display} is in use by another newswarc run (pid {pid}{', ' + what if what else ''}); "
