@@ -33,7 +33,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not str(uri).startswith("s3://"):
         print(f"{uri}: local output, nothing to sync", file=sys.stderr)
         return EXIT_OK
-    hold_output_lock(open_storage(uri, settings))  # no crawl may write the spool while it is synced
+    # no crawl of this machine may write the spool while it is synced (the spool is this machine's)
+    hold_output_lock(open_storage(uri, settings), lease=False)
     uploaded, waiting = sync_spool(uri, settings)
     print(f"{uploaded} files uploaded to {uri}, {waiting} still waiting in the spool", file=sys.stderr)
     return EXIT_OK if waiting == 0 else EXIT_INCOMPLETE

@@ -86,13 +86,13 @@ def check_output(settings) -> None:
 _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
 
 
-def hold_output_lock(storage: Any) -> None:
+def hold_output_lock(storage: Any, *, lease: bool = True) -> None:
     """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination) and,
-    for S3, the destination's lease object (other machines)."""
+    for S3 with ``lease``, the destination's lease object (other machines)."""
     key = str(storage.work_dir)
     if key not in _HELD:
         _HELD[key] = lock_output(storage.work_dir, storage.display())
-        if isinstance(storage, S3Storage):
+        if lease and isinstance(storage, S3Storage):
             lease = S3Lease(storage, holder=_HELD[key].holder)
             lease.acquire()
             atexit.register(lease.release)

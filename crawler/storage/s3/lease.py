@@ -3,7 +3,8 @@
 ``<prefix>/state/locks/output.lease`` holds who writes the destination (command, host, pid) and
 until when. It is created with ``If-None-Match: *`` (S3 conditional writes), renewed in the
 background with ``If-Match`` on its ETag, and deleted when the command ends. A lease that has
-expired (its holder was killed, or lost the network) is taken over, again with ``If-Match``, so
+expired (its holder was killed, or lost the network), or whose holder on this machine has exited,
+is taken over, again with ``If-Match``, so
 of two takers only one wins. The local ``flock`` on the spool (``storage.lock``) still keeps the
 runs of one machine apart before any request is made.
 """
@@ -57,7 +58,7 @@ class S3Lease:
                     raise
                 current = self.storage._client.get_object(Bucket=self.storage.bucket, Key=self.key)
                 lease = _parse(current["Body"].read())
-                if lease.get("expires", 0) > time.time():
+                if lease.get("expires", 0) > time.time() and not _dead_here(lease):
                     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(lease["expires"]))
                     raise OutputBusy(f"{self.storage.uri} is in use by another newswarc run ({lease.get('holder', '?')} "
                                      f"on {lease.get('host', '?')}, pid {lease.get('pid', '?')}; lease until {until}); "
@@ -94,6 +95,19 @@ class S3Lease:
         except Exception as exc:  # noqa: BLE001 - it expires by itself
             logger.debug("%s: could not delete the output lease: %s", self.storage.uri, exc)
         self.etag = None
+
+
+def _dead_here(lease: dict) -> bool:
+    """A lease of this machine whose process has exited (killed, or S3 was down when it ended)."""
+    if lease.get("host") != socket.gethostname() or not isinstance(lease.get("pid"), int):
+        return False
+    try:
+        os.kill(lease["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _code(exc: Any) -> str:
