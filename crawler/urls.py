@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Sequence
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
+from w3lib.url import safe_url_string
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +136,71 @@ def is_allowed_domain(url: str, allowed_domains: Sequence[str]) -> bool:
         if d.startswith("www.") and host == d[4:]:
             return True
     return False
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@|(?<![\w/.-])[^\s/@:'\"]+:[^\s/@'\"]*@(?=[\w\[])")
+
+
+class RedactCredentials(logging.Filter):
+    """A log filter: the ``user:password@`` of URLs in a record's message becomes ``***@``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is the handler's to report, not ours
+            return True
+        if "@" in message and "://" in message:
+            record.msg, record.args = redact_url(message), None
+        return True
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL (or bare ``user:password@host``) in it replaced
+    by ``***@`` (for log lines)."""
+    return _USERINFO.sub("***@", text) if "@" in text else text
+
+
+# --- validation: one check for every URL the crawl may request (links, sitemap and feed entries,
+# seeds). A link with port 99999, ``abc`` or ``%31``, a broken IPv6 literal, an empty host label
+# or a control character would make ``scrapy.Request`` raise, and one such link used to stop the
+# discovery of its whole page: the spider counts and skips it (``skipped/bad_url``) instead, and
+# seed files are refused with the same words (exit 2).
+
+MAX_URL_LENGTH = 8192  # longer "URLs" in the wild are data, session blobs or traps
+_BAD_HOST_CHARS = re.compile(r"[\x00-\x20\x7f<>\"{}|\\^`%]")
+
+
+def url_problem(url: str) -> str | None:
+    """None when ``url`` is an absolute http(s) URL the crawl can request; else the reason, in a few words."""
+    if not isinstance(url, str) or not url.strip():
+        return "empty URL"
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"not http(s): {parts.scheme or 'no scheme'}"
+    host = parts.hostname or ""
+    if not host:
+        return "no host"
+    try:
+        port = parts.port
+    except ValueError:
+        return f"bad port {parts.netloc.rpartition(':')[2]!r}"
+    if port == 0:
+        return "bad port 0"
+    if not parts.netloc.endswith("]") and not parts.netloc.rpartition("@")[2].startswith("["):
+        if _BAD_HOST_CHARS.search(host):
+            return f"bad host {host!r}"
+        try:
+            host.rstrip(".").encode("idna")
+        except UnicodeError:
+            return f"bad host {host!r}"
+    try:
+        safe_url_string(url)  # what scrapy.Request does with it
+    except ValueError as exc:
+        return str(exc)
+    return None

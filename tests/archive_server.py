@@ -228,7 +228,8 @@ def crawl_settings(start_url: str, out_dir: str, overrides: dict | None = None) 
     settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")  # Scrapy's own only
     settings.set("SPIDER_MIDDLEWARES", {"crawler.crawl.outlinks.OutlinkRecorder": 950}, priority="cmdline")
     base = {"AUTOTHROTTLE_ENABLED": False, "NEWSWARC_OUTPUT_URI": out_dir, "WALK_START_URLS": [start_url],
-            "LOG_LEVEL": "INFO", "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+            "LOG_LEVEL": "INFO", "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+            "NEWSWARC_CRAWL_ALLOW_NETWORKS": ["127.0.0.0/8"]}  # no seed here to allow its own address
     for key, value in {**base, **(overrides or {})}.items():
         settings.set(key, value, priority="cmdline")
     return settings

@@ -73,8 +73,9 @@ def files(root: Path, under: str = "") -> list[str]:
 
 
 def spool_leftovers(spool: Path) -> list[str]:
-    """Files in the spool other than its marker and the local crawl state."""
-    return [k for k in files(spool) if k != ".newswarc-spool" and not k.startswith("state/")]
+    """Files in the spool other than its marker, its output lock and the local crawl state."""
+    return [k for k in files(spool) if k not in (".newswarc-spool", ".newswarc-output.lock")
+            and not k.startswith("state/")]
 
 
 def responses(paths: list[Path]) -> Counter:
@@ -154,7 +155,9 @@ def test_same_objects_as_disk(crawled):
         assert all(pattern.match(k) for k in got + want), (got, want)
     # the same areas (state/ is working data: backed up or not, it is not compared)
     areas = {k.split("/", 1)[0] for k in crawled["keys"]} - {"state"}
-    assert areas == {p.name for p in disk.iterdir()} - {"state"} == {"warc", "text", "articles", "runs"}
+    # (.newswarc-output.lock: the lock of the output while a command writes it, never uploaded)
+    assert areas == {p.name for p in disk.iterdir() if p.name != ".newswarc-output.lock"} - {"state"} \
+        == {"warc", "text", "articles", "runs"}
     # nothing else in the bucket: no check markers, nothing unfinished
     assert not [k for k in crawled["keys"] if k.endswith((".open", ".tmp")) or "/." in f"/{k}"]
 
@@ -286,7 +289,8 @@ def test_outage_mid_crawl_spools_then_sync_uploads_everything(tmp_path, s3_env, 
         assert "Traceback" not in stderr and "newswarc sync" in stderr
         assert fetched_when_down < fetched * 0.9  # most of the crawl happened during the outage
         spooled = {k: sha256(spool / k) for k in spooled_keys(spool)}
-        uploaded = mirror(s3_env, s3_bucket, PREFIX, tmp_path / "before")
+        uploaded = [k for k in mirror(s3_env, s3_bucket, PREFIX, tmp_path / "before")
+                    if not k.startswith("state/locks/")]  # the crawl's output lease: not output
         for area in ("warc/", "text/", "articles/", "runs/"):
             assert any(k.startswith(area) for k in spooled), f"nothing spooled under {area}"
         # (an upload whose answer was lost in the outage is kept too: sync puts the same bytes again)
@@ -299,7 +303,8 @@ def test_outage_mid_crawl_spools_then_sync_uploads_everything(tmp_path, s3_env, 
         proxy.down()
     assert spool_leftovers(spool) == [] and list(spooled_keys(spool)) == []
     out = tmp_path / "after"
-    keys = mirror(s3_env, s3_bucket, PREFIX, out)
+    # the crawl ended with S3 down: its output lease (state/locks/) stays until it expires
+    keys = [k for k in mirror(s3_env, s3_bucket, PREFIX, out) if not k.startswith("state/locks/")]
     assert keys == sorted(set(spooled) | set(uploaded))  # nothing missing, nothing extra
     for key in uploaded:
         assert (out / key).read_bytes() == (tmp_path / "before" / key).read_bytes(), key

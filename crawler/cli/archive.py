@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings
+from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings, hold_output_lock
+from crawler.storage import open_storage
 from crawler.warc.cdxj import index_sources, write_cdxj_file
 from crawler.warc.sources import SourceSet
 
@@ -46,6 +47,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not str(uri).startswith("s3://"):
         print(f"{uri}: local output, nothing to sync", file=sys.stderr)
         return EXIT_OK
+    # no crawl of this machine may write the spool while it is synced (the spool is this machine's)
+    hold_output_lock(open_storage(uri, settings), lease=False)
     uploaded, waiting = sync_spool(uri, settings)
     print(f"{uploaded} files uploaded to {uri}, {waiting} still waiting in the spool", file=sys.stderr)
     return EXIT_OK if waiting == 0 else EXIT_INCOMPLETE

@@ -21,6 +21,7 @@ EXIT_CODES = {
     3: "unusable output location",
     4: "done, but files wait in the local spool (run `newswarc sync`)",
     130: "interrupted",
+    141: "the reader of `--jsonl -` closed stdout (the output and state stay consistent; rerun to go on)",
 }
 
 

@@ -7,6 +7,7 @@ Shared: the exit codes, Scrapy settings from the profile and flags, the output c
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from scrapy.utils.reactor import install_reactor, is_reactor_installed
 from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
 from crawler.cli.progress import AboveLine, CrawlProgress
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
+from crawler.config.check import check_settings
 from crawler.config.seeds import (
     default_profile,
     find_profile,
@@ -29,14 +31,21 @@ from crawler.config.seeds import (
     resolve_seed_path,
 )
 from crawler.context import CommandWorkers, new_run_id
+from crawler.crawl.diskfull import STAT as DISK_FULL_STAT
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import ConfigError, NewswarcError
+from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
+from crawler.storage.lock import RunLock, lock_output
+from crawler.storage.s3.lease import S3Lease
+from crawler.storage.s3.storage import S3Storage
+from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 
 class CliError(NewswarcError):
@@ -70,13 +79,31 @@ def build_settings(args: argparse.Namespace) -> Any:
     if getattr(args, "log_file", None):
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
         settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
+    check_settings(settings)  # one line and exit 2 for a bad value, before anything starts
     return settings
 
 
 def check_output(settings) -> None:
-    """Fail before crawling when the output location cannot be used (exit code 3)."""
+    """Fail before crawling when the output location cannot be used (exit code 3), or when another
+    newswarc command is writing it (exit 1); the output's lock is then held until this process ends."""
     storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
+    hold_output_lock(storage)
+
+
+_HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
+
+
+def hold_output_lock(storage: Any, *, lease: bool = True) -> None:
+    """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination) and,
+    for S3 with ``lease``, the destination's lease object (other machines)."""
+    key = str(storage.work_dir)
+    if key not in _HELD:
+        _HELD[key] = lock_output(storage.work_dir, storage.display())
+        if lease and isinstance(storage, S3Storage):
+            lease = S3Lease(storage, holder=_HELD[key].holder)
+            lease.acquire()
+            atexit.register(lease.release)
 
 
 # --- crawling ------------------------------------------------------------------------------
@@ -93,6 +120,15 @@ def preload_components(settings: Any) -> None:
         for path, order in settings.getdict(name).items():
             if order is not None and isinstance(path, str):
                 load_object(path)
+
+
+def _start_failed(failure: Any, crawler: Any) -> None:
+    """A crawl that cannot start (storage gone between the check and the state restore...): one line, not
+    Twisted's "Unhandled error in Deferred" traceback; other errors keep their traceback (a bug)."""
+    if isinstance(failure.value, NewswarcError):
+        crawler.newswarc_start_error = failure.value
+        return None
+    return failure
 
 
 def _crawl_logging(settings: Any, meter: CrawlProgress | None) -> OwnLinesOnly | None:
@@ -128,10 +164,12 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         crawler = process.create_crawler(NewsSpider)
         crawler.newswarc_workers = workers
         crawlers.append(crawler)
-        process.crawl(crawler, seed=seed)
+        process.crawl(crawler, seed=seed).addErrback(_start_failed, crawler)
     meter = CrawlProgress(crawlers, total_pages=_total_pages(seeds, settings),
                           total_articles=total_articles) if progress else None
     own = _crawl_logging(settings, meter)
+    for handler in logging.getLogger().handlers:  # Scrapy's handler (and LOG_FILE's), installed by crawl()
+        handler.addFilter(RedactCredentials())  # no password of a URL in any log line
     if meter:
         meter.start()
     try:
@@ -141,6 +179,8 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
             meter.stop()
     reports, problems = [], []
     for seed, crawler in zip(seeds, crawlers, strict=True):
+        if (exc := getattr(crawler, "newswarc_start_error", None)) is not None:
+            raise exc  # one line and its exit code (main)
         report = getattr(crawler, "newswarc_report", None)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         if report is None:
@@ -149,6 +189,17 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         reports.append(report)
         if problem := outcome_problem(report):
             problems.append(problem)
+    if full := [c for c in crawlers if c.stats and c.stats.get_value(DISK_FULL_STAT)]:
+        written = sum(r["counts"]["articles"] for r in reports)
+        print(f"newswarc: {reports[0]['output'] if reports else settings.get('NEWSWARC_OUTPUT_URI')}: no space left "
+              f"on device ({full[0].stats.get_value(DISK_FULL_STAT)}): the crawl stopped; {written} articles are "
+              f"kept, the next run (with space) goes on from there", file=sys.stderr)
+        return EXIT_INCOMPLETE, reports
+    if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
+        written = sum(r["counts"]["articles"] for r in reports)
+        print(f"newswarc: stdout was closed after {stream.lines} JSONL lines: the crawl stopped; "
+              f"{written} articles are in the output, the next run goes on from there", file=sys.stderr)
+        return EXIT_STDOUT_CLOSED, reports
     for p in problems:
         print(f"newswarc: {p}", file=sys.stderr)
     if note := hidden_note(own):
@@ -229,7 +280,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
             broken.append(str(exc))
             continue
         extra = f"  schedule {seed.schedule}" if seed.schedule else ""
-        print(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}")
+        print(redact_url(f"{seed.name}: {seed.path}  {', '.join(seed.start_urls)}{extra}"))
     if broken:
         raise CliError("\n".join(broken))
     return EXIT_OK

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed, profile or
 arguments; 3 unusable output location; 4 done, but files wait in the local spool for
-``newswarc sync`` (S3 was unreachable); 130 interrupted.
+``newswarc sync`` (S3 was unreachable); 130 interrupted; 141 the ``--jsonl -`` reader closed
+stdout (the crawl stopped; files and state hold everything it wrote).
 
 Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``), the parser
 its own (``parser``); this one runs the command the parser names.
@@ -22,6 +23,7 @@ from typing import Any
 from crawler.cli.logs import VERBOSE_FORMAT, level_for, offline_public_suffix, plain_default
 from crawler.cli.parser import make_parser
 from crawler.errors import ConfigError, NewswarcError
+from crawler.urls import RedactCredentials
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -68,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plain_default(handler, verbose)
         logging.basicConfig(level=level_for(verbose, quiet) if args.command != "schedule" or quiet or verbose
                             else logging.INFO, handlers=[handler])
+        for h in logging.getLogger().handlers:
+            h.addFilter(RedactCredentials())  # no password of a URL in any log line
     try:
         return _command(args.func)(args)
     except ImportError as exc:

@@ -59,7 +59,7 @@ def _crawl(sub: Any) -> None:
         description="Crawl the news sites that seed files describe (robots.txt, sitemaps, feeds, sections), "
                     "archive every HTTP exchange as WARC, extract the articles and write text files and JSONL. "
                     "Runs are incremental: a second run fetches only what is new.",
-        epilog=exit_codes(0, 1, 2, 3, 4, 130))
+        epilog=exit_codes(0, 1, 2, 3, 4, 130, 141))
     p.add_argument("seed", nargs="+", metavar="SEED",
                    help="a seed file, or a seed name (italy24press) looked up in $NEWSWARC_SEEDS_PATH, ./seeds, "
                         "then the bundled seeds (`newswarc seeds` lists them)")
@@ -236,7 +236,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="newswarc",
         description="Crawl news sites into faithful WARC archives, extract clean article text, "
                     "write it to disk or S3, and replay archives offline.",
-        epilog=exit_codes(0, 1, 2, 3, 4, 130) + " `newswarc COMMAND --help` says which a command returns.",
+        epilog=exit_codes(0, 1, 2, 3, 4, 130, 141) + " `newswarc COMMAND --help` says which a command returns.",
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="print newswarc's version and those of the libraries it runs on")

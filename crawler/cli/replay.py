@@ -17,12 +17,14 @@ from crawler.cli.crawl import (
     EXIT_OK,
     build_settings,
     check_output,
+    hold_output_lock,
     load_seeds,
     print_summary,
     run_crawl,
 )
 from crawler.cli.progress import LiveLine, replay_head
 from crawler.cli.summary import plural
+from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
 from crawler.replay.replayer import (
     DEFAULT_MAX_BODY,
@@ -34,6 +36,7 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
+from crawler.storage import open_storage
 from crawler.warc.sources import open_sources
 
 
@@ -74,8 +77,9 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
             raise ReplayError(f"--url-pattern {args.url_pattern!r}: not a valid regular expression ({exc})") from None
     get = settings.get if settings is not None else (lambda name, default=None: default)
     workers = args.workers if getattr(args, "workers", None) is not None else int(get("NEWSWARC_EXTRACT_WORKERS", 0) or 0)
-    if workers < 0:
-        raise ReplayError(f"--workers {workers}: must be 0 (all cores) or more")
+    if not 0 <= workers <= max_workers():
+        raise ReplayError(f"--workers {workers}: must be 0 (all cores) to {max_workers()} (each worker holds "
+                          f"~150 MB)")
     return ReplayOptions(
         site=getattr(args, "site", None),
         seed=seed,
@@ -92,6 +96,8 @@ def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
     settings = build_settings(args)
     options = options_from_args(args, settings)
+    if args.out:
+        hold_output_lock(open_storage(args.out, settings))  # one writer per output at a time
     line = LiveLine("records") if not args.quiet else None
     progress = _live(line) if line is not None and line.enabled else None
     jsonl_target = getattr(args, "jsonl", None)
@@ -171,8 +177,8 @@ def cmd_replay_crawl(args: Any) -> int:
         raise ReplayError(str(exc)) from None
     settings.setdict({**CRAWL_REPLAY_SETTINGS, "NEWSWARC_REPLAY_SOURCES": list(args.source)}, priority="cmdline")
     if args.workers is not None:
-        if args.workers < 0:
-            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) or more")
+        if not 0 <= args.workers <= max_workers():
+            raise ReplayError(f"--workers {args.workers}: must be 0 (all cores) to {max_workers()}")
         settings.set("NEWSWARC_EXTRACT_WORKERS", args.workers, priority="cmdline")
     with contextlib.ExitStack() as stack:
         if not args.out:  # JSONL only: the text files go to a directory removed afterwards

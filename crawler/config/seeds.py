@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from crawler.config.cron import validate_cron
 from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
+from crawler.urls import redact_url, url_problem
 
 SEEDS_DIR = Path("seeds")  # the user's own seeds, relative to the current directory
 SEEDS_PATH_ENV = "NEWSWARC_SEEDS_PATH"  # more seed directories, os.pathsep-separated, searched first
@@ -71,6 +72,7 @@ def default_profile() -> Path | None:
     return path if path.is_file() else None
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_HOURS = 100 * 366 * 24  # durations beyond 100 years overflow datetime arithmetic (since, recheck_hours)
 
 
 @dataclass(frozen=True)
@@ -144,9 +146,8 @@ def resolve_seed_path(spec: str | Path, seeds_dir: Path | None = None) -> Path:
 def _url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(path, key, f"expected a URL string, got {type(value).__name__}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(path, key, f"not an absolute http(s) URL: {value!r}")
+    if (problem := url_problem(value)) is not None:  # the crawl's own check: what passes here is fetched
+        raise ConfigError(path, key, f"not a usable http(s) URL ({redact_url(problem)}): {redact_url(value)!r}")
     return value.strip()
 
 
@@ -196,7 +197,10 @@ def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
     match = SINCE_RE.match(value) if isinstance(value, str) else None
     if not match:
         raise ConfigError(path, key, f"expected a duration such as \"2d\", \"12h\" or \"30m\", got {value!r}")
-    return int(match.group(1)) * SINCE_UNITS[match.group(2)]
+    seconds = int(match.group(1)) * SINCE_UNITS[match.group(2)]
+    if seconds > MAX_HOURS * 3600:
+        raise ConfigError(path, key, f"{value!r} is more than 100 years")
+    return seconds
 
 
 class _Problems:
@@ -250,6 +254,9 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     if "allowed_domains" in data:
         domains = [problems.take(_domain, path, "allowed_domains", d) for d in
                    problems.take(_str_list, path, "allowed_domains", data["allowed_domains"], default=[])]
+        if data["allowed_domains"] == []:
+            problems.add("allowed_domains", "is empty: nothing could be crawled (leave it out to allow the start "
+                                            "URLs' hosts)")
     else:
         # the site's registrable host: www.example.com also allows example.com and m.example.com
         domains = list(dict.fromkeys(_strip_www(urlsplit(u).hostname or "") for u in start))
@@ -263,8 +270,10 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2})?", language)):
         problems.add("language", f"expected a language code such as \"en\", got {language!r}")
     recheck = data.get("recheck_hours")
-    if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool) or recheck <= 0):
-        problems.add("recheck_hours", f"expected a positive number of hours, got {recheck!r}")
+    if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool)
+                                or not 0 < recheck <= MAX_HOURS):
+        problems.add("recheck_hours", f"expected a number of hours above 0 and up to {MAX_HOURS} (100 years), "
+                                      f"got {recheck!r}")
 
     def urls_of(key: str) -> tuple[str, ...]:
         values = problems.take(_str_list, path, key, data.get(key, []), default=[])
@@ -315,6 +324,7 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "download_timeout": ("DOWNLOAD_TIMEOUT", (int, float)),
         "retry_times": ("RETRY_TIMES", int),
         "max_pages": ("NEWSWARC_CRAWL_MAX_PAGES", int),
+        "allow_networks": ("NEWSWARC_CRAWL_ALLOW_NETWORKS", list),
         "log_level": ("LOG_LEVEL", str),
     },
     "archive": {
@@ -322,6 +332,7 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "gzip_level": ("NEWSWARC_ARCHIVE_GZIP_LEVEL", int),
         "recompress": ("NEWSWARC_ARCHIVE_RECOMPRESS", bool),
         "max_body": ("NEWSWARC_ARCHIVE_MAX_BODY", int),
+        "max_decoded": ("NEWSWARC_ARCHIVE_MAX_DECODED", int),
         "max_size": ("NEWSWARC_ARCHIVE_MAX_SIZE", int),
         "prefix": ("NEWSWARC_ARCHIVE_PREFIX", str),
         "queue_size": ("NEWSWARC_ARCHIVE_QUEUE_SIZE", int),
@@ -335,11 +346,13 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
         "workers": ("NEWSWARC_EXTRACT_WORKERS", int),
     },
     "s3": {
+        "connect_timeout": ("NEWSWARC_S3_CONNECT_TIMEOUT", (int, float)),
         "endpoint_url": ("NEWSWARC_S3_ENDPOINT_URL", str),
         "max_attempts": ("NEWSWARC_S3_MAX_ATTEMPTS", int),
         "multipart_chunksize": ("NEWSWARC_S3_MULTIPART_CHUNKSIZE", int),
         "multipart_threshold": ("NEWSWARC_S3_MULTIPART_THRESHOLD", int),
         "profile": ("NEWSWARC_S3_PROFILE", str),
+        "read_timeout": ("NEWSWARC_S3_READ_TIMEOUT", (int, float)),
         "region": ("NEWSWARC_S3_REGION", str),
         "retry_backoff": ("NEWSWARC_S3_RETRY_BACKOFF", (int, float)),
         "sse": ("NEWSWARC_S3_SSE", str),
@@ -398,6 +411,8 @@ def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> di
                 problems.add(f"{section}.{key}", f"expected {names}, got {value!r}")
             elif key.endswith("_threshold") and section == "dedup" and not 0 < value <= 1:
                 problems.add(f"{section}.{key}", f"must be above 0 and at most 1, got {value!r}")
+            elif setting == "LOG_LEVEL" and value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+                problems.add(f"{section}.{key}", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
             else:
                 settings[setting] = value
     problems.raise_any()

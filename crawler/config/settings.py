@@ -27,7 +27,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 USER_AGENT = f"newswarc/{__version__} (news archiver; +https://example.org/newswarc; contact: archive-operator@example.org)"
 
-# Ask only for content encodings the replay side (warcio, pywb) can decode: no zstd.
+# Ask only for content encodings the replay side (warcio, pywb) can decode (no zstd); the
+# DecodingMiddleware drops br when no brotli decoder with an output limit is installed.
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en",
@@ -37,12 +38,18 @@ DEFAULT_REQUEST_HEADERS = {
 # Size limits are enforced by the archive (it keeps and flags the truncated body).
 DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
+# A body cut off (connection reset, bad chunking) is handed over, archived with WARC-Truncated:
+# disconnect and counted, instead of being dropped unarchived.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
 # A host that does not resolve is not retried like a timeout (the answer would be the same, after
 # another resolver timeout each time): Scrapy's list without CannotResolveHostError.
 RETRY_EXCEPTIONS = [e for e in _scrapy_defaults.RETRY_EXCEPTIONS if e != "scrapy.exceptions.CannotResolveHostError"]
+# Nothing listens unless a profile turns it on ([scrapy] REMOTE_CONTROL_ENABLED = true): Scrapy's
+# RemoteControl (2.19+) is an HTTP server that runs the code sent to it, the telnet console a shell.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 # Scrapy starts this many tasks per response to process its output; our callbacks yield a few
 # requests and at most one item, and 100 (the default) was the crawl process's largest cost.
 CONCURRENT_ITEMS = 16
@@ -57,6 +64,8 @@ SPIDER_MIDDLEWARES = {
     # next to the spider: sees every link the spider yields, for the page's WARC metadata record
     "crawler.crawl.outlinks.OutlinkRecorder": 950,
 }
+# The private-address guard (crawler.crawl.addressguard): after DNS, in the resolver, and for IP literals.
+TWISTED_DNS_RESOLVER = "crawler.crawl.addressguard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxt (100): a redirect to an article archived before is not fetched at all
     "crawler.crawl.middlewares.IncrementalRedirectMiddleware": 90,
@@ -65,6 +74,11 @@ DOWNLOADER_MIDDLEWARES = {
     # last: answers from a WARC archive instead of the network (replay --crawl); every other
     # middleware's process_response still sees its responses. Off unless NEWSWARC_REPLAY_SOURCES is set.
     "crawler.replay.network.ArchiveDownloaderMiddleware": 950,
+    # Scrapy's decompression with a limit on decoded bytes (DOWNLOAD_MAXSIZE is 0, see above)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.crawl.middlewares.DecodingMiddleware": 590,
+    # past RetryMiddleware (550): a refused address is not retried nor logged as an error
+    "crawler.crawl.addressguard.AddressGuardMiddleware": 560,
 }
 ITEM_PIPELINES = {
     "crawler.crawl.pipeline.ArticlePipeline": 300,
@@ -75,6 +89,7 @@ NEWSWARC_ARCHIVE_ENABLED = True
 NEWSWARC_ARCHIVE_GZIP_LEVEL = 6
 NEWSWARC_ARCHIVE_RECOMPRESS = False  # True: deflate already-compressed payloads at the gzip level too
 NEWSWARC_ARCHIVE_MAX_BODY = 50 * 1024 * 1024
+NEWSWARC_ARCHIVE_MAX_DECODED = 50 * 1024 * 1024  # a body decoding past this is archived, not parsed
 NEWSWARC_ARCHIVE_MAX_SIZE = 1_000_000_000
 NEWSWARC_ARCHIVE_PREFIX = "newswarc"
 NEWSWARC_ARCHIVE_QUEUE_SIZE = 500
@@ -83,6 +98,7 @@ NEWSWARC_ARCHIVE_WACZ = False  # write wacz/RUN_ID-SEED.wacz of each run as it e
 NEWSWARC_ARCHIVE_WACZ_TEXT = False  # ... with each article's text in pages.jsonl (full-text search)
 
 # --- crawl: limits applied to every seed (a seed's own max_pages wins)
+NEWSWARC_CRAWL_ALLOW_NETWORKS = []  # private/loopback networks the crawl may reach besides the seeds' own
 NEWSWARC_CRAWL_MAX_PAGES = None
 
 # --- distributed: workers sharing a frontier on Redis (newswarc worker/enqueue/status, docs/distributed.md)
@@ -109,11 +125,13 @@ NEWSWARC_OUTPUT_TEXT_FILES = True  # False: JSONL only, `text_path` null (replay
 NEWSWARC_REPLAY_SOURCES = []
 
 # --- s3: options of the S3 backend (credentials come from boto3's chain)
+NEWSWARC_S3_CONNECT_TIMEOUT = 5.0
 NEWSWARC_S3_ENDPOINT_URL = None
 NEWSWARC_S3_MAX_ATTEMPTS = 5  # botocore attempts per request ("standard" retry mode)
 NEWSWARC_S3_MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
 NEWSWARC_S3_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 NEWSWARC_S3_PROFILE = None
+NEWSWARC_S3_READ_TIMEOUT = 10.0
 NEWSWARC_S3_REGION = None
 NEWSWARC_S3_RETRY_BACKOFF = 2.0  # seconds before the 2nd whole-upload attempt, doubled after
 NEWSWARC_S3_SSE = None

@@ -29,6 +29,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler import software_versions
 from crawler.context import command_workers, run_context
+from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
 from crawler.crawl.outlinks import outlinks_found
 from crawler.errors import NewswarcError
 from crawler.warc import WarcLocation
@@ -76,6 +77,7 @@ class WarcCapture:
         self.pause_engine, self.make_id, self.now = pause_engine, make_id, now
         self._open_writer = open_writer  # a channel on the command's writer process, or a process of its own
         self._repair = repair  # once per command and output when the command's crawls share it
+        self.crawler: Any = None  # set by from_crawler: a full disk stops its crawl (crawl.diskfull)
         self._writer_args = {"prefix": prefix, "max_size": max_size, "gzip_level": gzip_level,
                              "recompress": recompress, "warcinfo": list(warcinfo)}
         self._queue_size = queue_size
@@ -137,6 +139,7 @@ class WarcCapture:
                   repair=lambda directory: workers.repair_once(directory, repair_open_files),
                   state=ctx.state)  # the crawl state remembers payloads across runs
         ext.closed_files = ctx.warc_files  # the run's own files, for its WACZ (crawler.crawl.wacz_export)
+        ext.crawler = crawler
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -199,6 +202,8 @@ class WarcCapture:
                 future, ex = pending
                 if result.error or result.at is None:
                     future.set_exception(ArchiveError(f"{ex.url}: {result.error}"))
+                    if self.crawler is not None and is_disk_full(result.error or ""):
+                        stop_for_disk_full(self.crawler, "WARC file")
                 else:
                     at = result.at
                     future.set_result(WarcLocation(at.key, at.offset, at.length, ex.response_id, at.record_type,
@@ -209,6 +214,9 @@ class WarcCapture:
             elif isinstance(result, MetadataWritten):
                 self.report(result.counts)
             elif isinstance(result, WriterError):
+                if self.crawler is not None and disk_full(self.crawler) and is_disk_full(result.traceback):
+                    logger.debug("Could not %s: %s", result.what, result.traceback.rstrip().rsplit("\n", 1)[-1])
+                    continue  # said once by crawl.diskfull
                 logger.error("Could not %s: %s", result.what, result.traceback.rstrip().rsplit("\n", 1)[-1])
                 logger.debug("The WARC writer's traceback:\n%s", result.traceback.rstrip())
             elif isinstance(result, FileEvent) and result.event == "opened":
@@ -317,6 +325,8 @@ class WarcCapture:
         if info is None:
             return
         uri, date, response_id, pairs = info
+        if note := request.meta.get("newswarc_undecoded"):
+            pairs = [*pairs, ("undecoded", note)]  # kept as received, not parsed (crawler.warc.codecs)
         pairs = pairs + [("outlink", url) for url in dict.fromkeys(urls)]
         self.submit(WriteMetadata(uri, date, response_id, pairs))
 

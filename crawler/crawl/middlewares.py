@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import TextResponse
+from scrapy.responsetypes import responsetypes
 
 from crawler.context import count_already_archived, run_context
 from crawler.urls import canonicalize_url
+from crawler.warc import codecs
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +72,70 @@ class RouteStats:
             route = "robots.txt" if request.url.endswith("/robots.txt") else "other"
         self.stats.inc_value(f"{SENT}{route}")
         return None
+
+
+class DecodingMiddleware:
+    """Scrapy's HttpCompressionMiddleware with a limit on the decoded bytes (:mod:`crawler.warc.codecs`).
+
+    Scrapy's own limit is ``DOWNLOAD_MAXSIZE``, which newswarc sets to 0 so that the archive sees
+    and keeps large bodies; that also switched off Scrapy's decompression limit. Here a body that
+    decodes past ``NEWSWARC_ARCHIVE_MAX_DECODED`` (or does not decode at all) is left as received
+    (the capture has archived it already), flagged in ``meta["newswarc_undecoded"]`` for the
+    spider and the WARC metadata record, counted and logged once; the spider does not parse it.
+    """
+
+    def __init__(self, crawler):
+        self.stats = crawler.stats
+        self.limit = crawler.settings.getint("NEWSWARC_ARCHIVE_MAX_DECODED")
+        self.accept = codecs.accepted_encodings().encode()
+        self.brotli = codecs.brotli_decompressor() is not None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("COMPRESSION_ENABLED"):
+            raise NotConfigured("COMPRESSION_ENABLED is off")
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        value = request.headers.get("Accept-Encoding")
+        if value is None:
+            request.headers["Accept-Encoding"] = self.accept
+        elif not self.brotli and b"br" in value:  # never ask for what cannot be decoded within limits
+            request.headers["Accept-Encoding"] = b", ".join(
+                c.strip() for c in value.split(b",") if c.strip().split(b";")[0] != b"br")
+
+    def process_response(self, request, response, spider=None):
+        values = response.headers.getlist("Content-Encoding")
+        if request.method == "HEAD" or not values:
+            return response
+        codings = codecs.split_encodings(values)
+        known = len(codings)
+        while known and codings[known - 1] in codecs.ENCODINGS:
+            known -= 1
+        to_decode, to_keep = codings[known:], codings[:known]  # the outer unknown ones stay, as in Scrapy
+        if not to_decode:
+            return response
+        try:
+            body = codecs.decode_body(response.body, to_decode, self.limit)
+        except codecs.DecodedTooLarge as exc:
+            return self._undecoded(request, response, "decoded_too_large",
+                                   f"{exc.encoding} body of {len(response.body)} bytes decodes past "
+                                   f"NEWSWARC_ARCHIVE_MAX_DECODED ({exc.limit} bytes); archived as received")
+        except codecs.BodyDecodeError as exc:
+            return self._undecoded(request, response, "bad_encoding", f"{exc}; archived as received")
+        self.stats.inc_value("httpcompression/response_bytes", len(body))
+        self.stats.inc_value("httpcompression/response_count")
+        headers = response.headers.copy()
+        if to_keep:
+            headers["Content-Encoding"] = ", ".join(to_keep)
+        else:
+            del headers["Content-Encoding"]
+        respcls = responsetypes.from_args(headers=headers, url=response.url, body=body)
+        kwargs = {"encoding": None} if issubclass(respcls, TextResponse) else {}
+        return response.replace(cls=respcls, body=body, headers=headers, **kwargs)
+
+    def _undecoded(self, request, response, reason: str, detail: str):
+        request.meta["newswarc_undecoded"] = f"{reason}: {detail}"
+        self.stats.inc_value(f"newswarc/crawl/skipped/{reason}")
+        logger.warning("Skipped %s (%s): %s", request.url, reason, detail)
+        return response

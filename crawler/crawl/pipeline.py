@@ -10,24 +10,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 from concurrent.futures import Future
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions, options_for_seed
 from crawler.context import PoolLease, command_workers, count_already_archived, note_written, run_context
+from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
 from crawler.crawl.items import ArticlePage
 from crawler.dataset.neardup import open_index, row_fields, signature
 from crawler.dataset.quality import SiteQuality
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
 from crawler.output.dedup import Dedup
-from crawler.output.writer import OutputWriter, article_id, jsonl_row, render_text, repair_jsonl
+from crawler.output.writer import (
+    OutputWriter,
+    article_id,
+    jsonl_row,
+    render_text,
+    repair_jsonl,
+    stdout_stream,
+)
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -76,7 +83,7 @@ class ArticlePipeline:
             raise NotConfigured("NEWSWARC_EXTRACT_ENABLED is off: articles are archived, not extracted")
         pool = command_workers(crawler).extraction_pool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
                                                          timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
-        stdout = sys.stdout if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
+        stdout = stdout_stream() if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
         return cls(crawler, pool, jsonl_stdout=stdout)
 
     def open_spider(self, spider=None) -> None:
@@ -84,6 +91,8 @@ class ArticlePipeline:
         self.ctx = ctx
         self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout,
                                    text_files=self.crawler.settings.getbool("NEWSWARC_OUTPUT_TEXT_FILES", True))
+        if self.jsonl_stdout is not None:
+            self.jsonl_stdout.subscribe(lambda: reactor.callFromThread(self._stdout_closed))
         seed = getattr(self.crawler.spider, "seed", None)
         self.options = options_for_seed(seed)
         self.dedup = Dedup(ctx.state)
@@ -91,6 +100,13 @@ class ArticlePipeline:
         self.near = open_index(ctx.state, self.crawler.settings)
         if ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
+
+    def _stdout_closed(self) -> None:
+        """The ``--jsonl -`` reader went away: stop this crawl; what it wrote stays in the files and state."""
+        logger.info("stdout was closed: stopping the crawl (articles so far are in the JSONL files)")
+        self.stats.set_value("newswarc/output/stdout_closed", 1)
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="jsonl_stdout_closed"))
 
     def _recover_killed_runs(self, site: str) -> None:
         """Articles written by a run that was killed before it could record them are not fetched again.
@@ -134,6 +150,8 @@ class ArticlePipeline:
             try:
                 location = await maybe_deferred_to_future(deferred_from_future(item.capture))
             except Exception as exc:  # the WARC write failed: the article still counts, without pointer
+                if disk_full(self.crawler) or is_disk_full(str(exc)):  # not written, not remembered:
+                    raise DropItem("disk full", log_level="DEBUG") from None  # the next run fetches it
                 logger.error("No WARC record for %s: %s", item.url, exc)
                 stats.inc_value("newswarc/extract/no_warc_pointer")
         article = result.article
@@ -162,8 +180,17 @@ class ArticlePipeline:
             row["version_of"] = row["id"]
             row["text_path"] = row["text_path"].replace(".txt", f".{article.text_sha256[:12]}.txt")
             stats.inc_value("newswarc/crawl/changed")
+        if disk_full(self.crawler):
+            raise DropItem("disk full", log_level="DEBUG")
         note_written(self.crawler, row["id"])
-        await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article, location))
+        try:
+            await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article,
+                                                                 location))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            stop_for_disk_full(self.crawler, "article files")
+            raise DropItem("disk full", log_level="DEBUG") from None
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item

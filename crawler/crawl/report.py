@@ -19,6 +19,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from crawler.context import ALREADY_ARCHIVED, backup_state, release_state, run_context, state_run_key
+from crawler.crawl.diskfull import disk_full, is_disk_full
 from crawler.crawl.middlewares import SENT
 from crawler.crawl.reasons import main_failure
 from crawler.crawl.wacz_export import export_run
@@ -124,13 +125,29 @@ class RunReport:
         if (quality := getattr(self.crawler, "newswarc_quality", None)) is not None:  # the pipeline's SiteQuality
             report["quality"] = {"sites": {name: quality.table(report["counts"]["pages_by_kind"])}}
         key = f"runs/{ctx.run_id}-{name}.json"
-        ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
-        if ctx.state is not None:
-            ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+        try:
+            ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            logger.error("The run report could not be written: %s", exc.strerror)
+            key = ""
+        if ctx.state is not None and disk_full(self.crawler):
+            # SQLite may have rolled back what it could not commit: the run stays unfinished, so the
+            # next run reads its JSONL back into the state (as after a kill) and nothing is fetched twice
+            if release_state(ctx.state):
+                backup_state(storage, self.crawler.settings)
+        elif ctx.state is not None:
+            try:
+                ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+            except Exception as exc:  # the run stays "unfinished": the next run recovers it from its JSONL
+                if not is_disk_full(exc):
+                    raise
+                logger.debug("The crawl state could not record the end of the run: %s", exc)
             if release_state(ctx.state):  # the last crawl of this command to finish
                 backup_state(storage, self.crawler.settings)
         ctx.storage.close()
-        report["report_file"] = ctx.storage.display(key)
+        report["report_file"] = ctx.storage.display(key) if key else "(not written: no space left on device)"
         if storage.remote:
             report["storage"]["spooled"] = storage.spooled()  # the final count, the report itself included
             if (storage.work_dir / key).exists():

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
@@ -35,8 +35,8 @@ from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
-from crawler.discovery.sitemaps import looks_like_sitemap, parse_sitemap
-from crawler.urls import canonicalize_url, is_allowed_domain
+from crawler.discovery.sitemaps import absolute_http, looks_like_sitemap, parse_sitemap
+from crawler.urls import canonicalize_url, is_allowed_domain, redact_url, url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,10 @@ class NewsSpider(scrapy.Spider):
     def _request(self, url: str, route: str, callback, *, depth: int = 0, meta: dict | None = None,
                  canonical: bool = True) -> scrapy.Request | None:
         """One request per URL per run, inside the allowed domains, within the page budget."""
+        if (problem := url_problem(url)) is not None:  # never let one bad link stop its page
+            self.crawler.stats.inc_value("newswarc/crawl/skipped/bad_url")
+            logger.info("Skipped %s (bad_url): %s", redact_url(url), problem)
+            return None
         url = canonicalize_url(url) if canonical else url
         if url in self._requested:
             return None
@@ -121,11 +125,17 @@ class NewsSpider(scrapy.Spider):
         if self.max_pages and self._scheduled >= self.max_pages:
             self.crawler.stats.inc_value("newswarc/crawl/over_max_pages")
             return None
+        try:
+            request = scrapy.Request(url, callback=callback, errback=self._failed, priority=PRIORITY.get(route, 0),
+                                     headers=headers or None, meta=meta)
+        except ValueError as exc:  # url_problem missed one: still a counted skip, never a lost page
+            self.crawler.stats.inc_value("newswarc/crawl/skipped/bad_url")
+            logger.info("Skipped %s (bad_url): %s", redact_url(url), exc)
+            return None
         self._requested.add(url)
         self._scheduled += 1
         self.crawler.stats.inc_value(f"newswarc/crawl/requests/{route}")
-        return scrapy.Request(url, callback=callback, errback=self._failed, priority=PRIORITY.get(route, 0),
-                              headers=headers or None, meta=meta)
+        return request
 
     def _due_for_recheck(self, prior) -> bool:
         """Articles younger than the seed's ``recheck_hours`` are fetched again, conditionally."""
@@ -166,12 +176,14 @@ class NewsSpider(scrapy.Spider):
         sitemaps = list(getattr(parser, "sitemaps", None) or [])
         base = _robots_url(request.url)
         for url in sitemaps:
-            if req := self._request(urljoin(base, url.strip()), "sitemap", self.parse_sitemap):
+            if req := self._request(absolute_http(url, base) or url, "sitemap", self.parse_sitemap):
                 self.crawler.stats.inc_value("newswarc/discovery/robots_sitemaps")
                 self.crawler.engine.crawl(req)
 
     @reporting_outlinks
     async def parse_robots(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         self.crawler.stats.inc_value("newswarc/discovery/robots")
         for url in sitemaps_from_robots(response.body, response.url):
             if req := self._request(url, "sitemap", self.parse_sitemap):
@@ -182,6 +194,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_sitemap(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
         sitemap = await _in_thread(parse_sitemap, response.body, response.url)
         for req in self._sitemap_requests(response, sitemap):
@@ -246,6 +260,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_feed(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         feed = await _in_thread(parse_feed, response.body, response.url)
         for req in self._feed_requests(response, feed):
             yield req
@@ -270,6 +286,8 @@ class NewsSpider(scrapy.Spider):
 
     @reporting_outlinks
     async def parse_page(self, response: Response):
+        if response.meta.get("newswarc_undecoded"):
+            return  # archived as received, counted and logged by the DecodingMiddleware
         stats = self.crawler.stats
         depth = response.meta.get("newswarc_depth", 0)
         if response.status == 304:  # a recheck found the article unchanged (archived as a revisit)

@@ -20,6 +20,9 @@ from crawler.discovery.sitemaps import absolute_http
 
 logger = logging.getLogger(__name__)
 
+# libxml2 cuts a document at a text node over 10 MB (a huge JSON-LD script) unless huge_tree is on;
+# page sizes are bounded by NEWSWARC_ARCHIVE_MAX_DECODED and NEWSWARC_ARCHIVE_MAX_BODY.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # _CONTROL below U+0080
@@ -66,7 +69,7 @@ def parse_html(html: bytes | str | etree._Element, content_type: str | None = No
     if not text.strip():
         return None
     try:
-        return lxml.html.document_fromstring(text)
+        return lxml.html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         logger.debug("unparseable HTML: %s", exc)
         return None
@@ -180,7 +183,10 @@ def next_page_links(html: bytes | str | etree._Element, url: str) -> list[str]:
         link = absolute_http(href, base)
         if not link:
             continue
-        there = urlsplit(link)
+        try:
+            there = urlsplit(link)
+        except ValueError:  # a broken IPv6 literal: extract_links passes it on, the spider counts it
+            continue
         if there.netloc.lower() != here.netloc.lower():
             continue
         m = _WP_PAGE.match(there.path)

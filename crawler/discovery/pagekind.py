@@ -131,7 +131,7 @@ def _jsonld_objects(root: etree._Element) -> Iterator[dict]:
         raw = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$", "", raw)
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
             continue
         stack = data if isinstance(data, list) else [data]
         for obj in stack:

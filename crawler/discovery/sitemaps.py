@@ -55,6 +55,10 @@ def gunzip_capped(body: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
     return out.getvalue()
 
 
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.S | re.I)
+_ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[A-Za-z_][\w.-]*;")
+
+
 def xml_root(data: bytes, url: str) -> tuple[etree._Element | None, str | None]:
     """Parse XML safely and leniently: (root or None, first parser error or None).
 
@@ -64,6 +68,10 @@ def xml_root(data: bytes, url: str) -> tuple[etree._Element | None, str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     data = data.lstrip()
+    if b"<!DOCTYPE" in data[:4096] or b"<!doctype" in data[:4096]:
+        # entities are never expanded (billion laughs); but an unexpanded reference made lxml drop
+        # everything after it: the internal subset and the references to its entities go
+        data = _ENTITY_REF.sub(b"", _DOCTYPE.sub(b"", data, count=1))
     parser = etree.XMLParser(
         recover=True,
         resolve_entities=False,

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from lxml.html import HtmlElement, fromstring
+from lxml.html import HtmlElement, HTMLParser, fromstring
 
 from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import drop_document_end_tags, has_xml_invalid_chars
-from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, extract_url
+from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS, extract_url
 from crawler.extract.body import BASE, extract_body
 from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
 from crawler.extract.metadata import (
@@ -85,7 +85,6 @@ DEFAULT_OPTIONS = ExtractOptions()
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # WHATWG: these labels mean windows-1252 in browsers (servers say latin-1 and send cp1252).
 _ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "l1": "cp1252",
             "iso8859-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis",
@@ -141,6 +140,12 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
 
 # ---------------------------------------------------------------- parsing
 
+# trafilatura's parser, but with libxml2's 10 MB limit per text node lifted: a page with 15 MB of
+# JSON-LD was cut at its <script> and lost its body (the page size is capped by MAX_HTML_CHARS).
+_HUGE_TREE_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                               remove_pis=True, huge_tree=True)
+
+
 def _parse(text: str) -> HtmlElement | None:
     """``trafilatura.utils.load_html`` for decoded text, the same repairs and parser, ~2 ms faster.
 
@@ -163,7 +168,7 @@ def _parse(text: str) -> HtmlElement | None:
     tree = None
     for source in (data or text.encode("utf-8", "surrogatepass"), text):
         try:
-            parsed = fromstring(source, parser=HTML_PARSER)
+            parsed = fromstring(source, parser=_HUGE_TREE_PARSER)
         except Exception as exc:  # both forms are tried, as trafilatura does
             logger.debug("lxml could not parse the page: %s", exc)
             continue
@@ -382,18 +387,28 @@ def count_words(text: str) -> int:
 
 
 def _looks_binary(data: str | bytes) -> bool:
+    """A file format's magic number, or more than 5% control bytes in the first 2 KB of text.
+
+    A text with a byte-order mark (UTF-8, UTF-16, UTF-32) is judged after decoding: its NUL bytes
+    are half of every UTF-16 character. One stray NUL in a page is not binary either.
+    """
     head = data[:2048]
     if isinstance(head, str):
         head = head.encode("utf-8", "replace")
     if head.startswith((b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF")):
         return True
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            head = head[len(bom):].decode(codec, "replace").encode("utf-8", "replace")
+            break
     ctrl = len(head) - len(head.translate(None, _CONTROL_BYTES))  # counted in C, not byte by byte
     return ctrl > len(head) * 0.05
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
+# byte-order marks, for decode_html and _looks_binary; UTF-32 first: its little-endian BOM starts with UTF-16's
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def _run(html: str | bytes, url: str, charset: str | None,

@@ -78,7 +78,7 @@ def _read_head(tree: HtmlElement) -> _Head:
     for script in scripts:
         try:
             parsed.append(json.loads(script))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
             continue
     return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
 

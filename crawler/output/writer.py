@@ -15,11 +15,13 @@ written. The writer is blocking code that the pipeline calls from a thread, henc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -93,6 +95,61 @@ def jsonl_row(article: Article, *, site: str, fetched_at: datetime, warc: Mappin
     return row
 
 
+class StdoutStream:
+    """The JSONL stream on stdout (``--jsonl -``), shared by every writer of the process.
+
+    A reader that goes away (``| head``) closes the pipe: the line that fails is already in the
+    JSONL file, so nothing is lost; the stream stops for good, fd 1 is pointed at /dev/null (no
+    second error at exit) and the listeners (each crawl's pipeline, which stops its crawl) are
+    called once. ``lines`` is the number of lines the reader got.
+    """
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.closed = False
+        self.lines = 0
+        self._listeners: list[Any] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, callback: Any) -> None:
+        self._listeners.append(callback)
+
+    def write_line(self, line: bytes) -> bool:
+        """Write one line; False once the reader has gone away."""
+        with self._lock:
+            if self.closed:
+                return False
+            try:
+                self.stream.write(line.decode("utf-8"))
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError) as exc:
+                if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError) and exc.errno not in (32, 9):
+                    raise
+                self.closed = True
+                with contextlib.suppress(OSError):
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, self.stream.fileno())
+                    os.close(devnull)
+                listeners = list(self._listeners)
+            else:
+                self.lines += 1
+                return True
+        for callback in listeners:
+            callback()
+        return False
+
+
+_STDOUT: StdoutStream | None = None
+
+
+def stdout_stream() -> StdoutStream:
+    """The process's one :class:`StdoutStream` over ``sys.stdout``."""
+    global _STDOUT
+    if _STDOUT is None:
+        _STDOUT = StdoutStream(sys.stdout)
+    return _STDOUT
+
+
 class _Part:
     """An open JSONL part: its key, final path, ``.open`` path (where it is built), descriptor and size."""
 
@@ -110,11 +167,13 @@ class _Part:
 class OutputWriter:
     """Writes each article's text file and JSONL line; thread-safe, blocking (call it off the reactor)."""
 
-    def __init__(self, storage: Storage, *, run_id: str, jsonl_stdout: IO[str] | None = None,
+    def __init__(self, storage: Storage, *, run_id: str, jsonl_stdout: StdoutStream | IO[str] | None = None,
                  jsonl_max_bytes: int = 64 * 1024 * 1024, text_files: bool = True):
         self.storage = storage
         self.text_files = text_files
         self.run_id = _safe(run_id)
+        if jsonl_stdout is not None and not isinstance(jsonl_stdout, StdoutStream):
+            jsonl_stdout = StdoutStream(jsonl_stdout)  # replay's --jsonl FILE|- beside --out
         self.jsonl_stdout = jsonl_stdout
         self.jsonl_max_bytes = jsonl_max_bytes
         self._parts: dict[str, _Part] = {}
@@ -135,12 +194,15 @@ class OutputWriter:
         line = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
             part = self._part(_safe(row.get("site") or "_"), len(line))
-            _write_all(part.fd, line)
+            try:
+                _write_all(part.fd, line)
+            except OSError:
+                os.ftruncate(part.fd, part.size)  # disk full: no partial line left in the part
+                raise
             part.size += len(line)
             self.articles += 1
-            if self.jsonl_stdout is not None:
-                self.jsonl_stdout.write(line.decode("utf-8"))
-                self.jsonl_stdout.flush()
+            if self.jsonl_stdout is not None and not self.jsonl_stdout.write_line(line):
+                self.jsonl_stdout = None  # the reader went away: the files and the state go on
 
     def _part(self, site: str, incoming: int) -> _Part:
         part = self._parts.get(site)

@@ -15,10 +15,7 @@ SIGTERM (Scrapy's graceful shutdown closes its files), and once it has exited
 from __future__ import annotations
 
 import collections
-import fcntl
 import logging
-import os
-import re
 import signal
 import subprocess
 import threading
@@ -32,6 +29,7 @@ from croniter import CroniterBadDateError, croniter
 
 from crawler.config.cron import validate_cron
 from crawler.errors import ConfigError, NewswarcError
+from crawler.storage.lock import RunLock, RunLockBusy  # noqa: F401  (RunLockBusy: part of this module's API)
 
 logger = logging.getLogger(__name__)
 
@@ -66,69 +64,6 @@ class ScheduledSeed:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cron", validate_cron(self.cron, self.seed_path))
-
-
-class RunLockBusy(NewswarcError):
-    """A run of this seed is already going on (in this or another process)."""
-
-
-class RunLock:
-    """An exclusive, non-blocking ``flock`` on ``<lock_dir>/<name>.lock``.
-
-    Compatible with ``flock -n FILE cmd`` from util-linux, so crontab runs share it. The file
-    holds the holder's pid for humans; it is never deleted (deleting races with flock).
-    """
-
-    def __init__(self, lock_dir: Path, name: str):
-        self.name = name
-        self.path = Path(lock_dir) / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name) or '_'}.lock"
-        self._fd: int | None = None
-
-    @property
-    def locked(self) -> bool:
-        """Whether this object holds the lock."""
-        return self._fd is not None
-
-    def acquire(self) -> bool:
-        """Take the lock without waiting; False when someone else holds it."""
-        if self._fd is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except BaseException:
-            os.close(fd)
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        """Drop the lock (closing the file releases the flock)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
-
-    def holder_pid(self) -> int | None:
-        """The pid written by the last holder (it may have exited since)."""
-        try:
-            return int(self.path.read_text().strip() or 0) or None
-        except (OSError, ValueError):
-            return None
-
-    def __enter__(self) -> RunLock:
-        if not self.acquire():
-            pid = self.holder_pid()
-            raise RunLockBusy(f"{self.name}: already running (pid {pid}, lock {self.path})")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
 
 
 class SubprocessRunner:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol, runtime_checkable
+
+from crawler.errors import StorageError
 
 
 @runtime_checkable
@@ -72,8 +74,20 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary name, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # disk full, killed...: no hidden half file left behind
+        raise
+
+
+def inside(root: Path, key: str) -> Path:
+    """``root / key``, refusing a key that is absolute or climbs out with ``..`` (StorageError)."""
+    pure = PurePosixPath(key)
+    if not key or pure.is_absolute() or "\\" in key or "\x00" in key or any(p == ".." for p in pure.parts):
+        raise StorageError(f"{key!r}: a path outside the output {root} is refused")
+    return root / key

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from crawler.errors import StorageError
-from crawler.storage.base import atomic_write
+from crawler.storage.base import atomic_write, inside
 
 
 class LocalStorage:
@@ -32,7 +32,7 @@ class LocalStorage:
             raise StorageError(f"{self.work_dir}: output directory is not writable")
 
     def local_path(self, key: str) -> Path:
-        path = self.work_dir / key
+        path = inside(self.work_dir, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -41,7 +41,7 @@ class LocalStorage:
             raise StorageError(f"{self.display(key)}: cannot commit, no such file")
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        atomic_write(self.work_dir / key, data)
+        atomic_write(inside(self.work_dir, key), data)
 
     def exists(self, key: str) -> bool:
         return (self.work_dir / key).is_file()

@@ -144,8 +144,17 @@ def write_cdxj(specs: Sequence[str | os.PathLike], out: IO[str]) -> int:
 
 def write_cdxj_file(lines: list[str], path: str | os.PathLike) -> None:
     """Write ``lines`` to ``path`` atomically: a temporary file in the same directory, then a rename,
-    so that an existing index is never left truncated by a failure."""
+    so that an existing index is never left truncated by a failure.
+
+    Only a regular file (or a new one) is replaced that way: ``-o /dev/null``, a FIFO or a terminal is
+    written in place (renaming over a device, as root, would put a plain file where the device was).
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line + "\n")
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

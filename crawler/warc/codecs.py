@@ -1,4 +1,19 @@
-"""HTTP payload decoding of archived bodies: de-chunking and Content-Encoding, within a size limit.
+"""HTTP bodies: de-chunking and Content-Encoding, with a limit on the decoded bytes.
+
+The crawl (``crawl.middlewares.DecodingMiddleware``) and replay (``replay.worker``) decode with
+the same functions and limits.
+
+A 1 MB gzip body can inflate to 1 GiB, a 13 KB brotli body likewise, and encodings stack
+(``gzip, gzip``). Every decoder here produces at most ``limit`` bytes in total, in chunks,
+so memory stays bounded whatever the input: past the limit it raises
+:class:`DecodedTooLarge` and the caller keeps the body as received (the crawl archives it
+and skips it, replay reports it).
+
+Brotli: pywb pulls in ``brotlipy``, whose ``brotli`` package shadows Google's ``brotli`` module
+and has no bounded decompressor (nor ``process()``, which Scrapy's own decoder calls). The
+decoder is chosen by what it can do: Google's module when it is the one imported and has
+``output_buffer_limit`` (1.2+), else ``brotlicffi`` (a dependency: its module name clashes with
+nothing).
 
 The bytes win over the headers: some archives store a body that is already decoded under its
 original ``Content-Encoding: gzip`` header (wabac.js exports, some research corpora). Refusing
@@ -8,11 +23,15 @@ such a page loses every page of the file; warcio falls back to the raw bytes, an
 
 from __future__ import annotations
 
+import importlib
 import zlib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from io import BytesIO
+from typing import Any
 
-import brotli
-
-__all__ = ["DecodeError", "dechunk", "decode_content", "decode_payload", "looks_decoded"]
+__all__ = ["BodyDecodeError", "DecodeError", "DecodedTooLarge", "accepted_encodings", "decode_body",
+           "decode_content", "decode_payload", "dechunk", "looks_decoded", "split_encodings"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
@@ -43,38 +62,166 @@ def dechunk(body: bytes) -> bytes:
             return b"".join(out)
 
 
-def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
-    zobj = zlib.decompressobj(wbits)
-    out = zobj.decompress(data, limit + 1)
-    while zobj.eof and zobj.unused_data.startswith(b"\x1f\x8b") and wbits > 16 and len(out) <= limit:
-        rest = zobj.unused_data  # concatenated gzip members
+CHUNK = 64 * 1024
+ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "zstd", "identity")
+
+
+class BodyDecodeError(ValueError):
+    """A body cannot be decoded (corrupt stream, unknown or unavailable encoding)."""
+
+
+class DecodedTooLarge(BodyDecodeError):
+    """Decoding passed the limit; ``encoding`` is the step that did, ``size`` the bytes so far."""
+
+    def __init__(self, encoding: str, size: int, limit: int):
+        self.encoding, self.size, self.limit = encoding, size, limit
+        super().__init__(f"{encoding} body decodes past {limit} bytes")
+
+
+@lru_cache(maxsize=1)
+def brotli_decompressor() -> Callable[[], Any] | None:
+    """A factory of brotli decompressors with ``process(data, output_buffer_limit=)``, or None."""
+    for name in ("brotli", "brotlicffi"):
+        try:
+            module = importlib.import_module(name)
+            factory = module.Decompressor
+            probe = factory()
+            if not (hasattr(probe, "process") and hasattr(probe, "is_finished")):
+                continue
+            probe.process(b"\x3b", output_buffer_limit=CHUNK)  # an empty stream; old versions lack the limit
+        except Exception:  # noqa: BLE001 - absent, shadowed or too old: try the next one
+            continue
+        return factory
+    return None
+
+
+def accepted_encodings() -> str:
+    """The Accept-Encoding value this process can decode within limits (``br`` only with a bounded decoder)."""
+    return "gzip, deflate, br" if brotli_decompressor() else "gzip, deflate"
+
+
+def _check(encoding: str, size: int, limit: int) -> None:
+    if limit and size > limit:
+        raise DecodedTooLarge(encoding, size, limit)
+
+
+def _zlib(data: bytes, wbits: int, encoding: str, limit: int) -> bytes:
+    """Inflate, following concatenated gzip members, at most ``limit`` bytes."""
+    out: list[bytes] = []
+    size = 0
+    while True:
         zobj = zlib.decompressobj(wbits)
-        out += zobj.decompress(rest, limit + 1 - len(out))
-    if len(out) > limit:
-        raise DecodeError("too_large")
-    return out
+        chunk = zobj.decompress(data, CHUNK)
+        while True:
+            size += len(chunk)
+            _check(encoding, size, limit)
+            out.append(chunk)
+            if zobj.eof or not zobj.unconsumed_tail:
+                break
+            chunk = zobj.decompress(zobj.unconsumed_tail, CHUNK)
+        if not zobj.eof:  # a truncated stream: keep what was decoded
+            out.append(zobj.flush())
+            break
+        data = zobj.unused_data
+        if not (wbits > 16 and data.startswith(b"\x1f\x8b")):
+            break
+    return b"".join(out)
+
+
+def _deflate(data: bytes, limit: int) -> bytes:
+    try:
+        return _zlib(data, zlib.MAX_WBITS, "deflate", limit)
+    except DecodedTooLarge:
+        raise
+    except zlib.error:  # raw deflate without the zlib header (old IIS)
+        return _zlib(data, -zlib.MAX_WBITS, "deflate", limit)
+
+
+def _brotli(data: bytes, limit: int) -> bytes:
+    factory = brotli_decompressor()
+    if factory is None:
+        raise BodyDecodeError("no bounded brotli decoder is installed")
+    dec = factory()
+    out: list[bytes] = []
+    size = 0
+    chunk = dec.process(data, output_buffer_limit=CHUNK)
+    while True:
+        size += len(chunk)
+        _check("br", size, limit)
+        out.append(chunk)
+        if dec.is_finished() or not chunk:
+            break
+        chunk = dec.process(b"", output_buffer_limit=CHUNK)
+    return b"".join(out)
+
+
+def _zstd(data: bytes, limit: int) -> bytes:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
+    except ImportError:
+        try:
+            from backports import zstd  # type: ignore[import-not-found,no-redef]  # Scrapy's dependency
+        except ImportError:
+            raise BodyDecodeError("no zstd decoder is installed") from None
+    out: list[bytes] = []
+    size = 0
+    with zstd.ZstdFile(BytesIO(data)) as reader:
+        while True:
+            try:
+                chunk = reader.read(CHUNK)
+            except EOFError:  # truncated: keep what was decoded
+                break
+            if not chunk:
+                break
+            size += len(chunk)
+            _check("zstd", size, limit)
+            out.append(chunk)
+    return b"".join(out)
+
+
+def split_encodings(values: Sequence[bytes | str]) -> list[str]:
+    """``Content-Encoding`` header values to the list of codings, in the order they were applied."""
+    codings: list[str] = []
+    for value in values:
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        codings += [c.strip().lower() for c in text.split(",") if c.strip()]
+    return codings
+
+
+def decode_body(body: bytes, codings: Sequence[str], limit: int) -> bytes:
+    """Undo ``codings`` (applied first to last) with at most ``limit`` decoded bytes at every step.
+
+    Raises :class:`DecodedTooLarge` past the limit, :class:`BodyDecodeError` for a corrupt stream
+    or an unknown coding. ``limit`` 0 means no limit (not used by the crawl).
+    """
+    for coding in reversed(list(codings)):
+        try:
+            if coding in ("gzip", "x-gzip"):
+                body = _zlib(body, 16 + zlib.MAX_WBITS, coding, limit)
+            elif coding == "deflate":
+                body = _deflate(body, limit)
+            elif coding == "br":
+                body = _brotli(body, limit)
+            elif coding == "zstd":
+                body = _zstd(body, limit)
+            elif coding != "identity":
+                raise BodyDecodeError(f"unknown content encoding {coding!r}")
+        except BodyDecodeError:
+            raise
+        except Exception as exc:  # zlib.error, brotli.error, zstd.ZstdError: a corrupt stream
+            raise BodyDecodeError(f"corrupt {coding} body: {exc}") from None
+    return body
 
 
 def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, br, identity; stacked ones last-first), at most ``limit`` bytes."""
-    for coding in reversed([c.strip().lower() for c in (encoding or "").split(",") if c.strip()]):
-        try:
-            if coding in ("gzip", "x-gzip"):
-                body = _inflate(body, 16 + zlib.MAX_WBITS, limit)
-            elif coding == "deflate":
-                try:
-                    body = _inflate(body, zlib.MAX_WBITS, limit)
-                except zlib.error:  # raw deflate without the zlib header (old IIS)
-                    body = _inflate(body, -zlib.MAX_WBITS, limit)
-            elif coding == "br":
-                body = brotli.decompress(body)
-                if len(body) > limit:
-                    raise DecodeError("too_large")
-            elif coding != "identity":
-                raise DecodeError("unknown_encoding")
-        except (zlib.error, brotli.error) as exc:
-            raise DecodeError("bad_encoding") from exc
-    return body
+    """Undo ``Content-Encoding`` (gzip, deflate, br, zstd, identity; stacked ones last-first), at most
+    ``limit`` bytes at every step; :class:`DecodeError` names the problem in a token for replay's stats."""
+    try:
+        return decode_body(body, split_encodings([encoding or ""]), limit)
+    except DecodedTooLarge:
+        raise DecodeError("too_large") from None
+    except BodyDecodeError as exc:
+        raise DecodeError("unknown_encoding" if "unknown" in str(exc) else "bad_encoding") from None
 
 
 def looks_decoded(body: bytes) -> bool:

@@ -45,6 +45,14 @@ class RevisitIndex:
 _SERIALS = itertools.count(1)
 
 
+def _write_all(fh: Any, data: bytes) -> int:
+    """Write all of ``data`` to an unbuffered file (which may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[fh.write(view):]
+    return len(data)
+
+
 def warc_filename(prefix: str, serial: int, now: float | None = None, host: str | None = None,
                   pid: int | None = None) -> str:
     """``PREFIX-TIMESTAMP17-SERIAL5-HOST-PID.warc.gz``: unique across processes and machines."""
@@ -105,11 +113,17 @@ class WarcFileWriter:
         self._serial = next(_SERIALS)
         self._name = warc_filename(self.prefix, self._serial, self.now())
         path = self.storage.local_path(self.key + ".open")
-        fh = open(path, "wb")
+        # unbuffered: after a failed write (disk full) nothing waits in a buffer, the file is cut back
+        fh = open(path, "wb", buffering=0)
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # repair skips files that are in use
-        self._fh, self._offset = fh, 0
         info = warcinfo_record(self._name, warc_date(self.now()), self.make_id(), self.warcinfo)
-        self._offset += fh.write(gzip_member(info, self.gzip_level))
+        try:
+            self._offset = _write_all(fh, gzip_member(info, self.gzip_level))
+        except BaseException:
+            fh.close()
+            path.unlink(missing_ok=True)  # no empty .open file per failed attempt
+            raise
+        self._fh = fh
         logger.info("Opened WARC file %s", self.storage.display(self.key + ".open"))
         if self.on_file:
             self.on_file("opened", self.key)
@@ -124,11 +138,10 @@ class WarcFileWriter:
             out.append((self.key, start + sum(length for _, _, length in out), len(member)))
         try:
             if sum(map(len, members)) < _SLICE:
-                self._fh.write(b"".join(members))  # one write, one flush per group
+                _write_all(self._fh, b"".join(members))  # one write per group
             else:
                 for member in members:
-                    self._fh.write(member)
-            self._fh.flush()
+                    _write_all(self._fh, member)
         except BaseException:
             self._rewind(start)
             raise

@@ -80,6 +80,13 @@ def _root_error(exc: BaseException) -> BaseException:
     return seen
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """Whether S3 did not answer in time (connect or read timeout)."""
+    from botocore import exceptions as bex  # optional: boto3
+
+    return isinstance(_root_error(exc), bex.ConnectTimeoutError | bex.ReadTimeoutError)
+
+
 def is_outage(exc: BaseException) -> bool:
     """Whether a failure means S3 as a whole is unavailable (not just this object)."""
     from botocore import exceptions as bex  # optional: boto3

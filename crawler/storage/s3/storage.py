@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from crawler.config import settings as default_settings
 from crawler.errors import StorageError
 from crawler.storage.base import atomic_write
-from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage
+from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage, is_timeout
 from crawler.storage.s3.redact import protect_sdk_logs
 from crawler.storage.spool import claim_spool, default_spool_dir, is_finished, prune_empty_dirs, spooled_keys
 
@@ -97,6 +97,8 @@ class S3Storage:
         multipart_threshold: int = DEFAULTS["NEWSWARC_S3_MULTIPART_THRESHOLD"],
         multipart_chunksize: int = DEFAULTS["NEWSWARC_S3_MULTIPART_CHUNKSIZE"],
         max_attempts: int = DEFAULTS["NEWSWARC_S3_MAX_ATTEMPTS"],
+        connect_timeout: float = DEFAULTS["NEWSWARC_S3_CONNECT_TIMEOUT"],
+        read_timeout: float = DEFAULTS["NEWSWARC_S3_READ_TIMEOUT"],
         upload_attempts: int = DEFAULTS["NEWSWARC_S3_UPLOAD_ATTEMPTS"],
         retry_backoff: float = DEFAULTS["NEWSWARC_S3_RETRY_BACKOFF"],
         workers: int = DEFAULTS["NEWSWARC_S3_UPLOAD_WORKERS"],
@@ -138,11 +140,15 @@ class S3Storage:
         per_upload = 4
         self._transfer = TransferConfig(multipart_threshold=self.multipart_threshold,
                                         multipart_chunksize=self.multipart_chunksize, max_concurrency=per_upload)
-        config = Config(retries={"max_attempts": max(1, int(max_attempts)), "mode": "standard"},
-                        connect_timeout=10, read_timeout=60, max_pool_connections=self.workers * per_upload + 4)
+        config = Config(retries={"total_max_attempts": max(1, int(max_attempts)), "mode": "standard"},
+                        connect_timeout=float(connect_timeout), read_timeout=float(read_timeout),
+                        max_pool_connections=self.workers * per_upload + 4)
         try:
             session = boto3.session.Session(profile_name=profile or None, region_name=region or None)
             self._client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
+            # the start-up check asks once: no answer within the timeouts means unusable (exit 3)
+            self._check_client = session.client("s3", endpoint_url=endpoint_url or None, config=config.merge(
+                Config(retries={"total_max_attempts": 1, "mode": "standard"})))
         except BotoCoreError as exc:
             raise StorageError(f"{self.uri}: {describe_error(exc, self.endpoint_url)[0]}") from None
         self.endpoint_url = self._client.meta.endpoint_url
@@ -170,6 +176,8 @@ class S3Storage:
             multipart_threshold=_number(settings, "NEWSWARC_S3_MULTIPART_THRESHOLD", int),
             multipart_chunksize=_number(settings, "NEWSWARC_S3_MULTIPART_CHUNKSIZE", int),
             max_attempts=_number(settings, "NEWSWARC_S3_MAX_ATTEMPTS", int),
+            connect_timeout=_number(settings, "NEWSWARC_S3_CONNECT_TIMEOUT", float),
+            read_timeout=_number(settings, "NEWSWARC_S3_READ_TIMEOUT", float),
             upload_attempts=_number(settings, "NEWSWARC_S3_UPLOAD_ATTEMPTS", int),
             retry_backoff=_number(settings, "NEWSWARC_S3_RETRY_BACKOFF", float),
             workers=_number(settings, "NEWSWARC_S3_UPLOAD_WORKERS", int),
@@ -183,16 +191,16 @@ class S3Storage:
 
         try:
             try:
-                self._client.head_bucket(Bucket=self.bucket)
+                self._check_client.head_bucket(Bucket=self.bucket)
             except ClientError as exc:  # 403 without s3:ListBucket: the put below decides
                 if describe_error(exc, self.endpoint_url)[0] != "access denied (check credentials)":
                     raise
             marker = self._s3_key(f".newswarc-check-{uuid.uuid4().hex}")
-            self._client.put_object(Bucket=self.bucket, Key=marker, Body=b"", **self._put_args())
+            self._check_client.put_object(Bucket=self.bucket, Key=marker, Body=b"", **self._put_args())
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"{self.uri}: {describe_error(exc, self.endpoint_url)[0]}") from None
         try:
-            self._client.delete_object(Bucket=self.bucket, Key=marker)
+            self._check_client.delete_object(Bucket=self.bucket, Key=marker)
         except (BotoCoreError, ClientError) as exc:  # write-only (append-only) buckets are fine
             logger.warning("%s: could not delete check marker %s: %s", self.uri, marker,
                            describe_error(exc, self.endpoint_url)[0])
@@ -368,6 +376,9 @@ class S3Storage:
                 error = exc
                 reason, transient = describe_error(exc, self.endpoint_url)
                 logger.debug("%s: upload attempt %d failed: %s", self.display(key), attempt + 1, reason)
+                if is_timeout(exc):  # botocore retried already: S3 does not answer, wait no longer
+                    self._pause(reason)
+                    return self._failed(key, path, reason)
                 if not transient:
                     return self._failed(key, path, reason)
             except Exception:
