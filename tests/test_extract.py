@@ -12,14 +12,12 @@ from crawler.errors import ConfigError
 from crawler.extract.api import (
     Article,
     body_text,
-    clean_lines,
-    count_words,
     decode_html,
     extract_article,
     extract_with_reason,
-    normalize_text,
     warm_up,
 )
+from crawler.extract.text import clean_lines, count_words, normalize_text
 
 DATA = Path(__file__).parent / "data" / "extract"
 CAFE_START = "Le café de la place Saint-Étienne a rouvert ses portes"
