@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
+
+# tldextract (Scrapy's cookie middleware, surt) downloads the Public Suffix List on first use unless
+# told not to (offline: a timeout and two warnings); its bundled snapshot is used instead. Here, where
+# every process (the CLI, `scrapy crawl`, pool workers, library use) starts, before tldextract is
+# imported; a TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS the user sets wins.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it (tool.setuptools.dynamic)
 

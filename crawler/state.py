@@ -268,8 +268,11 @@ class CrawlState:
                 if self._pending and not self._closed.is_set():
                     try:
                         self._commit()
-                    except sqlite3.Error:
-                        logger.error("Crawl state %s: commit failed, will retry", self.path, exc_info=True)
+                    except sqlite3.Error as exc:
+                        # a full disk is said once, by the crawl (crawl.diskfull); anything else is an error here
+                        full = "full" in str(exc).lower()
+                        logger.log(logging.INFO if full else logging.ERROR, "Crawl state %s: commit failed, will retry",
+                                   self.path, exc_info=not full)
 
     def flush(self) -> None:
         """Commit the open batch now (e.g. at the end of a run)."""

@@ -9,21 +9,11 @@ in ``--log-file``). What they mean that matters reaches the user through newswar
 from __future__ import annotations
 
 import logging
-import os
 
 OWN = ("crawler", "newswarc")
 # third-party ERRORs that newswarc reports in its own words (a fetch that failed): not counted as hidden
 EXPLAINED = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt", "scrapy.core.scraper")
 VERBOSE_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-
-
-def offline_public_suffix() -> None:
-    """tldextract (Scrapy's cookie middleware, surt) uses its bundled Public Suffix List snapshot.
-
-    Otherwise its first use downloads the list, and offline prints two warnings after a timeout.
-    Set before tldextract is imported; ``TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS`` set by the user wins.
-    """
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 
 class OwnLinesOnly(logging.Filter):

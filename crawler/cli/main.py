@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from crawler.cli.logs import VERBOSE_FORMAT, level_for, offline_public_suffix, plain_default
+from crawler.cli.logs import VERBOSE_FORMAT, level_for, plain_default
 from crawler.cli.parser import make_parser
 from crawler.errors import ConfigError, NewswarcError
 from crawler.urls import RedactCredentials
@@ -52,7 +52,6 @@ _LATE_POSITIONALS = {"replay": "source", "index": "warc"}  # commands whose SOUR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    offline_public_suffix()
     parser = make_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # `replay A --since X B`: sources may follow options

@@ -5,16 +5,12 @@ Scrapy's own settings keep Scrapy's defaults unless named here. newswarc's setti
 flag first; ``docs/settings.md`` documents each one.
 """
 
-import os as _os
 
 from scrapy.settings import default_settings as _scrapy_defaults
 
 from crawler import __version__
 
-# `scrapy crawl news`: tldextract (Scrapy's cookie middleware) uses its bundled Public Suffix List
-# instead of downloading it (offline: a traceback and a timeout); the CLI does the same, earlier
-# (crawler.cli.logs.offline_public_suffix). Scrapy reads this module before it loads any component.
-_os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+# tldextract's bundled Public Suffix List (no download): set in crawler/__init__.py, which this import runs.
 
 BOT_NAME = "newswarc"
 SPIDER_MODULES = ["crawler.crawl.spider"]

@@ -43,7 +43,8 @@ def stop_for_disk_full(crawler: Any, where: str) -> None:
     if disk_full(crawler):
         return
     crawler.stats.set_value(STAT, where)
-    logger.error("No space left on device (%s): stopping the crawl; what was written is kept", where)
+    # INFO: the command's last line says it to the user (cli/crawl.py), once
+    logger.info("No space left on device (%s): stopping the crawl; what was written is kept", where)
     from twisted.internet import (
         reactor,  # the reactor: Scrapy installs it first (the CLI imports this module)
     )

@@ -130,7 +130,8 @@ class RunReport:
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
-            logger.error("The run report could not be written: %s", exc.strerror)
+            # the summary says "report: (not written: no space left on device)"; the crawl's one line says why
+            logger.info("The run report could not be written: %s", exc.strerror)
             key = ""
         if ctx.state is not None and disk_full(self.crawler):
             # SQLite may have rolled back what it could not commit: the run stays unfinished, so the
