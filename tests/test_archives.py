@@ -11,7 +11,9 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -193,6 +195,20 @@ def test_index_skips_damaged_files_and_never_truncates_its_output(tmp_path):
     proc = run_cli("index", str(good), str(tmp_path / "missing.warc.gz"), "-o", str(out))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "missing.warc.gz" in proc.stderr
     assert out.read_bytes() == before  # an index that exists is never left empty or cut
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_index_to_a_device_writes_it_in_place(tmp_path):
+    """`-o /dev/null` as root: the atomic rename would put a plain file where the device was (this
+    happened to the machine's /dev/null). A private null device stands in for it here."""
+    good = write(tmp_path / "good.warc.gz", mixed_records(), "gzip")
+    device = tmp_path / "null"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    proc = run_cli("index", str(good), "-o", str(device))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(device.stat().st_mode)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 # --- whole-file gzip ----------------------------------------------------------------------------
