@@ -112,7 +112,8 @@ def test_run_report(crawled):
 
 def test_output_layout(crawled):
     _, _, out, _, _ = crawled
-    assert sorted(p.name for p in out.iterdir()) == ["articles", "runs", "state", "text", "warc"]
+    # (.newswarc-output.lock: the output's lock while a command writes it, docs/reliability.md)
+    assert sorted(p.name for p in out.iterdir()) == [".newswarc-output.lock", "articles", "runs", "state", "text", "warc"]
     rows = read_jsonl(out)
     for row in rows[:20]:
         text = (out / row["text_path"]).read_text(encoding="utf-8")

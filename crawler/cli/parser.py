@@ -43,13 +43,12 @@ def _logging(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-file", metavar="FILE", help="write the full log (INFO, or DEBUG with -vv) to FILE")
 
 
-def _common(p: argparse.ArgumentParser, *, out: str = "DIR|s3://BUCKET/PREFIX", scrapy: bool = True) -> None:
+def _common(p: argparse.ArgumentParser, *, out: str = "DIR|s3://BUCKET/PREFIX",
+            settings_help: str = "override a Scrapy or NEWSWARC_* setting (repeatable)") -> None:
     p.add_argument("--settings", metavar="FILE", help="run profile: a file, or a name in ./settings or the bundled "
                    "profiles (default: ./settings/default.toml, else the bundled default)")
     p.add_argument("--out", metavar=out, help="output location (overrides the profile's [output] uri)")
-    if scrapy:
-        p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE",
-                       help="override a Scrapy setting (repeatable)")
+    p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help=settings_help)
     _logging(p)
 
 
@@ -260,7 +259,8 @@ def make_parser() -> argparse.ArgumentParser:
                     "exits with code 4), then remove it from the spool.",
         epilog=exit_codes(2, 3, 130, _0="every file was uploaded (or the output is local: nothing to do)",
                           _1="files still wait in the spool"))
-    _common(p, out="s3://BUCKET/PREFIX", scrapy=False)
+    _common(p, out="s3://BUCKET/PREFIX",
+            settings_help="override NEWSWARC_SPOOL_DIR or an NEWSWARC_S3_* setting (repeatable; nothing else applies)")
     p.set_defaults(func="archive:cmd_sync")
 
     p = sub.add_parser(

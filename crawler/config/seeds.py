@@ -147,7 +147,7 @@ def _url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(path, key, f"expected a URL string, got {type(value).__name__}")
     if (problem := url_problem(value)) is not None:  # the crawl's own check: what passes here is fetched
-        raise ConfigError(path, key, f"not a usable http(s) URL ({redact_url(problem)}): {redact_url(value)!r}")
+        raise ConfigError(path, key, f"not an absolute http(s) URL ({redact_url(problem)}): {redact_url(value)!r}")
     return value.strip()
 
 

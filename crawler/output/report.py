@@ -69,6 +69,7 @@ def run_report(*, command: str, run_id: str, seed: Any, output: str, started: da
         "storage": dict(storage) if storage is not None else None,
         "replay": dict(replay or {}),
         "damaged": [dict(d) for d in damaged],
+        "quality": {"sites": {}},  # a crawl's per-site table (crawl/report.py fills it in)
     }
 
 

@@ -84,5 +84,5 @@ def test_a_seed_with_a_bad_url_is_refused_by_seeds_and_crawl(tmp_path, url):
         run = run_newswarc(*command)
         assert run.returncode == 2, (command, run.stderr)
         lines = run.stderr.strip().splitlines()
-        assert len(lines) == 1 and "not a usable http(s) URL" in lines[0] and "start_urls[0]" in lines[0], lines
+        assert len(lines) == 1 and "not an absolute http(s) URL" in lines[0] and "start_urls[0]" in lines[0], lines
         assert no_traceback(run.stderr)
