@@ -83,12 +83,17 @@ def build_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
-def check_output(settings) -> None:
+def check_output(settings, *, exclusive: bool = True) -> None:
     """Fail before crawling when the output location cannot be used (exit code 3), or when another
-    newswarc command is writing it (exit 1); the output's lock is then held until this process ends."""
+    newswarc command is writing it (exit 1); the output's lock is then held until this process ends.
+
+    Distributed workers share one output by design (each its own WARC files, names by host and pid;
+    articles claimed in Redis): they check it without taking the exclusive lock (``exclusive=False``).
+    """
     storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
-    hold_output_lock(storage)
+    if exclusive:
+        hold_output_lock(storage)
 
 
 _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)

@@ -34,7 +34,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         settings.set("NEWSWARC_DISTRIBUTED_IDLE_SECONDS", args.idle_seconds, priority="cmdline")
     apply_distributed(settings, until_idle=args.until_idle)
     connect(settings)  # exit 3 in one line when Redis is down
-    check_output(settings)
+    check_output(settings, exclusive=False)  # workers share the output (docs/distributed.md)
     preload_components(settings)
     worker = Worker(settings, only=args.seed)
     crawlers = worker.run()

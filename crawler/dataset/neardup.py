@@ -159,6 +159,9 @@ def open_index(state: Any, settings: Any) -> NearDuplicateIndex | None:
     """The crawl's index, or None when near-duplicates are off or there is no crawl state."""
     if state is None or not settings.getbool("NEWSWARC_NEAR_DUPLICATES_ENABLED", True):
         return None
+    if not (hasattr(state, "query") and hasattr(state, "execute")):  # the Redis state of distributed workers
+        logger.info("near-duplicate grouping needs the SQLite crawl state: off for %s", type(state).__name__)
+        return None
     threshold = settings.getfloat("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
     if not 0 < threshold <= 1:  # a profile is checked when read; a -s value is not
         logger.error("NEWSWARC_NEAR_DUPLICATE_THRESHOLD=%s is not in (0, 1]: near-duplicates are off", threshold)
