@@ -167,14 +167,21 @@ def test_dedup_is_one_article_per_canonical_url_and_per_text(tmp_path):
 
 
 def test_revisits_find_the_first_original_of_their_payload():
-    from crawler.warc.revisits import Originals
+    from crawler.warc.reader import WarcRecord
+    from crawler.warc.revisits import OriginalIndex
 
-    originals = Originals()
-    originals.remember("sha1:A", (0, 100))
-    originals.remember("sha1:A", (1, 5))  # a later copy: the first stays the original
-    originals.remember(None, (2, 0))
-    assert originals.find({"warc-payload-digest": "sha1:A"}) == (0, 100)
-    assert originals.find({"warc-payload-digest": "sha1:B"}) is None and originals.find({}) is None
-    originals.later.append("a revisit")
-    originals.clear()
-    assert originals.find_digest("sha1:A") is None and originals.later == []
+    def rec(offset: int, digest: str | None, uri: str = "http://a.test/") -> WarcRecord:
+        headers = {"warc-type": "response", "warc-target-uri": uri, "warc-date": f"2026-10-01T10:00:{offset % 60:02d}Z",
+                   "warc-record-id": f"<urn:uuid:{offset}>"}
+        if digest:
+            headers["warc-payload-digest"] = digest
+        return WarcRecord("a.warc", offset, 10, headers)
+
+    originals = OriginalIndex()
+    originals.add(0, rec(100, "sha1:A"))
+    originals.add(1, rec(5, "sha1:A", "http://b.test/"))  # a later copy: the first stays the original
+    originals.add(2, rec(0, None, "http://c.test/"))
+    revisit = WarcRecord("b.warc", 0, 10, {"warc-type": "revisit", "warc-payload-digest": "sha1:A"})
+    assert originals.find(revisit)[:2] == (0, 100)
+    unknown = WarcRecord("b.warc", 0, 10, {"warc-type": "revisit", "warc-payload-digest": "sha1:B"})
+    assert originals.find(unknown) is None

@@ -23,12 +23,17 @@ import zlib
 from collections.abc import Iterator
 from typing import IO
 
-from crawler.warc.cdxj import INDEXED, _surt
+from crawler.warc.cdxj import _surt
 from crawler.warc.reader import WarcRecord
 
 RUN_LINES = 50_000  # lines sorted in memory (~17 MB) before a run is spilled to disk
 BLOCK_LINES = 1024  # lines per ZipNum block (py-wacz's default)
 ZIPNUM_THRESHOLD = 3 * BLOCK_LINES
+
+
+# The records a package's index points replay at. Not metadata records (newswarc index lists them, as
+# cdxj-indexer does): in a WACZ, pywb and ReplayWeb.page would serve one for its page's URL.
+INDEXED = ("response", "revisit", "resource")
 
 
 def timestamp14(warc_date: str) -> str:
