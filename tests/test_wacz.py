@@ -232,7 +232,7 @@ def test_replay_reads_the_package(demo_crawl, demo_wacz):
 
 def test_demo_prints_the_browse_command(tmp_path):
     out = tmp_path / "demo"
-    proc = newswarc("demo", "--out", str(out), "--articles", "20", "-q", *FAST)
+    proc = newswarc("demo", "--out", str(out), "--articles", "20", *FAST)  # not -q: it silences the summary
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == f"Look at it: newswarc browse {out}"
 
