@@ -272,7 +272,10 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
         if log:
             out.close()  # type: ignore[union-attr]
     main_cpu = sampler.cpu.get(proc.pid, ru.ru_utime + ru.ru_stime)
-    return Measured(wall_s=wall, cpu_s=sum(sampler.cpu.values()), main_cpu_s=main_cpu,
+    # sampling misses the last moments of a descendant that ends between two samples; wait4 counts
+    # the descendants the child reaped itself, so the tree used at least that much
+    tree_cpu = max(sum(sampler.cpu.values()), ru.ru_utime + ru.ru_stime)
+    return Measured(wall_s=wall, cpu_s=tree_cpu, main_cpu_s=main_cpu,
                     main_rss_kib=max(sampler.main_hwm, 0) or ru.ru_maxrss, tree_rss_kib=sampler.tree_rss,
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
                     processes=len(sampler.cpu), returncode=proc.returncode)
