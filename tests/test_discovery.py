@@ -483,3 +483,10 @@ def test_classify_accepts_parsed_tree_and_never_raises() -> None:
 )
 def test_looks_like_article_url(url: str, expected: bool) -> None:
     assert looks_like_article_url(url) is expected
+
+
+@pytest.mark.parametrize("wrap", [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("", "")])
+def test_classify_reads_wrapped_jsonld_with_raw_newlines(wrap: tuple[str, str]) -> None:
+    ld = f'{wrap[0]}{{"@type": "NewsArticle", "headline": "Storm\nhits the coast"}}{wrap[1]}'
+    page = f"<html><head><script type='application/ld+json'>{ld}</script></head><body><p>Hi</p></body></html>"
+    assert classify_page(page, "https://ex.com/x").reason == "jsonld:NewsArticle"

@@ -5,7 +5,6 @@ Read before the tree is pruned; each costly search runs only for what is still m
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -17,6 +16,7 @@ from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
 from crawler.extract._trafilatura import (
     META_URL,
     Document,
@@ -56,7 +56,7 @@ _HEAD_NODES = etree.XPath("//meta[@content] | //link[@rel][@href] | //script[@ty
 
 def _read_head(tree: HtmlElement) -> _Head:
     meta: dict[str, list[str]] = {}
-    scripts: list[str] = []
+    scripts: list[etree._Element] = []
     canonical: list[str] = []
     trafilatura_json = False
     for node in _HEAD_NODES(tree):
@@ -72,14 +72,9 @@ def _read_head(tree: HtmlElement) -> _Head:
         else:
             kind = node.get("type") or ""
             trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
-            if "ld+json" in kind.lower():
-                scripts.append(node.text or "")
-    parsed = []
-    for script in scripts:
-        try:
-            parsed.append(json.loads(script))
-        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
-            continue
+            if is_jsonld_script(node):
+                scripts.append(node)
+    parsed = jsonld_documents(scripts)  # the classifier's reader: comment/CDATA wrappers, raw newlines
     return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
 
 
