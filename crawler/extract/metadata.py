@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
@@ -82,11 +83,11 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
     """The first article-like JSON-LD object (``@graph`` and lists searched)."""
     best: dict[str, Any] = {}
     for data in documents:
-        stack = [data]
-        while stack:
-            obj = stack.pop(0)
+        queue = deque([data])  # breadth first (the page's own object before nested ones), O(1) pops
+        while queue:
+            obj = queue.popleft()
             if isinstance(obj, list):
-                stack.extend(obj)
+                queue.extend(obj)
             elif isinstance(obj, dict):
                 types = obj.get("@type", [])
                 types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
@@ -94,7 +95,7 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
                     if "webpage" not in types:
                         return obj
                     best = best or obj
-                stack.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
+                queue.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
     return best
 
 
