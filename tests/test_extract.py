@@ -299,3 +299,15 @@ def test_jsonld_read_when_wrapped_or_with_raw_newlines(wrap: tuple[str, str], he
           f'"NewsArticle", "headline": "{headline}", "datePublished": "2023-09-21T06:15:00+02:00"}}{wrap[1]}</script>')
     a = extract_article(_page(ld), "https://city.example/tram")
     assert a is not None and a.published == "2023-09-21T06:15:00+02:00"
+
+
+@pytest.mark.parametrize("head", [
+    '<link rel="canonical" href="http://[oops">', '<meta property="og:url" content="http://[oops">',
+    '<meta property="og:image" content="http://[oops">',
+    '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line approved", '
+    '"image": "http://[oops"}</script>',
+])
+def test_malformed_metadata_url_keeps_the_article(head: str):
+    a = extract_article(_page(head), "https://city.example/tram")  # urljoin raises on an unclosed IPv6 host
+    assert a is not None and a.text == "\n".join(PARAS)
+    assert a.canonical_url == "https://city.example/tram" and a.image is None

@@ -11,13 +11,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
+from crawler.discovery.sitemaps import absolute_http
 from crawler.extract._trafilatura import (
     META_URL,
     Document,
@@ -31,7 +31,7 @@ from crawler.extract._trafilatura import (
 )
 from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline
 from crawler.extract.title import choose_title
-from crawler.urls import canonicalize_url
+from crawler.urls import canonicalize_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -137,15 +137,15 @@ def _split_list(values: Iterable[str]) -> list[str]:
 
 
 def _same_site(a: str, b: str) -> bool:
-    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
+    ha, hb = url_host(a), url_host(b)
     strip = lambda h: h[4:] if h.startswith("www.") else h  # noqa: E731
     return bool(ha) and strip(ha) == strip(hb)
 
 
 def _canonical(head: _Head, url: str) -> str:
     for cand in head.canonical + head.meta.get("og:url", []):
-        cand = urljoin(url, cand.strip())
-        if cand.startswith(("http://", "https://")) and _same_site(cand, url):
+        cand = absolute_http(cand, url)  # None for a malformed one (``http://[oops``): the next candidate
+        if cand and _same_site(cand, url):
             return canonicalize_url(cand)
     return canonicalize_url(url)
 
@@ -285,6 +285,6 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
                            ld.get("description")),
         categories=[c for c in categories if c],
         tags=[t for t in tags if t],
-        image=urljoin(url, image) if image else None,
+        image=absolute_http(image, url),  # a malformed image URL is no image, not a lost article
         canonical_url=_canonical(page, url),
     )
