@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["ARTICLE_TYPES", "article_type", "is_jsonld_script", "jsonld_documents", "jsonld_types", "parse_jsonld"]
+__all__ = ["article_type", "is_jsonld_script", "jsonld_documents", "jsonld_types", "parse_jsonld"]
 
 # schema.org types of a page that is an article, in schema.org's spelling (the classifier's reason
 # names it: a bounded token whatever case the page uses)
@@ -24,7 +24,6 @@ _ARTICLE_NAMES = (
     "TechArticle Report SocialMediaPosting"
 ).split()
 _BY_LOWER = {name.lower(): name for name in _ARTICLE_NAMES}
-ARTICLE_TYPES = frozenset(_BY_LOWER)  # lower-cased, as jsonld_types gives them
 
 # what some CMSs wrap a script's JSON in (an HTML comment, a CDATA section, commented or not)
 _WRAPPER = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$")
