@@ -483,3 +483,22 @@ def test_classify_accepts_parsed_tree_and_never_raises() -> None:
 )
 def test_looks_like_article_url(url: str, expected: bool) -> None:
     assert looks_like_article_url(url) is expected
+
+
+@pytest.mark.parametrize("wrap", [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("", "")])
+def test_classify_reads_wrapped_jsonld_with_raw_newlines(wrap: tuple[str, str]) -> None:
+    ld = f'{wrap[0]}{{"@type": "NewsArticle", "headline": "Storm\nhits the coast"}}{wrap[1]}'
+    page = f"<html><head><script type='application/ld+json'>{ld}</script></head><body><p>Hi</p></body></html>"
+    assert classify_page(page, "https://ex.com/x").reason == "jsonld:NewsArticle"
+
+
+def test_undeclared_non_utf8_page_keeps_its_non_ascii_hrefs() -> None:
+    """No charset in the header or the page, not UTF-8: detected (as the extractor does), not U+FFFD."""
+    text = ("<html><head><title>Café</title></head><body>"
+            + "<p>Über den Fluss führt eine neue Brücke; die Straße bleibt während der Bauzeit geöffnet.</p>" * 5
+            + '<a href="/café/müller-straße">Müller</a><a href="/über">Über</a></body></html>')
+    body = text.encode("cp1252")
+    want = ["https://ex.com/café/müller-straße", "https://ex.com/über"]
+    assert extract_links(body, "https://ex.com/") == want
+    assert extract_links(parse_html(body, "text/html"), "https://ex.com/") == want
+    assert extract_links(parse_html(body, "text/html", charset="cp1252"), "https://ex.com/") == want

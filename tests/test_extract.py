@@ -288,3 +288,26 @@ def test_warm_up_is_repeatable():
     assert before is not None and after == before
     assert after.language == "en"  # the language model that warm_up loads still answers
     assert extract_article(_page(), url, options=ExtractOptions(min_words=10_000)) is None  # options still apply
+
+
+@pytest.mark.parametrize("wrap", [
+    ("", ""), ("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("<![CDATA[", "]]>"),
+])
+@pytest.mark.parametrize("headline", ["Tram line approved", "Tram line\napproved"])  # a raw newline in a string
+def test_jsonld_read_when_wrapped_or_with_raw_newlines(wrap: tuple[str, str], headline: str):
+    ld = (f'<script type="application/ld+json">{wrap[0]}{{"@context": "https://schema.org", "@type": '
+          f'"NewsArticle", "headline": "{headline}", "datePublished": "2023-09-21T06:15:00+02:00"}}{wrap[1]}</script>')
+    a = extract_article(_page(ld), "https://city.example/tram")
+    assert a is not None and a.published == "2023-09-21T06:15:00+02:00"
+
+
+@pytest.mark.parametrize("head", [
+    '<link rel="canonical" href="http://[oops">', '<meta property="og:url" content="http://[oops">',
+    '<meta property="og:image" content="http://[oops">',
+    '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line approved", '
+    '"image": "http://[oops"}</script>',
+])
+def test_malformed_metadata_url_keeps_the_article(head: str):
+    a = extract_article(_page(head), "https://city.example/tram")  # urljoin raises on an unclosed IPv6 host
+    assert a is not None and a.text == "\n".join(PARAS)
+    assert a.canonical_url == "https://city.example/tram" and a.image is None

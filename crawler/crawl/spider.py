@@ -315,7 +315,7 @@ class NewsSpider(scrapy.Spider):
         # lxml parsing releases the GIL: do it in a thread so the reactor keeps fetching
         page = await _in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
                                 self.seed.article_url_patterns, self.seed.deny_url_patterns,
-                                response.meta.get("newswarc_discovered"))
+                                response.meta.get("newswarc_discovered"), response.encoding)
         stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
         stats.inc_value(f"newswarc/crawl/kind_reason/{page.kind.reason}")
         if page.kind.kind == "article":
@@ -392,9 +392,12 @@ class PageLinks:
 
 
 def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns,
-                 discovered: dict | None = None) -> PageLinks:
-    """Parse a page once: its kind, the feeds it announces, its pagination and its links."""
-    tree = parse_html(body, content_type)
+                 discovered: dict | None = None, charset: str | None = None) -> PageLinks:
+    """Parse a page once: its kind, the feeds it announces, its pagination and its links.
+
+    ``charset``: the response's encoding, which the extractor gets too (one decoding of a page).
+    """
+    tree = parse_html(body, content_type, charset=charset)
     if tree is None:
         return PageLinks(PageKind("other", "unparseable"), [], [], [])
     return PageLinks(

@@ -8,13 +8,14 @@ same way everywhere (and parsed once when the caller passes the tree along).
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
 from lxml import etree
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.discovery.sitemaps import absolute_http
 
@@ -51,21 +52,77 @@ def _strip_control(text: str) -> str:
     return _CONTROL.sub("", text) if has_xml_invalid_chars(text.encode("utf-8", "surrogatepass")) else text
 
 
-def decode_html(html: bytes | str, content_type: str | None = None) -> str:
-    """Bytes to text: BOM, then Content-Type charset, then ``<meta charset>``, else UTF-8 with replacement."""
+# byte-order marks (also for the extractor's binary check); UTF-32 first: its little-endian BOM starts with UTF-16's
+BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+# WHATWG: these labels mean windows-1252 in browsers (servers say latin-1 and send cp1252).
+_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "l1": "cp1252",
+            "iso8859-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis",
+            "windows-31j": "cp932", "shift-jis": "shift_jis", "sjis": "shift_jis", "gb2312": "gb18030",
+            "gbk": "gb18030", "x-user-defined": "cp1252"}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
+    """Bytes → text: BOM, then the HTTP charset, then ``<meta>``, then detection. Never raises.
+
+    The one decoder of a page, for the classifier and link finder (``parse_html``) and the extractor,
+    so both read the same hrefs and text. latin-1 labels decode as cp1252 (as browsers do), so curly
+    quotes survive; an undeclared page that is not UTF-8 is detected, not replaced by U+FFFD.
+    """
     if isinstance(html, str):
         return html
-    return html_to_unicode(content_type, html or b"")[1]
+    data = bytes(html)
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
+    candidates = [_codec(charset_hint)]
+    if (m := _META_CHARSET.search(data[:4096])):
+        candidates.append(_codec(m.group(1).decode("ascii", "ignore")))
+    for codec in candidates:
+        if codec and codec not in ("utf-16-le", "utf-16-be", "utf-16"):  # a meta tag cannot say utf-16
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                if codec == candidates[0]:  # the server said so: keep it, mark the bad bytes
+                    return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # imported here: only an undeclared non-UTF-8 page needs it (start-up cost of every worker)
+        from charset_normalizer import from_bytes
+        best = from_bytes(data[:65536]).best()
+        if best is not None:
+            return data.decode(_codec(best.encoding) or best.encoding, errors="replace")
+    except Exception:  # detection is best effort; cp1252 below decodes anything
+        logger.debug("charset detection failed", exc_info=True)
+    return data.decode("cp1252", errors="replace")
 
 
-def parse_html(html: bytes | str | etree._Element, content_type: str | None = None) -> etree._Element | None:
+def parse_html(html: bytes | str | etree._Element, content_type: str | None = None, *,
+               charset: str | None = None) -> etree._Element | None:
     """Parse a page leniently into an lxml HTML root; None if there is nothing to parse.
 
-    Accepts an already parsed root (returned as is) so callers can parse once.
+    Accepts an already parsed root (returned as is) so callers can parse once. ``charset``
+    (the crawl's ``response.encoding``, as the extractor gets it) wins over ``content_type``'s.
     """
     if isinstance(html, etree._Element):
         return html
-    text = drop_document_end_tags(_strip_control(_XML_DECL.sub("", decode_html(html, content_type), count=1)))
+    text = drop_document_end_tags(_strip_control(_XML_DECL.sub("", decode_html(html, charset or http_content_type_encoding(content_type)), count=1)))
     if not text.strip():
         return None
     try:

@@ -1,15 +1,15 @@
 """Is a page an article, an index (listing worth following) or something else?
 
 The spider extracts articles and follows indexes. Seeds may say it with URL patterns;
-otherwise the page's own metadata decides (Open Graph, JSON-LD, a dated ``<article>``),
-then listing signals, then the URL shape backed by real paragraph text. Every answer
-carries a short reason token so the spider can count decisions per reason.
+otherwise a declared JSON-LD article type decides, then a linear score over many weak page
+signals (``pagekind_model``: Open Graph, URL shape, prose, a dated ``<article>``...), then
+listing types and signals. Every answer carries a short reason token so the spider can
+count decisions per reason.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,21 +19,16 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from crawler.discovery.jsonld import article_type, jsonld_documents, jsonld_types
 from crawler.discovery.links import parse_html, rel_tokens
-from crawler.discovery.pagekind_model import article_score, features
+from crawler.discovery.pagekind_model import article_score, features, main_articles
 
 logger = logging.getLogger(__name__)
 
-ARTICLE_TYPES = frozenset(
-    (
-        "Article NewsArticle BlogPosting ReportageNewsArticle AnalysisNewsArticle "
-        "OpinionNewsArticle ReviewNewsArticle BackgroundNewsArticle AskPublicNewsArticle "
-        "SatiricalArticle LiveBlogPosting TechArticle Report SocialMediaPosting"
-    ).split()
-)
-# Listing types: the strong ones outrank Open Graph; WebPage/ItemList appear on article pages too.
-STRONG_LISTING_TYPES = frozenset({"CollectionPage", "SearchResultsPage", "ProfilePage"})
-WEAK_LISTING_TYPES = frozenset({"WebPage", "ItemList"})
+# Listing types (schema.org's spelling, for the reason): the strong ones outrank Open Graph;
+# WebPage/ItemList appear on article pages too. Article types: crawler.discovery.jsonld.
+STRONG_LISTING_TYPES = {t.lower(): t for t in ("CollectionPage", "SearchResultsPage", "ProfilePage")}
+WEAK_LISTING_TYPES = frozenset({"webpage", "itemlist"})
 
 _LISTING_SEGMENTS = frozenset(
     (
@@ -63,7 +58,6 @@ _PAGE_N = re.compile(r"/page/\d+/?$")
 
 MIN_TEASERS = 3
 MIN_HEADLINE_LINKS = 6
-MIN_PARAGRAPH_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -124,64 +118,18 @@ def looks_like_article_url(url: str) -> bool:
 
 def _jsonld_objects(root: etree._Element) -> Iterator[dict]:
     """Top-level JSON-LD objects, ``@graph`` members and their ``mainEntity`` (not nested teasers)."""
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        raw = (script.text or "").strip()
-        raw = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$", "", raw)
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
-            continue
-        stack = data if isinstance(data, list) else [data]
-        for obj in stack:
+    for data in jsonld_documents(root.iter("script")):
+        for obj in data if isinstance(data, list) else [data]:
             if not isinstance(obj, dict):
                 continue
             graph = obj.get("@graph")
-            members = [obj] + (graph if isinstance(graph, list) else [])
-            for member in members:
+            for member in [obj] + (graph if isinstance(graph, list) else []):
                 if not isinstance(member, dict):
                     continue
                 yield member
                 main = member.get("mainEntity")
                 if isinstance(main, dict):
                     yield main
-
-
-def _types(obj: dict) -> list[str]:
-    raw = obj.get("@type")
-    values = raw if isinstance(raw, list) else [raw]
-    return [v.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values if isinstance(v, str)]
-
-
-def _meta(root: etree._Element, prop: str) -> str | None:
-    for el in root.iter("meta"):
-        if (el.get("property") or el.get("name") or "").strip().lower() == prop:
-            content = (el.get("content") or "").strip()
-            if content:
-                return content
-    return None
-
-
-def _main_articles(root: etree._Element) -> list[etree._Element]:
-    """Outermost ``<article>`` elements, ignoring comment cards (WordPress wraps comments too)."""
-    out = []
-    for el in root.iter("article"):
-        if "comment" in (el.get("class") or "").lower() or "comment" in (el.get("id") or "").lower():
-            continue
-        if any(anc.tag == "article" for anc in el.iterancestors()):
-            continue
-        out.append(el)
-    return out
-
-
-def _paragraph_chars(root: etree._Element) -> int:
-    total = 0
-    for p in root.iter("p"):
-        text = " ".join(p.text_content().split())
-        if len(text) >= 40:
-            total += len(text)
-    return total
 
 
 def _listing_signal(root: etree._Element, url: str, teasers: int) -> bool:
@@ -215,8 +163,8 @@ def classify_page(
             even when its own metadata is thin (``news_sitemap``).
     Returns:
         a ``PageKind`` with a short reason token (``deny_pattern``, ``url_pattern``,
-        ``no_url_pattern``, ``utility_page``, ``jsonld:<Type>``, ``og_type``, ``published_time``,
-        ``listing``, ``model:<feature>``, ``news_sitemap``, ``unparseable``).
+        ``no_url_pattern``, ``utility_page``, ``unparseable``, ``jsonld:<Type>``,
+        ``model:<feature>``, ``listing``, ``news_sitemap``, ``error``).
     """
     try:
         kind = _classify(html, url, article_patterns, deny_patterns, tree)
@@ -230,7 +178,7 @@ def classify_page(
 
 
 # verdicts that the discovery route does not overrule: the seed's own rules, utility pages
-_DECISIVE = frozenset({"deny_pattern", "url_pattern", "no_url_pattern", "utility_page", "unparseable", "error"})
+_DECISIVE = frozenset({"deny_pattern", "url_pattern", "no_url_pattern", "utility_page", "unparseable"})
 
 
 def _classify(
@@ -253,21 +201,21 @@ def _classify(
         return PageKind("other", "unparseable")
 
     objects = list(_jsonld_objects(root))
-    types = [t for obj in objects for t in _types(obj)]
-    mains = _main_articles(root)
+    types = [t for obj in objects for t in jsonld_types(obj)]
+    mains = main_articles(root)
     listing_url = _is_listing_url(url)
     teaser_list = listing_url and len(mains) >= MIN_TEASERS
-    article_type = next((t for t in types if t in ARTICLE_TYPES), None)
-    if article_type and not teaser_list:
-        return PageKind("article", f"jsonld:{article_type}")
-    score, top = article_score(features(root, url, objects))
+    declared = article_type(types)
+    if declared and not teaser_list:
+        return PageKind("article", f"jsonld:{declared}")
+    feats = features(root, url, objects, mains=mains)
+    score, top = article_score(feats)
     if score > 0 and not teaser_list:
         return PageKind("article", f"model:{top}")
-    listing_type = next((t for t in types if t in STRONG_LISTING_TYPES), None)
+    listing_type = next((STRONG_LISTING_TYPES[t] for t in types if t in STRONG_LISTING_TYPES), None)
     if listing_type:
         return PageKind("index", f"jsonld:{listing_type}")
-    og_type = (_meta(root, "og:type") or "").lower()
     weak_listing_type = any(t in WEAK_LISTING_TYPES for t in types)
-    if og_type == "website" or weak_listing_type or _listing_signal(root, url, len(mains)):
+    if feats["og_website"] or weak_listing_type or _listing_signal(root, url, len(mains)):
         return PageKind("index", "listing")
     return PageKind("other", f"model:{top}")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-__all__ = ["FEATURES", "THRESHOLD", "article_score", "features"]
+__all__ = ["FEATURES", "THRESHOLD", "article_score", "features", "main_articles"]
 
 _ARTICLE = frozenset("article newsarticle blogposting reportagenewsarticle analysisnewsarticle opinionnewsarticle "
                      "reviewnewsarticle backgroundnewsarticle liveblogposting techarticle report "
@@ -83,8 +83,12 @@ def _meta(root: etree._Element) -> dict[str, str]:
     return out
 
 
-def features(root: etree._Element, url: str, jsonld: Iterable[dict]) -> dict[str, float]:
-    """The page's feature values (cheap: one pass over paragraphs, headings, links and forms)."""
+def features(root: etree._Element, url: str, jsonld: Iterable[dict],
+             mains: Sequence[etree._Element] | None = None) -> dict[str, float]:
+    """The page's feature values (cheap: one pass over paragraphs, headings, links and forms).
+
+    ``mains``: the page's ``main_articles`` when the caller has them already (one walk, not two).
+    """
     types = _types(jsonld)
     meta = _meta(root)
     try:
@@ -139,7 +143,7 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict]) -> dict[str
         "time_tags": float(min(sum(1 for _ in root.iter("time")), 20)),
         "h2_count": float(min(sum(1 for _ in root.iter("h2")), 40)),
         "card_share": min(cards / blocks * 5, 1.0),
-        "dated_article": float(_dated_article(root)),
+        "dated_article": float(_dated_article(main_articles(root) if mains is None else mains)),
         "h1_agrees": _h1_agreement(root, meta),
         "single_h1": float(sum(1 for _ in root.iter("h1")) == 1),
         "byline": float(any(_BYLINE_CLASS.search(el.get("class") or "") or el.get("rel") == "author"
@@ -161,11 +165,15 @@ def _h1_agreement(root: etree._Element, meta: dict[str, str]) -> float:
     return len(hw & tw) / len(hw | tw) if hw and tw else 0.0
 
 
-def _dated_article(root: etree._Element) -> bool:
+def main_articles(root: etree._Element) -> list[etree._Element]:
+    """Outermost ``<article>`` elements, ignoring comment cards (WordPress wraps comments too)."""
+    return [el for el in root.iter("article")
+            if "comment" not in f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+            and not any(anc.tag == "article" for anc in el.iterancestors())]
+
+
+def _dated_article(mains: Sequence[etree._Element]) -> bool:
     """One outermost ``<article>`` (comment cards aside) with a machine-readable ``<time>``."""
-    mains = [el for el in root.iter("article")
-             if "comment" not in f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-             and not any(anc.tag == "article" for anc in el.iterancestors())]
     return len(mains) == 1 and any(t.get("datetime") for t in mains[0].iter("time"))
 
 

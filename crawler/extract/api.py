@@ -22,7 +22,7 @@ from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, fromstring
 
 from crawler.config.extract import ExtractOptions
-from crawler.discovery.links import drop_document_end_tags, has_xml_invalid_chars
+from crawler.discovery.links import BOMS, decode_html, drop_document_end_tags, has_xml_invalid_chars
 from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS, extract_url
 from crawler.extract.body import BASE, extract_body
 from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
@@ -80,64 +80,9 @@ class Article:
 
 DEFAULT_OPTIONS = ExtractOptions()
 
-# ---------------------------------------------------------------- decoding
-
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-# WHATWG: these labels mean windows-1252 in browsers (servers say latin-1 and send cp1252).
-_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "l1": "cp1252",
-            "iso8859-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis",
-            "windows-31j": "cp932", "shift-jis": "shift_jis", "sjis": "shift_jis", "gb2312": "gb18030",
-            "gbk": "gb18030", "x-user-defined": "cp1252"}
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    name = label.strip().strip("\"'").lower()
-    name = _ALIASES.get(name, name)
-    try:
-        return __import__("codecs").lookup(name).name
-    except LookupError:
-        return None
-
-
-def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
-    """Bytes → text: BOM, then the HTTP charset, then ``<meta>``, then detection. Never raises.
-
-    latin-1 labels decode as cp1252 (as browsers do), so curly quotes survive.
-    """
-    if isinstance(html, str):
-        return html
-    data = bytes(html)
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom):].decode(codec, errors="replace")
-    candidates = [_codec(charset_hint)]
-    if (m := _META_CHARSET.search(data[:4096])):
-        candidates.append(_codec(m.group(1).decode("ascii", "ignore")))
-    for codec in candidates:
-        if codec and codec not in ("utf-16-le", "utf-16-be", "utf-16"):  # a meta tag cannot say utf-16
-            try:
-                return data.decode(codec)
-            except UnicodeDecodeError:
-                if codec == candidates[0]:  # the server said so: keep it, mark the bad bytes
-                    return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        from charset_normalizer import from_bytes  # optional: detection is best effort (cp1252 below)
-        best = from_bytes(data[:65536]).best()
-        if best is not None:
-            return data.decode(_codec(best.encoding) or best.encoding, errors="replace")
-    except Exception:  # detection is best effort; cp1252 below decodes anything
-        logger.debug("charset detection failed", exc_info=True)
-    return data.decode("cp1252", errors="replace")
-
-
 # ---------------------------------------------------------------- parsing
+
+# decoding: crawler.discovery.links.decode_html, the one decoder (the classifier's parse_html uses it too)
 
 # trafilatura's parser, but with libxml2's 10 MB limit per text node lifted: a page with 15 MB of
 # JSON-LD was cut at its <script> and lost its body (the page size is capped by MAX_HTML_CHARS).
@@ -277,7 +222,7 @@ def _looks_binary(data: str | bytes) -> bool:
         head = head.encode("utf-8", "replace")
     if head.startswith((b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF")):
         return True
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if head.startswith(bom):
             head = head[len(bom):].decode(codec, "replace").encode("utf-8", "replace")
             break
@@ -286,9 +231,6 @@ def _looks_binary(data: str | bytes) -> bool:
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
-# byte-order marks, for decode_html and _looks_binary; UTF-32 first: its little-endian BOM starts with UTF-16's
-_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
-         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def _run(html: str | bytes, url: str, charset: str | None,

@@ -1,7 +1,7 @@
 """Authors as people's names: what a byline or a metadata field says, without the rest.
 
 Bylines carry more than names: "By", "Written by", job titles ("Staff Writer", "Founder"),
-credentials after a comma ("RN, BSN"), dates glued on ("Luke Kim December"), "Updated ...",
+credentials after a comma ("RN, BSN"), dates glued on ("Jane Doe December"), "Updated ...",
 "Reviewed by" a second person, the site's name. JSON-LD often names the author only through an
 ``@id`` reference to a ``Person`` elsewhere in the ``@graph``. This module resolves those and
 cleans each candidate; the caller decides the order of the sources.
@@ -68,12 +68,12 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     cut = _ROLE_TAIL.sub("", s).strip(" ,;:-–—|")
     role = cut != s
     if role and len(cut.split()) < 2:
-        return None, True  # "Trial Attorney", "Resy Staff": a qualifier or a brand, not a person
+        return None, True  # "Trial Attorney", "Acme Staff": a qualifier or a brand, not a person
     words = cut.split()
     while len(words) >= 2 and (_CREDENTIAL.match(words[-1]) or _MONTH_TAIL.match(words[-1])
                                or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
         role = role or bool(_CREDENTIAL.match(words[-1]))
-        words.pop()  # "Cara Dumaplin RN", "Luke Kim December", "ServiceTitan November"
+        words.pop()  # "Jane Doe RN", "Jane Doe December", "Acme November"
     s = " ".join(words)
     if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):
         return None, role

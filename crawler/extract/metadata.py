@@ -5,18 +5,19 @@ Read before the tree is pruned; each costly search runs only for what is still m
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
+from crawler.discovery.sitemaps import absolute_http
 from crawler.extract._trafilatura import (
     META_URL,
     Document,
@@ -30,7 +31,7 @@ from crawler.extract._trafilatura import (
 )
 from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline
 from crawler.extract.title import choose_title
-from crawler.urls import canonicalize_url
+from crawler.urls import canonicalize_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ _HEAD_NODES = etree.XPath("//meta[@content] | //link[@rel][@href] | //script[@ty
 
 def _read_head(tree: HtmlElement) -> _Head:
     meta: dict[str, list[str]] = {}
-    scripts: list[str] = []
+    scripts: list[etree._Element] = []
     canonical: list[str] = []
     trafilatura_json = False
     for node in _HEAD_NODES(tree):
@@ -72,14 +73,9 @@ def _read_head(tree: HtmlElement) -> _Head:
         else:
             kind = node.get("type") or ""
             trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
-            if "ld+json" in kind.lower():
-                scripts.append(node.text or "")
-    parsed = []
-    for script in scripts:
-        try:
-            parsed.append(json.loads(script))
-        except (ValueError, RecursionError):  # nested deeper than Python's stack: not metadata
-            continue
+            if is_jsonld_script(node):
+                scripts.append(node)
+    parsed = jsonld_documents(scripts)  # the classifier's reader: comment/CDATA wrappers, raw newlines
     return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
 
 
@@ -87,11 +83,11 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
     """The first article-like JSON-LD object (``@graph`` and lists searched)."""
     best: dict[str, Any] = {}
     for data in documents:
-        stack = [data]
-        while stack:
-            obj = stack.pop(0)
+        queue = deque([data])  # breadth first (the page's own object before nested ones), O(1) pops
+        while queue:
+            obj = queue.popleft()
             if isinstance(obj, list):
-                stack.extend(obj)
+                queue.extend(obj)
             elif isinstance(obj, dict):
                 types = obj.get("@type", [])
                 types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
@@ -99,7 +95,7 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
                     if "webpage" not in types:
                         return obj
                     best = best or obj
-                stack.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
+                queue.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
     return best
 
 
@@ -141,15 +137,15 @@ def _split_list(values: Iterable[str]) -> list[str]:
 
 
 def _same_site(a: str, b: str) -> bool:
-    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
+    ha, hb = url_host(a), url_host(b)
     strip = lambda h: h[4:] if h.startswith("www.") else h  # noqa: E731
     return bool(ha) and strip(ha) == strip(hb)
 
 
 def _canonical(head: _Head, url: str) -> str:
     for cand in head.canonical + head.meta.get("og:url", []):
-        cand = urljoin(url, cand.strip())
-        if cand.startswith(("http://", "https://")) and _same_site(cand, url):
+        cand = absolute_http(cand, url)  # None for a malformed one (``http://[oops``): the next candidate
+        if cand and _same_site(cand, url):
             return canonicalize_url(cand)
     return canonicalize_url(url)
 
@@ -289,6 +285,6 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
                            ld.get("description")),
         categories=[c for c in categories if c],
         tags=[t for t in tags if t],
-        image=urljoin(url, image) if image else None,
+        image=absolute_http(image, url),  # a malformed image URL is no image, not a lost article
         canonical_url=_canonical(page, url),
     )

@@ -55,13 +55,8 @@ class ExtractResult(NamedTuple):
     out, crashed or raised is ``(None, "timeout" | "crashed" | "error:<Type>")``.
     """
 
-    article: Any
+    article: Any  # what ``func`` made (an Article for the crawl, a ReplayedPage for replay), or None
     reason: str | None
-
-    @property
-    def value(self) -> Any:
-        """What ``func`` made (an Article for the crawl, a ReplayedPage for replay), or None."""
-        return self.article
 
 
 def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:

@@ -5,6 +5,10 @@ does not cut off ordinary pages. It works where the extractor runs in the main t
 pool's worker processes, replay workers, the benchmark); elsewhere (a thread, a platform
 without ``setitimer``, a timer already in use) the page simply runs uncapped and the pool's
 wall-clock timeout stays the backstop.
+
+The signal is handled by Python between bytecodes, so one long C call (lxml parsing a huge
+page, one big regex match) runs to its end before the cap takes effect; the pool's timeout
+covers that case too.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from lxml import etree
+
+from crawler.urls import url_host
 
 __all__ = ["choose_title", "strip_site_name"]
 
@@ -46,7 +47,7 @@ def _is_site(part: str, sites: Iterable[str]) -> bool:
 
 def strip_site_name(title: str, site_names: Iterable[str], url: str = "") -> str:
     """``title`` without a leading or trailing part that names the site (``Headline | Site``)."""
-    host = (urlsplit(url).hostname or "") if url else ""
+    host = url_host(url)  # never raises (a malformed URL has no host)
     sites = [s for s in site_names if s] + [p for p in host.split(".") if len(p) > 3 and p != "www"]
     if host:
         sites.append(host.removeprefix("www."))

@@ -14,8 +14,9 @@ from typing import Any
 
 from crawler import software_versions
 
-# extraction skips that are failures (the page was an article, its text could not be had)
-EXTRACT_FAILURES = ("timeout", "crashed", "cancelled", "error:")
+# extraction skips that are failures (the page was an article, its text could not be had);
+# time_cap is the extractor's own CPU cap, timeout the pool's wall-clock one: both lose the article
+EXTRACT_FAILURES = ("timeout", "time_cap", "crashed", "cancelled", "error:")
 
 
 def by_prefix(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:

@@ -354,7 +354,7 @@ class Replayer:
             self._finish(head, head.future.result(), self._meta.pop(head.record_id, {}))
 
     def _finish(self, page: _Page, done: ExtractResult, meta: Mapping[str, str]) -> None:
-        result: ReplayedPage = done.value
+        result: ReplayedPage = done.article
         if result is None:  # the worker timed out, crashed or raised
             result = ReplayedPage("article", None, done.reason, canonicalize_url(page.url))
         if getattr(result, "mismatch", False):  # a body that is not what its Content-Encoding says: used as is

@@ -50,13 +50,14 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
         body, mismatch = decode_payload(body, headers.get("content-encoding"), max_body)
     except DecodeError as exc:
         return ReplayedPage("undecodable", None, str(exc))
-    # parsed as the spider parses it (analyse_page): the HTTP charset counts, not only the bytes
-    tree = parse_html(body, headers.get("content-type"))
+    # parsed as the spider parses it (analyse_page): the encoding Scrapy gives the response
+    charset = scrapy_encoding(url, body, headers)
+    tree = parse_html(body, headers.get("content-type"), charset=charset)
     kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
         if tree is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
         return ReplayedPage(kind.kind, None, None, mismatch=mismatch, kind_reason=kind.reason)
-    article, reason = extract_with_reason(body, url, charset=scrapy_encoding(url, body, headers), options=options)
+    article, reason = extract_with_reason(body, url, charset=charset, options=options)
     return ReplayedPage("article", article, reason, canonicalize_url(url), mismatch, kind.reason)
 
 
