@@ -1,6 +1,6 @@
 """The crawl commands (``crawl``, ``seeds``, ``schedule``) and what every command shares.
 
-Shared: the exit codes, Scrapy settings from the profile and flags, the output check, and
+Shared: Scrapy settings from the profile and flags, the output check, and
 :func:`run_crawl` (``demo`` and ``replay --crawl`` crawl through it too).
 """
 
@@ -18,6 +18,14 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
+from crawler.cli.args import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SPOOLED,
+    EXIT_STDOUT_CLOSED,
+    CliError,
+)
 from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
 from crawler.cli.progress import AboveLine, CrawlProgress
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
@@ -43,14 +51,6 @@ from crawler.storage.s3.storage import S3Storage
 from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
-
-EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
-
-
-class CliError(NewswarcError):
-    exit_code = EXIT_CONFIG
-
 
 # --- settings ------------------------------------------------------------------------------
 

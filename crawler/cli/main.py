@@ -1,9 +1,6 @@
 """The ``newswarc`` command: logging set-up and the one place exceptions become exit codes.
 
-Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed, profile or
-arguments; 3 unusable output location; 4 done, but files wait in the local spool for
-``newswarc sync`` (S3 was unreachable); 130 interrupted; 141 the ``--jsonl -`` reader closed
-stdout (the crawl stopped; files and state hold everything it wrote).
+The exit codes are those of :data:`crawler.cli.args.EXIT_CODES` (one table for every command).
 
 Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``), the parser
 its own (``parser``); this one runs the command the parser names.
@@ -20,12 +17,11 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+from crawler.cli.args import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK
 from crawler.cli.logs import VERBOSE_FORMAT, level_for, plain_default
 from crawler.cli.parser import make_parser
-from crawler.errors import ConfigError, NewswarcError
+from crawler.errors import NewswarcError
 from crawler.urls import RedactCredentials
-
-EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _command(target: str) -> Any:
@@ -81,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewswarcError as exc:  # one line per problem (a seed file may have several)
         for line in str(exc).splitlines():
             print(f"newswarc: {line}", file=sys.stderr)
-        return EXIT_CONFIG if isinstance(exc, ConfigError) else exc.exit_code
+        return exc.exit_code  # ConfigError and UsageError: EXIT_CONFIG
     except KeyboardInterrupt:
         print("newswarc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -121,7 +121,7 @@ def cmd_replay(args: Any) -> int:
     if not result.clean:
         print(f"newswarc: replay: {plural(len(result.corrupt), 'damaged place')} in the input skipped "
               f"({plural(result.stats.get(STATS + 'sources/unreadable', 0), 'unreadable source')})", file=sys.stderr)
-    return 0 if result.clean else 1
+    return EXIT_OK if result.clean else EXIT_INCOMPLETE
 
 
 def _live(line: LiveLine) -> Progress:
