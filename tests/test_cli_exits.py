@@ -5,7 +5,9 @@ from __future__ import annotations
 import crawler.cli.crawl
 import crawler.replay.replayer
 import crawler.warc.wacz
-from crawler.cli.args import EXIT_CODES
+from crawler.cli import demo
+from crawler.cli.args import EXIT_CODES, EXIT_OK
+from crawler.cli.main import main
 from crawler.errors import NewswarcError
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
@@ -22,3 +24,30 @@ def test_every_user_error_exits_with_a_code_of_the_table():
     """An exception class's ``exit_code`` is one the ``Exit codes:`` help explains."""
     for cls in [NewswarcError, *_subclasses(NewswarcError)]:
         assert cls.exit_code in EXIT_CODES, cls
+
+
+# --- the demo's settings -------------------------------------------------------------------
+
+def _demo_settings(monkeypatch, tmp_path, *args: str):
+    """The settings ``newswarc demo ARGS`` would crawl with (the crawl itself is not run)."""
+    seen = {}
+
+    def no_crawl(seeds, settings, **kwargs):
+        seen["settings"] = settings
+        return EXIT_OK, []
+
+    monkeypatch.setattr(demo, "run_crawl", no_crawl)
+    assert main(["demo", "--articles", "20", "-q", "--out", str(tmp_path / "out"), *args]) == EXIT_OK
+    return seen["settings"]
+
+
+def test_the_demo_crawls_without_autothrottle_whatever_the_profile_says(monkeypatch, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text("[crawl]\nautothrottle = true\n", encoding="utf-8")
+    assert _demo_settings(monkeypatch, tmp_path).getbool("AUTOTHROTTLE_ENABLED") is False
+    assert _demo_settings(monkeypatch, tmp_path, "--settings", str(profile)).getbool("AUTOTHROTTLE_ENABLED") is False
+
+
+def test_the_users_own_autothrottle_setting_wins_in_the_demo(monkeypatch, tmp_path):
+    settings = _demo_settings(monkeypatch, tmp_path, "-s", "AUTOTHROTTLE_ENABLED=True")
+    assert settings.getbool("AUTOTHROTTLE_ENABLED") is True
