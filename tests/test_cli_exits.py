@@ -6,7 +6,7 @@ import crawler.cli.crawl
 import crawler.replay.replayer
 import crawler.warc.wacz
 from crawler.cli import demo
-from crawler.cli.args import EXIT_CODES, EXIT_OK
+from crawler.cli.args import EXIT_CODES, EXIT_OK, EXIT_STORAGE
 from crawler.cli.main import main
 from crawler.errors import NewswarcError
 
@@ -51,3 +51,17 @@ def test_the_demo_crawls_without_autothrottle_whatever_the_profile_says(monkeypa
 def test_the_users_own_autothrottle_setting_wins_in_the_demo(monkeypatch, tmp_path):
     settings = _demo_settings(monkeypatch, tmp_path, "-s", "AUTOTHROTTLE_ENABLED=True")
     assert settings.getbool("AUTOTHROTTLE_ENABLED") is True
+
+
+# --- output locations ----------------------------------------------------------------------
+
+def test_replay_to_an_unusable_output_is_one_line_and_exit_3(tmp_path, capsys):
+    """The output is checked before its lock is taken: no traceback from the lock's mkdir."""
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory", encoding="utf-8")
+    for out in ("/proc/newswarc-x", str(blocked / "out")):
+        code = main(["replay", str(tmp_path / "x.warc"), "--out", out, "-q"])
+        err = capsys.readouterr().err.strip()
+        assert code == EXIT_STORAGE, err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert err.startswith("newswarc: ") and "cannot create output directory" in err, err

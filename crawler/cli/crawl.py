@@ -83,14 +83,15 @@ def build_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
-def check_output(settings, *, exclusive: bool = True) -> None:
+def check_output(settings, *, exclusive: bool = True, uri: str | None = None) -> None:
     """Fail before crawling when the output location cannot be used (exit code 3), or when another
     newswarc command is writing it (exit 1); the output's lock is then held until this process ends.
 
     Distributed workers share one output by design (each its own WARC files, names by host and pid;
     articles claimed in Redis): they check it without taking the exclusive lock (``exclusive=False``).
+    ``uri``: an output other than the settings' (``replay --out``, which the replayer writes itself).
     """
-    storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+    storage = open_storage(uri or settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
     if exclusive:
         hold_output_lock(storage)

@@ -17,7 +17,6 @@ from crawler.cli.crawl import (
     EXIT_OK,
     build_settings,
     check_output,
-    hold_output_lock,
     load_seeds,
     print_summary,
     run_crawl,
@@ -36,7 +35,6 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
-from crawler.storage import open_storage
 from crawler.warc.sources import open_sources
 
 
@@ -96,8 +94,8 @@ def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
     settings = build_settings(args)
     options = options_from_args(args, settings)
-    if args.out:
-        hold_output_lock(open_storage(args.out, settings))  # one writer per output at a time
+    if args.out:  # a usable output (else one line, exit 3), then its lock: one writer per output at a time
+        check_output(settings, uri=args.out)
     line = LiveLine("records") if not args.quiet else None
     progress = _live(line) if line is not None and line.enabled else None
     jsonl_target = getattr(args, "jsonl", None)
