@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
+from scrapy.crawler import Crawler
+
 import crawler.cli.crawl
 import crawler.replay.replayer
 import crawler.warc.wacz
 from crawler.cli import demo
 from crawler.cli.args import EXIT_CODES, EXIT_OK, EXIT_STORAGE
 from crawler.cli.main import main
+from crawler.cli.progress import CrawlProgress, crawl_stats
+from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
@@ -65,3 +71,13 @@ def test_replay_to_an_unusable_output_is_one_line_and_exit_3(tmp_path, capsys):
         assert code == EXIT_STORAGE, err
         assert len(err.splitlines()) == 1 and "Traceback" not in err, err
         assert err.startswith("newswarc: ") and "cannot create output directory" in err, err
+
+
+# --- a crawler that never started ----------------------------------------------------------
+
+def test_the_stats_of_a_crawler_that_never_started_are_empty():
+    """Scrapy 2.19's Crawler.stats raises until the crawl starts: the live line and the end of
+    :func:`run_crawl` read a seed that could not start as no stats, not as a traceback."""
+    crawler = Crawler(NewsSpider)
+    assert crawl_stats(crawler) == {}
+    assert CrawlProgress([crawler], stream=io.StringIO()).totals() == {"pages": 0, "articles": 0, "queue": 0}

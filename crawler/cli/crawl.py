@@ -27,7 +27,7 @@ from crawler.cli.args import (
     CliError,
 )
 from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
-from crawler.cli.progress import AboveLine, CrawlProgress
+from crawler.cli.progress import AboveLine, CrawlProgress, crawl_stats
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
 from crawler.config.check import check_settings
 from crawler.config.seeds import (
@@ -188,17 +188,17 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         if (exc := getattr(crawler, "newswarc_start_error", None)) is not None:
             raise exc  # one line and its exit code (main)
         report = getattr(crawler, "newswarc_report", None)
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+        stats = crawl_stats(crawler)
         if report is None:
             problems.append(f"{seed.name}: the crawl did not run to its end ({stats.get('finish_reason', 'not started')})")
             continue
         reports.append(report)
         if problem := outcome_problem(report):
             problems.append(problem)
-    if full := [c for c in crawlers if c.stats and c.stats.get_value(DISK_FULL_STAT)]:
+    if full := [s[DISK_FULL_STAT] for s in map(crawl_stats, crawlers) if s.get(DISK_FULL_STAT)]:
         written = sum(r["counts"]["articles"] for r in reports)
         print(f"newswarc: {reports[0]['output'] if reports else settings.get('NEWSWARC_OUTPUT_URI')}: no space left "
-              f"on device ({full[0].stats.get_value(DISK_FULL_STAT)}): the crawl stopped; {written} articles are "
+              f"on device ({full[0]}): the crawl stopped; {written} articles are "
               f"kept, the next run (with space) goes on from there", file=sys.stderr)
         return EXIT_INCOMPLETE, reports
     if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
