@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from scrapy.crawler import Crawler
 
 import crawler.cli.crawl
 import crawler.replay.replayer
 import crawler.warc.wacz
 from crawler.cli import demo
-from crawler.cli.args import EXIT_CODES, EXIT_OK, EXIT_STORAGE
+from crawler.cli.args import EXIT_CODES, EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK, EXIT_STORAGE
 from crawler.cli.main import main
 from crawler.cli.progress import CrawlProgress, crawl_stats
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
+from tests.crawl_helpers import newswarc
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
 
@@ -81,3 +83,24 @@ def test_the_stats_of_a_crawler_that_never_started_are_empty():
     crawler = Crawler(NewsSpider)
     assert crawl_stats(crawler) == {}
     assert CrawlProgress([crawler], stream=io.StringIO()).totals() == {"pages": 0, "articles": 0, "queue": 0}
+
+
+# --- --log-file ----------------------------------------------------------------------------
+
+def test_replay_writes_its_full_log_to_the_log_file(tmp_path):
+    """Commands that do not crawl honour --log-file too (INFO and up there; the terminal stays quiet)."""
+    (tmp_path / "x.warc").write_bytes(b"junk")
+    proc = newswarc("replay", "x.warc", "--jsonl", "-", "-q", "--log-file", "log.txt", cwd=tmp_path)
+    assert proc.returncode == EXIT_INCOMPLETE, proc.stderr  # damaged input
+    log = (tmp_path / "log.txt").read_text(encoding="utf-8")
+    assert "INFO: Replaying x.warc" in log and "not a WARC record header" in log, log
+    assert "Replaying" not in proc.stderr and "not a WARC record header" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("command", [("replay", "x.warc", "--jsonl", "-"), ("crawl", "demo", "--out", "o")])
+def test_an_unwritable_log_file_is_one_line_and_exit_2(command, tmp_path):
+    proc = newswarc(*command, "--log-file", "/proc/newswarc-x/log", cwd=tmp_path)
+    err = proc.stderr.strip()
+    assert proc.returncode == EXIT_CONFIG, err
+    assert err.splitlines() == [err] and "Traceback" not in err, err
+    assert err.startswith("newswarc: --log-file /proc/newswarc-x/log: cannot write"), err

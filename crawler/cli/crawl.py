@@ -26,7 +26,7 @@ from crawler.cli.args import (
     EXIT_STDOUT_CLOSED,
     CliError,
 )
-from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
+from crawler.cli.logs import OwnLinesOnly, hidden_note, log_file_handler, plain_default
 from crawler.cli.progress import AboveLine, CrawlProgress, crawl_stats
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
 from crawler.config.check import check_settings
@@ -77,6 +77,7 @@ def build_settings(args: argparse.Namespace) -> Any:
     settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else
                  ("ERROR" if args.quiet else "WARNING"), priority="cmdline")
     if getattr(args, "log_file", None):
+        log_file_handler(args.log_file, args.verbose).close()  # one line if it cannot be written, not Scrapy's traceback
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
         settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
     check_settings(settings)  # one line and exit 2 for a bad value, before anything starts
@@ -255,7 +256,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     settings = build_settings(args)
     storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
-    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out)) if value
+    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out), ("--log-file", args.log_file)) if value
                    for a in (flag, str(value))]
     for item in args.set or []:
         passthrough += ["-s", item]

@@ -42,10 +42,7 @@ def run_replay(args: argparse.Namespace) -> int:
     """``newswarc replay``: a replay of WARC records, or with ``--crawl`` a crawl served by them."""
     if args.crawl:  # a Scrapy crawl: it logs through Scrapy's root handler
         return cmd_replay_crawl(args)
-
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose
-                                 else logging.ERROR if args.quiet else logging.WARNING)
-    return cmd_replay(args)
+    return cmd_replay(args)  # its log: crawler.cli.main (stderr at the -v/-q level, --log-file)
 
 
 def summary(result: ReplayResult) -> str:
