@@ -14,6 +14,7 @@ from crawler.cli import demo
 from crawler.cli.args import EXIT_CODES, EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK, EXIT_STORAGE
 from crawler.cli.main import main
 from crawler.cli.progress import CrawlProgress, crawl_stats
+from crawler.config.check import NEWSWARC_NAMES, check_setting_name
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
 from tests.crawl_helpers import newswarc
@@ -104,3 +105,22 @@ def test_an_unwritable_log_file_is_one_line_and_exit_2(command, tmp_path):
     assert proc.returncode == EXIT_CONFIG, err
     assert err.splitlines() == [err] and "Traceback" not in err, err
     assert err.startswith("newswarc: --log-file /proc/newswarc-x/log: cannot write"), err
+
+
+# --- -s NEWSWARC_* -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "hint"), [("NEWSWARC_OUTPT_URI", "did you mean NEWSWARC_OUTPUT_URI?"),
+                                            ("NEWSWARC_EXTRACT_WORKER", "did you mean NEWSWARC_EXTRACT_WORKERS?"),
+                                            ("NEWSWARC_ZZZ", "docs/settings.md")])
+def test_an_unknown_newswarc_setting_is_refused_with_the_closest_name(name, hint, tmp_path, capsys):
+    code = main(["crawl", "demo", "--out", str(tmp_path / "o"), "-s", f"{name}=1"])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_CONFIG, err
+    assert err.splitlines() == [err] and err.startswith(f"newswarc: -s {name}: unknown newswarc setting"), err
+    assert hint in err, err
+    assert not (tmp_path / "o").exists()  # refused before anything starts
+
+
+def test_every_newswarc_setting_and_scrapys_own_pass(tmp_path):
+    for name in [*sorted(NEWSWARC_NAMES), "DOWNLOAD_DELAY", "SOME_ADDON_SETTING"]:
+        check_setting_name(name)

@@ -29,7 +29,7 @@ from crawler.cli.args import (
 from crawler.cli.logs import OwnLinesOnly, hidden_note, log_file_handler, plain_default
 from crawler.cli.progress import AboveLine, CrawlProgress, crawl_stats
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
-from crawler.config.check import check_settings
+from crawler.config.check import check_setting_name, check_settings
 from crawler.config.seeds import (
     default_profile,
     find_profile,
@@ -73,6 +73,7 @@ def build_settings(args: argparse.Namespace) -> Any:
         key, sep, value = item.partition("=")
         if not sep or not key.isupper():
             raise CliError(f"-s {item}: expected NAME=VALUE with an upper-case Scrapy setting name")
+        check_setting_name(key)
         settings.set(key, value, priority="cmdline")
     settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else
                  ("ERROR" if args.quiet else "WARNING"), priority="cmdline")

@@ -11,6 +11,7 @@ leaves the output (storage.base.inside guards every key as well).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import logging
 import math
@@ -18,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from crawler.config import settings as defaults
 from crawler.config.seeds import LOG_LEVELS, PROFILE_KEYS, plain_name
 from crawler.errors import ConfigError
 
@@ -126,6 +128,21 @@ def _number(settings: Any, name: str, span: Span, flags: dict[str, str]) -> None
             f"between {low:g} and {high:g}" if low is not None and high is not None else \
             least if low is not None else f"at most {high:g}"
         raise ConfigError(label(name, flags), None, f"must be {words}, got {raw!r}")
+
+
+# every NEWSWARC_* setting newswarc reads: the defaults module's, and the run id each run sets unless given
+NEWSWARC_NAMES = frozenset({name for name in vars(defaults) if name.startswith("NEWSWARC_")} | {"NEWSWARC_RUN_ID"})
+
+
+def check_setting_name(name: str) -> None:
+    """A ``NEWSWARC_*`` name that newswarc does not read is a typo: Scrapy would take it silently and
+    the run would use the default. ConfigError (exit 2) with the closest name; Scrapy's names pass."""
+    if not name.startswith("NEWSWARC_") or name in NEWSWARC_NAMES:
+        return
+    prefix = len("NEWSWARC_")  # compared without it: every name shares it
+    close = difflib.get_close_matches(name[prefix:], sorted(n[prefix:] for n in NEWSWARC_NAMES), n=1, cutoff=0.6)
+    hint = f"; did you mean NEWSWARC_{close[0]}?" if close else " (docs/settings.md lists them)"
+    raise ConfigError(f"-s {name}", None, f"unknown newswarc setting{hint}")
 
 
 def check_settings(settings: Any, flags: dict[str, str] | None = None) -> None:
