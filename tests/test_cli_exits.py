@@ -12,12 +12,15 @@ import crawler.replay.replayer
 import crawler.warc.wacz
 from crawler.cli import demo
 from crawler.cli.args import EXIT_CODES, EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK, EXIT_STORAGE
+from crawler.cli.crawl import _total_pages, build_settings
 from crawler.cli.main import main
+from crawler.cli.parser import make_parser
 from crawler.cli.progress import CrawlProgress, crawl_stats
 from crawler.config.check import NEWSWARC_NAMES, check_setting_name
+from crawler.config.seeds import load_seed
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import NewswarcError
-from tests.crawl_helpers import newswarc
+from tests.crawl_helpers import newswarc, write_seed
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
 
@@ -124,3 +127,24 @@ def test_an_unknown_newswarc_setting_is_refused_with_the_closest_name(name, hint
 def test_every_newswarc_setting_and_scrapys_own_pass(tmp_path):
     for name in [*sorted(NEWSWARC_NAMES), "DOWNLOAD_DELAY", "SOME_ADDON_SETTING"]:
         check_setting_name(name)
+
+
+# --- page budgets --------------------------------------------------------------------------
+
+def _budget(tmp_path, *flags: str) -> int | None:
+    """The max_pages of the spider that ``newswarc crawl SEED FLAGS`` starts (seed: max_pages 50)."""
+    seed_file = write_seed(tmp_path, "http://127.0.0.1:9/", name="budget", max_pages=50)
+    profile = tmp_path / "p.toml"
+    profile.write_text("[crawl]\nmax_pages = 100\n", encoding="utf-8")
+    args = make_parser().parse_args(["crawl", str(seed_file), "--settings", str(profile), *flags])
+    settings = build_settings(args)
+    spider = NewsSpider.from_crawler(Crawler(NewsSpider, settings), seed=load_seed(seed_file))
+    assert _total_pages([spider.seed], settings) == spider.max_pages  # the live line's ETA agrees
+    return spider.max_pages
+
+
+def test_the_command_lines_page_budget_wins_over_the_seeds(tmp_path):
+    assert _budget(tmp_path) == 50  # the seed's over the profile's
+    assert _budget(tmp_path, "--max-pages", "3") == 3
+    assert _budget(tmp_path, "-s", "NEWSWARC_CRAWL_MAX_PAGES=7") == 7
+    assert _budget(tmp_path, "--max-pages", "500") == 500  # above the seed's too: the user asked for it

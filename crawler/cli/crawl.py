@@ -154,7 +154,7 @@ def _crawl_logging(settings: Any, meter: CrawlProgress | None) -> OwnLinesOnly |
 
 def _total_pages(seeds: list, settings: Any) -> int | None:
     """The page budget of the whole run when every seed has one (for the live line's ETA)."""
-    budgets = [s.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None for s in seeds]
+    budgets = [s.page_budget(settings) for s in seeds]
     return sum(budgets) if budgets and all(budgets) else None
 
 

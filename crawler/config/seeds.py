@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.settings import SETTINGS_PRIORITIES
+
 from crawler.config.cron import validate_cron
 from crawler.config.extract import ExtractOptions, check_language
 from crawler.errors import ConfigError, Problems
@@ -109,6 +111,15 @@ class Seed:
         """A copy pointed at other start URLs (the demo site runs on a free port)."""
         hosts = tuple(dict.fromkeys(_strip_www(urlsplit(u).hostname or "") for u in urls))
         return Seed(**{**self.__dict__, "start_urls": tuple(urls), "allowed_domains": hosts})
+
+    def page_budget(self, settings: Any) -> int | None:
+        """The pages this seed's crawl may schedule (None: no limit). The command line's budget
+        (``--max-pages``, ``-s NEWSWARC_CRAWL_MAX_PAGES``) wins over the seed's ``max_pages``, which
+        wins over the profile's: Scrapy's convention, the command line has the last word."""
+        name = "NEWSWARC_CRAWL_MAX_PAGES"
+        if (settings.getpriority(name) or 0) >= SETTINGS_PRIORITIES["cmdline"]:
+            return settings.getint(name) or None
+        return self.max_pages or settings.getint(name) or None
 
 
 SEED_KEYS = {
