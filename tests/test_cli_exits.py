@@ -6,6 +6,7 @@ import io
 
 import pytest
 from scrapy.crawler import Crawler
+from scrapy.settings import Settings
 
 import crawler.cli.crawl
 import crawler.replay.replayer
@@ -16,10 +17,10 @@ from crawler.cli.crawl import _total_pages, build_settings
 from crawler.cli.main import main
 from crawler.cli.parser import make_parser
 from crawler.cli.progress import CrawlProgress, crawl_stats
-from crawler.config.check import NEWSWARC_NAMES, check_setting_name
-from crawler.config.seeds import load_seed
+from crawler.config.check import NEWSWARC_NAMES, check_setting_name, check_settings
+from crawler.config.seeds import load_seed, parse_seed
 from crawler.crawl.spider import NewsSpider
-from crawler.errors import NewswarcError
+from crawler.errors import ConfigError, NewswarcError
 from tests.crawl_helpers import newswarc, write_seed
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
@@ -148,3 +149,34 @@ def test_the_command_lines_page_budget_wins_over_the_seeds(tmp_path):
     assert _budget(tmp_path, "--max-pages", "3") == 3
     assert _budget(tmp_path, "-s", "NEWSWARC_CRAWL_MAX_PAGES=7") == 7
     assert _budget(tmp_path, "--max-pages", "500") == 500  # above the seed's too: the user asked for it
+
+
+# --- one rule, one place -------------------------------------------------------------------
+
+def test_a_log_level_has_one_rule_in_a_profile_and_on_the_command_line(tmp_path, capsys):
+    """The profile's is checked by the profile parser (-v/-q replace it before check_settings runs)."""
+    profile = tmp_path / "p.toml"
+    profile.write_text('[crawl]\nlog_level = "LOUD"\n', encoding="utf-8")
+    assert main(["crawl", "demo", "--settings", str(profile)]) == EXIT_CONFIG
+    err = capsys.readouterr().err.strip()
+    problem = "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"
+    assert err == f"newswarc: {profile}: crawl.log_level: {problem}", err
+    with pytest.raises(ConfigError) as setting_error:
+        check_settings(_settings_with(LOG_LEVEL="LOUD"))
+    assert setting_error.value.problems == [(None, problem)]
+    check_settings(_settings_with(LOG_LEVEL=10))  # a level number, as Scrapy allows
+
+
+def test_seed_names_and_file_name_settings_share_one_message():
+    with pytest.raises(ConfigError) as seed_error:
+        parse_seed({"name": "a/b", "start_urls": "https://a.example/"})
+    with pytest.raises(ConfigError) as setting_error:
+        check_settings(_settings_with(NEWSWARC_ARCHIVE_PREFIX="a/b"))
+    assert seed_error.value.problems[0][1] == setting_error.value.problems[0][1]
+
+
+def _settings_with(**values):
+    settings = Settings()
+    settings.setmodule("crawler.config.settings", priority="project")
+    settings.setdict(values, priority="cmdline")
+    return settings

@@ -211,11 +211,11 @@ def test_every_problem_of_an_extract_table_at_once(tmp_path):
 
 
 def test_one_plain_name_rule_for_seeds_and_file_name_settings():
-    from crawler.config.check import check_name
+    from crawler.config.seeds import check_plain_name
 
     for bad in ("a..b", "x" * 65, "a/b"):
         with pytest.raises(ConfigError):
             parse_seed({"name": bad, "start_urls": "https://a.example/"})
         with pytest.raises(ConfigError):
-            check_name(bad, "NEWSWARC_ARCHIVE_PREFIX")
-    assert check_name("x" * 64, "NEWSWARC_ARCHIVE_PREFIX") == "x" * 64
+            check_plain_name(bad, "NEWSWARC_ARCHIVE_PREFIX")
+    assert check_plain_name("x" * 64, "NEWSWARC_ARCHIVE_PREFIX") == "x" * 64

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import logging
 import math
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from crawler.config import settings as defaults
-from crawler.config.seeds import LOG_LEVELS, PROFILE_KEYS, plain_name
+from crawler.config.seeds import PROFILE_KEYS, check_log_level, check_plain_name
 from crawler.errors import ConfigError
 
 KiB, MiB = 1024, 1024 * 1024
@@ -98,14 +97,6 @@ def label(setting: str, flags: dict[str, str] | None = None) -> str:
     return setting
 
 
-def check_name(value: object, setting: str) -> str:
-    """``value`` if it is a plain file-name part (:func:`crawler.config.seeds.plain_name`)."""
-    if not plain_name(value):
-        raise ConfigError(setting, None, f"expected a plain name of letters, digits, '.', '_' or '-' "
-                                         f"(it becomes part of file names in the output), got {value!r}")
-    return value
-
-
 def _number(settings: Any, name: str, span: Span, flags: dict[str, str]) -> None:
     raw = settings.get(name)
     if raw is None:
@@ -160,13 +151,10 @@ def check_settings(settings: Any, flags: dict[str, str] | None = None) -> None:
             settings.getbool(name)
         except ValueError:
             raise ConfigError(label(name, flags), None, f"expected true or false, got {settings.get(name)!r}") from None
-    level = settings.get("LOG_LEVEL")
-    if not (level.upper() in LOG_LEVELS if isinstance(level, str) else
-            isinstance(level, int) and logging.getLevelName(level) in LOG_LEVELS):
-        raise ConfigError(label("LOG_LEVEL"), None, f"expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
-    check_name(settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc", label("NEWSWARC_ARCHIVE_PREFIX"))
+    check_log_level(settings.get("LOG_LEVEL"), label("LOG_LEVEL"))
+    check_plain_name(settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc", label("NEWSWARC_ARCHIVE_PREFIX"))
     if run_id := settings.get("NEWSWARC_RUN_ID"):
-        check_name(run_id, label("NEWSWARC_RUN_ID"))
+        check_plain_name(run_id, label("NEWSWARC_RUN_ID"))
     for net in settings.getlist("NEWSWARC_CRAWL_ALLOW_NETWORKS"):
         try:
             ipaddress.ip_network(str(net), strict=False)

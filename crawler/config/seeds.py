@@ -7,6 +7,7 @@ wrong, so the CLI can print one line and exit with code 2.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -72,14 +73,31 @@ def default_profile() -> Path | None:
     """``./settings/default.toml`` when the current directory has one, else the bundled default."""
     path = find_profile("default")
     return path if path.is_file() else None
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def check_log_level(value: Any, source: object, key: str | None = None) -> Any:
+    """``value`` if it is a log level (a name in any case, or a level number), else a ConfigError naming
+    ``source`` and ``key``: the one rule for a profile's ``log_level`` and ``-s LOG_LEVEL``."""
+    if not (value.upper() in LOG_LEVELS if isinstance(value, str) else
+            isinstance(value, int) and not isinstance(value, bool) and logging.getLevelName(value) in LOG_LEVELS):
+        raise ConfigError(source, key, f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value
+
+
 # a name that becomes part of file names (a seed's, the WARC prefix, the run id): no separator, no ".."
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def plain_name(value: object) -> bool:
-    """Letters, digits, ``.``, ``_``, ``-``; at most 64; no ``..``: safe inside a file name of the output."""
-    return isinstance(value, str) and PLAIN_NAME.fullmatch(value) is not None and ".." not in value
+def check_plain_name(value: Any, source: object, key: str | None = None) -> str:
+    """``value`` if it is letters, digits, ``.``, ``_``, ``-``, at most 64 and without ``..`` (safe inside a
+    file name of the output), else a ConfigError naming ``source`` and ``key``: the one rule for seeds and settings."""
+    if not (isinstance(value, str) and PLAIN_NAME.fullmatch(value) and ".." not in value):
+        raise ConfigError(source, key, "expected a short id of letters, digits, '-', '_' or '.' (it becomes part of "
+                                       f"file names in the output), got {value!r}")
+    return value
 
 
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -228,9 +246,8 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     name = data.get("name")
     if name is None:
         problems.add("name", "required key is missing")
-    elif not plain_name(name):
-        problems.add("name", f"expected a short id of letters, digits, '-', '_' or '.' (it becomes part of file "
-                             f"names in the output), got {name!r}")
+    else:
+        problems.take(check_plain_name, name, path, "name")
     start: list[str] = []
     if "start_urls" not in data:
         problems.add("start_urls", "required key is missing")
@@ -370,7 +387,9 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
 def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> dict[str, Any]:
     """Validate a run profile and map it to Scrapy settings; every problem is reported at once.
 
-    ``[scrapy]`` passes any upper-case Scrapy setting through unchanged.
+    ``[scrapy]`` passes any upper-case Scrapy setting through unchanged. Types are checked here, and
+    the log level (the command line's -v/-q replaces it, so check_settings would not see it); ranges
+    and names by :func:`crawler.config.check.check_settings`, whatever set them.
     """
     path = Path(path)
     problems = Problems(path)
@@ -397,9 +416,7 @@ def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> di
             if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
                 problems.add(f"{section}.{key}", f"expected {names}, got {value!r}")
-            elif setting == "LOG_LEVEL" and value.upper() not in LOG_LEVELS:
-                problems.add(f"{section}.{key}", f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
-            else:
+            elif setting != "LOG_LEVEL" or problems.take(check_log_level, value, path, f"{section}.{key}"):
                 settings[setting] = value
     problems.raise_any()
     return settings
