@@ -5,6 +5,10 @@ Per-page trouble is never raised to the user: it is a counted, logged skip.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Iterable
+from typing import Any
+
 
 class NewswarcError(Exception):
     """A user-facing problem; ``str(exc)`` is the one line the CLI prints."""
@@ -31,6 +35,43 @@ class ConfigError(NewswarcError):
     def many(cls, path: object, problems: list[tuple[str | None, str]]) -> ConfigError:
         (key, problem), *more = problems
         return cls(path, key, problem, more)
+
+
+class UsageError(NewswarcError):
+    """A command-line value that cannot be used (a date, a pattern): exit code 2, as argparse's own errors."""
+
+    exit_code = 2
+
+
+class Problems:
+    """Collects every problem of one file, so that the user fixes them all in one go."""
+
+    def __init__(self, path: object):
+        self.path = path
+        self.items: list[tuple[str | None, str]] = []
+
+    def take(self, func: Callable[..., Any], *args: Any, default: Any = None) -> Any:
+        """``func(*args)``; its ConfigError is recorded and ``default`` returned instead."""
+        try:
+            return func(*args)
+        except ConfigError as exc:
+            self.items.extend(exc.problems)
+            return default
+
+    def add(self, key: str | None, problem: str) -> None:
+        self.items.append((key, problem))
+
+    def unknown(self, keys: Iterable[str], allowed: Iterable[str], prefix: str = "", what: str = "key") -> None:
+        """One problem per unknown key, with the closest allowed one."""
+        allowed = sorted(allowed)
+        for key in sorted(keys):
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
+            self.add(f"{prefix}{key}", f"unknown {what}{hint}")
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise ConfigError.many(self.path, self.items)
 
 
 class StorageError(NewswarcError):

@@ -132,3 +132,90 @@ def test_profile_errors(tmp_path, body, key):
 def test_profile_scrapy_passthrough(tmp_path):
     path = write(tmp_path, "[scrapy]\nDOWNLOAD_DELAY = 0.5\n[output]\nuri = \"s3://b/p\"\n", "p.toml")
     assert load_profile(path) == {"DOWNLOAD_DELAY": 0.5, "NEWSWARC_OUTPUT_URI": "s3://b/p"}
+
+
+def _project_settings(**values):
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.config.settings", priority="project")
+    settings.setdict(values, priority="cmdline")
+    return settings
+
+
+def test_every_number_and_boolean_default_is_checked():
+    """A setting added to crawler/config/settings.py is range- or boolean-checked at start (check.py)."""
+    from crawler.config import settings as defaults
+    from crawler.config.check import BOOLS, RANGES, check_settings
+
+    names = {n: v for n, v in vars(defaults).items() if n.isupper()}
+    bools = sorted(n for n, v in names.items() if isinstance(v, bool))
+    numbers = sorted(n for n, v in names.items() if isinstance(v, int | float) and not isinstance(v, bool))
+    assert bools and numbers
+    assert [n for n in bools if n not in BOOLS] == []
+    assert [n for n in numbers if n not in RANGES] == []
+    check_settings(_project_settings())  # the defaults themselves pass
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("NEWSWARC_OUTPUT_TEXT_FILES", "maybe", "expected true or false"),
+    ("NEWSWARC_ARCHIVE_WACZ", "yes please", "expected true or false"),
+    ("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", "0", "must be above 0 and at most 1"),
+    ("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", "1.5", "must be above 0 and at most 1"),
+    ("NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT", "0", "must be above 0"),
+    ("NEWSWARC_DISTRIBUTED_POLL", "-1", "must be above 0"),
+    ("NEWSWARC_REDIS_TIMEOUT", "nan", "expected a number"),
+    ("NEWSWARC_CRAWL_MAX_PAGES", "", "expected a whole number, got ''"),
+])
+def test_new_settings_are_checked(name, value, words):
+    from crawler.config.check import check_settings
+
+    with pytest.raises(ConfigError) as err:
+        check_settings(_project_settings(**{name: value}))
+    assert str(err.value).startswith(name) and words in str(err.value) and err.value.exit_code == 2
+
+
+def test_a_flag_is_named_for_the_setting_it_set():
+    from crawler.config.check import check_settings
+
+    with pytest.raises(ConfigError, match=r"^--workers \(NEWSWARC_EXTRACT_WORKERS\): must be between 0 and"):
+        check_settings(_project_settings(NEWSWARC_EXTRACT_WORKERS=999), {"NEWSWARC_EXTRACT_WORKERS": "--workers"})
+    check_settings(_project_settings(NEWSWARC_NEAR_DUPLICATE_THRESHOLD=1))  # 1 itself is allowed
+
+
+def test_profile_threshold_is_checked_with_its_key(tmp_path):
+    from crawler.config.check import check_settings
+
+    path = write(tmp_path, "[dedup]\nnear_duplicate_threshold = 2\n", "p.toml")
+    with pytest.raises(ConfigError, match=r"\(\[dedup\] near_duplicate_threshold\): must be above 0 and at most 1"):
+        check_settings(_project_settings(**load_profile(path)))
+
+
+@pytest.mark.parametrize("language", ["en", "EN", "pt-BR", "pt_BR"])
+def test_seed_and_extract_language_share_one_rule(language):
+    seed = parse_seed({"name": "a", "start_urls": "https://a.example/", "language": language,
+                       "extract": {"language": language}})
+    assert seed.language == language
+
+
+def test_every_problem_of_an_extract_table_at_once(tmp_path):
+    path = write(tmp_path, 'name = "x"\nstart_urls = ["https://a.example/"]\nlanguage = "english!"\n'
+                           '[extract]\nmin_word = 3\nfavor = "recal"\ntime_cap = -1\n')
+    with pytest.raises(ConfigError) as err:
+        load_seed(path)
+    keys = [key for key, _ in err.value.problems]
+    assert sorted(keys) == ["extract.favor", "extract.min_word", "extract.time_cap", "language"], keys
+    text = str(err.value)
+    assert "extract.min_word: unknown key; did you mean 'min_words'?" in text
+    assert "did you mean 'recall'?" in text
+
+
+def test_one_plain_name_rule_for_seeds_and_file_name_settings():
+    from crawler.config.seeds import check_plain_name
+
+    for bad in ("a..b", "x" * 65, "a/b"):
+        with pytest.raises(ConfigError):
+            parse_seed({"name": bad, "start_urls": "https://a.example/"})
+        with pytest.raises(ConfigError):
+            check_plain_name(bad, "NEWSWARC_ARCHIVE_PREFIX")
+    assert check_plain_name("x" * 64, "NEWSWARC_ARCHIVE_PREFIX") == "x" * 64

@@ -13,16 +13,24 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
-EXIT_CONFIG = 2
+from crawler.errors import UsageError
+
+# the exit codes of every command (each command's --help lists those it returns)
+EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 EXIT_CODES = {
-    0: "done",
-    1: "the work did not complete (reason on one line)",
-    2: "bad seed, profile or arguments",
-    3: "unusable output location",
-    4: "done, but files wait in the local spool (run `newswarc sync`)",
-    130: "interrupted",
-    141: "the reader of `--jsonl -` closed stdout (the output and state stay consistent; rerun to go on)",
+    EXIT_OK: "done",
+    EXIT_INCOMPLETE: "the work did not complete (reason on one line)",
+    EXIT_CONFIG: "bad seed, profile or arguments",
+    EXIT_STORAGE: "unusable output location",
+    EXIT_SPOOLED: "done, but files wait in the local spool (run `newswarc sync`)",
+    EXIT_INTERRUPTED: "interrupted",
+    EXIT_STDOUT_CLOSED: "the reader of `--jsonl -` closed stdout (the output and state stay consistent; rerun to go on)",
 }
+
+
+class CliError(UsageError):
+    """Arguments that cannot be used (together, or for what they name): one line, exit code 2."""
 
 
 def exit_codes(*codes: int, **meaning: str) -> str:

@@ -1,6 +1,6 @@
 """The crawl commands (``crawl``, ``seeds``, ``schedule``) and what every command shares.
 
-Shared: the exit codes, Scrapy settings from the profile and flags, the output check, and
+Shared: Scrapy settings from the profile and flags, the output check, and
 :func:`run_crawl` (``demo`` and ``replay --crawl`` crawl through it too).
 """
 
@@ -18,10 +18,18 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
-from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
-from crawler.cli.progress import AboveLine, CrawlProgress
+from crawler.cli.args import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SPOOLED,
+    EXIT_STDOUT_CLOSED,
+    CliError,
+)
+from crawler.cli.logs import OwnLinesOnly, hidden_note, log_file_handler, plain_default
+from crawler.cli.progress import AboveLine, CrawlProgress, crawl_stats
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
-from crawler.config.check import check_settings
+from crawler.config.check import check_setting_name, check_settings
 from crawler.config.seeds import (
     default_profile,
     find_profile,
@@ -44,14 +52,6 @@ from crawler.urls import RedactCredentials, redact_url
 
 logger = logging.getLogger("newswarc")
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_STORAGE, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
-
-
-class CliError(NewswarcError):
-    exit_code = EXIT_CONFIG
-
-
 # --- settings ------------------------------------------------------------------------------
 
 def build_settings(args: argparse.Namespace) -> Any:
@@ -73,24 +73,27 @@ def build_settings(args: argparse.Namespace) -> Any:
         key, sep, value = item.partition("=")
         if not sep or not key.isupper():
             raise CliError(f"-s {item}: expected NAME=VALUE with an upper-case Scrapy setting name")
+        check_setting_name(key)
         settings.set(key, value, priority="cmdline")
     settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else
                  ("ERROR" if args.quiet else "WARNING"), priority="cmdline")
     if getattr(args, "log_file", None):
+        log_file_handler(args.log_file, args.verbose).close()  # one line if it cannot be written, not Scrapy's traceback
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
         settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
     check_settings(settings)  # one line and exit 2 for a bad value, before anything starts
     return settings
 
 
-def check_output(settings, *, exclusive: bool = True) -> None:
+def check_output(settings, *, exclusive: bool = True, uri: str | None = None) -> None:
     """Fail before crawling when the output location cannot be used (exit code 3), or when another
     newswarc command is writing it (exit 1); the output's lock is then held until this process ends.
 
     Distributed workers share one output by design (each its own WARC files, names by host and pid;
     articles claimed in Redis): they check it without taking the exclusive lock (``exclusive=False``).
+    ``uri``: an output other than the settings' (``replay --out``, which the replayer writes itself).
     """
-    storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+    storage = open_storage(uri or settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
     if exclusive:
         hold_output_lock(storage)
@@ -151,7 +154,7 @@ def _crawl_logging(settings: Any, meter: CrawlProgress | None) -> OwnLinesOnly |
 
 def _total_pages(seeds: list, settings: Any) -> int | None:
     """The page budget of the whole run when every seed has one (for the live line's ETA)."""
-    budgets = [s.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None for s in seeds]
+    budgets = [s.page_budget(settings) for s in seeds]
     return sum(budgets) if budgets and all(budgets) else None
 
 
@@ -187,17 +190,17 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         if (exc := getattr(crawler, "newswarc_start_error", None)) is not None:
             raise exc  # one line and its exit code (main)
         report = getattr(crawler, "newswarc_report", None)
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+        stats = crawl_stats(crawler)
         if report is None:
             problems.append(f"{seed.name}: the crawl did not run to its end ({stats.get('finish_reason', 'not started')})")
             continue
         reports.append(report)
         if problem := outcome_problem(report):
             problems.append(problem)
-    if full := [c for c in crawlers if c.stats and c.stats.get_value(DISK_FULL_STAT)]:
+    if full := [s[DISK_FULL_STAT] for s in map(crawl_stats, crawlers) if s.get(DISK_FULL_STAT)]:
         written = sum(r["counts"]["articles"] for r in reports)
         print(f"newswarc: {reports[0]['output'] if reports else settings.get('NEWSWARC_OUTPUT_URI')}: no space left "
-              f"on device ({full[0].stats.get_value(DISK_FULL_STAT)}): the crawl stopped; {written} articles are "
+              f"on device ({full[0]}): the crawl stopped; {written} articles are "
               f"kept, the next run (with space) goes on from there", file=sys.stderr)
         return EXIT_INCOMPLETE, reports
     if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
@@ -254,7 +257,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     settings = build_settings(args)
     storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
-    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out)) if value
+    passthrough = [a for flag, value in (("--settings", args.settings), ("--out", args.out), ("--log-file", args.log_file)) if value
                    for a in (flag, str(value))]
     for item in args.set or []:
         passthrough += ["-s", item]

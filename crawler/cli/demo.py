@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.settings import SETTINGS_PRIORITIES
+
 from crawler.cli.crawl import EXIT_OK, build_settings, check_output, print_summary, run_crawl
 from crawler.cli.summary import demo_line
 from crawler.config.seeds import Seed, bundled_dir, load_seed
@@ -62,8 +64,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 return EXIT_OK
         args.max_pages = None
         settings = build_settings(args)
-        # our own server on loopback: no need to wait for AutoThrottle's latency probes
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority=15)
+        # our own server on loopback: no need to wait for AutoThrottle's latency probes. Above the
+        # profile (which sets it at "project" priority), below the user's own -s AUTOTHROTTLE_ENABLED=...
+        if (settings.getpriority("AUTOTHROTTLE_ENABLED") or 0) < SETTINGS_PRIORITIES["cmdline"]:
+            settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
         check_output(settings)
         public = sum(1 for a in site.articles if not a.private)
         code, reports = run_crawl([seed], settings, progress=not args.quiet, total_articles=public)

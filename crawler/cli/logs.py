@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from crawler.errors import UsageError
+
 OWN = ("crawler", "newswarc")
 # third-party ERRORs that newswarc reports in its own words (a fetch that failed): not counted as hidden
 EXPLAINED = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt", "scrapy.core.scraper")
@@ -41,6 +43,18 @@ class PlainFormatter(logging.Formatter):
 
 def level_for(verbose: int, quiet: bool) -> int:
     return logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+
+
+def log_file_handler(path: str, verbose: int) -> logging.FileHandler:
+    """``--log-file``'s handler: the full log (INFO, DEBUG with -vv), appended to as Scrapy's LOG_FILE
+    is. A FILE that cannot be written is one line (exit 2), not the traceback of logging's open."""
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--log-file {path}: cannot write: {exc.strerror or exc}") from None
+    handler.setFormatter(logging.Formatter(VERBOSE_FORMAT))
+    handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    return handler
 
 
 def plain_default(handler: logging.Handler, verbose: int) -> OwnLinesOnly | None:

@@ -1,9 +1,6 @@
 """The ``newswarc`` command: logging set-up and the one place exceptions become exit codes.
 
-Exit codes: 0 done; 1 the work did not complete (reason on one line); 2 bad seed, profile or
-arguments; 3 unusable output location; 4 done, but files wait in the local spool for
-``newswarc sync`` (S3 was unreachable); 130 interrupted; 141 the ``--jsonl -`` reader closed
-stdout (the crawl stopped; files and state hold everything it wrote).
+The exit codes are those of :data:`crawler.cli.args.EXIT_CODES` (one table for every command).
 
 Each command group has its own module (``crawl``, ``demo``, ``archive``, ``replay``), the parser
 its own (``parser``); this one runs the command the parser names.
@@ -20,12 +17,11 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from crawler.cli.logs import VERBOSE_FORMAT, level_for, plain_default
+from crawler.cli.args import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK
+from crawler.cli.logs import VERBOSE_FORMAT, level_for, log_file_handler, plain_default
 from crawler.cli.parser import make_parser
-from crawler.errors import ConfigError, NewswarcError
+from crawler.errors import NewswarcError
 from crawler.urls import RedactCredentials
-
-EXIT_OK, EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _command(target: str) -> Any:
@@ -48,6 +44,20 @@ def import_failure(exc: ImportError) -> str:
     return f"a dependency cannot be imported ({reason}): install it with {fix} (from a checkout: `make demo`)"
 
 
+def command_log_handlers(args: Any) -> list[logging.Handler]:
+    """The log of a command that does not crawl: stderr at the -v/-q level (``schedule``: INFO, its
+    runs), and with ``--log-file`` the full log in FILE, as a crawl writes it."""
+    verbose, quiet = getattr(args, "verbose", 0), getattr(args, "quiet", False)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(VERBOSE_FORMAT))
+    plain_default(handler, verbose)
+    handler.setLevel(level_for(verbose, quiet) if args.command != "schedule" or quiet or verbose else logging.INFO)
+    handlers: list[logging.Handler] = [handler]
+    if getattr(args, "log_file", None):
+        handlers.append(log_file_handler(args.log_file, verbose))
+    return handlers
+
+
 _LATE_POSITIONALS = {"replay": "source", "index": "warc"}  # commands whose SOURCEs may come after options
 
 
@@ -61,17 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, target).extend(extra)
     if args.command == "demo" and not args.out:
         args.out = "newswarc-demo"
-    # crawls (replay --crawl and workers too) log through Scrapy's root handler, set up in cli/crawl.py
-    if args.command not in ("crawl", "demo", "worker") and not getattr(args, "crawl", False):
-        verbose, quiet = getattr(args, "verbose", 0), getattr(args, "quiet", False)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(VERBOSE_FORMAT))
-        plain_default(handler, verbose)
-        logging.basicConfig(level=level_for(verbose, quiet) if args.command != "schedule" or quiet or verbose
-                            else logging.INFO, handlers=[handler])
-        for h in logging.getLogger().handlers:
-            h.addFilter(RedactCredentials())  # no password of a URL in any log line
     try:
+        # crawls (replay --crawl and workers too) log through Scrapy's root handler, set up in cli/crawl.py
+        if args.command not in ("crawl", "demo", "worker") and not getattr(args, "crawl", False):
+            handlers = command_log_handlers(args)
+            logging.basicConfig(level=min(h.level for h in handlers), handlers=handlers)
+            for h in logging.getLogger().handlers:
+                h.addFilter(RedactCredentials())  # no password of a URL in any log line
         return _command(args.func)(args)
     except ImportError as exc:
         if getattr(args, "verbose", 0):
@@ -81,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewswarcError as exc:  # one line per problem (a seed file may have several)
         for line in str(exc).splitlines():
             print(f"newswarc: {line}", file=sys.stderr)
-        return EXIT_CONFIG if isinstance(exc, ConfigError) else exc.exit_code
+        return exc.exit_code  # ConfigError and UsageError: EXIT_CONFIG
     except KeyboardInterrupt:
         print("newswarc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -63,7 +63,8 @@ def _crawl(sub: Any) -> None:
                    help="a seed file, or a seed name (italy24press) looked up in $NEWSWARC_SEEDS_PATH, ./seeds, "
                         "then the bundled seeds (`newswarc seeds` lists them)")
     p.add_argument("--max-pages", type=whole_number(1, " (without --max-pages there is no limit)"), metavar="N",
-                   help="stop scheduling new pages after N per seed (default: the seed's max_pages, else no limit)")
+                   help="stop scheduling new pages after N per seed, whatever the seed's max_pages (default: the "
+                        "seed's max_pages, else no limit)")
     p.add_argument("--jsonl", metavar="-", choices=["-"], help="also stream article JSONL to stdout")
     _common(p)
     p.set_defaults(func="crawl:cmd_crawl")

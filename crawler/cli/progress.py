@@ -71,6 +71,16 @@ class LiveLine:
             self._live = False
 
 
+def crawl_stats(crawler: Any) -> dict[str, Any]:
+    """The crawler's stats so far; ``{}`` before its crawl started. Scrapy 2.19's ``Crawler.stats``
+    raises RuntimeError until then (``if crawler.stats`` did), older Scrapy's is None."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:
+        return {}
+    return stats.get_stats() if stats is not None else {}
+
+
 class CrawlProgress:
     """Feeds a :class:`LiveLine` from the crawlers' Scrapy stats every half second, on the reactor.
 
@@ -92,7 +102,7 @@ class CrawlProgress:
     def totals(self) -> dict[str, int]:
         out = {"pages": 0, "articles": 0, "queue": 0}
         for crawler in self.crawlers:
-            stats = crawler.stats.get_stats() if crawler.stats else {}
+            stats = crawl_stats(crawler)
             out["pages"] += stats.get("downloader/response_count", 0)
             out["articles"] += stats.get("newswarc/extract/articles", 0)
             out["queue"] += max(stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0), 0)

@@ -17,7 +17,6 @@ from crawler.cli.crawl import (
     EXIT_OK,
     build_settings,
     check_output,
-    hold_output_lock,
     load_seeds,
     print_summary,
     run_crawl,
@@ -36,7 +35,6 @@ from crawler.replay.replayer import (
     parse_when,
     replay,
 )
-from crawler.storage import open_storage
 from crawler.warc.sources import open_sources
 
 
@@ -44,10 +42,7 @@ def run_replay(args: argparse.Namespace) -> int:
     """``newswarc replay``: a replay of WARC records, or with ``--crawl`` a crawl served by them."""
     if args.crawl:  # a Scrapy crawl: it logs through Scrapy's root handler
         return cmd_replay_crawl(args)
-
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose
-                                 else logging.ERROR if args.quiet else logging.WARNING)
-    return cmd_replay(args)
+    return cmd_replay(args)  # its log: crawler.cli.main (stderr at the -v/-q level, --log-file)
 
 
 def summary(result: ReplayResult) -> str:
@@ -96,8 +91,8 @@ def cmd_replay(args: Any) -> int:
     """The ``newswarc replay`` command: 0 when every input was read cleanly, 1 when any was damaged."""
     settings = build_settings(args)
     options = options_from_args(args, settings)
-    if args.out:
-        hold_output_lock(open_storage(args.out, settings))  # one writer per output at a time
+    if args.out:  # a usable output (else one line, exit 3), then its lock: one writer per output at a time
+        check_output(settings, uri=args.out)
     line = LiveLine("records") if not args.quiet else None
     progress = _live(line) if line is not None and line.enabled else None
     jsonl_target = getattr(args, "jsonl", None)
@@ -121,7 +116,7 @@ def cmd_replay(args: Any) -> int:
     if not result.clean:
         print(f"newswarc: replay: {plural(len(result.corrupt), 'damaged place')} in the input skipped "
               f"({plural(result.stats.get(STATS + 'sources/unreadable', 0), 'unreadable source')})", file=sys.stderr)
-    return 0 if result.clean else 1
+    return EXIT_OK if result.clean else EXIT_INCOMPLETE
 
 
 def _live(line: LiveLine) -> Progress:

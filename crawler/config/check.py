@@ -11,20 +11,18 @@ leaves the output (storage.base.inside guards every key as well).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-import logging
 import math
 import os
-import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from crawler.config.seeds import PROFILE_KEYS
+from crawler.config import settings as defaults
+from crawler.config.seeds import PROFILE_KEYS, check_log_level, check_plain_name
 from crawler.errors import ConfigError
 
 KiB, MiB = 1024, 1024 * 1024
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def max_workers() -> int:
@@ -32,43 +30,66 @@ def max_workers() -> int:
     return max(4, 2 * (os.cpu_count() or 1))
 
 
-# setting -> (type, minimum, maximum); None: unbounded on that side. Settings not named here are
-# Scrapy's own (checked by Scrapy) or strings checked below.
-RANGES: dict[str, tuple[type, float | None, float | None]] = {
-    "NEWSWARC_ARCHIVE_GZIP_LEVEL": (int, 0, 9),
-    "NEWSWARC_ARCHIVE_MAX_BODY": (int, KiB, None),
-    "NEWSWARC_ARCHIVE_MAX_DECODED": (int, KiB, None),
-    "NEWSWARC_ARCHIVE_MAX_SIZE": (int, 10 * KiB, None),
-    "NEWSWARC_ARCHIVE_QUEUE_SIZE": (int, 1, 100_000),
-    "NEWSWARC_CRAWL_MAX_PAGES": (int, 1, None),
-    "NEWSWARC_EXTRACT_TIMEOUT": (float, 0.1, 24 * 3600),
-    "NEWSWARC_EXTRACT_WORKERS": (int, 0, None),  # maximum: max_workers()
-    "NEWSWARC_S3_CONNECT_TIMEOUT": (float, 0.1, 3600),
-    "NEWSWARC_S3_READ_TIMEOUT": (float, 0.1, 3600),
-    "NEWSWARC_S3_MAX_ATTEMPTS": (int, 1, 100),
-    "NEWSWARC_S3_MULTIPART_CHUNKSIZE": (int, 5 * MiB, 5 * 1024 * MiB),
-    "NEWSWARC_S3_MULTIPART_THRESHOLD": (int, 5 * MiB, None),
-    "NEWSWARC_S3_RETRY_BACKOFF": (float, 0, 600),
-    "NEWSWARC_S3_UPLOAD_ATTEMPTS": (int, 1, 100),
-    "NEWSWARC_S3_UPLOAD_WORKERS": (int, 1, 256),
-    "CONCURRENT_REQUESTS": (int, 1, 10_000),
-    "CONCURRENT_REQUESTS_PER_DOMAIN": (int, 1, 10_000),
-    "CONCURRENT_ITEMS": (int, 1, 10_000),
-    "DOWNLOAD_TIMEOUT": (float, 0.1, 24 * 3600),
-    "DOWNLOAD_DELAY": (float, 0, 24 * 3600),
-    "RETRY_TIMES": (int, 0, 100),
-    "REDIRECT_MAX_TIMES": (int, 0, 100),
-    "AUTOTHROTTLE_TARGET_CONCURRENCY": (float, 0.01, 10_000),
-    "AUTOTHROTTLE_START_DELAY": (float, 0, 24 * 3600),
-    "AUTOTHROTTLE_MAX_DELAY": (float, 0, 24 * 3600),
+class Span(NamedTuple):
+    """The values a number setting may take: ``kind``, at least ``low`` (above it when ``above``), at most ``high``."""
+
+    kind: type
+    low: float | None
+    high: float | None
+    above: bool = False  # ``low`` itself is refused: a threshold or timeout of 0 means nothing
+
+
+DAY = 24 * 3600
+# setting -> its span; None: unbounded on that side. Settings not named here are Scrapy's own
+# (checked by Scrapy) or strings checked below. tests/test_config.py checks that every number
+# default of crawler/config/settings.py is named here.
+RANGES: dict[str, Span] = {
+    "NEWSWARC_ARCHIVE_GZIP_LEVEL": Span(int, 0, 9),
+    "NEWSWARC_ARCHIVE_MAX_BODY": Span(int, KiB, None),
+    "NEWSWARC_ARCHIVE_MAX_DECODED": Span(int, KiB, None),
+    "NEWSWARC_ARCHIVE_MAX_SIZE": Span(int, 10 * KiB, None),
+    "NEWSWARC_ARCHIVE_QUEUE_SIZE": Span(int, 1, 100_000),
+    "NEWSWARC_CRAWL_MAX_PAGES": Span(int, 1, None),
+    "NEWSWARC_DISTRIBUTED_IDLE_SECONDS": Span(float, 0, DAY, above=True),
+    "NEWSWARC_DISTRIBUTED_LEASE_POLL": Span(float, 0, 3600, above=True),
+    "NEWSWARC_DISTRIBUTED_POLL": Span(float, 0, 3600, above=True),
+    "NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT": Span(float, 0, DAY, above=True),
+    "NEWSWARC_EXTRACT_TIMEOUT": Span(float, 0.1, DAY),
+    "NEWSWARC_EXTRACT_WORKERS": Span(int, 0, None),  # maximum: max_workers(), checked with the others
+    "NEWSWARC_NEAR_DUPLICATE_THRESHOLD": Span(float, 0, 1, above=True),
+    "NEWSWARC_REDIS_TIMEOUT": Span(float, 0, 3600, above=True),
+    "NEWSWARC_S3_CONNECT_TIMEOUT": Span(float, 0.1, 3600),
+    "NEWSWARC_S3_READ_TIMEOUT": Span(float, 0.1, 3600),
+    "NEWSWARC_S3_MAX_ATTEMPTS": Span(int, 1, 100),
+    "NEWSWARC_S3_MULTIPART_CHUNKSIZE": Span(int, 5 * MiB, 5 * 1024 * MiB),
+    "NEWSWARC_S3_MULTIPART_THRESHOLD": Span(int, 5 * MiB, None),
+    "NEWSWARC_S3_RETRY_BACKOFF": Span(float, 0, 600),
+    "NEWSWARC_S3_UPLOAD_ATTEMPTS": Span(int, 1, 100),
+    "NEWSWARC_S3_UPLOAD_WORKERS": Span(int, 1, 256),
+    "CONCURRENT_REQUESTS": Span(int, 1, 10_000),
+    "CONCURRENT_REQUESTS_PER_DOMAIN": Span(int, 1, 10_000),
+    "CONCURRENT_ITEMS": Span(int, 1, 10_000),
+    "DOWNLOAD_TIMEOUT": Span(float, 0.1, DAY),
+    "DOWNLOAD_DELAY": Span(float, 0, DAY),
+    "DOWNLOAD_MAXSIZE": Span(int, 0, None),
+    "DOWNLOAD_WARNSIZE": Span(int, 0, None),
+    "RETRY_TIMES": Span(int, 0, 100),
+    "REDIRECT_MAX_TIMES": Span(int, 0, 100),
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": Span(float, 0.01, 10_000),
+    "AUTOTHROTTLE_START_DELAY": Span(float, 0, DAY),
+    "AUTOTHROTTLE_MAX_DELAY": Span(float, 0, DAY),
 }
-BOOLS = ("NEWSWARC_ARCHIVE_ENABLED", "NEWSWARC_ARCHIVE_RECOMPRESS", "NEWSWARC_ARCHIVE_REVISITS",
-         "NEWSWARC_EXTRACT_ENABLED", "NEWSWARC_STATE_ENABLED", "NEWSWARC_OUTPUT_JSONL_STDOUT",
-         "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED", "COMPRESSION_ENABLED")
+# the profile's true/false keys, and those only -s or the code sets
+BOOLS = (*(name for keys in PROFILE_KEYS.values() for name, kind in keys.values() if kind is bool),
+         "NEWSWARC_OUTPUT_JSONL_STDOUT", "NEWSWARC_OUTPUT_TEXT_FILES", "COMPRESSION_ENABLED",
+         "DOWNLOAD_FAIL_ON_DATALOSS", "TELNETCONSOLE_ENABLED", "REMOTE_CONTROL_ENABLED")
 
 
-def label(setting: str) -> str:
-    """``NEWSWARC_ARCHIVE_PREFIX ([archive] prefix)``: the setting and its profile key, when it has one."""
+def label(setting: str, flags: dict[str, str] | None = None) -> str:
+    """``NEWSWARC_ARCHIVE_PREFIX ([archive] prefix)``: the setting and its profile key, when it has one;
+    ``--workers (NEWSWARC_EXTRACT_WORKERS)`` when a flag in ``flags`` set it."""
+    if flags and setting in flags:
+        return f"{flags[setting]} ({setting})"
     for section, keys in PROFILE_KEYS.items():
         for key, (name, _) in keys.items():
             if name == setting:
@@ -76,18 +97,11 @@ def label(setting: str) -> str:
     return setting
 
 
-def check_name(value: object, setting: str) -> str:
-    """``value`` if it is a plain file-name part (letters, digits, ``.``, ``_``, ``-``; no ``..``)."""
-    if not isinstance(value, str) or not NAME.fullmatch(value) or ".." in value:
-        raise ConfigError(setting, None, f"expected a plain name of letters, digits, '.', '_' or '-' "
-                                         f"(it becomes part of file names in the output), got {value!r}")
-    return value
-
-
-def _number(settings: Any, name: str, kind: type, low: float | None, high: float | None) -> None:
+def _number(settings: Any, name: str, span: Span, flags: dict[str, str]) -> None:
     raw = settings.get(name)
-    if raw is None or (raw == "" and name == "NEWSWARC_CRAWL_MAX_PAGES"):
+    if raw is None:
         return
+    kind, low, high, above = span
     try:
         if isinstance(raw, bool):
             raise ValueError
@@ -98,32 +112,49 @@ def _number(settings: Any, name: str, kind: type, low: float | None, high: float
             raise ValueError
     except (TypeError, ValueError):
         what = "a whole number" if kind is int else "a number"
-        raise ConfigError(label(name), None, f"expected {what}, got {raw!r}") from None
-    if (low is not None and value < low) or (high is not None and value > high):
-        span = f"between {low:g} and {high:g}" if low is not None and high is not None else \
-            f"at least {low:g}" if low is not None else f"at most {high:g}"
-        raise ConfigError(label(name), None, f"must be {span}, got {raw!r}")
+        raise ConfigError(label(name, flags), None, f"expected {what}, got {raw!r}") from None
+    if (low is not None and (value <= low if above else value < low)) or (high is not None and value > high):
+        least = f"above {low:g}" if above else f"at least {low:g}"
+        words = f"{least} and at most {high:g}" if above and high is not None else \
+            f"between {low:g} and {high:g}" if low is not None and high is not None else \
+            least if low is not None else f"at most {high:g}"
+        raise ConfigError(label(name, flags), None, f"must be {words}, got {raw!r}")
 
 
-def check_settings(settings: Any) -> None:
-    """Raise :class:`ConfigError` (exit 2) for the first setting that is malformed or out of range."""
-    for name, (kind, low, high) in RANGES.items():
-        _number(settings, name, kind, low, high)
-    _number(settings, "NEWSWARC_EXTRACT_WORKERS", int, 0, max_workers())
+# every NEWSWARC_* setting newswarc reads: the defaults module's, and the run id each run sets unless given
+NEWSWARC_NAMES = frozenset({name for name in vars(defaults) if name.startswith("NEWSWARC_")} | {"NEWSWARC_RUN_ID"})
+
+
+def check_setting_name(name: str) -> None:
+    """A ``NEWSWARC_*`` name that newswarc does not read is a typo: Scrapy would take it silently and
+    the run would use the default. ConfigError (exit 2) with the closest name; Scrapy's names pass."""
+    if not name.startswith("NEWSWARC_") or name in NEWSWARC_NAMES:
+        return
+    prefix = len("NEWSWARC_")  # compared without it: every name shares it
+    close = difflib.get_close_matches(name[prefix:], sorted(n[prefix:] for n in NEWSWARC_NAMES), n=1, cutoff=0.6)
+    hint = f"; did you mean NEWSWARC_{close[0]}?" if close else " (docs/settings.md lists them)"
+    raise ConfigError(f"-s {name}", None, f"unknown newswarc setting{hint}")
+
+
+def check_settings(settings: Any, flags: dict[str, str] | None = None) -> None:
+    """Raise :class:`ConfigError` (exit 2) for the first setting that is malformed or out of range.
+
+    ``flags``: setting -> the command-line flag that set it (``--workers``), named in the message instead.
+    """
+    flags = flags or {}
+    for name, span in RANGES.items():
+        if name == "NEWSWARC_EXTRACT_WORKERS":
+            span = span._replace(high=max_workers())
+        _number(settings, name, span, flags)
     for name in BOOLS:
         try:
             settings.getbool(name)
         except ValueError:
-            raise ConfigError(label(name), None, f"expected true or false, got {settings.get(name)!r}") from None
-    level = settings.get("LOG_LEVEL")
-    if isinstance(level, str) and level.upper() not in LOG_LEVELS or not isinstance(level, str | int):
-        raise ConfigError(label("LOG_LEVEL"), None, f"expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
-    if isinstance(level, int) and level not in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR,
-                                                logging.CRITICAL):
-        raise ConfigError(label("LOG_LEVEL"), None, f"expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
-    check_name(settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc", label("NEWSWARC_ARCHIVE_PREFIX"))
+            raise ConfigError(label(name, flags), None, f"expected true or false, got {settings.get(name)!r}") from None
+    check_log_level(settings.get("LOG_LEVEL"), label("LOG_LEVEL"))
+    check_plain_name(settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc", label("NEWSWARC_ARCHIVE_PREFIX"))
     if run_id := settings.get("NEWSWARC_RUN_ID"):
-        check_name(run_id, label("NEWSWARC_RUN_ID"))
+        check_plain_name(run_id, label("NEWSWARC_RUN_ID"))
     for net in settings.getlist("NEWSWARC_CRAWL_ALLOW_NETWORKS"):
         try:
             ipaddress.ip_network(str(net), strict=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,9 +10,19 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, Problems
 
 FAVOR_CHOICES = ("auto", "precision", "balanced", "recall")
+KEYS = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language", "time_cap"}
+# BCP 47-ish: en, EN, pt-BR, pt_BR, zh-Hant-TW (a seed's ``language`` and its ``[extract] language``)
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+
+
+def check_language(value: Any, source: object, key: str) -> str:
+    """``value`` if it is a language tag, else a ConfigError naming ``source`` and ``key``."""
+    if not isinstance(value, str) or not LANGUAGE_TAG.fullmatch(value):
+        raise ConfigError(source, key, f"expected a language tag such as \"en\" or \"pt-BR\", got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -27,45 +38,47 @@ class ExtractOptions:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> ExtractOptions:
-        """Validate a seed's ``[extract]`` table; a bad key or value raises ``ConfigError``."""
-        known = {"body_xpath", "boilerplate_patterns", "min_words", "favor", "language", "time_cap"}
-        for key in data:
-            if key not in known:
-                raise ConfigError(source, f"extract.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+        """Validate a seed's ``[extract]`` table; every bad key or value is reported at once (``ConfigError``)."""
+        problems = Problems(source)
+        problems.unknown(set(data) - KEYS, KEYS, prefix="extract.")
         kwargs: dict[str, Any] = {}
         if (xp := data.get("body_xpath")) is not None:
             if not isinstance(xp, str) or not xp.strip():
-                raise ConfigError(source, "extract.body_xpath", "must be a non-empty string")
-            try:
-                etree.XPath(xp)
-            except etree.XPathSyntaxError as exc:
-                raise ConfigError(source, "extract.body_xpath", f"invalid XPath: {exc}") from None
-            kwargs["body_xpath"] = xp
-        if (pats := data.get("boilerplate_patterns")) is not None:
-            if isinstance(pats, str) or not all(isinstance(p, str) for p in pats):
-                raise ConfigError(source, "extract.boilerplate_patterns", "must be a list of strings")
-            for pat in pats:
+                problems.add("extract.body_xpath", "must be a non-empty string")
+            else:
                 try:
-                    re.compile(pat)
-                except re.error as exc:
-                    raise ConfigError(source, "extract.boilerplate_patterns", f"invalid regex {pat!r}: {exc}") from None
-            kwargs["boilerplate_patterns"] = tuple(pats)
+                    etree.XPath(xp)
+                    kwargs["body_xpath"] = xp
+                except etree.XPathSyntaxError as exc:
+                    problems.add("extract.body_xpath", f"invalid XPath: {exc}")
+        if (pats := data.get("boilerplate_patterns")) is not None:
+            if not isinstance(pats, list | tuple) or not all(isinstance(p, str) for p in pats):
+                problems.add("extract.boilerplate_patterns", "must be a list of strings")
+            else:
+                for pat in pats:
+                    try:
+                        re.compile(pat)
+                    except re.error as exc:
+                        problems.add("extract.boilerplate_patterns", f"invalid regex {pat!r}: {exc}")
+                kwargs["boilerplate_patterns"] = tuple(pats)
         if (mw := data.get("min_words")) is not None:
             if isinstance(mw, bool) or not isinstance(mw, int) or mw < 0:
-                raise ConfigError(source, "extract.min_words", "must be a non-negative integer")
+                problems.add("extract.min_words", "must be a non-negative integer")
             kwargs["min_words"] = mw
         if (favor := data.get("favor")) is not None:
             if favor not in FAVOR_CHOICES:
-                raise ConfigError(source, "extract.favor", f"must be one of {', '.join(FAVOR_CHOICES)}")
+                close = difflib.get_close_matches(str(favor), FAVOR_CHOICES, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.add("extract.favor", f"must be one of {', '.join(FAVOR_CHOICES)}{hint}")
             kwargs["favor"] = favor
         if (lang := data.get("language")) is not None:
-            if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", lang):
-                raise ConfigError(source, "extract.language", "must be a language tag like 'en' or 'pt-BR'")
-            kwargs["language"] = lang
+            kwargs["language"] = problems.take(check_language, lang, source, "extract.language")
         if (cap := data.get("time_cap")) is not None:
-            if isinstance(cap, bool) or not isinstance(cap, (int, float)) or cap < 0:
-                raise ConfigError(source, "extract.time_cap", "must be a number of seconds, 0 for no cap")
-            kwargs["time_cap"] = float(cap)
+            if isinstance(cap, bool) or not isinstance(cap, int | float) or cap < 0:
+                problems.add("extract.time_cap", "must be a number of seconds, 0 for no cap")
+            else:
+                kwargs["time_cap"] = float(cap)
+        problems.raise_any()
         return cls(**kwargs)
 
 

@@ -7,6 +7,7 @@ wrong, so the CLI can print one line and exit with code 2.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.settings import SETTINGS_PRIORITIES
+
 from crawler.config.cron import validate_cron
-from crawler.config.extract import ExtractOptions
-from crawler.errors import ConfigError
+from crawler.config.extract import ExtractOptions, check_language
+from crawler.errors import ConfigError, Problems
 from crawler.urls import redact_url, url_problem
 
 SEEDS_DIR = Path("seeds")  # the user's own seeds, relative to the current directory
@@ -70,6 +73,33 @@ def default_profile() -> Path | None:
     """``./settings/default.toml`` when the current directory has one, else the bundled default."""
     path = find_profile("default")
     return path if path.is_file() else None
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def check_log_level(value: Any, source: object, key: str | None = None) -> Any:
+    """``value`` if it is a log level (a name in any case, or a level number), else a ConfigError naming
+    ``source`` and ``key``: the one rule for a profile's ``log_level`` and ``-s LOG_LEVEL``."""
+    if not (value.upper() in LOG_LEVELS if isinstance(value, str) else
+            isinstance(value, int) and not isinstance(value, bool) and logging.getLevelName(value) in LOG_LEVELS):
+        raise ConfigError(source, key, f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value
+
+
+# a name that becomes part of file names (a seed's, the WARC prefix, the run id): no separator, no ".."
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_plain_name(value: Any, source: object, key: str | None = None) -> str:
+    """``value`` if it is letters, digits, ``.``, ``_``, ``-``, at most 64 and without ``..`` (safe inside a
+    file name of the output), else a ConfigError naming ``source`` and ``key``: the one rule for seeds and settings."""
+    if not (isinstance(value, str) and PLAIN_NAME.fullmatch(value) and ".." not in value):
+        raise ConfigError(source, key, "expected a short id of letters, digits, '-', '_' or '.' (it becomes part of "
+                                       f"file names in the output), got {value!r}")
+    return value
+
+
 SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_HOURS = 100 * 366 * 24  # durations beyond 100 years overflow datetime arithmetic (since, recheck_hours)
@@ -99,6 +129,15 @@ class Seed:
         """A copy pointed at other start URLs (the demo site runs on a free port)."""
         hosts = tuple(dict.fromkeys(_strip_www(urlsplit(u).hostname or "") for u in urls))
         return Seed(**{**self.__dict__, "start_urls": tuple(urls), "allowed_domains": hosts})
+
+    def page_budget(self, settings: Any) -> int | None:
+        """The pages this seed's crawl may schedule (None: no limit). The command line's budget
+        (``--max-pages``, ``-s NEWSWARC_CRAWL_MAX_PAGES``) wins over the seed's ``max_pages``, which
+        wins over the profile's: Scrapy's convention, the command line has the last word."""
+        name = "NEWSWARC_CRAWL_MAX_PAGES"
+        if (settings.getpriority(name) or 0) >= SETTINGS_PRIORITIES["cmdline"]:
+            return settings.getint(name) or None
+        return self.max_pages or settings.getint(name) or None
 
 
 SEED_KEYS = {
@@ -188,10 +227,6 @@ def _domain(path: Path, key: str, value: str) -> str:
     return host.split(":")[0]
 
 
-def _cron(expr: Any, path: Path) -> str:
-    return validate_cron(expr, path)
-
-
 def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
     """``"2d"``, ``"12h"``, ``"30m"``, ``"1w"`` → seconds."""
     match = SINCE_RE.match(value) if isinstance(value, str) else None
@@ -203,46 +238,16 @@ def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
     return seconds
 
 
-class _Problems:
-    """Collects every problem of one file, so that the user fixes them all in one go."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.items: list[tuple[str | None, str]] = []
-
-    def take(self, func: Any, *args: Any, default: Any = None) -> Any:
-        """``func(*args)``; its ConfigError is recorded and ``default`` returned instead."""
-        try:
-            return func(*args)
-        except ConfigError as exc:
-            self.items.extend(exc.problems)
-            return default
-
-    def add(self, key: str | None, problem: str) -> None:
-        self.items.append((key, problem))
-
-    def unknown(self, keys: Any, allowed: Any, prefix: str = "", what: str = "key") -> None:
-        """One problem per unknown key, with the closest allowed one."""
-        for key in sorted(keys):
-            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(sorted(allowed))})"
-            self.add(f"{prefix}{key}", f"unknown {what}{hint}")
-
-    def raise_any(self) -> None:
-        if self.items:
-            raise ConfigError.many(self.path, self.items)
-
-
 def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     """Validate the content of a seed file; every problem is reported at once."""
     path = Path(path)
-    problems = _Problems(path)
+    problems = Problems(path)
     problems.unknown(set(data) - SEED_KEYS, SEED_KEYS)
     name = data.get("name")
     if name is None:
         problems.add("name", "required key is missing")
-    elif not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        problems.add("name", f"expected a short id of letters, digits, '-', '_' or '.', got {name!r}")
+    else:
+        problems.take(check_plain_name, name, path, "name")
     start: list[str] = []
     if "start_urls" not in data:
         problems.add("start_urls", "required key is missing")
@@ -267,8 +272,8 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
     elif extract:
         problems.take(lambda: ExtractOptions.from_mapping(extract, source=str(path)))  # validates it
     language = data.get("language")
-    if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2})?", language)):
-        problems.add("language", f"expected a language code such as \"en\", got {language!r}")
+    if language is not None:
+        language = problems.take(check_language, language, path, "language")
     recheck = data.get("recheck_hours")
     if recheck is not None and (not isinstance(recheck, int | float) or isinstance(recheck, bool)
                                 or not 0 < recheck <= MAX_HOURS):
@@ -291,7 +296,7 @@ def parse_seed(data: Mapping[str, Any], path: Path | str = "<seed>") -> Seed:
                                         default=()),
         max_pages=number("max_pages", 1),
         max_depth=number("max_depth", 0),
-        schedule=problems.take(_cron, data["schedule"], path) if "schedule" in data else None,
+        schedule=problems.take(validate_cron, data["schedule"], path) if "schedule" in data else None,
         since_seconds=problems.take(parse_since, data["since"], path) if "since" in data else None,
     )
     problems.raise_any()
@@ -382,10 +387,12 @@ PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
 def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> dict[str, Any]:
     """Validate a run profile and map it to Scrapy settings; every problem is reported at once.
 
-    ``[scrapy]`` passes any upper-case Scrapy setting through unchanged.
+    ``[scrapy]`` passes any upper-case Scrapy setting through unchanged. Types are checked here, and
+    the log level (the command line's -v/-q replaces it, so check_settings would not see it); ranges
+    and names by :func:`crawler.config.check.check_settings`, whatever set them.
     """
     path = Path(path)
-    problems = _Problems(path)
+    problems = Problems(path)
     settings: dict[str, Any] = {}
     problems.unknown(set(data) - {*PROFILE_KEYS, "scrapy"}, [*PROFILE_KEYS, "scrapy"], what="section")
     for section, table in data.items():
@@ -409,11 +416,7 @@ def parse_profile(data: Mapping[str, Any], path: Path | str = "<profile>") -> di
             if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
                 names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
                 problems.add(f"{section}.{key}", f"expected {names}, got {value!r}")
-            elif key.endswith("_threshold") and section == "dedup" and not 0 < value <= 1:
-                problems.add(f"{section}.{key}", f"must be above 0 and at most 1, got {value!r}")
-            elif setting == "LOG_LEVEL" and value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-                problems.add(f"{section}.{key}", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
-            else:
+            elif setting != "LOG_LEVEL" or problems.take(check_log_level, value, path, f"{section}.{key}"):
                 settings[setting] = value
     problems.raise_any()
     return settings

@@ -93,7 +93,7 @@ NEWSWARC_ARCHIVE_REVISITS = True
 NEWSWARC_ARCHIVE_WACZ = False  # write wacz/RUN_ID-SEED.wacz of each run as it ends (crawler/crawl/wacz_export.py)
 NEWSWARC_ARCHIVE_WACZ_TEXT = False  # ... with each article's text in pages.jsonl (full-text search)
 
-# --- crawl: limits applied to every seed (a seed's own max_pages wins)
+# --- crawl: limits applied to every seed (a seed's own max_pages wins, but not over the command line)
 NEWSWARC_CRAWL_ALLOW_NETWORKS = []  # private/loopback networks the crawl may reach besides the seeds' own
 NEWSWARC_CRAWL_MAX_PAGES = None
 

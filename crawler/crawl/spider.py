@@ -72,7 +72,7 @@ class NewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.max_pages = spider.seed.max_pages or settings.getint("NEWSWARC_CRAWL_MAX_PAGES") or None
+        spider.max_pages = spider.seed.page_budget(settings)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._top_up, signal=signals.response_received)
