@@ -139,6 +139,7 @@ def test_unknown_seed_name_lists_the_known_ones(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "did you mean 'demo'?" in result.stderr and "known seeds: demo, italy24press" in result.stderr
+    assert result.stderr.startswith("newswarc") and "Traceback" not in result.stderr and "usage:" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
