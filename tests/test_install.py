@@ -85,6 +85,19 @@ def test_lock_pins_every_declared_dependency_within_its_range():
         assert canonicalize_name(Requirement(spec).name) in test_pins, f"test.txt: {spec} not locked"
 
 
+def test_lock_pins_every_extra_within_its_range():
+    """The browse and distributed extras are in both locks, the test extra in test.txt, each within its range."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    for lock, names in (("runtime.txt", ("browse", "distributed")), ("test.txt", ("browse", "distributed", "test"))):
+        pins = _locked(lock)
+        for extra in names:
+            for spec in extras[extra]:
+                req = Requirement(spec)
+                name = canonicalize_name(req.name)
+                assert name in pins, f"{lock}: {name} ({extra} extra) is declared but not locked (run `make lock`)"
+                assert req.specifier.contains(pins[name], prereleases=True), f"{lock}: {name}=={pins[name]} !~ {req}"
+
+
 def test_lock_has_hashes_for_every_pin():
     for lock in ("runtime.txt", "test.txt"):
         blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / lock).read_text(encoding="utf-8"))
