@@ -98,6 +98,20 @@ def test_lock_pins_every_extra_within_its_range():
                 assert req.specifier.contains(pins[name], prereleases=True), f"{lock}: {name}=={pins[name]} !~ {req}"
 
 
+def test_build_lock_pins_the_build_backend_within_its_range_with_hashes():
+    """``make install`` builds newswarc without build isolation, with requirements/build.txt installed first."""
+    pins = _locked("build.txt")
+    for spec in PYPROJECT["build-system"]["requires"]:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"build.txt: {name} is a build requirement but not locked (run `make lock`)"
+        assert req.specifier.contains(pins[name], prereleases=True), f"build.txt: {name}=={pins[name]} !~ {req}"
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / "build.txt").read_text(encoding="utf-8"))
+    assert all("--hash=sha256:" in b for b in blocks if re.match(r"^[A-Za-z0-9_.\-]+==", b)), "build.txt: no hash"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert makefile.count("-r requirements/build.txt") == 2 and makefile.count("--no-build-isolation -e .") == 2
+
+
 def test_lock_has_hashes_for_every_pin():
     for lock in ("runtime.txt", "test.txt"):
         blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / lock).read_text(encoding="utf-8"))
