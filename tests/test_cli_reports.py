@@ -9,8 +9,16 @@ import signal
 import socket
 import time
 
-from tests.crawl_helpers import FAST, count_jsonl_lines, newswarc, run_reports, start_newswarc, write_seed
-from tests.s3_server import free_port, s3_client
+from tests.crawl_helpers import (
+    FAST,
+    count_jsonl_lines,
+    free_port,
+    newswarc,
+    run_reports,
+    start_newswarc,
+    write_seed,
+)
+from tests.s3_server import s3_client
 
 PLURAL_SLIPS = re.compile(r"\b1 (WARC files|errors|sources|pages|articles|records|files|URLs)\b")
 RAW_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[?[a-z_]+(\.[a-z_]+)+\]?|INFO|DEBUG|ERROR|WARNING|"

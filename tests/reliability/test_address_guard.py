@@ -4,14 +4,7 @@ private addresses only for a seed's own start URLs or a profile's allow-list."""
 from __future__ import annotations
 
 from tests.crawl_helpers import read_jsonl, run_reports, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def _crawl(tmp_path, *extra):

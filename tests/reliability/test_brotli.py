@@ -15,14 +15,7 @@ import brotlicffi
 
 from crawler.warc.codecs import accepted_encodings, brotli_decompressor
 from tests.crawl_helpers import read_jsonl, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def test_a_bounded_brotli_decoder_is_found_and_br_is_advertised():

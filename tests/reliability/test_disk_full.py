@@ -14,13 +14,7 @@ from collections import Counter
 import pytest
 
 from tests.crawl_helpers import read_jsonl, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    news_site,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
 from tests.warc_checks import check_warc
 
 

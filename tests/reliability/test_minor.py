@@ -6,14 +6,7 @@ import subprocess
 import sys
 
 from tests.crawl_helpers import ROOT, read_jsonl, run_reports, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 from tests.warc_checks import all_records
 
 

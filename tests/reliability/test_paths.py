@@ -7,13 +7,7 @@ import pytest
 from crawler.errors import StorageError
 from crawler.storage.local import LocalStorage
 from tests.crawl_helpers import read_jsonl, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    news_site,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
 
 
 def _outside(tmp_path, out) -> list[str]:

@@ -10,26 +10,26 @@ from __future__ import annotations
 import time
 
 from tests.crawl_helpers import read_jsonl, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    news_site,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, Run, news_site, no_traceback, run_newswarc
 from tests.s3_server import TcpProxy, s3_client
 
 
-def test_a_silent_endpoint_fails_the_start_in_seconds(tmp_path, s3_env, s3_bucket):
-    silent = TcpProxy().up()
+def _crawl_through(proxy: TcpProxy, tmp_path, bucket: str, timeout: float) -> tuple[Run, float]:
+    """A crawl into ``s3://bucket/p`` with S3 reached through ``proxy`` (closed after), of a site it
+    never gets to (the tests here end before any fetch); the run and how long it took."""
     try:
         seed = write_seed(tmp_path, "http://127.0.0.1:9/")
         started = time.monotonic()
-        run = run_newswarc("crawl", str(seed), "--out", f"s3://{s3_bucket}/p", "-s",
-                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": silent.url}, timeout=120)
-        took = time.monotonic() - started
+        run = run_newswarc("crawl", str(seed), "--out", f"s3://{bucket}/p", "-s",
+                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": proxy.url},
+                           timeout=timeout)
+        return run, time.monotonic() - started
     finally:
-        silent.down()
+        proxy.down()
+
+
+def test_a_silent_endpoint_fails_the_start_in_seconds(tmp_path, s3_env, s3_bucket):
+    run, took = _crawl_through(TcpProxy().up(), tmp_path, s3_bucket, timeout=120)
     assert run.returncode == 3, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("newswarc: s3://") and no_traceback(run.stderr), lines
@@ -78,14 +78,7 @@ def test_s3_going_silent_mid_crawl_spools_on_time_and_sync_uploads_all(tmp_path,
 
 def test_s3_going_silent_between_the_check_and_the_state_restore_is_one_line(tmp_path, s3_env, s3_bucket):
     proxy = TcpProxy(int(s3_env.rsplit(":", 1)[1]), silence_on=b"state/crawl-state.sqlite").up()
-    try:
-        seed = write_seed(tmp_path, "http://127.0.0.1:9/")
-        started = time.monotonic()
-        run = run_newswarc("crawl", str(seed), "--out", f"s3://{s3_bucket}/p", "-s",
-                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": proxy.url}, timeout=200)
-        took = time.monotonic() - started
-    finally:
-        proxy.down()
+    run, took = _crawl_through(proxy, tmp_path, s3_bucket, timeout=200)
     assert run.returncode == 3, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "crawl-state.sqlite: cannot reach endpoint" in lines[0], lines

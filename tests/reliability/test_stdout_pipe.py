@@ -11,13 +11,7 @@ import threading
 from collections import Counter
 
 from tests.crawl_helpers import read_jsonl, run_reports, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    news_site,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
 from tests.warc_checks import all_records
 
 

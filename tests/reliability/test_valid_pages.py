@@ -5,14 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.crawl_helpers import read_jsonl, run_reports, write_seed
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    no_traceback,
-    run_newswarc,
-)
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def _with_jsonld(html: bytes, script: str) -> bytes:
