@@ -20,15 +20,19 @@ $(BIN)/python:
 
 # Installs come from the lock (exact versions, hashes checked); newswarc itself without
 # resolving anything. `make lock` writes the lock from pyproject.toml's ranges.
-# --no-deps: the lock is the whole closure, with pywb's redis pin overridden (requirements/overrides.txt)
-$(VENV)/.installed: pyproject.toml requirements/runtime.txt | $(BIN)/python
+# --no-deps: the lock is the whole closure, with pywb's redis pin overridden (requirements/overrides.txt).
+# newswarc itself is built by the locked build backend (requirements/build.txt: setuptools, wheel),
+# installed first; --no-build-isolation, or pip would fetch the newest setuptools for the build.
+$(VENV)/.installed: pyproject.toml requirements/runtime.txt requirements/build.txt | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/runtime.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/build.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt requirements/build.txt | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/test.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/build.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -66,8 +70,9 @@ bench: install-test
 	@command -v wget >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wget) >/dev/null
 	$(BIN)/python -m bench
 
-# The lock: requirements/runtime.txt (what `make demo` installs) and requirements/test.txt
-# (with the test extras), every platform, with hashes. `make lock` after editing pyproject.toml
+# The lock: requirements/runtime.txt (what `make demo` installs), requirements/test.txt
+# (with the test extras) and requirements/build.txt (pyproject.toml's build-system requires,
+# what builds newswarc itself), every platform, with hashes. `make lock` after editing pyproject.toml
 # keeps the versions already locked where the ranges allow; `make upgrade-deps` takes the newest.
 UV_VERSION := 0.13.9
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" \
@@ -81,6 +86,8 @@ lock: $(BIN)/uv
 	  -o requirements/runtime.txt
 	$(BIN)/uv pip compile pyproject.toml --extra browse --extra distributed --extra test $(LOCK_FLAGS) $(UPGRADE) \
 	  -o requirements/test.txt
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" \
+	  | $(BIN)/uv pip compile - $(LOCK_FLAGS) $(UPGRADE) -o requirements/build.txt
 
 upgrade-deps:
 	$(MAKE) lock UPGRADE=--upgrade

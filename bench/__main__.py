@@ -2,10 +2,11 @@
 
 Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
 ``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
-``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
-not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``quality``
-(:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
-trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md), ``archive``
+``extract`` (the extraction pool's throughput, on the ``--extraction-dev`` pages when given, else demo
+pages), ``quality`` (:mod:`bench.bench_quality`: body, title, authors, date and article detection of
+newswarc vs plain trafilatura on WCXB dev and extraction-dev, tune/report halves; table into
+docs/extraction.md; the data sets and scorers are not part of the repository: ``--wcxb``,
+``--extraction-dev``, ``--scorers`` or their environment variables, else skipped), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
 (:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
 speed against warcio and FastWARC; not in the default run), ``profile`` (one full
@@ -24,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,26 +33,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_crawl, report
+from bench import bench_archive, bench_crawl, bench_extract, bench_quality, bench_replay, report
 from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
 ALL = ("crawl", "replay", "extract", "quality", "archive", "profile", "memory", "archives", "distributed")
 DEFAULT = ("crawl", "replay", "extract", "quality", "archive", "profile")
-#: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
-#: worker tasks for every response's output, while our callbacks yield a handful of objects.
-# full crawls with extra settings; archive_only / bare is the cost of WARC capture alone (issue: <= 1.15x)
+# full crawls with extra settings; archive_only / bare is the cost of WARC capture alone
 VARIANTS = {"archive_only": {"NEWSWARC_EXTRACT_ENABLED": "False"}}
-# F1 needs the article-extraction-benchmark (https://github.com/scrapinghub/article-extraction-benchmark)
-# pages with ground truth and a scorer for them; neither is part of this repository.
-EXTRACTION_DATA_ENV = "NEWSWARC_EXTRACTION_DATA"
-EXTRACTION_SCORER_ENV = "NEWSWARC_EXTRACTION_SCORER"
-# The quality section's public data sets (WCXB dev split, and the article-extraction-benchmark pages)
-# and their scorers: not part of this repository; their locations are options (skipped when absent).
-SCORER = ROOT.parent / "shared" / "tools" / "score_extraction.py"
-EXTRACTION_DATA = ROOT.parent / "shared" / "extraction-dev"
-WCXB_DATA = ROOT.parent / "shared" / "wcxb-dev"
+# Data sets and scorers the repository does not ship: each is an option, falling back to an
+# environment variable; without either, the section (or part) that needs it is skipped with one line.
+ENV = {"wcxb": "NEWSWARC_WCXB_DATA", "extraction_dev": bench_extract.EXTRACTION_DATA_ENV,
+       "scorers": "NEWSWARC_SCORERS", "corpus": "NEWSWARC_WARC_CORPUS"}
+
+
+def _from_env(dest: str) -> Path | None:
+    value = os.environ.get(ENV[dest])
+    return Path(value) if value else None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,24 +69,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="folder of latest.json (default: %(default)s)")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="markdown report to rewrite (default: %(default)s)")
-    ap.add_argument("--wcxb", type=Path, default=WCXB_DATA, help="WCXB dev pages (default: %(default)s)")
-    ap.add_argument("--extraction-dev", type=Path, default=EXTRACTION_DATA,
-                    help="article-extraction benchmark pages (default: %(default)s)")
-    ap.add_argument("--scorers", type=Path, default=SCORER.parent,
-                    help="folder of score_pages.py and score_extraction.py (default: %(default)s)")
+    ap.add_argument("--wcxb", type=Path, default=_from_env("wcxb"), metavar="DIR",
+                    help=f"WCXB dev pages (default: ${ENV['wcxb']}; without it that part is skipped)")
+    ap.add_argument("--extraction-dev", "--extraction-data", dest="extraction_dev", type=Path,
+                    default=_from_env("extraction_dev"), metavar="DIR",
+                    help="the article-extraction-benchmark pages and ground truth: quality F1 and the pool's pages "
+                    f"(default: ${ENV['extraction_dev']}; without it that F1 is skipped, the pool uses demo pages)")
+    ap.add_argument("--scorers", type=Path, default=_from_env("scorers"), metavar="DIR",
+                    help=f"folder of score_pages.py and score_extraction.py (default: ${ENV['scorers']})")
     ap.add_argument("--quality-doc", type=Path, default=ROOT / "docs" / "extraction.md",
                     help="where the quality table is written (default: %(default)s)")
     ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
     ap.add_argument("--workdir", type=Path, default=None, help="keep sites, crawls and logs here (default: temp)")
-    ap.add_argument("--extraction-data", type=Path, default=os.environ.get(EXTRACTION_DATA_ENV) or None,
-                    metavar="DIR", help="the article-extraction-benchmark pages and ground truth, for the F1 "
-                    f"score (default: ${EXTRACTION_DATA_ENV}; without it F1 is skipped)")
-    ap.add_argument("--extraction-scorer", type=Path, default=os.environ.get(EXTRACTION_SCORER_ENV) or None,
-                    metavar="FILE", help="score_extraction.py for that data (--data DIR --extractor MOD:FUNC "
-                    f"--json OUT; default: ${EXTRACTION_SCORER_ENV})")
-    ap.add_argument("--corpus", type=Path, default=None,
-                    help="archives section: a folder of third-party WARC/ARC/WACZ files, e.g. the 43 files warcio, pywb and "
-                    "py-wacz test with (default: a shared/warc-corpus folder beside the checkout, when there)")
+    ap.add_argument("--corpus", type=Path, default=_from_env("corpus"), metavar="DIR",
+                    help="archives section: a folder of third-party WARC/ARC/WACZ files, e.g. the 43 files warcio, pywb "
+                    f"and py-wacz test with (default: ${ENV['corpus']})")
     ap.add_argument("--speed-warc", type=Path, default=None,
                     help="archives section: a per-record gzip WARC to time the readers on (default: built, ~50 MB)")
     args = ap.parse_args(argv)
@@ -113,40 +108,15 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
 
 
 def _replay(warcs: list[str], rounds: int) -> dict[str, Any]:
-    try:
-        from bench import bench_replay
-    except ImportError as exc:
-        return {"skipped": f"bench.bench_replay is not available ({exc})"}
     return bench_replay.run([Path(w) for w in warcs], memory=False, rounds=rounds)
 
 
-def _extract(quick: bool, workdir: Path, data: Path | None = None, scorer: Path | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {}
-    if data is not None and scorer is not None and Path(scorer).is_file() and Path(data).is_dir():
-        out = workdir / "f1.json"
-        cmd = [sys.executable, str(scorer), "--data", str(data), "--extractor", "crawler.extract:body_text",
-               "--json", str(out), "--n-bootstrap", "200", *(["--limit", "30"] if quick else [])]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
-        res["f1"] = (json.loads(out.read_text(encoding="utf-8")) if proc.returncode == 0 and out.is_file()
-                     else {"skipped": f"the scorer exited with {proc.returncode}: {proc.stderr[-300:]}"})
-    else:
-        res["f1"] = {"skipped": "no benchmark data (--extraction-data DIR and --extraction-scorer FILE)"}
-        logger.warning("extract: F1 skipped: give --extraction-data DIR and --extraction-scorer FILE "
-                       "(the article-extraction-benchmark pages are not part of the repository)")
-    try:
-        from bench import bench_extract
-    except ImportError as exc:
-        res["pool"] = {"skipped": f"bench.bench_extract is not available ({exc})"}
-    else:
-        res["pool"] = bench_extract.run(data, target=60 if quick else 300)
-    return res
+def _extract(quick: bool, data: Path | None) -> dict[str, Any]:
+    """The extraction pool's throughput; body F1 on the benchmark pages is the quality section's."""
+    return {"pool": bench_extract.run(data, target=60 if quick else 300)}
 
 
 def _archive(quick: bool) -> dict[str, Any]:
-    try:
-        from bench import bench_archive
-    except ImportError as exc:
-        return {"skipped": f"bench.bench_archive is not available ({exc})"}
     return bench_archive.run(100 if quick else 300, rounds=1 if quick else 3)
 
 
@@ -200,7 +170,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         timed("archives", results, lambda: bench_archives.run(args.corpus, args.speed_warc,
                                                               rounds=max(args.rounds, 3), workdir=workdir))
     if "extract" in wanted:
-        timed("extract", results, lambda: _extract(args.quick, workdir, args.extraction_data, args.extraction_scorer))
+        timed("extract", results, lambda: _extract(args.quick, args.extraction_dev))
     if "distributed" in wanted:
         from bench import bench_distributed
 
@@ -211,8 +181,6 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def _quality(args: argparse.Namespace, results: dict[str, Any]) -> None:
-    from bench import bench_quality
-
     section = timed("quality", results, lambda: bench_quality.run(
         args.wcxb, args.extraction_dev, args.scorers, limit=60 if args.quick else 0))
     for name, part in (("WCXB dev", section["wcxb"]), ("extraction-dev", section["extraction_dev"])):

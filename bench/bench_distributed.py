@@ -57,6 +57,8 @@ class RedisProcess:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = redis.Redis.from_url(self.url)
         for _ in range(200):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode} (port {self.port})")
             try:
                 self.client.ping()
                 return self
@@ -74,6 +76,39 @@ def _sites(n_articles: int) -> list[DemoServer]:
             for i in range(SITES)]
 
 
+def _tail(text: str, lines: int = 5) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:]) or "(nothing on stderr)"
+
+
+def _run_workers(workers: int, flags: list[str], env: dict[str, str], workdir: Path) -> list[int]:
+    """``workers`` workers side by side until idle; their exit codes (all 0, else RuntimeError).
+
+    Each one's stderr goes to a file (``workerN.err``): a pipe nobody reads fills and blocks the
+    worker. A worker still running after 30 minutes, or any worker when another fails to start, is
+    killed, so no worker outlives the section."""
+    errs = [workdir / f"worker{i}.err" for i in range(workers)]
+    procs: list[subprocess.Popen] = []
+    try:
+        for i, err in enumerate(errs):
+            with open(err, "wb") as fh:  # the child holds its own copy of the descriptor
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "crawler.cli", "worker", "--out", str(workdir / "out"), *flags,
+                     "--log-file", str(workdir / f"worker{i}.log")],
+                    cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fh))
+        codes = [p.wait(timeout=1800) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    failed = [(i, code) for i, code in enumerate(codes) if code != 0]
+    if failed:
+        i, code = failed[0]
+        raise RuntimeError(f"{len(failed)} of {workers} newswarc workers failed; worker {i} exited with {code} "
+                           f"(log {workdir / f'worker{i}.log'}): {_tail(errs[i].read_text(errors='replace'))}")
+    return codes
+
+
 def crawl(workers: int, n_articles: int, workdir: Path) -> dict[str, Any]:
     """One enqueue of a seed over the 20 sites, ``workers`` workers until idle; rates from the servers."""
     servers = _sites(n_articles)
@@ -83,17 +118,15 @@ def crawl(workers: int, n_articles: int, workdir: Path) -> dict[str, Any]:
             urls = ", ".join(f'"{s.url}/"' for s in servers)
             seed.write_text(f'name = "sites"\nstart_urls = [{urls}]\n')
             env = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSWARC_REDIS_URL": redis_proc.url}
-            subprocess.run([sys.executable, "-m", "crawler.cli", "enqueue", str(seed), "--settings", "distributed"],
-                           cwd=ROOT, env=env, check=True, capture_output=True)
+            enqueue = subprocess.run([sys.executable, "-m", "crawler.cli", "enqueue", str(seed), "--settings",
+                                      "distributed"], cwd=ROOT, env=env, capture_output=True, text=True)
+            if enqueue.returncode != 0:
+                raise RuntimeError(f"newswarc enqueue exited with {enqueue.returncode}: {_tail(enqueue.stderr)}")
             flags = ["--settings", "distributed", "--until-idle", "--idle-seconds", "2", "-q",
                      "-s", "NEWSWARC_EXTRACT_ENABLED=False", "-s", f"CONCURRENT_REQUESTS={PER_WORKER}",
                      "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", f"DOWNLOAD_DELAY={DELAY}",
                      "-s", "RANDOMIZE_DOWNLOAD_DELAY=False", "-s", "NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT=10"]
-            procs = [subprocess.Popen([sys.executable, "-m", "crawler.cli", "worker", "--out", str(workdir / "out"),
-                                       *flags, "--log-file", str(workdir / f"worker{i}.log")],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                     for i in range(workers)]
-            codes = [p.wait(timeout=1800) for p in procs]
+            codes = _run_workers(workers, flags, env, workdir)
     finally:
         for s in servers:
             s.stop()
@@ -108,8 +141,6 @@ def crawl(workers: int, n_articles: int, workdir: Path) -> dict[str, Any]:
 
 def redis_memory(n: int, workdir: Path) -> dict[str, Any]:
     """Bytes Redis holds per queued request and per seen fingerprint, measured with ``n`` of each."""
-
-
     with RedisProcess(workdir / "redis-mem") as r:
         client = r.client
         spider = DistributedNewsSpider(seed=Seed(name="bench", start_urls=("http://127.0.0.2/",),

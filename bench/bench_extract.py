@@ -2,7 +2,8 @@
 
 ``python -m bench.bench_extract [DIR]`` reads ``*.html``/``*.html.gz`` pages from DIR (real news
 pages, such as those of the article-extraction-benchmark, repeated to ~300 pages; default
-``$NEWSWARC_EXTRACTION_DATA``), else pages from the demo site generator. All sides run on the same pages, in rounds that alternate them (the machine may be
+``$NEWSWARC_EXTRACTION_DATA``, as ``python -m bench --extraction-dev``), else pages from the demo site
+generator. All sides run on the same pages, in rounds that alternate them (the machine may be
 shared with other jobs: compare within a round); one-off start-up costs (imports, the language
 model, worker start) are paid before timing. :func:`run` returns the numbers so that
 ``bench/__main__`` can reuse them.
@@ -19,13 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = Path(os.environ["NEWSWARC_EXTRACTION_DATA"]) if os.environ.get("NEWSWARC_EXTRACTION_DATA") else None
+from crawler.demo.site import build_site
+
+EXTRACTION_DATA_ENV = "NEWSWARC_EXTRACTION_DATA"
 
 
 def load_pages(directory: Path | None = None, target: int = 300) -> list[tuple[bytes, str]]:
-    """(html bytes, url) pairs, repeated up to about ``target`` pages."""
-    directory = directory or DEFAULT_DIR
+    """(html bytes, url) pairs, repeated up to about ``target`` pages (demo pages without ``directory``)."""
     pages: list[tuple[bytes, str]] = []
     if directory is not None and directory.is_dir():
         for path in sorted(directory.rglob("*.html*")):
@@ -36,17 +37,11 @@ def load_pages(directory: Path | None = None, target: int = 300) -> list[tuple[b
                 pages.append((path.read_bytes(), f"https://bench.example/{path.stem}"))
     if not pages:
         pages = _demo_pages(min(target, 100))
-    if not pages:
-        raise SystemExit(f"no HTML pages in {directory} and the demo site is not available")
     repeat = max(1, round(target / len(pages)))
     return [(html, f"{url}?r={i}") for i in range(repeat) for html, url in pages]
 
 
 def _demo_pages(n: int) -> list[tuple[bytes, str]]:
-    try:
-        from crawler.demo.site import build_site
-    except ImportError:
-        return []
     site = build_site(n, 1)
     return [(site.response(a.path).body, f"https://demo.example{a.path}") for a in site.articles[:n]]
 
@@ -135,7 +130,8 @@ def run(directory: Path | None = None, *, target: int = 300, workers: int = 0, r
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dir", nargs="?", type=Path, help=f"folder of HTML pages (default: {DEFAULT_DIR})")
+    ap.add_argument("dir", nargs="?", type=Path, default=os.environ.get(EXTRACTION_DATA_ENV) or None,
+                    help=f"folder of HTML pages (default: ${EXTRACTION_DATA_ENV}; else demo pages)")
     ap.add_argument("--pages", type=int, default=300, help="repeat pages up to about this many")
     ap.add_argument("--workers", type=int, default=0, help="pool workers (0 = all cores)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median one is shown")

@@ -8,8 +8,8 @@
 * extraction-dev (the Scrapinghub article-extraction benchmark): body F1 with ``score_extraction.py``.
 
 Both extractors run on the same page one after the other and their CPU time is taken per call,
-so the speed ratio holds on a shared machine. The data sets live outside the repo; a missing
-one is skipped with one line. The table is written into ``docs/extraction.md``.
+so the speed ratio holds on a shared machine. The data sets are not part of the repository
+(``python -m bench --wcxb DIR --extraction-dev DIR --scorers DIR``); a missing one is skipped with one line. The table is written into ``docs/extraction.md``.
 """
 
 from __future__ import annotations
@@ -57,10 +57,22 @@ def _timed(fn, *args) -> tuple[Any, float]:
     return out, time.process_time() - t0
 
 
-def run_wcxb(data: Path, scorer: Path, limit: int = 0) -> dict[str, Any]:
+def _missing(data: Path | None, marker: str, scorer: Path | None, option: str) -> str | None:
+    """Why a part cannot run (no paths in it: the text goes into a committed doc), or None."""
+    if data is None or scorer is None:
+        return f"no data set given: {option} DIR and --scorers DIR"
+    if not (data / marker).is_file():
+        return f"no {marker} in the {option} folder"
+    if not scorer.is_file():
+        return f"no {scorer.name} in the --scorers folder"
+    return None
+
+
+def run_wcxb(data: Path | None, scorer: Path | None, limit: int = 0) -> dict[str, Any]:
     """Metrics per half (articles: body, title, authors, date; all types: detection and body per type)."""
-    if not (data / "pages.json").is_file() or not scorer.is_file():
-        return {"skipped": f"{data} or {scorer} not present"}
+    if why := _missing(data, "pages.json", scorer, "--wcxb"):
+        return {"skipped": why}
+    assert data is not None and scorer is not None
     sp = _module(scorer, "_score_pages")
     from crawler.discovery.pagekind import classify_page
     from crawler.extract import body_text, extract_article
@@ -122,10 +134,11 @@ def run_wcxb(data: Path, scorer: Path, limit: int = 0) -> dict[str, Any]:
     return out
 
 
-def run_extraction_dev(data: Path, scorer: Path) -> dict[str, Any]:
+def run_extraction_dev(data: Path | None, scorer: Path | None) -> dict[str, Any]:
     """Body F1 (4-token shingles, the benchmark's rule) for newswarc and plain trafilatura, per half."""
-    if not (data / "ground-truth.json").is_file() or not scorer.is_file():
-        return {"skipped": f"{data} or {scorer} not present"}
+    if why := _missing(data, "ground-truth.json", scorer, "--extraction-dev"):
+        return {"skipped": why}
+    assert data is not None and scorer is not None
     se = _module(scorer, "_score_extraction")
     import trafilatura
 
@@ -158,10 +171,12 @@ def _warm_up() -> None:
     trafilatura.extract(_WARM_PAGE, url="https://warm-up.invalid/", include_comments=False)
 
 
-def run(wcxb: Path, extraction_dev: Path, scorers: Path, limit: int = 0) -> dict[str, Any]:
+def run(wcxb: Path | None, extraction_dev: Path | None, scorers: Path | None, limit: int = 0) -> dict[str, Any]:
+    """Both data sets' parts; a part whose data set or scorer is not given is skipped."""
     _warm_up()
-    return {"wcxb": run_wcxb(wcxb, scorers / "score_pages.py", limit),
-            "extraction_dev": run_extraction_dev(extraction_dev, scorers / "score_extraction.py")}
+    return {"wcxb": run_wcxb(wcxb, scorers / "score_pages.py" if scorers else None, limit),
+            "extraction_dev": run_extraction_dev(extraction_dev,
+                                                 scorers / "score_extraction.py" if scorers else None)}
 
 
 def _f(v: Any) -> str:

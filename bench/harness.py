@@ -280,6 +280,3 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
                     processes=len(sampler.cpu), returncode=proc.returncode)
 
-
-def load_average() -> tuple[float, float, float]:
-    return os.getloadavg()

@@ -153,14 +153,6 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
         out += quality_lines(quality) + [""]
     if ext := s.get("extract"):
         out += ["### Extraction", "", _meta(ext), ""]
-        f1 = ext.get("f1", {})
-        if "skipped" in f1:
-            out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
-        elif f1:
-            out.append(f"- F1 on the article-extraction-benchmark pages ({f1.get('documents', '?')} pages, "
-                       "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
-                       + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
-                       + _f(f1.get("accuracy"), 3) + ")")
         pool = ext.get("pool", {})
         if pool and "skipped" not in pool:
             rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import socket
 import socketserver
 import sys
 import threading
@@ -266,12 +265,6 @@ def crawl_subprocess(start_url: str, out_dir, overrides: dict | None = None, tim
     stats = json.loads(last[6:])
     stats["_log"] = proc.stderr
     return stats
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

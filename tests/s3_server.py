@@ -25,16 +25,11 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from tests.crawl_helpers import free_port
+
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MotoServer:
@@ -74,12 +69,20 @@ class MotoServer:
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; ``down()`` closes the port (refused), ``up()`` reopens it."""
+    """Forwards 127.0.0.1:port to a target; ``down()`` closes the port (refused), ``up()`` reopens it.
 
-    def __init__(self, target_port: int, port: int | None = None):
+    ``silence()`` makes it a silent endpoint: connections are accepted and what they send is swallowed,
+    never answered (a timeout, not a refusal); ``speak()`` forwards new connections again, the ones
+    accepted while silent stay silent. Without a target it is silent from the start; with
+    ``silence_on`` it goes silent at the first request that holds those bytes.
+    """
+
+    def __init__(self, target_port: int | None = None, port: int | None = None, *, silence_on: bytes | None = None):
         self.target_port = target_port
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.silent = target_port is None
+        self.silence_on = silence_on
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -92,6 +95,12 @@ class TcpProxy:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
+
+    def silence(self) -> None:
+        self.silent = True
+
+    def speak(self) -> None:
+        self.silent = False
 
     def down(self) -> None:
         with self._lock:
@@ -116,35 +125,42 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
+            upstream = None
+            if not self.silent:
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.target_port))
+                except OSError:
+                    client.close()
+                    continue
             with self._lock:
                 if self._listener is not listener:
                     client.close()
-                    upstream.close()
+                    if upstream is not None:
+                        upstream.close()
                     return
-                self._conns += [client, upstream]
+                self._conns += [client] if upstream is None else [client, upstream]
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
 
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        peers = {a: b, b: a}
+    def _pipe(self, client: socket.socket, upstream: socket.socket | None) -> None:
+        """Copy both ways until either side closes; while silent, swallow instead of copying."""
+        socks = [client] if upstream is None else [client, upstream]
         try:
             while True:
-                ready, _, _ = select.select([a, b], [], [], 1.0)
+                ready, _, _ = select.select(socks, [], [], 1.0)
                 for sock in ready:
                     data = sock.recv(65536)
                     if not data:
                         return
-                    peers[sock].sendall(data)
+                    if sock is client and self.silence_on and self.silence_on in data:
+                        self.silent = True
+                    if upstream is not None and not self.silent:
+                        (upstream if sock is client else client).sendall(data)
         except (OSError, ValueError):
             return
         finally:
-            a.close()
-            b.close()
+            client.close()
+            if upstream is not None:
+                upstream.close()
 
 
 def s3_client(endpoint: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY):

@@ -44,7 +44,8 @@ def test_no_path_outside_the_repository(doc):
 
 
 HISTORY = re.compile(r"\b(mid-way version|no longer (?!than)|used to|previously|formerly|(was|were) (fixed|changed|"
-                     r"replaced|dropped|removed)|now (uses|writes|reads|runs|is))\b", re.I)
+                     r"replaced|dropped|removed)|now (uses|writes|reads|runs|is))\b"
+                     r"|\(was\b|\bwas:|\bthe issue\b|\bissue (item )?\d+", re.I)
 
 
 @pytest.mark.parametrize("doc", USER_DOCS, ids=lambda p: p.name)

@@ -46,18 +46,6 @@ def test_unknown_command_suggests_the_close_one(tmp_path):
     _one_line_error(newswarc("crawll", "demo", cwd=tmp_path), "crawll", "did you mean 'crawl'")
 
 
-def test_seeds_lists_the_bundled_seeds_from_any_directory(tmp_path):
-    proc = newswarc("seeds", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    names = [line.split(":")[0] for line in proc.stdout.splitlines()]
-    assert {"demo", "italy24press"} <= set(names)
-
-
-def test_unknown_seed_name_lists_the_known_ones_and_the_closest(tmp_path):
-    err = _one_line_error(newswarc("crawl", "demoo", cwd=tmp_path), "demoo", "did you mean 'demo'")
-    assert "demo, italy24press" in err
-
-
 def test_every_problem_of_a_seed_file_at_once(tmp_path):
     seed = tmp_path / "two.toml"
     seed.write_text('name = "two"\nstart_urls = ["http://127.0.0.1:9/"]\nfedes = ["x"]\nmax_dept = 2\n'

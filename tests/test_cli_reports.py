@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import socket
+import time
 
-from tests.crawl_helpers import FAST, newswarc, run_reports, write_seed
+from tests.crawl_helpers import (
+    FAST,
+    count_jsonl_lines,
+    free_port,
+    newswarc,
+    run_reports,
+    start_newswarc,
+    write_seed,
+)
 from tests.s3_server import s3_client
 
 PLURAL_SLIPS = re.compile(r"\b1 (WARC files|errors|sources|pages|articles|records|files|URLs)\b")
@@ -69,16 +80,31 @@ def test_a_second_run_says_what_is_already_archived(tmp_path, fresh_demo_server)
 
 def test_the_demo_says_how_many_of_its_articles_are_archived(tmp_path):
     out = tmp_path / "out"
-    runs = [newswarc("demo", "--out", str(out), "--articles", "30", *FAST, cwd=tmp_path) for _ in range(2)]
+    port = str(free_port())  # one port for both runs, whoever holds the seed's: the same URLs
+    runs = [newswarc("demo", "--out", str(out), "--articles", "30", "--port", port, *FAST, cwd=tmp_path)
+            for _ in range(2)]
     for proc in runs:
         assert proc.returncode == 0, proc.stderr
         _no_noise(proc.stderr)
     total = int(re.search(r"of (\d+) public demo articles", runs[0].stderr).group(1))
     assert f"Demo crawl: {total} of {total} public demo articles archived ({total} new" in runs[0].stderr
     ports = [re.search(r"serving at http://127.0.0.1:(\d+)", p.stderr).group(1) for p in runs]
-    if ports[0] == ports[1]:  # the same URLs (on another port the second demo is another site)
-        assert (f"Demo crawl: {total} of {total} public demo articles archived (0 new, {total} already archived)"
-                in runs[1].stderr), runs[1].stderr
+    assert ports == [port, port]
+    assert (f"Demo crawl: {total} of {total} public demo articles archived (0 new, {total} already archived)"
+            in runs[1].stderr), runs[1].stderr
+
+
+def test_the_demo_on_a_busy_port_is_one_line(tmp_path):
+    """``--port`` is the port asked for, or an error: never another site at another address."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        proc = newswarc("demo", "--out", str(tmp_path / "out"), "--port", str(held.getsockname()[1]), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newswarc: --port ") and "Traceback" not in proc.stderr, lines
+    proc = newswarc("demo", "--port", "70000", cwd=tmp_path)
+    assert proc.returncode == 2 and "<= 65535" in proc.stderr, proc.stderr
 
 
 def test_replay_report_has_the_crawl_report_schema(demo_crawl, tmp_path):
@@ -136,19 +162,9 @@ def test_s3_replay_shows_no_botocore_lines(demo_crawl, s3_bucket, s3_env, tmp_pa
 
 def test_a_resumed_demo_counts_what_the_interrupted_run_archived(tmp_path):
     """Ctrl-C, then the same command: the summary counts every public article once (new + already archived)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.crawl_helpers import ROOT, count_jsonl_lines
-
     out = tmp_path / "out"
-    args = ["demo", "--out", str(out), "--articles", "60", *FAST, "-s", "DOWNLOAD_DELAY=0.2"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = ["demo", "--out", str(out), "--articles", "60", "--port", str(free_port()), *FAST, "-s", "DOWNLOAD_DELAY=0.2"]
+    proc = start_newswarc(*args, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while count_jsonl_lines(out) < 10 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -161,8 +177,8 @@ def test_a_resumed_demo_counts_what_the_interrupted_run_archived(tmp_path):
     _no_noise(second.stderr)
     total = int(re.search(r"of (\d+) public demo articles", second.stderr).group(1))
     ports = [re.search(r"serving at http://127.0.0.1:(\d+)", p).group(1) for p in (first, second.stderr)]
-    if ports[0] == ports[1]:
-        done = re.search(r"Demo crawl: (\d+) of (\d+) public demo articles archived \((\d+) new, (\d+) already",
-                         second.stderr)
-        assert done and int(done.group(1)) == total, second.stderr
-        assert int(done.group(3)) + int(done.group(4)) == total and int(done.group(4)) >= 10
+    assert ports[0] == ports[1]  # --port: the same site, the same URLs
+    done = re.search(r"Demo crawl: (\d+) of (\d+) public demo articles archived \((\d+) new, (\d+) already",
+                     second.stderr)
+    assert done and int(done.group(1)) == total, second.stderr
+    assert int(done.group(3)) + int(done.group(4)) == total and int(done.group(4)) >= 10

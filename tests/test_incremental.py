@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-from tests.crawl_helpers import FAST, ROOT, count_jsonl_lines, newswarc, read_jsonl, run_reports, write_seed
+from tests.crawl_helpers import (
+    FAST,
+    count_jsonl_lines,
+    newswarc,
+    read_jsonl,
+    run_reports,
+    start_newswarc,
+    write_seed,
+)
 from tests.warc_checks import PywbReplay, check_warc
 
 
@@ -91,9 +97,8 @@ def test_recheck_keeps_both_versions_and_archives_unchanged_as_revisit(tmp_path,
 def test_killed_crawl_resumes_every_article_once(tmp_path, fresh_demo_server):
     server = fresh_demo_server(n_articles=120)
     seed, out = write_seed(tmp_path, server.url), tmp_path / "out"
-    args = [sys.executable, "-m", "crawler.cli", "crawl", str(seed), "--out", str(out), "-q",
-            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_DELAY=0.05"]
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = start_newswarc("crawl", str(seed), "--out", str(out), "-q", "-s", "AUTOTHROTTLE_ENABLED=False",
+                          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_DELAY=0.05", stdout=None, stderr=None)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and count_jsonl_lines(out) < 20:
         time.sleep(0.1)
@@ -116,9 +121,7 @@ def test_schedule_exits_cleanly_on_sigterm(tmp_path, demo_server):
     """SIGTERM to a scheduler whose crawl has run: both end cleanly (the crawl gets the signal if still running)."""
     seed = write_seed(tmp_path, demo_server.url, schedule="* * * * *", max_pages=5)
     out = tmp_path / "o"
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "schedule", str(seed), "--out", str(out)],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_newswarc("schedule", str(seed), "--out", str(out), stdout=None)
     lines: list[str] = []
 
     def read_stderr() -> None:

@@ -85,6 +85,33 @@ def test_lock_pins_every_declared_dependency_within_its_range():
         assert canonicalize_name(Requirement(spec).name) in test_pins, f"test.txt: {spec} not locked"
 
 
+def test_lock_pins_every_extra_within_its_range():
+    """The browse and distributed extras are in both locks, the test extra in test.txt, each within its range."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    for lock, names in (("runtime.txt", ("browse", "distributed")), ("test.txt", ("browse", "distributed", "test"))):
+        pins = _locked(lock)
+        for extra in names:
+            for spec in extras[extra]:
+                req = Requirement(spec)
+                name = canonicalize_name(req.name)
+                assert name in pins, f"{lock}: {name} ({extra} extra) is declared but not locked (run `make lock`)"
+                assert req.specifier.contains(pins[name], prereleases=True), f"{lock}: {name}=={pins[name]} !~ {req}"
+
+
+def test_build_lock_pins_the_build_backend_within_its_range_with_hashes():
+    """``make install`` builds newswarc without build isolation, with requirements/build.txt installed first."""
+    pins = _locked("build.txt")
+    for spec in PYPROJECT["build-system"]["requires"]:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"build.txt: {name} is a build requirement but not locked (run `make lock`)"
+        assert req.specifier.contains(pins[name], prereleases=True), f"build.txt: {name}=={pins[name]} !~ {req}"
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / "build.txt").read_text(encoding="utf-8"))
+    assert all("--hash=sha256:" in b for b in blocks if re.match(r"^[A-Za-z0-9_.\-]+==", b)), "build.txt: no hash"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert makefile.count("-r requirements/build.txt") == 2 and makefile.count("--no-build-isolation -e .") == 2
+
+
 def test_lock_has_hashes_for_every_pin():
     for lock in ("runtime.txt", "test.txt"):
         blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / lock).read_text(encoding="utf-8"))
@@ -139,6 +166,7 @@ def test_unknown_seed_name_lists_the_known_ones(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "did you mean 'demo'?" in result.stderr and "known seeds: demo, italy24press" in result.stderr
+    assert result.stderr.startswith("newswarc") and "Traceback" not in result.stderr and "usage:" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -8,6 +8,7 @@ under ``if TYPE_CHECKING:`` (never run).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,26 @@ def test_every_layer_exists(layer):
     modules = all_modules()
     for member in LAYERS[layer]:
         assert member in modules, f"{member} is named in LAYERS but does not exist"
+
+
+def _documented_modules() -> list[str]:
+    """The module paths (``crawler/...py``) in the first column of architecture.md's module table."""
+    doc = (ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = doc.split("## Modules (one job each)", 1)[1].split("\n## ", 1)[0]
+    found = []
+    for line in table.splitlines():
+        if m := re.match(r"\| `([^`]+\.py)` \|", line):
+            found.append(m.group(1) if m.group(1).startswith("crawler/") else f"crawler/{m.group(1)}")
+    return found
+
+
+def test_architecture_lists_every_module_once_and_only_modules_that_exist():
+    """Read at run time: a module added or deleted on any branch shows up here until the table says so."""
+    listed = _documented_modules()
+    tree = {p.relative_to(ROOT.parent).as_posix() for p in ROOT.rglob("*.py")}
+    missing = sorted(p for p in tree - set(listed) if Path(p).name not in ("__init__.py", "__main__.py"))
+    assert not missing, f"docs/architecture.md's module table lacks {', '.join(missing)}"
+    gone = sorted(set(listed) - tree)
+    assert not gone, f"docs/architecture.md's module table lists modules that do not exist: {', '.join(gone)}"
+    twice = sorted({p for p in listed if listed.count(p) > 1})
+    assert not twice, f"docs/architecture.md's module table lists {', '.join(twice)} more than once"

@@ -4,13 +4,12 @@ not fetch it again, and links that stand after ``</html>`` are followed."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.crawl_helpers import FAST, newswarc, read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import HostileServer, Reply
 
 WORDS = ("The harbour committee met on Monday evening to discuss the plan for the new ferry pier, "
          "and residents asked many questions about noise, traffic and the cost of the works. ")
@@ -22,63 +21,32 @@ def _thin_article(title: str) -> bytes:
     return f"<html><head><title>{title}</title></head><body><div>{body}</div></body></html>".encode()
 
 
-class _Site:
-    def __init__(self) -> None:
-        self.log: list[str] = []
-        self.url = ""
-
-    def pages(self) -> dict[str, tuple[str, bytes]]:
-        news = (f'<?xml version="1.0" encoding="UTF-8"?>'
-                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-                f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-                f'<url><loc>{self.url}/s/pier</loc><news:news><news:publication>'
-                f'<news:name>Harbour News</news:name><news:language>en</news:language></news:publication>'
-                f'<news:publication_date>2025-03-04T10:00:00+00:00</news:publication_date>'
-                f'<news:title>Ferry pier plan</news:title></news:news></url></urlset>').encode()
-        home = (b"<html><head><title>Harbour News</title></head><body><p>Front page.</p></body></html>"
-                b'<a href="/s/after-html">after the end of the document</a>')
-        return {
-            "/": ("text/html", home),
-            "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n"),
-            "/news-sitemap.xml": ("application/xml", news),
-            "/s/pier": ("text/html", _thin_article("Ferry pier plan")),
-            "/s/after-html": ("text/html", b"<html><body><p>Linked from after the end tag.</p></body></html>"),
-        }
+def _pages(url: str) -> dict[str, Reply]:
+    news = (f'<?xml version="1.0" encoding="UTF-8"?>'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+            f'<url><loc>{url}/s/pier</loc><news:news><news:publication>'
+            f'<news:name>Harbour News</news:name><news:language>en</news:language></news:publication>'
+            f'<news:publication_date>2025-03-04T10:00:00+00:00</news:publication_date>'
+            f'<news:title>Ferry pier plan</news:title></news:news></url></urlset>').encode()
+    home = (b"<html><head><title>Harbour News</title></head><body><p>Front page.</p></body></html>"
+            b'<a href="/s/after-html">after the end of the document</a>')
+    pages = {
+        "/": ("text/html", home),
+        "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n"),
+        "/news-sitemap.xml": ("application/xml", news),
+        "/s/pier": ("text/html", _thin_article("Ferry pier plan")),
+        "/s/after-html": ("text/html", b"<html><body><p>Linked from after the end tag.</p></body></html>"),
+    }
+    return {path: Reply(headers=[("Content-Type", kind)], body=body) for path, (kind, body) in pages.items()}
 
 
 @pytest.fixture
 def site():
-    state = _Site()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            path = urlsplit(self.path).path
-            state.log.append(path)
-            found = state.pages().get(path)
-            if found is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            kind, body = found
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The site on a :class:`HostileServer` (here a well-behaved one); ``site.hits`` lists the paths fetched."""
+    with HostileServer() as srv:
+        srv.routes.update(_pages(srv.url))
+        yield srv
 
 
 def _crawl(seed, out) -> dict:
@@ -95,9 +63,9 @@ def test_news_sitemap_article_with_thin_metadata_is_kept_and_not_refetched(tmp_p
     assert [urlsplit(r["url"]).path for r in rows] == ["/s/pier"]
     assert rows[0]["kind_reason"] == "news_sitemap"
     assert rows[0]["news_publication_date"].startswith("2025-03-04")
-    assert "/s/after-html" in site.log  # the link after </html> was followed
-    site.log.clear()
+    assert "/s/after-html" in site.hits  # the link after </html> was followed
+    site.hits.clear()
     _crawl(seed, out)
-    assert "/news-sitemap.xml" in site.log  # discovery is read again...
-    assert "/s/pier" not in site.log  # ...but the archived article is not fetched again
+    assert "/news-sitemap.xml" in site.hits  # discovery is read again...
+    assert "/s/pier" not in site.hits  # ...but the archived article is not fetched again
     assert len(read_jsonl(out)) == 1

@@ -12,10 +12,7 @@ import dataclasses
 import gzip
 import hashlib
 import logging
-import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -29,7 +26,7 @@ from crawler.demo.site import build_site
 from crawler.output.writer import OutputWriter, jsonl_row, render_text
 from crawler.storage.s3.storage import S3Storage
 from crawler.storage.spool import spooled_keys
-from tests.crawl_helpers import FAST, ROOT, newswarc, read_jsonl, run_reports, write_seed
+from tests.crawl_helpers import FAST, newswarc, read_jsonl, run_reports, start_newswarc, write_seed
 from tests.s3_server import TcpProxy, aws_env, new_bucket, s3_client
 from tests.warc_checks import check_warc, read_at, read_records
 
@@ -261,7 +258,6 @@ def test_outage_mid_crawl_spools_then_sync_uploads_everything(tmp_path, s3_env, 
     proxy = TcpProxy(int(s3_env.rsplit(":", 1)[1])).up()
     watcher = s3_client(s3_env, ACCESS_KEY, SECRET_KEY)  # straight to moto, not through the proxy
     spool = tmp_path / "spool"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL": proxy.url}
     options = [*s3_args(s3_bucket, spool), "-s", "NEWSWARC_ARCHIVE_MAX_SIZE=100000",
                "-s", "NEWSWARC_S3_MAX_ATTEMPTS=2", "-s", "NEWSWARC_S3_UPLOAD_ATTEMPTS=2",
                "-s", "NEWSWARC_S3_RETRY_BACKOFF=0.05", "-s", "DOWNLOAD_DELAY=0.01"]
@@ -269,9 +265,7 @@ def test_outage_mid_crawl_spools_then_sync_uploads_everything(tmp_path, s3_env, 
         with DemoServer(site) as server:
             seed = write_seed(tmp_path, server.url)
             with open(tmp_path / "stderr", "w") as err:
-                proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(seed), *options],
-                                        cwd=ROOT, env=env,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+                proc = start_newswarc("crawl", str(seed), *options, env={"AWS_ENDPOINT_URL": proxy.url}, stderr=err)
                 try:
                     deadline = time.monotonic() + 60
                     while not watcher.list_objects_v2(Bucket=s3_bucket, Prefix=f"{PREFIX}/warc/").get("KeyCount"):

@@ -16,7 +16,8 @@ from crawler.storage import open_storage
 from crawler.storage.local import LocalStorage
 from crawler.storage.s3.storage import S3Storage, sync_spool
 from crawler.storage.spool import default_spool_dir
-from tests.s3_server import TcpProxy, aws_env, free_port, new_bucket, s3_client
+from tests.crawl_helpers import free_port
+from tests.s3_server import TcpProxy, aws_env, new_bucket, s3_client
 
 MiB = 1024 * 1024
 FAST = {"upload_attempts": 2, "retry_backoff": 0.01, "max_attempts": 1, "workers": 4}

@@ -15,7 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from tests.crawl_helpers import ROOT
+from tests.crawl_helpers import ROOT, free_port
 from tests.warc_checks import BIN, Replayed, http_get
 
 INDEXED = ("response", "revisit", "resource")
@@ -110,8 +110,6 @@ class Browse:
         self.stderr = ""
 
     def __enter__(self) -> Browse:
-        from tests.archive_server import free_port
-
         port = self.port or free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "browse", *self.sources, "--port", str(port)],
                                      cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,

@@ -25,6 +25,8 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
+from tests.crawl_helpers import free_port
+
 BIN = Path(sys.executable).parent
 
 
@@ -256,8 +258,6 @@ class PywbReplay:
         self.url = ""
 
     def __enter__(self) -> PywbReplay:
-        from tests.archive_server import free_port
-
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         subprocess.run([str(BIN / "wb-manager"), "init", self.coll], cwd=self.workdir, check=True,

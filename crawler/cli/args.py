@@ -57,8 +57,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def whole_number(minimum: int, why: str = "") -> Callable[[str], int]:
-    """An argparse type: an int of at least ``minimum`` (``why`` says what a smaller one would mean)."""
+def whole_number(minimum: int, why: str = "", *, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``minimum`` (``why`` says what a smaller one would mean)
+    and, when given, at most ``maximum``."""
 
     def parse(text: str) -> int:
         try:
@@ -67,6 +68,8 @@ def whole_number(minimum: int, why: str = "") -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value}{why}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"expected a whole number <= {maximum}, got {value}")
         return value
 
     parse.__name__ = "whole number"

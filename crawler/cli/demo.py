@@ -19,19 +19,27 @@ from crawler.config.seeds import Seed, bundled_dir, load_seed
 from crawler.demo._variants import add_paywalled, add_syndicated
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
+from crawler.errors import NewswarcError
 
 logger = logging.getLogger("newswarc")
 
 
 @contextlib.contextmanager
-def _demo_server(site: Any, seed: Any) -> Iterator[Any]:
-    """The demo server on the seed's own port when it is free, else on any free port.
+def _demo_server(site: Any, seed: Any, port: int | None = None) -> Iterator[Any]:
+    """The demo server on ``port`` (``--port``: busy is an error), else on the seed's own port when
+    it is free, else on any free port.
 
     On the seed's port the archive's URLs are the bundled seed's, so ``newswarc replay --crawl
-    --seed demo`` finds them; a busy port (another demo running) must not stop the demo.
+    --seed demo`` finds them; a busy port (another demo running) must not stop the demo. A given
+    port keeps the URLs the same from one run to the next whatever else is running.
     """
     server = None
-    if port := (urlsplit(seed.start_urls[0]).port if seed.start_urls else None):
+    if port is not None:
+        try:
+            server = DemoServer(site, port=port).start()
+        except OSError as exc:
+            raise NewswarcError(f"--port {port}: cannot serve the demo site there ({exc.strerror or exc})") from None
+    elif port := (urlsplit(seed.start_urls[0]).port if seed.start_urls else None):
         try:
             server = DemoServer(site, port=port).start()
         except OSError:
@@ -52,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seed_file = bundled_dir("seeds") / "demo.toml"  # the bundled demo seed, from any directory
     base = Seed(name="demo", start_urls=("http://127.0.0.1/",), allowed_domains=("127.0.0.1",), language="en")
     seed = load_seed(seed_file) if seed_file.exists() else base
-    with _demo_server(site, seed) as server:
+    with _demo_server(site, seed, getattr(args, "port", None)) as server:
         seed = seed.with_start_urls([server.url + "/"])
         print(f"Demo news site ({len(site.articles)} articles) serving at {server.url}/", file=sys.stderr)
         if args.serve:

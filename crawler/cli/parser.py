@@ -80,6 +80,9 @@ def _demo(sub: Any) -> None:
     p.add_argument("--articles", type=whole_number(MIN_DEMO_ARTICLES), default=300, metavar="N",
                    help=f"articles on the demo site, at least {MIN_DEMO_ARTICLES} (default: %(default)s)")
     p.add_argument("--serve", action="store_true", help="only serve the demo site, until Ctrl-C (for manual crawls)")
+    p.add_argument("--port", type=whole_number(1, maximum=65535), metavar="N",
+                   help="serve the demo site on this port (default: the bundled demo seed's, 8642, when it is free, "
+                        "else a free one); a busy N is an error")
     p.add_argument("--variants", action="store_true", help="add the dataset variants: 6 syndicated copies and "
                    "two paywalled articles (docs/datasets.md)")
     _common(p, out="DIR|s3://BUCKET/PREFIX (default: ./newswarc-demo)")

@@ -8,7 +8,6 @@ so a test can check that none of them is lost or duplicated next to the hostile 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,14 +17,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests import crawl_helpers
 from tests.crawl_helpers import ROOT
 
 ARTICLE = """<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="og:type" content="article"><link rel="canonical" href="{url}"></head><body>
 <article><h1>{title}</h1><p>By Jane Roe, <time datetime="2026-10-01T10:00:00Z">1 Oct 2026</time></p>
 {paras}</article></body></html>"""
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-        "-s", "NEWSWARC_EXTRACT_WORKERS=1", "-s", "ROBOTSTXT_OBEY=False"]
+# crawl_helpers' flags, with one extraction worker, no delay and no robots.txt (hostile routes ignore it)
+FAST = [*crawl_helpers.FAST, "-s", "DOWNLOAD_DELAY=0", "-s", "NEWSWARC_EXTRACT_WORKERS=1", "-s", "ROBOTSTXT_OBEY=False"]
 
 
 def article_html(n: int, url: str) -> bytes:
@@ -40,6 +40,20 @@ class Reply:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=lambda: [("Content-Type", "text/html; charset=utf-8")])
     body: bytes = b""
+
+    def send(self, handler: BaseHTTPRequestHandler) -> None:
+        """Write this reply on ``handler`` (a Content-Length from the body unless the headers give one);
+        a client that hung up meanwhile is not an error of the server."""
+        handler.send_response(self.status)
+        for k, v in self.headers:
+            handler.send_header(k, v)
+        if not any(k.lower() == "content-length" for k, _ in self.headers):
+            handler.send_header("Content-Length", str(len(self.body)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(self.body)
+        except OSError:
+            pass
 
 
 Route = Reply | Callable[[BaseHTTPRequestHandler], None]
@@ -64,17 +78,8 @@ class HostileServer:
                 route = server.routes.get(self.path.split("?")[0], Reply(404, body=b"not found"))
                 if callable(route):
                     route(self)
-                    return
-                self.send_response(route.status)
-                for k, v in route.headers:
-                    self.send_header(k, v)
-                if not any(k.lower() == "content-length" for k, _ in route.headers):
-                    self.send_header("Content-Length", str(len(route.body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(route.body)
-                except OSError:
-                    pass
+                else:
+                    route.send(self)
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
@@ -119,14 +124,6 @@ def news_site(srv: HostileServer, n_articles: int, extra_links: list[str] = ()) 
     return urls
 
 
-def write_seed(directory: Path, url: str, name: str = "hostile", **extra) -> Path:
-    lines = [f'name = "{name}"', f'start_urls = ["{url.rstrip("/")}/"]']
-    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
-    path = directory / f"{name}.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 @dataclass
 class Run:
     returncode: int
@@ -168,26 +165,3 @@ def run_newswarc(*args: str, timeout: float = 240, env: dict | None = None, stdo
 
 def no_traceback(text: str) -> bool:
     return "Traceback (most recent call last)" not in text
-
-
-def jsonl_rows(out: Path) -> list[dict]:
-    rows = []
-    for path in sorted((out / "articles").rglob("*.jsonl*")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
-
-
-def warc_records(out: Path) -> list:
-    """(type, target URI, headers dict, payload bytes) of every record of the output's WARC files."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    records = []
-    for path in sorted((out / "warc").glob("*.warc.gz")):
-        with open(path, "rb") as fh:
-            for rec in ArchiveIterator(fh, no_record_parse=False):
-                headers = dict(rec.rec_headers.headers)
-                records.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI"), headers,
-                                rec.raw_stream.read()))
-    return records

@@ -3,17 +3,8 @@ private addresses only for a seed's own start URLs or a profile's allow-list."""
 
 from __future__ import annotations
 
-from tests.crawl_helpers import run_reports
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    jsonl_rows,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def _crawl(tmp_path, *extra):
@@ -40,7 +31,7 @@ def test_private_and_metadata_addresses_are_refused_counted_and_named_once(tmp_p
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr)
     assert internal_hits == []  # nothing reached the internal service
-    assert [r["url"].rsplit("/", 2)[1] for r in jsonl_rows(out)] == ["public"]
+    assert [r["url"].rsplit("/", 2)[1] for r in read_jsonl(out, open_parts=True)] == ["public"]
     refused = [line for line in run.stderr.splitlines() if "Refused to connect" in line]
     assert len(refused) == 3, run.stderr[-3000:]  # each host named once
     assert sum("169.254.169.254" in line and "metadata" in line for line in refused) == 1
@@ -54,6 +45,6 @@ def test_a_profile_allow_list_opens_a_private_range_but_never_metadata(tmp_path)
     run, out, internal_hits = _crawl(tmp_path, "-s", "NEWSWARC_CRAWL_ALLOW_NETWORKS=127.0.0.0/8,169.254.0.0/16")
     assert run.returncode == 0, run.stderr[-3000:]
     assert sorted(internal_hits) == ["/2026/10/01/internal-a/", "/2026/10/01/internal-b/"]
-    assert len(jsonl_rows(out)) == 3
+    assert len(read_jsonl(out, open_parts=True)) == 3
     refused = [line for line in run.stderr.splitlines() if "Refused to connect" in line]
     assert len(refused) == 1 and "169.254.169.254" in refused[0]

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.crawl_helpers import run_reports
+from tests.crawl_helpers import read_jsonl, run_reports, write_seed
 from tests.reliability.hostile import (
     FAST,
     HostileServer,
     Reply,
     article_html,
-    jsonl_rows,
     news_site,
     no_traceback,
     run_newswarc,
-    write_seed,
 )
 
 BAD_PORTS = ["99999", "abc", "-1", "%31", "0"]
@@ -66,7 +64,7 @@ def test_bad_links_are_counted_skips_and_never_stop_their_page(tmp_path):
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr) and "ValueError" not in run.stderr
-    urls = sorted(r["url"] for r in jsonl_rows(out))
+    urls = sorted(r["url"] for r in read_jsonl(out, open_parts=True))
     assert urls == sorted(good + feed_articles + sitemap_articles)
     report = run_reports(out)[-1]
     # each bad URL once per document it is on; the broken IPv6 literal cannot be resolved against the

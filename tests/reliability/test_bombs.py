@@ -12,17 +12,9 @@ import zlib
 import brotlicffi
 import pytest
 
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    jsonl_rows,
-    news_site,
-    no_traceback,
-    run_newswarc,
-    warc_records,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Reply, news_site, no_traceback, run_newswarc
+from tests.warc_checks import all_records
 
 GIB = 1 << 30
 RSS_BOUND_MB = 700  # the crawl, its WARC writer and one extraction worker; a 1 GiB body alone is more
@@ -102,18 +94,16 @@ def test_bombs_are_archived_flagged_counted_and_memory_stays_bounded(tmp_path, b
     assert len(lines) == len(bombs), run.stderr[-3000:]  # one line each
     for path in bombs:
         assert sum(path in line for line in lines) == 1, path
-    rows = jsonl_rows(out)
+    rows = read_jsonl(out, open_parts=True)
     assert sorted(r["url"] for r in rows) == sorted(good)  # every article, once
-    records = warc_records(out)
+    records = all_records(sorted(out.glob("warc/*.warc.gz")))
     for path, (_, body, _) in bombs.items():
         url = srv.url + path
-        responses = [r for r in records if r[0] == "response" and r[1] == url]
+        responses = [r for r in records if r.type == "response" and r.uri == url]
         assert len(responses) == 1, path
-        assert responses[0][3].endswith(body), path  # the bytes as received (after the HTTP header block)
-        meta = [r for r in records if r[0] == "metadata" and r[1] == url]
-        assert len(meta) == 1 and b"undecoded: decoded_too_large" in meta[0][3], path
-    from tests.crawl_helpers import run_reports
-
+        assert responses[0].body.endswith(body), path  # the bytes as received (after the HTTP header block)
+        meta = [r for r in records if r.type == "metadata" and r.uri == url]
+        assert len(meta) == 1 and b"undecoded: decoded_too_large" in meta[0].body, path
     report = run_reports(out)[-1]
     assert report["counts"]["skipped"]["crawl/decoded_too_large"] == len(bombs)
     print(f"peak RSS {run.peak_rss_mb:.0f} MB")
@@ -124,6 +114,6 @@ def test_bombs_are_archived_flagged_counted_and_memory_stays_bounded(tmp_path, b
     run = run_newswarc("replay", str(out / "warc"), "--out", str(replayed), "--workers", "1")
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr)
-    assert sorted(r["url"] for r in jsonl_rows(replayed)) == sorted(good)
+    assert sorted(r["url"] for r in read_jsonl(replayed, open_parts=True)) == sorted(good)
     print(f"replay peak RSS {run.peak_rss_mb:.0f} MB; {run.stderr.strip().splitlines()[-1]}")
     assert run.peak_rss_mb < RSS_BOUND_MB

@@ -14,16 +14,8 @@ import zlib
 import brotlicffi
 
 from crawler.warc.codecs import accepted_encodings, brotli_decompressor
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    jsonl_rows,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def test_a_bounded_brotli_decoder_is_found_and_br_is_advertised():
@@ -56,8 +48,8 @@ def test_br_gzip_deflate_and_stacked_pages_are_crawled_and_replayed(tmp_path):
         run = run_newswarc("crawl", str(seed), "--out", str(out), *FAST)
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr) and "bad_encoding" not in run.stderr
-    assert sorted(r["url"] for r in jsonl_rows(out)) == sorted(urls)
+    assert sorted(r["url"] for r in read_jsonl(out, open_parts=True)) == sorted(urls)
     replayed = tmp_path / "replayed"
     run = run_newswarc("replay", str(out / "warc"), "--out", str(replayed), "--workers", "1")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(r["url"] for r in jsonl_rows(replayed)) == sorted(urls)
+    assert sorted(r["url"] for r in read_jsonl(replayed, open_parts=True)) == sorted(urls)

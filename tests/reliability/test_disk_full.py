@@ -13,15 +13,8 @@ from collections import Counter
 
 import pytest
 
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    jsonl_rows,
-    news_site,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, write_seed
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
 from tests.warc_checks import check_warc
 
 
@@ -56,17 +49,21 @@ def test_disk_full_stops_once_keeps_everything_valid_and_the_next_run_completes(
         assert sum("no space left on device (" in line.lower() for line in run.stderr.splitlines()) == 1  # said once
         leftovers = [p.name for p in out.rglob("*") if p.name.endswith((".tmp", ".open"))]
         assert leftovers == [], leftovers
-        for warc in out.glob("warc/*.warc.gz"):
+        warcs = sorted(out.glob("warc/*.warc.gz"))
+        assert warcs, "no WARC file kept from the run that filled the disk"
+        for warc in warcs:
             check_warc(warc)
-        first = jsonl_rows(out)
+        first = read_jsonl(out, open_parts=True)
         assert len(first) < len(good)
 
         subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_fs)], check=True)
         run = run_newswarc("crawl", str(seed), "--out", str(out), *FAST)
         assert run.returncode == 0, run.stderr[-3000:]
-    rows = jsonl_rows(out)
+    rows = read_jsonl(out, open_parts=True)
     counts = Counter(r["url"] for r in rows)
     assert sorted(counts) == sorted(good) and set(counts.values()) == {1}
     assert not [p.name for p in out.rglob("*") if p.name.endswith((".tmp", ".open"))]
-    for warc in out.glob("warc/*.warc.gz"):
+    warcs = sorted(out.glob("warc/*.warc.gz"))
+    assert warcs, "no WARC file after the resumed run"
+    for warc in warcs:
         check_warc(warc)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.crawl_helpers import ROOT
-from tests.reliability.hostile import FAST, HostileServer, news_site, slow_reply, write_seed
+from tests.crawl_helpers import start_newswarc, write_seed
+from tests.reliability.hostile import FAST, HostileServer, news_site, slow_reply
 
 
 def listening_tcp_ports(pid: int) -> set[int]:
@@ -50,10 +48,8 @@ def test_nothing_listens_unless_the_profile_turns_it_on(tmp_path, profile, liste
         seed = write_seed(tmp_path, srv.url)
         settings = tmp_path / "profile.toml"
         settings.write_text(profile)
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(seed), "--out", str(tmp_path / "out"),
-                                 "--settings", str(settings), "-v", *FAST], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                                stderr=open(tmp_path / "stderr", "w"))  # noqa: SIM115 - a file, not a pipe that fills
+        proc = start_newswarc("crawl", str(seed), "--out", str(tmp_path / "out"), "--settings", str(settings), "-v",
+                              *FAST, stderr=open(tmp_path / "stderr", "w"))  # noqa: SIM115 - a file, not a pipe that fills
         try:
             found: set[int] = set()
             deadline = time.monotonic() + 60

@@ -5,18 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.crawl_helpers import ROOT, run_reports
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    jsonl_rows,
-    no_traceback,
-    run_newswarc,
-    warc_records,
-    write_seed,
-)
+from tests.crawl_helpers import ROOT, read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
+from tests.warc_checks import all_records
 
 
 def test_passwords_in_urls_never_reach_the_terminal_or_the_log(tmp_path):
@@ -59,11 +50,11 @@ def test_a_response_cut_off_is_archived_truncated_and_counted(tmp_path):
         run = run_newswarc("crawl", str(seed), "--out", str(out), *FAST, "-s", "RETRY_TIMES=0")
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr)
-    cut = [r for r in warc_records(out) if r[0] == "response" and r[1].endswith("/cut/")]
-    assert len(cut) == 1 and cut[0][2].get("WARC-Truncated") == "disconnect"
+    cut = [r for r in all_records(sorted(out.glob("warc/*.warc.gz"))) if r.type == "response" and r.uri.endswith("/cut/")]
+    assert len(cut) == 1 and cut[0].get("WARC-Truncated") == "disconnect"
     report = run_reports(out)[-1]
     assert report["counts"]["skipped"]["crawl/truncated"] == 1
-    assert [r["url"].rsplit("/", 2)[1] for r in jsonl_rows(out)] == ["whole"]
+    assert [r["url"].rsplit("/", 2)[1] for r in read_jsonl(out, open_parts=True)] == ["whole"]
     assert sum("/cut/" in line for line in run.stderr.splitlines()) <= 2  # "Truncated ..." and "Skipped ..."
 
 

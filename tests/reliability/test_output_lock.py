@@ -4,22 +4,18 @@ naming the holder; the first run is untouched (nothing renamed, no duplicate), t
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 
-from tests.crawl_helpers import ROOT, run_reports
+from tests.crawl_helpers import read_jsonl, run_reports, start_newswarc, write_seed
 from tests.reliability.hostile import (
     FAST,
     HostileServer,
     Reply,
-    jsonl_rows,
     news_site,
     no_traceback,
     run_newswarc,
     slow_reply,
-    write_seed,
 )
 
 
@@ -30,9 +26,8 @@ def test_a_second_run_into_a_live_output_exits_1_naming_the_holder(tmp_path):
         srv.routes["/robots.txt"] = Reply(headers=[("Content-Type", "text/plain")], body=b"User-agent: *\n")
         seed = write_seed(tmp_path, srv.url)
         out = tmp_path / "out"
-        first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(seed), "--out", str(out), *FAST],
-                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / "first.err", "w"))  # noqa: SIM115
+        first = start_newswarc("crawl", str(seed), "--out", str(out), *FAST,
+                               stderr=open(tmp_path / "first.err", "w"))  # noqa: SIM115 - a file, not a pipe that fills
         try:
             deadline = time.monotonic() + 60
             while "/slow" not in srv.hits:  # the first run is under way
@@ -55,7 +50,7 @@ def test_a_second_run_into_a_live_output_exits_1_naming_the_holder(tmp_path):
         assert code == 0, (tmp_path / "first.err").read_text()[-3000:]
         third = run_newswarc("crawl", str(seed), "--out", str(out), *FAST)  # the lock is free again
         assert third.returncode == 0, third.stderr[-3000:]
-    rows = jsonl_rows(out)
+    rows = read_jsonl(out, open_parts=True)
     assert sorted(Counter(r["url"] for r in rows)) == sorted(good) and len(rows) == len(good)
     reports = run_reports(out)
     assert [r["status"] for r in reports] == ["completed", "completed"]

@@ -6,15 +6,8 @@ import pytest
 
 from crawler.errors import StorageError
 from crawler.storage.local import LocalStorage
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    jsonl_rows,
-    news_site,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, write_seed
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
 
 
 def _outside(tmp_path, out) -> list[str]:
@@ -68,7 +61,7 @@ def test_seed_names_and_replay_site_names_stay_inside(tmp_path):
     replayed = tmp_path / "replayed"
     run = run_newswarc("replay", str(out / "warc"), "--out", str(replayed), "--site", "../../../escape", "--workers", "1")
     assert run.returncode == 0, run.stderr[-2000:]
-    assert len(jsonl_rows(replayed)) == len(good)
+    assert len(read_jsonl(replayed, open_parts=True)) == len(good)
     assert not _outside(tmp_path, out)
 
 

@@ -7,107 +7,29 @@ goes silent mid-crawl, the crawl ends on time with its files in the spool (exit 
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
-from tests.crawl_helpers import ROOT  # noqa: F401  (the package root on sys.path for the subprocess)
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    jsonl_rows,
-    news_site,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
-from tests.s3_server import s3_client
+from tests.crawl_helpers import read_jsonl, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Run, news_site, no_traceback, run_newswarc
+from tests.s3_server import TcpProxy, s3_client
 
 
-class SilentProxy:
-    """Forwards to ``target`` until ``silence()``; then it accepts connections and never answers."""
-
-    def __init__(self, target_port: int | None = None, silence_on: bytes | None = None):
-        self.target_port = target_port
-        self.silent = target_port is None
-        self.silence_on = silence_on  # go silent at the first request that holds these bytes
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self._held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def silence(self) -> None:
-        self.silent = True
-
-    def speak(self) -> None:
-        """New connections are forwarded again (the held silent ones stay silent)."""
-        self.silent = False
-
-    def close(self) -> None:
-        self.listener.close()
-        for conn in self._held:
-            conn.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self._held.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        upstream = None if self.silent else socket.create_connection(("127.0.0.1", self.target_port))
-        conn.settimeout(0.2)
-        if upstream is not None:
-            upstream.settimeout(0.2)
-        try:
-            while True:
-                for a, b in ((conn, upstream), (upstream, conn)):
-                    if a is None:
-                        continue
-                    try:
-                        data = a.recv(65536)
-                    except TimeoutError:
-                        continue
-                    if not data:
-                        return
-                    if self.silence_on and a is conn and self.silence_on in data:
-                        self.silent = True
-                    if b is not None and not self.silent:
-                        b.sendall(data)  # silent: swallow, answer nothing
-                if upstream is None:
-                    try:
-                        if not conn.recv(65536):
-                            return
-                    except TimeoutError:
-                        pass
-        except OSError:
-            return
-
-
-def _send(handler, reply) -> None:
-    handler.send_response(reply.status)
-    for k, v in reply.headers:
-        handler.send_header(k, v)
-    handler.send_header("Content-Length", str(len(reply.body)))
-    handler.end_headers()
-    handler.wfile.write(reply.body)
-
-
-def test_a_silent_endpoint_fails_the_start_in_seconds(tmp_path, s3_env, s3_bucket):
-    silent = SilentProxy()
+def _crawl_through(proxy: TcpProxy, tmp_path, bucket: str, timeout: float) -> tuple[Run, float]:
+    """A crawl into ``s3://bucket/p`` with S3 reached through ``proxy`` (closed after), of a site it
+    never gets to (the tests here end before any fetch); the run and how long it took."""
     try:
         seed = write_seed(tmp_path, "http://127.0.0.1:9/")
         started = time.monotonic()
-        run = run_newswarc("crawl", str(seed), "--out", f"s3://{s3_bucket}/p", "-s",
-                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": silent.url}, timeout=120)
-        took = time.monotonic() - started
+        run = run_newswarc("crawl", str(seed), "--out", f"s3://{bucket}/p", "-s",
+                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": proxy.url},
+                           timeout=timeout)
+        return run, time.monotonic() - started
     finally:
-        silent.close()
+        proxy.down()
+
+
+def test_a_silent_endpoint_fails_the_start_in_seconds(tmp_path, s3_env, s3_bucket):
+    run, took = _crawl_through(TcpProxy().up(), tmp_path, s3_bucket, timeout=120)
     assert run.returncode == 3, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("newswarc: s3://") and no_traceback(run.stderr), lines
@@ -116,7 +38,7 @@ def test_a_silent_endpoint_fails_the_start_in_seconds(tmp_path, s3_env, s3_bucke
 
 
 def test_s3_going_silent_mid_crawl_spools_on_time_and_sync_uploads_all(tmp_path, s3_env, s3_bucket):
-    proxy = SilentProxy(int(s3_env.rsplit(":", 1)[1]))
+    proxy = TcpProxy(int(s3_env.rsplit(":", 1)[1])).up()
     spool = tmp_path / "spool"
     try:
         with HostileServer() as srv:
@@ -127,7 +49,7 @@ def test_s3_going_silent_mid_crawl_spools_on_time_and_sync_uploads_all(tmp_path,
             def silence_then_serve(handler):  # S3 answered the start-up; it goes silent at the first fetch
                 proxy.silence()
                 srv.routes["/"] = start_page
-                _send(handler, start_page)
+                start_page.send(handler)
 
             srv.routes["/"] = silence_then_serve
             started = time.monotonic()
@@ -143,7 +65,7 @@ def test_s3_going_silent_mid_crawl_spools_on_time_and_sync_uploads_all(tmp_path,
                             env={"AWS_ENDPOINT_URL": proxy.url})
         assert sync.returncode == 0, sync.stderr
     finally:
-        proxy.close()
+        proxy.down()
     client = s3_client(s3_env)
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="p/").get("Contents", [])]
     out = tmp_path / "mirror"
@@ -151,19 +73,12 @@ def test_s3_going_silent_mid_crawl_spools_on_time_and_sync_uploads_all(tmp_path,
         path = out / key.removeprefix("p/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(client.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
-    assert sorted(r["url"] for r in jsonl_rows(out)) == sorted(good)
+    assert sorted(r["url"] for r in read_jsonl(out, open_parts=True)) == sorted(good)
 
 
 def test_s3_going_silent_between_the_check_and_the_state_restore_is_one_line(tmp_path, s3_env, s3_bucket):
-    proxy = SilentProxy(int(s3_env.rsplit(":", 1)[1]), silence_on=b"state/crawl-state.sqlite")
-    try:
-        seed = write_seed(tmp_path, "http://127.0.0.1:9/")
-        started = time.monotonic()
-        run = run_newswarc("crawl", str(seed), "--out", f"s3://{s3_bucket}/p", "-s",
-                           f"NEWSWARC_SPOOL_DIR={tmp_path / 'spool'}", env={"AWS_ENDPOINT_URL": proxy.url}, timeout=200)
-        took = time.monotonic() - started
-    finally:
-        proxy.close()
+    proxy = TcpProxy(int(s3_env.rsplit(":", 1)[1]), silence_on=b"state/crawl-state.sqlite").up()
+    run, took = _crawl_through(proxy, tmp_path, s3_bucket, timeout=200)
     assert run.returncode == 3, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "crawl-state.sqlite: cannot reach endpoint" in lines[0], lines

@@ -10,17 +10,9 @@ import os
 import threading
 from collections import Counter
 
-from tests.crawl_helpers import run_reports
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    jsonl_rows,
-    news_site,
-    no_traceback,
-    run_newswarc,
-    warc_records,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import FAST, HostileServer, news_site, no_traceback, run_newswarc
+from tests.warc_checks import all_records
 
 
 def _head(fd: int, n: int) -> None:
@@ -47,7 +39,7 @@ def test_closed_stdout_stops_the_stream_and_nothing_is_duplicated(tmp_path):
         assert no_traceback(run.stderr) and "Error processing" not in run.stderr
         lines = [line for line in run.stderr.splitlines() if "stdout was closed" in line]
         assert len(lines) == 1 and lines[0].startswith("newswarc: stdout was closed"), run.stderr[-3000:]
-        first = jsonl_rows(out)
+        first = read_jsonl(out, open_parts=True)
         assert first and len(first) < len(good)
         assert not list(out.rglob("*.open"))  # parts committed
         report = run_reports(out)[-1]
@@ -57,8 +49,9 @@ def test_closed_stdout_stops_the_stream_and_nothing_is_duplicated(tmp_path):
         assert run.returncode == 0, run.stderr[-3000:]
         assert no_traceback(run.stderr)
 
-    rows = jsonl_rows(out)
+    rows = read_jsonl(out, open_parts=True)
     counts = Counter(r["url"] for r in rows)
     assert sorted(counts) == sorted(good) and set(counts.values()) == {1}  # all, once
-    fetched = Counter(r[1] for r in warc_records(out) if r[0] == "response" and r[1] in set(good))
+    fetched = Counter(r.uri for r in all_records(sorted(out.glob("warc/*.warc.gz")))
+                      if r.type == "response" and r.uri in set(good))
     assert set(fetched.values()) == {1}  # nothing captured twice either

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.crawl_helpers import run_reports
-from tests.reliability.hostile import (
-    FAST,
-    HostileServer,
-    Reply,
-    article_html,
-    jsonl_rows,
-    no_traceback,
-    run_newswarc,
-    write_seed,
-)
+from tests.crawl_helpers import read_jsonl, run_reports, write_seed
+from tests.reliability.hostile import FAST, HostileServer, Reply, article_html, no_traceback, run_newswarc
 
 
 def _with_jsonld(html: bytes, script: str) -> bytes:
@@ -56,7 +47,7 @@ def test_valid_pages_are_kept(tmp_path):
         run = run_newswarc("crawl", str(seed), "--out", str(out), *FAST)
     assert run.returncode == 0, run.stderr[-3000:]
     assert no_traceback(run.stderr) and "RecursionError" not in run.stderr
-    rows = {r["url"].removeprefix(srv.url): r for r in jsonl_rows(out)}
+    rows = {r["url"].removeprefix(srv.url): r for r in read_jsonl(out, open_parts=True)}
     assert sorted(rows) == sorted(served), run.stderr[-3000:]
     for path, row in rows.items():
         n = path.rstrip("/").rsplit("-", 1)[1]
