@@ -357,3 +357,44 @@ def test_repair_keeps_whole_records_up_to_a_block_digest_that_does_not_match(tmp
     path.write_bytes(b"".join(members))
     with open(path, "rb") as fh:
         assert whole_records_end(fh) == (len(members[0]) + len(members[1]), 2)
+
+
+# --- WACZ of plain WARCs ------------------------------------------------------------------------
+
+def test_filtered_wacz_of_a_plain_warc_copies_whole_records(tmp_path):
+    """A plain record's reader length stops before its CRLF CRLF: the copied range must not."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from tests.wacz_checks import check_wacz
+
+    old, new = response("http://a.test/old", story(1), "2026-10-01T10:00:00Z"), \
+        response("http://a.test/new", story(2), "2026-10-05T10:00:00Z")
+    path = write(tmp_path / "clean.warc", [warcinfo(), old, new], "plain")
+    out = tmp_path / "new.wacz"
+    proc = run_cli("wacz", str(path), "-o", str(out), "--since", "2026-10-03")
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(out) as zf:
+        data = zf.read("archive/clean.warc")
+    assert data == warcinfo() + new
+    assert [r.rec_type for r in ArchiveIterator(io.BytesIO(data))] == ["warcinfo", "response"]
+    check_wacz(out)
+
+
+def test_index_and_wacz_errors_are_one_line(tmp_path, s3_env, s3_bucket):
+    from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_client
+
+    no_date = record("response", "http://a.test/x", b"".join(http(b"x")), "")  # an empty WARC-Date
+    path = write(tmp_path / "odd.warc", [warcinfo(), no_date], "plain")
+    proc = run_cli("index", str(path))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(" ")[1] for line in proc.stdout.splitlines()] == ["00000000000000"]
+    good = write(tmp_path / "good.warc.gz", mixed_records(), "gzip")
+    s3_client(s3_env, ACCESS_KEY, SECRET_KEY).upload_file(str(good), s3_bucket, "arch/good.warc.gz")
+    proc = subprocess.run([*CLI, "index", f"s3://{s3_bucket}/arch"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == cdxj_indexer(good)
+    (tmp_path / "file").write_text("")
+    proc = run_cli("wacz", str(good), "-o", str(tmp_path / "file" / "x.wacz"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "cannot write" in proc.stderr

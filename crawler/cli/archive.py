@@ -8,13 +8,13 @@ import sys
 from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings, hold_output_lock
 from crawler.storage import open_storage
 from crawler.warc.cdxj import index_sources, write_cdxj_file
-from crawler.warc.sources import SourceSet
+from crawler.warc.sources import open_sources
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """``newswarc index``: 0 when every file was indexed, 1 when some were skipped (one line each)."""
     try:
-        source_set = SourceSet(list(args.warc))
+        source_set = open_sources(args.warc)  # index takes no --settings: S3 from the environment
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     try:

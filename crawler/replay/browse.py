@@ -33,6 +33,7 @@ from typing import Any
 
 from crawler.errors import NewswarcError
 from crawler.warc import wacz_index
+from crawler.warc.cdxj import timestamp14
 from crawler.warc.wacz import WaczError, WarcInput, scan_inputs, title_reader
 from crawler.warc.wacz_inputs import local_inputs
 
@@ -139,7 +140,7 @@ class _ListSink:
 
 
 def replay_link(page: dict[str, Any]) -> str:
-    return f"/{COLL}/{wacz_index.timestamp14(str(page.get('ts', '')))}/{page['url']}"
+    return f"/{COLL}/{timestamp14(str(page.get('ts', '')))}/{page['url']}"
 
 
 def article_list(pages: list[dict[str, Any]]) -> str:

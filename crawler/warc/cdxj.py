@@ -27,11 +27,13 @@ import surt
 from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
-from crawler.warc.sources import Source, SourceSet
+from crawler.warc.sources import READ_ERRORS, Source, SourceSet
 
 logger = logging.getLogger(__name__)
 
 INDEXED = ("response", "revisit", "resource", "metadata")
+WHOLE_FILE_GZIP = ("whole-file gzip: its records cannot be read at an offset "
+                   "(`warcio recompress` makes it indexable)")
 _MIME_END = re.compile(r"[;\s]")
 
 
@@ -45,15 +47,26 @@ class IndexResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _surt(url: str) -> str:
+def surt_key(url: str) -> str:
+    """The SURT an index line is keyed on (pywb, cdxj-indexer); an unparseable URL is its own key."""
     try:
         return surt.surt(url)
     except Exception:  # as cdxj-indexer: an unparseable URL is its own key
         return url
 
 
-def _timestamp(date: str) -> str:
-    return iso_date_to_timestamp(date)
+def timestamp14(warc_date: str) -> str:
+    """``2026-12-02T00:37:41.846603Z`` -> ``20261202003741``, what pywb and cdxj-indexer key on.
+
+    warcio's conversion where it applies (the index equals cdxj-indexer's); a date it cannot read
+    (missing, cut short) gives its digits padded with zeros instead of an exception, so one odd
+    record never stops an index.
+    """
+    try:
+        return iso_date_to_timestamp(warc_date)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        digits = "".join(ch for ch in warc_date[:19] if ch.isdigit())
+        return digits.ljust(14, "0")[:14]
 
 
 def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
@@ -83,7 +96,7 @@ def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
     entry["length"] = str(rec.length)
     entry["offset"] = str(rec.offset)
     entry["filename"] = filename
-    return f"{_surt(url)} {_timestamp(rec.date)} {json.dumps(entry)}"
+    return f"{surt_key(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
 
 
 def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
@@ -104,12 +117,11 @@ def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
                 if item.type not in INDEXED:
                     continue
                 if item.length is None:
-                    return [], ("whole-file gzip: its records cannot be read at an offset "
-                                "(`warcio recompress` makes it indexable)"), warnings
+                    return [], WHOLE_FILE_GZIP, warnings
                 if (line := cdxj_line(item, source.basename)) is not None:
                     lines.append(line)
-    except OSError as exc:
-        return [], f"cannot read: {exc.strerror or exc}", warnings
+    except READ_ERRORS as exc:
+        return [], f"cannot read: {getattr(exc, 'strerror', None) or exc}", warnings
     return lines, None, warnings
 
 

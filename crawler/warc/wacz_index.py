@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO
 
-from crawler.warc.cdxj import _surt
+from crawler.warc.cdxj import surt_key, timestamp14
 from crawler.warc.reader import WarcRecord
 
 RUN_LINES = 50_000  # lines sorted in memory (~17 MB) before a run is spilled to disk
@@ -34,12 +34,6 @@ ZIPNUM_THRESHOLD = 3 * BLOCK_LINES
 # The records a package's index points replay at. Not metadata records (newswarc index lists them, as
 # cdxj-indexer does): in a WACZ, pywb and ReplayWeb.page would serve one for its page's URL.
 INDEXED = ("response", "revisit", "resource")
-
-
-def timestamp14(warc_date: str) -> str:
-    """``2026-12-02T00:37:41.846603Z`` -> ``20261202003741`` (what pywb and cdxj-indexer key on)."""
-    digits = "".join(ch for ch in warc_date[:19] if ch.isdigit())
-    return digits.ljust(14, "0")[:14]
 
 
 def cdx_line(rec: WarcRecord, filename: str, offset: int, length: int) -> str | None:
@@ -61,7 +55,7 @@ def cdx_line(rec: WarcRecord, filename: str, offset: int, length: int) -> str | 
     entry["length"] = str(length)
     entry["offset"] = str(offset)
     entry["filename"] = filename
-    return f"{_surt(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
+    return f"{surt_key(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
 
 
 class ExternalSorter:
