@@ -398,3 +398,41 @@ def test_index_and_wacz_errors_are_one_line(tmp_path, s3_env, s3_bucket):
     proc = run_cli("wacz", str(good), "-o", str(tmp_path / "file" / "x.wacz"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "cannot write" in proc.stderr
+
+
+def test_browse_keeps_apart_two_packages_warcs_of_the_same_name(tmp_path):
+    from crawler.replay.browse import build_collection
+    from crawler.warc.wacz import write_wacz
+    from crawler.warc.wacz_inputs import local_inputs
+
+    packages = []
+    for n in (1, 2):
+        (tmp_path / f"run{n}").mkdir()
+        warc = write(tmp_path / f"run{n}" / "rec-00000.warc.gz",
+                     [warcinfo(), response(f"http://a.test/story/{n}", story(n))], "gzip")
+        packages.append(tmp_path / f"run{n}.wacz")
+        write_wacz(local_inputs([str(warc)])[0], packages[-1])
+    root = tmp_path / "coll"
+    lines, _pages = build_collection([str(p) for p in packages], root)
+    coll = root / "collections" / "newswarc"
+    names = sorted(p.name for p in (coll / "archive").iterdir())
+    assert names == ["rec-00000.warc.gz", "run2-rec-00000.warc.gz"]
+    index = [json.loads(line.split(" ", 2)[2]) for line in (coll / "indexes" / "index.cdx").read_text().splitlines()]
+    where = {e["url"]: e["filename"] for e in index}
+    assert where == {"http://a.test/story/1": "rec-00000.warc.gz", "http://a.test/story/2": "run2-rec-00000.warc.gz"}
+    for e in index:  # each line points at its own record
+        items = list(iter_records(open(coll / "archive" / e["filename"], "rb"), e["filename"]))
+        assert any(isinstance(r, WarcRecord) and r.offset == int(e["offset"]) and r.target_uri == e["url"]
+                   for r in items)
+    assert lines == 2
+
+
+def test_wacz_of_a_whole_file_gzip_says_so_once(tmp_path):
+    whole = write(tmp_path / "whole.warc.gz", [warcinfo(), *(response(f"http://a.test/{n}", story(n))
+                                                            for n in range(30))], "whole")
+    proc = run_cli("wacz", str(whole), "-o", str(tmp_path / "w.wacz"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("whole-file gzip") == 1 and "warcio recompress" in proc.stderr, proc.stderr
+    proc = run_cli("wacz", str(whole), "-o", str(tmp_path / "f.wacz"), "--since", "2026-01-01")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "whole-file gzip" in proc.stderr, proc.stderr
