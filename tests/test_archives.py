@@ -436,3 +436,20 @@ def test_wacz_of_a_whole_file_gzip_says_so_once(tmp_path):
     proc = run_cli("wacz", str(whole), "-o", str(tmp_path / "f.wacz"), "--since", "2026-01-01")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "whole-file gzip" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_browse_port_out_of_range_is_one_line(tmp_path, port):
+    path = write(tmp_path / "a.warc", [warcinfo()], "plain")
+    proc = run_cli("browse", "--port", port, str(path), timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"newswarc: --port {port}: a port is 1 to 65535"]
+
+
+def test_index_of_a_record_with_no_warc_date_header_is_not_a_traceback(tmp_path):
+    no_header = response("http://a.test/x", story(1)).replace(b"WARC-Date: 2026-10-01T10:00:00Z\r\n", b"")
+    assert b"WARC-Date" not in no_header
+    path = write(tmp_path / "nodate.warc.gz", [warcinfo(), no_header], "gzip")
+    proc = run_cli("index", str(path))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(" ")[1] for line in proc.stdout.splitlines()] == ["00000000000000"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK
+from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError
 from crawler.replay.browse import browse
 from crawler.replay.replayer import parse_when
 from crawler.warc.wacz import WaczError, WaczInputError, WaczOptions, write_wacz
@@ -52,4 +52,6 @@ def cmd_wacz(args: argparse.Namespace) -> int:
 
 
 def cmd_browse(args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= 65535:  # bind() would raise OverflowError (a traceback) on 99999
+        raise CliError(f"--port {args.port}: a port is 1 to 65535")
     return browse(args.source, port=args.port, port_given=args.port_given, quiet=args.quiet)
