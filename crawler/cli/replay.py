@@ -28,6 +28,7 @@ from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
 from crawler.replay.replayer import (
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_DECODED,
     STATS,
     Progress,
     ReplayError,
@@ -89,6 +90,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
         workers=workers,
         timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
         max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),
+        max_decoded=int(get("NEWSWARC_ARCHIVE_MAX_DECODED", DEFAULT_MAX_DECODED) or DEFAULT_MAX_DECODED),
     )
 
 

@@ -30,7 +30,7 @@ from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
-from crawler.warc.codecs import DecodeError, dechunk, decode_payload
+from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
 from crawler.warc.revisits import OriginalIndex, Pointer
 from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
@@ -53,7 +53,7 @@ class _Capture(NamedTuple):
 class ArchivedResponse(NamedTuple):
     status: int
     headers: list[tuple[str, str]]  # as archived, minus Transfer-Encoding and Content-Length
-    body: bytes  # de-chunked, still Content-Encoded (Scrapy's HttpCompressionMiddleware decodes it)
+    body: bytes  # de-chunked, still Content-Encoded (the crawl's DecodingMiddleware decodes it)
     truncated: str | None  # WARC-Truncated reason: the spider skips such pages, as in the crawl
     location: WarcLocation  # the record served (the revisit for a revisit), for the JSONL pointer
     mismatch: bool = False  # the body is not what its Content-Encoding said: that header was dropped
@@ -186,13 +186,13 @@ class ArchiveIndex:
         location = WarcLocation(head.source, capture.head.offset, head.length or 0, head.record_id, head.type,
                                 head.headers.get("warc-payload-digest", ""), head.date)
         drop = _FRAMING
-        encoding = payload.http_header("Content-Encoding")
+        encoding = header_values(payload.http_headers, "Content-Encoding")  # every header, as the crawl reads them
         mismatch = False
         if encoding:
             try:
                 mismatch = decode_payload(body, encoding, max_body)[1]
             except DecodeError:
-                pass  # HttpCompressionMiddleware says what is wrong, as online
+                pass  # DecodingMiddleware says what is wrong, as online
             if mismatch:  # the body is already decoded: Scrapy must not try again
                 drop = (*_FRAMING, "content-encoding")
         headers = [(k, v) for k, v in http.http_headers if k.lower() not in drop]
@@ -228,7 +228,7 @@ class ArchiveDownloaderMiddleware:
     """Answers every request from the archive; the network is never touched.
 
     Ordered last (950): the response returned from ``process_request`` goes back through every
-    middleware's ``process_response``, so HttpCompression decodes it, Redirect follows an archived
+    middleware's ``process_response``, so DecodingMiddleware decodes it, Redirect follows an archived
     3xx (its target is looked up in turn) and the download stats count it. A URL not in the archive
     raises IgnoreRequest: counted, never an error (for robots.txt that means "allow all").
     """

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from crawler.config.extract import options_for_seed
 from crawler.config.seeds import SINCE_RE, parse_since
-from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
+from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY, NEWSWARC_ARCHIVE_MAX_DECODED
 from crawler.context import new_run_id
 from crawler.dataset.neardup import row_fields
 from crawler.dates import parse_iso
@@ -57,6 +57,7 @@ STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
+DEFAULT_MAX_DECODED = NEWSWARC_ARCHIVE_MAX_DECODED
 PAGE_FUNC = "crawler.replay.worker:replay_page_in_pool"
 PAGE_PRELOAD = ("scrapy.http",)  # replay_page's encoding detection (~0.7 s of import per worker otherwise)
 
@@ -78,7 +79,8 @@ class ReplayOptions:
     until: datetime | None = None
     workers: int = 0
     timeout: float = 60.0
-    max_body: int = DEFAULT_MAX_BODY
+    max_body: int = DEFAULT_MAX_BODY  # bytes of a record's body read (the reader's limit)
+    max_decoded: int = DEFAULT_MAX_DECODED  # bytes its Content-Encoding may decode to, as in the crawl
     max_inflight: int = 0  # 0: 16 per worker
 
 
@@ -332,7 +334,7 @@ class Replayer:
         if url in self._article_urls:  # a later copy of an article page: no work
             self.stats[STATS + "duplicates/page_url"] += 1
             return
-        future = self.pool.call(url, body, url, http_headers, max_body=self.opt.max_body,
+        future = self.pool.call(url, body, url, http_headers, max_decoded=self.opt.max_decoded,
                                 article_patterns=self.article_patterns, deny_patterns=self.deny_patterns,
                                 options=self.extract_options)
         fetched = _warc_date(rec.date) or datetime.now(UTC)

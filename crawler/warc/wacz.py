@@ -36,7 +36,7 @@ from crawler import __version__
 from crawler.errors import NewswarcError
 from crawler.warc import wacz_index, wacz_pages
 from crawler.warc.cdxj import WHOLE_FILE_GZIP, surt_key, timestamp14
-from crawler.warc.codecs import decode_content
+from crawler.warc.codecs import decode_content, header_values
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.sources import Source, read_at
 from crawler.warc.wacz_collection import NAME_UNSAFE, requires
@@ -359,7 +359,7 @@ def _title(source: Source | None, offset: int) -> str:
     if rec is None or not rec.body:
         return ""
     try:
-        body = decode_content(rec.body, rec.http_header("Content-Encoding"), 512 * 1024)
+        body = decode_content(rec.body, header_values(rec.http_headers, "Content-Encoding"), 512 * 1024)
     except Exception:  # an undecodable body has no title we can show
         return ""
     return wacz_pages.html_title(body)
