@@ -31,7 +31,10 @@ from crawler.warc.sources import READ_ERRORS, Source, SourceSet
 
 logger = logging.getLogger(__name__)
 
-INDEXED = ("response", "revisit", "resource", "metadata")
+INDEXED = ("response", "revisit", "resource", "metadata")  # what cdxj-indexer (and `newswarc index`) lists
+# What a WACZ's index points replay at: not metadata records, which pywb and ReplayWeb.page would
+# serve for their page's URL when they are the index's only entry for it.
+REPLAYED = tuple(kind for kind in INDEXED if kind != "metadata")
 WHOLE_FILE_GZIP = ("whole-file gzip: its records cannot be read at an offset "
                    "(`warcio recompress` makes it indexable)")
 _MIME_END = re.compile(r"[;\s]")
@@ -69,10 +72,11 @@ def timestamp14(warc_date: str) -> str:
         return digits.ljust(14, "0")[:14]
 
 
-def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
-    """The index line of one record, or None for a record cdxj-indexer does not index."""
+def cdxj_line(rec: WarcRecord, filename: str, types: tuple[str, ...] = INDEXED) -> str | None:
+    """The index line of one record, or None for a record cdxj-indexer does not index (or whose type
+    is not in ``types``: a WACZ gives :data:`REPLAYED`). The one line builder of `index` and `wacz`."""
     kind = rec.type
-    if kind not in INDEXED:
+    if kind not in types:
         return None
     ctype = rec.headers.get("content-type")
     if kind in ("resource", "metadata") and ctype == "application/warc-fields":

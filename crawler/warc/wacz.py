@@ -35,7 +35,7 @@ from typing import IO, Any, BinaryIO
 from crawler import __version__
 from crawler.errors import NewswarcError
 from crawler.warc import wacz_index, wacz_pages
-from crawler.warc.cdxj import WHOLE_FILE_GZIP, surt_key, timestamp14
+from crawler.warc.cdxj import REPLAYED, WHOLE_FILE_GZIP, cdxj_line, surt_key, timestamp14
 from crawler.warc.codecs import decode_content, header_values
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.sources import Source, read_at
@@ -308,7 +308,7 @@ def scan_inputs(inputs: list[WarcInput], articles: list[Callable[[], IO[bytes]]]
 def _index_record(rec: WarcRecord, inp: WarcInput, ranges: Any, src: Any, sorter: wacz_index.ExternalSorter,
                   pages: wacz_pages.PageCollector, revisit_targets: set[tuple[str, str]]) -> None:
     assert rec.length is not None
-    if (line := wacz_index.cdx_line(rec, inp.name, rec.offset, rec.length)) is not None:
+    if (line := cdxj_line(rec, inp.name, REPLAYED)) is not None:
         sorter.add(line)
     if rec.type in ("response", "revisit"):
         source_offset = src.source_offset(rec.offset) if ranges is not None else rec.offset
