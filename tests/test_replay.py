@@ -473,3 +473,25 @@ def test_a_bomb_is_bounded_in_replay_by_the_crawls_limit(tmp_path):
     settings = {"NEWSWARC_ARCHIVE_MAX_DECODED": 1 << 20, "NEWSWARC_ARCHIVE_MAX_BODY": 1 << 30}
     assert options_from_args(args, settings).max_decoded == 1 << 20
     assert options_from_args(args).max_decoded == NEWSWARC_ARCHIVE_MAX_DECODED
+
+
+@pytest.mark.parametrize("with_out", [False, True])
+def test_replay_stops_and_exits_141_when_stdout_is_closed_as_the_crawl_does(tmp_path, with_out):
+    """``newswarc replay --jsonl - | head -1``: one line, exit 141 (the crawl's ending), no traceback."""
+    urls = [f"http://news.test/2026/10/01/story-{i}/" for i in range(200)]  # ~200 KB of JSONL: past a pipe's buffer
+    html = [("Content-Type", "text/html; charset=utf-8")]
+    write_warc(tmp_path / "many.warc.gz", [("response", u, article_html(i, u), html) for i, u in enumerate(urls)])
+    out = ["--out", str(tmp_path / "out")] if with_out else []
+    proc = subprocess.Popen([*CLI, "replay", str(tmp_path / "many.warc.gz"), "--jsonl", "-", "--workers", "1", *out],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=240) == 141, stderr
+    assert json.loads(first)["url"] in urls
+    assert "Traceback" not in stderr
+    closed = [line for line in stderr.splitlines() if "stdout was closed" in line]
+    assert len(closed) == 1 and closed[0].startswith("newswarc: stdout was closed after "), stderr
+    assert "the replay stopped" in closed[0]
+    if with_out:  # replay stopped early: not every article was written
+        assert 0 < len(rows_of(tmp_path / "out")) < len(urls)

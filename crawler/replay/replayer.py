@@ -40,7 +40,7 @@ from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
 from crawler.output.report import by_prefix, extract_failures, run_report
-from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
+from crawler.output.writer import JsonlOnly, OutputWriter, StdoutStream, jsonl_row, render_text
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
@@ -167,6 +167,11 @@ class Replayer:
         self._seq = 0
         self._source_seed: str | None = None
         self._last_progress = 0.0
+        self.stopped = False  # the JSONL reader went away (`| head`): the crawl stops then, and so does replay
+
+    def stop(self) -> None:
+        """Stop after the record at hand (called when ``--jsonl -``'s reader closes stdout)."""
+        self.stopped = True
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -174,8 +179,11 @@ class Replayer:
         """Replay every source, then the revisits whose original came later; close the pool."""
         try:
             for source in sources:
+                if self.stopped:
+                    break
                 self._replay_source(source)
-            self._resolve_late_revisits()
+            if not self.stopped:
+                self._resolve_late_revisits()
             self._drain(0)
         except BaseException:
             self.pool.close(wait=False)
@@ -222,6 +230,8 @@ class Replayer:
                     self._record(index, item)
                 self._drain(self.max_inflight)
                 self._progress()
+                if self.stopped:
+                    break
         for page in self._pending:  # no metadata record can come for them any more
             page.source_done = True
         self._drain(self.max_inflight)
@@ -421,10 +431,12 @@ def http_verdict(rec: WarcRecord) -> str | None:
     return None
 
 
-def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,
+def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | StdoutStream | None = None,
            options: ReplayOptions | None = None, settings: Any = None, run_id: str | None = None,
            progress: Progress | None = None) -> ReplayResult:
     """Replay WARC sources into ``out`` (a directory or ``s3://``) and/or a JSONL stream.
+
+    ``jsonl`` a :class:`StdoutStream` (``--jsonl -``): the replay stops when its reader goes away.
 
     Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
     (unusable output) before reading anything. Damaged input is reported in the result.
@@ -449,6 +461,8 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
         else:
             writer = JsonlOnly(jsonl)
         replayer = Replayer(writer, options, progress=progress)
+        if isinstance(jsonl, StdoutStream):
+            jsonl.subscribe(replayer.stop)
         try:
             result = replayer.run(source_set)
         finally:
