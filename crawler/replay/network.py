@@ -32,7 +32,7 @@ from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
 from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
-from crawler.warc.revisits import OriginalIndex, Pointer
+from crawler.warc.revisits import OriginalIndex, Pointer, read_original
 from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
 
 logger = logging.getLogger(__name__)
@@ -174,8 +174,11 @@ class ArchiveIndex:
         """The capture's status, headers and body (blocking); None when its records cannot be read."""
         head = self._read(capture.head, max_body)
         payload = head
-        if head is not None and capture.payload != capture.head:
-            payload = self._read(capture.payload, max_body)
+        if head is not None and capture.payload != capture.head:  # a revisit: replay's rule for its original
+            payload, reason = read_original(self.sources, capture.payload, head, max_body=max_body)
+            if reason is not None:  # unreadable, or another payload than the revisit's digest names
+                logger.warning("Revisit %s (%s offset %d): original not used (%s)", head.target_uri, head.source,
+                               head.offset, reason)
         if head is None or payload is None or payload.http_status is None:
             return None
         http = head if capture.has_head else payload
