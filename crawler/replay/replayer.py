@@ -39,8 +39,8 @@ from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
-from crawler.output.report import by_prefix, extract_failures, run_report
 from crawler.output.writer import JsonlOnly, OutputWriter, StdoutStream, jsonl_row, render_text
+from crawler.replay.report import STATS, replay_report
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 # called with the counters about once a second, and with final=True at the end (the CLI's live line)
 Progress = Callable[[Mapping[str, int], bool], None]
 
-STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
@@ -478,33 +477,3 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | S
         if storage is not None:
             storage.close()
     return result
-
-
-def replay_report(result: ReplayResult, *, run_id: str, sources: Sequence[str], seed: Any, output: str,
-                  started: datetime, finished: datetime) -> dict[str, Any]:
-    """The run report of a replay, in the crawl report's schema (:func:`crawler.output.report.run_report`)."""
-    s = result.stats
-    get = lambda key: s.get(STATS + key, 0)  # noqa: E731
-    extract_skipped = by_prefix(s, STATS + "extract/skipped/")
-    damaged, unreadable = get("corrupt"), get("sources/unreadable")
-    errors = {k: v for k, v in (("damaged", damaged), ("unreadable_source", unreadable)) if v}
-    counts = {
-        "pages": get("html_pages"),
-        "pages_by_kind": by_prefix(s, STATS + "pages/"),
-        "archived": get("articles"), "articles": get("articles"), "new_articles": get("articles"),
-        "failed": extract_failures(extract_skipped),
-        "duplicates": by_prefix(s, STATS + "duplicates/"),
-        "errors": sum(errors.values()), "errors_by_kind": errors,
-        "skipped": {**{f"replay/{k}": v for k, v in by_prefix(s, STATS + "skipped/").items()},
-                    **{f"extract/{k}": v for k, v in extract_skipped.items()}},
-    }
-    status, reason = "completed", None
-    if errors:
-        parts = [f"{n} damaged place{'' if n == 1 else 's'} in the input skipped" if k == "damaged" else
-                 f"{n} source{'' if n == 1 else 's'} could not be read" for k, n in errors.items()]
-        reason = "; ".join(parts)
-        if not get("records"):
-            status = "failed"
-    return run_report(command="replay", run_id=run_id, seed=seed, output=output, started=started, finished=finished,
-                      counts=counts, status=status, reason=reason, finish_reason="finished", sources=sources,
-                      replay=by_prefix(s, STATS), damaged=[c.__dict__ for c in result.corrupt])
