@@ -453,3 +453,32 @@ def test_index_of_a_record_with_no_warc_date_header_is_not_a_traceback(tmp_path)
     proc = run_cli("index", str(path))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert [line.split(" ")[1] for line in proc.stdout.splitlines()] == ["00000000000000"]
+
+
+def test_index_sorts_on_disk_in_bounded_memory(tmp_path):
+    """`newswarc index` no longer holds every line before writing: runs of ``run_lines`` are sorted,
+    spilled and merged (5000 lines are ~1.7 MB as a list; the index stays well under that)."""
+    import tracemalloc
+
+    from crawler.warc.cdxj import index_sources
+    from crawler.warc.sources import SourceSet
+
+    n = 5000
+    records = [response(f"http://a.test/{i:05d}", b"x", f"2026-10-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z")
+               for i in reversed(range(n))]
+    path = write(tmp_path / "many.warc.gz", records, "gzip")
+    source_set = SourceSet([str(path)])
+    tracemalloc.start()
+    try:
+        with index_sources(source_set, run_lines=200, tmp_dir=str(tmp_path)) as (lines, result):
+            count, previous = 0, ""
+            for line in lines:
+                assert line > previous  # sorted, each once
+                previous, count = line, count + 1
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        source_set.close()
+    assert count == result.lines == n and result.indexed == [str(path)]
+    assert peak < 1_000_000, peak
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("newswarc-cdx-")]  # the runs are removed

@@ -18,21 +18,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     try:
-        lines, result = index_sources(source_set)
+        with index_sources(source_set) as (lines, result):  # every file read: the sorted lines follow
+            for warning in result.warnings:
+                print(f"newswarc: index: {warning}", file=sys.stderr)
+            for name, reason in result.skipped:
+                print(f"newswarc: index: {name}: skipped: {reason}", file=sys.stderr)
+            if args.output in (None, "-"):
+                for line in lines:
+                    sys.stdout.write(line + "\n")
+            else:
+                try:
+                    write_cdxj_file(lines, args.output)
+                except OSError as exc:
+                    raise CliError(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
     finally:
         source_set.close()
-    for warning in result.warnings:
-        print(f"newswarc: index: {warning}", file=sys.stderr)
-    for name, reason in result.skipped:
-        print(f"newswarc: index: {name}: skipped: {reason}", file=sys.stderr)
-    if args.output in (None, "-"):
-        for line in lines:
-            sys.stdout.write(line + "\n")
-    else:
-        try:
-            write_cdxj_file(lines, args.output)
-        except OSError as exc:
-            raise CliError(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
     files = len(result.indexed) + len(result.skipped)
     print(f"{result.lines} index lines from {len(result.indexed)} of {files} archive files"
           + (f" ({len(result.skipped)} skipped)" if result.skipped else ""), file=sys.stderr)

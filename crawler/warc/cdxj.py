@@ -7,7 +7,7 @@ for field: ``url, mime, status, digest, length, offset, filename``; ``response``
 ``resource`` and ``metadata`` records (not ``application/warc-fields`` ones); a payload digest
 computed where the record carries none; ``mime`` left out where the record has no content type;
 ``filename`` the file's base name (a WACZ member's own name, as in the WACZ's index). Lines are
-sorted (pywb binary-searches the index); sorting happens in memory, about 300 bytes per record.
+sorted (pywb binary-searches the index) on disk, in bounded memory (:func:`index_sources`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -28,6 +28,7 @@ from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.sources import READ_ERRORS, Source, SourceSet
+from crawler.warc.wacz_index import RUN_LINES, ExternalSorter
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +104,11 @@ def cdxj_line(rec: WarcRecord, filename: str, types: tuple[str, ...] = INDEXED) 
     return f"{surt_key(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
 
 
-def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
-    """``(lines, reason the file is skipped or None, warnings)`` for one source, read to its end."""
+def source_lines(source: Source, out: IO[str]) -> tuple[str | None, list[str]]:
+    """``(reason the file is skipped or None, warnings)`` for one source, read to its end; its lines
+    go to ``out`` (one each, ``\n``-terminated), which the caller discards for a skipped file."""
     if source.error:
-        return [], source.error, []
-    lines: list[str] = []
+        return source.error, []
     warnings: list[str] = []
     try:
         with source.open() as stream:
@@ -115,50 +116,64 @@ def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
                 if isinstance(item, Corrupt):
                     where = f"offset {item.offset}: {item.message}"
                     if not item.kept:
-                        return [], where, warnings
+                        return where, warnings
                     warnings.append(f"{source.name}: {where}")
                     continue
                 if item.type not in INDEXED:
                     continue
                 if item.length is None:
-                    return [], WHOLE_FILE_GZIP, warnings
+                    return WHOLE_FILE_GZIP, warnings
                 if (line := cdxj_line(item, source.basename)) is not None:
-                    lines.append(line)
+                    out.write(line + "\n")
     except READ_ERRORS as exc:
-        return [], f"cannot read: {getattr(exc, 'strerror', None) or exc}", warnings
-    return lines, None, warnings
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}", warnings
+    return None, warnings
 
 
-def index_sources(sources: Iterable[Source]) -> tuple[list[str], IndexResult]:
-    """Sorted index lines of every readable source, and what was skipped."""
+@contextlib.contextmanager
+def index_sources(sources: Iterable[Source], *, run_lines: int = RUN_LINES,
+                  tmp_dir: str | None = None) -> Iterator[tuple[Iterator[str], IndexResult]]:
+    """``with index_sources(...) as (lines, result)``: every readable source is read first (``result``
+    is complete), then ``lines`` yields the sorted index lines once.
+
+    Memory stays bounded whatever the archive's size: a file's lines wait in a temporary file until
+    the file has been read to its end (a damaged file is skipped whole), then go to an
+    :class:`~crawler.warc.wacz_index.ExternalSorter` that keeps ``run_lines`` lines in memory and
+    merges sorted runs from disk.
+    """
     result = IndexResult()
-    lines: list[str] = []
-    for source in sources:
-        got, reason, warnings = source_lines(source)
-        result.warnings.extend(warnings)
-        if reason is not None:
-            result.skipped.append((source.name, reason))
-            continue
-        result.indexed.append(source.name)
-        lines.extend(got)
-    lines.sort()
-    result.lines = len(lines)
-    return lines, result
+    sorter = ExternalSorter(run_lines, tmp_dir)
+    try:
+        for source in sources:
+            with tempfile.SpooledTemporaryFile(run_lines * 256, "w+", encoding="utf-8", dir=tmp_dir) as spool:
+                reason, warnings = source_lines(source, spool)
+                result.warnings.extend(warnings)
+                if reason is not None:
+                    result.skipped.append((source.name, reason))
+                    continue
+                result.indexed.append(source.name)
+                spool.seek(0)
+                for line in spool:
+                    sorter.add(line.rstrip("\n"))
+        result.lines = sorter.count
+        yield sorter.sorted(), result
+    finally:
+        sorter.close()
 
 
 def write_cdxj(specs: Sequence[str | os.PathLike], out: IO[str]) -> int:
     """Write the sorted CDXJ index of the SOURCE specs to ``out``; returns the number of lines."""
     source_set = SourceSet([str(s) for s in specs])
     try:
-        lines, result = index_sources(source_set)
+        with index_sources(source_set) as (lines, result):
+            for line in lines:
+                out.write(line + "\n")
     finally:
         source_set.close()
-    for line in lines:
-        out.write(line + "\n")
     return result.lines
 
 
-def write_cdxj_file(lines: list[str], path: str | os.PathLike) -> None:
+def write_cdxj_file(lines: Iterable[str], path: str | os.PathLike) -> None:
     """Write ``lines`` to ``path`` atomically: a temporary file in the same directory, then a rename,
     so that an existing index is never left truncated by a failure.
 
