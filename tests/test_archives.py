@@ -482,3 +482,42 @@ def test_index_sorts_on_disk_in_bounded_memory(tmp_path):
     assert count == result.lines == n and result.indexed == [str(path)]
     assert peak < 1_000_000, peak
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("newswarc-cdx-")]  # the runs are removed
+
+
+def test_reading_back_records_of_a_whole_file_gzip_decompresses_it_once(tmp_path):
+    """ReadBack (revisits' originals, replay --crawl's captures): n records of a whole-file gzip read
+    back cost one pass over the file, not one decompression from its start per record (quadratic)."""
+    from crawler.warc.sources import ReadBack, Source, read_at
+
+    records = [warcinfo(), *(response(f"http://news.test/{i}", story(i), rid=f"<urn:uuid:rec-{i}>") for i in range(300))]
+    path = write(tmp_path / "whole.warc.gz", records, "whole")
+    read_bytes = 0
+
+    class Counting(io.FileIO):
+        def read(self, size=-1):
+            nonlocal read_bytes
+            data = super().read(size)
+            read_bytes += len(data)
+            return data
+
+        def readinto(self, buffer):
+            nonlocal read_bytes
+            n = super().readinto(buffer)
+            read_bytes += n or 0
+            return n
+
+    source = Source(str(path), lambda: io.BufferedReader(Counting(str(path))), gzip=True)
+    pointers = [(r.offset, r.inner, r.record_id) for r in iter_records(open(path, "rb"), str(path))
+                if isinstance(r, WarcRecord) and r.type == "response"]
+    assert len(pointers) == 300 and all(inner > 0 for _, inner, _ in pointers)
+    readback = ReadBack(tmp_dir=str(tmp_path))
+    try:
+        got = [readback.read(source, offset, max_body=1 << 20, inner=inner, record_id=rid)
+               for offset, inner, rid in pointers]
+    finally:
+        readback.close()
+    assert [g.record_id for g in got] == [rid for _, _, rid in pointers]
+    assert [g.body for g in got] == [http(story(i))[1] for i in range(300)]
+    assert read_bytes <= 2 * path.stat().st_size + 65536, read_bytes
+    assert read_at(source, *pointers[-1][:1], max_body=1 << 20, inner=pointers[-1][1]).body == got[-1].body
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("newswarc-gunzip-")]  # the copies are removed

@@ -33,7 +33,7 @@ from crawler.warc import WarcLocation
 from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
 from crawler.warc.revisits import OriginalIndex, Pointer, read_original
-from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
+from crawler.warc.sources import READ_ERRORS, ReadBack, Source, open_sources
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class ArchiveIndex:
         self._originals = OriginalIndex()  # responses a revisit may point to
         self._revisits: list[tuple[str, float, Pointer, bool, WarcRecord]] = []  # resolved once all is read
         self._stack = contextlib.ExitStack()  # the SourceSet (WACZ files) and local copies of S3 objects
+        self._readback = ReadBack()  # whole-file gzip members decompressed once, not once per capture
+        self._stack.callback(self._readback.close)
 
     @classmethod
     def open(cls, specs: list[str], settings: Any = None) -> ArchiveIndex:
@@ -167,15 +169,16 @@ class ArchiveIndex:
         return self.captures.get(canonicalize_url(url))
 
     def _read(self, ptr: Pointer, max_body: int) -> WarcRecord | None:
-        return read_at(self.sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
-                       record_id=ptr.record_id or None)
+        return self._readback.read(self.sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
+                                   record_id=ptr.record_id or None)
 
     def read(self, capture: _Capture, max_body: int = DEFAULT_MAX_BODY) -> ArchivedResponse | None:
         """The capture's status, headers and body (blocking); None when its records cannot be read."""
         head = self._read(capture.head, max_body)
         payload = head
         if head is not None and capture.payload != capture.head:  # a revisit: replay's rule for its original
-            payload, reason = read_original(self.sources, capture.payload, head, max_body=max_body)
+            payload, reason = read_original(self.sources, capture.payload, head, max_body=max_body,
+                                            readback=self._readback)
             if reason is not None:  # unreadable, or another payload than the revisit's digest names
                 logger.warning("Revisit %s (%s offset %d): original not used (%s)", head.target_uri, head.source,
                                head.offset, reason)

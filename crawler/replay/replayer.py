@@ -46,7 +46,7 @@ from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.revisits import NO_ORIGINAL, OriginalIndex, read_original
-from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources
+from crawler.warc.sources import READ_ERRORS, ReadBack, Source, SourceSet, open_sources
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ class Replayer:
         self._originals = OriginalIndex()  # candidate pages a revisit may point to (pointers, no bodies)
         self._revisits: list[tuple[int, WarcRecord]] = []  # revisits whose original was not seen yet
         self._sources: list[Source] = []
+        self._readback = ReadBack()  # originals in whole-file gzip: their member decompressed once
         self._seq = 0
         self._source_seed: str | None = None
         self._last_progress = 0.0
@@ -187,6 +188,8 @@ class Replayer:
         except BaseException:
             self.pool.close(wait=False)
             raise
+        finally:
+            self._readback.close()
         self.pool.close(wait=True)
         self._progress(final=True)
         return ReplayResult(dict(self.stats), self.corrupt)
@@ -307,7 +310,8 @@ class Replayer:
         ptr = self._originals.find(rec)
         if ptr is None:
             return False
-        original, reason = read_original(self._sources, ptr, rec, max_body=self.opt.max_body)
+        original, reason = read_original(self._sources, ptr, rec, max_body=self.opt.max_body,
+                                         readback=self._readback)
         if original is None:
             self._unresolved(rec, reason or NO_ORIGINAL, f"{self._sources[ptr.source].name} offset {ptr.offset}")
             return True

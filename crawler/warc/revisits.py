@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from crawler.warc.cdxj import timestamp14  # 14 digits: ...:21Z and ...:21.000Z compare equal
 from crawler.warc.reader import WarcRecord
-from crawler.warc.sources import Source, read_at
+from crawler.warc.sources import ReadBack, Source, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +81,15 @@ class OriginalIndex:
         return None
 
 
-def read_original(sources: Sequence[Source], ptr: Pointer, revisit: WarcRecord, *,
-                  max_body: int) -> tuple[WarcRecord | None, str | None]:
-    """``(original with its body, None)``, or ``(None, reason)`` when it cannot be used."""
+def read_original(sources: Sequence[Source], ptr: Pointer, revisit: WarcRecord, *, max_body: int,
+                  readback: ReadBack | None = None) -> tuple[WarcRecord | None, str | None]:
+    """``(original with its body, None)``, or ``(None, reason)`` when it cannot be used.
+
+    ``readback``: the caller's :class:`ReadBack` (linear read-back from whole-file gzip)."""
+    read = readback.read if readback is not None else read_at
     try:
-        original = read_at(sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
-                           record_id=ptr.record_id or None)
+        original = read(sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
+                        record_id=ptr.record_id or None)
     except OSError as exc:
         logger.debug("cannot read %s at %d: %s", sources[ptr.source].name, ptr.offset, exc)
         original = None
