@@ -357,3 +357,167 @@ def test_repair_keeps_whole_records_up_to_a_block_digest_that_does_not_match(tmp
     path.write_bytes(b"".join(members))
     with open(path, "rb") as fh:
         assert whole_records_end(fh) == (len(members[0]) + len(members[1]), 2)
+
+
+# --- WACZ of plain WARCs ------------------------------------------------------------------------
+
+def test_filtered_wacz_of_a_plain_warc_copies_whole_records(tmp_path):
+    """A plain record's reader length stops before its CRLF CRLF: the copied range must not."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from tests.wacz_checks import check_wacz
+
+    old, new = response("http://a.test/old", story(1), "2026-10-01T10:00:00Z"), \
+        response("http://a.test/new", story(2), "2026-10-05T10:00:00Z")
+    path = write(tmp_path / "clean.warc", [warcinfo(), old, new], "plain")
+    out = tmp_path / "new.wacz"
+    proc = run_cli("wacz", str(path), "-o", str(out), "--since", "2026-10-03")
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(out) as zf:
+        data = zf.read("archive/clean.warc")
+    assert data == warcinfo() + new
+    assert [r.rec_type for r in ArchiveIterator(io.BytesIO(data))] == ["warcinfo", "response"]
+    check_wacz(out)
+
+
+def test_index_and_wacz_errors_are_one_line(tmp_path, s3_env, s3_bucket):
+    from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_client
+
+    no_date = record("response", "http://a.test/x", b"".join(http(b"x")), "")  # an empty WARC-Date
+    path = write(tmp_path / "odd.warc", [warcinfo(), no_date], "plain")
+    proc = run_cli("index", str(path))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(" ")[1] for line in proc.stdout.splitlines()] == ["00000000000000"]
+    good = write(tmp_path / "good.warc.gz", mixed_records(), "gzip")
+    s3_client(s3_env, ACCESS_KEY, SECRET_KEY).upload_file(str(good), s3_bucket, "arch/good.warc.gz")
+    proc = subprocess.run([*CLI, "index", f"s3://{s3_bucket}/arch"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == cdxj_indexer(good)
+    (tmp_path / "file").write_text("")
+    proc = run_cli("wacz", str(good), "-o", str(tmp_path / "file" / "x.wacz"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "cannot write" in proc.stderr
+
+
+def test_browse_keeps_apart_two_packages_warcs_of_the_same_name(tmp_path):
+    from crawler.replay.browse import build_collection
+    from crawler.warc.wacz import write_wacz
+    from crawler.warc.wacz_inputs import local_inputs
+
+    packages = []
+    for n in (1, 2):
+        (tmp_path / f"run{n}").mkdir()
+        warc = write(tmp_path / f"run{n}" / "rec-00000.warc.gz",
+                     [warcinfo(), response(f"http://a.test/story/{n}", story(n))], "gzip")
+        packages.append(tmp_path / f"run{n}.wacz")
+        write_wacz(local_inputs([str(warc)])[0], packages[-1])
+    root = tmp_path / "coll"
+    lines, _pages = build_collection([str(p) for p in packages], root)
+    coll = root / "collections" / "newswarc"
+    names = sorted(p.name for p in (coll / "archive").iterdir())
+    assert names == ["rec-00000.warc.gz", "run2-rec-00000.warc.gz"]
+    index = [json.loads(line.split(" ", 2)[2]) for line in (coll / "indexes" / "index.cdx").read_text().splitlines()]
+    where = {e["url"]: e["filename"] for e in index}
+    assert where == {"http://a.test/story/1": "rec-00000.warc.gz", "http://a.test/story/2": "run2-rec-00000.warc.gz"}
+    for e in index:  # each line points at its own record
+        items = list(iter_records(open(coll / "archive" / e["filename"], "rb"), e["filename"]))
+        assert any(isinstance(r, WarcRecord) and r.offset == int(e["offset"]) and r.target_uri == e["url"]
+                   for r in items)
+    assert lines == 2
+
+
+def test_wacz_of_a_whole_file_gzip_says_so_once(tmp_path):
+    whole = write(tmp_path / "whole.warc.gz", [warcinfo(), *(response(f"http://a.test/{n}", story(n))
+                                                            for n in range(30))], "whole")
+    proc = run_cli("wacz", str(whole), "-o", str(tmp_path / "w.wacz"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("whole-file gzip") == 1 and "warcio recompress" in proc.stderr, proc.stderr
+    proc = run_cli("wacz", str(whole), "-o", str(tmp_path / "f.wacz"), "--since", "2026-01-01")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "whole-file gzip" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_browse_port_out_of_range_is_one_line(tmp_path, port):
+    path = write(tmp_path / "a.warc", [warcinfo()], "plain")
+    proc = run_cli("browse", "--port", port, str(path), timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"newswarc: --port {port}: a port is 1 to 65535"]
+
+
+def test_index_of_a_record_with_no_warc_date_header_is_not_a_traceback(tmp_path):
+    no_header = response("http://a.test/x", story(1)).replace(b"WARC-Date: 2026-10-01T10:00:00Z\r\n", b"")
+    assert b"WARC-Date" not in no_header
+    path = write(tmp_path / "nodate.warc.gz", [warcinfo(), no_header], "gzip")
+    proc = run_cli("index", str(path))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(" ")[1] for line in proc.stdout.splitlines()] == ["00000000000000"]
+
+
+def test_index_sorts_on_disk_in_bounded_memory(tmp_path):
+    """`newswarc index` no longer holds every line before writing: runs of ``run_lines`` are sorted,
+    spilled and merged (5000 lines are ~1.7 MB as a list; the index stays well under that)."""
+    import tracemalloc
+
+    from crawler.warc.cdxj import index_sources
+    from crawler.warc.sources import SourceSet
+
+    n = 5000
+    records = [response(f"http://a.test/{i:05d}", b"x", f"2026-10-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z")
+               for i in reversed(range(n))]
+    path = write(tmp_path / "many.warc.gz", records, "gzip")
+    source_set = SourceSet([str(path)])
+    tracemalloc.start()
+    try:
+        with index_sources(source_set, run_lines=200, tmp_dir=str(tmp_path)) as (lines, result):
+            count, previous = 0, ""
+            for line in lines:
+                assert line > previous  # sorted, each once
+                previous, count = line, count + 1
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        source_set.close()
+    assert count == result.lines == n and result.indexed == [str(path)]
+    assert peak < 1_000_000, peak
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("newswarc-cdx-")]  # the runs are removed
+
+
+def test_reading_back_records_of_a_whole_file_gzip_decompresses_it_once(tmp_path):
+    """ReadBack (revisits' originals, replay --crawl's captures): n records of a whole-file gzip read
+    back cost one pass over the file, not one decompression from its start per record (quadratic)."""
+    from crawler.warc.sources import ReadBack, Source, read_at
+
+    records = [warcinfo(), *(response(f"http://news.test/{i}", story(i), rid=f"<urn:uuid:rec-{i}>") for i in range(300))]
+    path = write(tmp_path / "whole.warc.gz", records, "whole")
+    read_bytes = 0
+
+    class Counting(io.FileIO):
+        def read(self, size=-1):
+            nonlocal read_bytes
+            data = super().read(size)
+            read_bytes += len(data)
+            return data
+
+        def readinto(self, buffer):
+            nonlocal read_bytes
+            n = super().readinto(buffer)
+            read_bytes += n or 0
+            return n
+
+    source = Source(str(path), lambda: io.BufferedReader(Counting(str(path))), gzip=True)
+    pointers = [(r.offset, r.inner, r.record_id) for r in iter_records(open(path, "rb"), str(path))
+                if isinstance(r, WarcRecord) and r.type == "response"]
+    assert len(pointers) == 300 and all(inner > 0 for _, inner, _ in pointers)
+    readback = ReadBack(tmp_dir=str(tmp_path))
+    try:
+        got = [readback.read(source, offset, max_body=1 << 20, inner=inner, record_id=rid)
+               for offset, inner, rid in pointers]
+    finally:
+        readback.close()
+    assert [g.record_id for g in got] == [rid for _, _, rid in pointers]
+    assert [g.body for g in got] == [http(story(i))[1] for i in range(300)]
+    assert read_bytes <= 2 * path.stat().st_size + 65536, read_bytes
+    assert read_at(source, *pointers[-1][:1], max_body=1 << 20, inner=pointers[-1][1]).body == got[-1].body
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("newswarc-gunzip-")]  # the copies are removed

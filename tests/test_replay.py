@@ -272,7 +272,7 @@ def test_pages_are_classified_with_their_http_charset():
     body = article_html(1, url).decode().encode("cp500")  # EBCDIC: unreadable without the header
     content_type = "text/html; charset=cp500"
     crawl = analyse_page(body, url, content_type, (), ())
-    replayed = replay_page(body, url, [("Content-Type", content_type)], max_body=1 << 20)
+    replayed = replay_page(body, url, [("Content-Type", content_type)], max_decoded=1 << 20)
     assert crawl.kind.kind == replayed.kind == "article"
     assert replayed.article is not None and replayed.article.title == "Story number 1"
 
@@ -423,3 +423,75 @@ def test_s3_source(demo_crawl, demo_seed, s3_bucket, s3_env, tmp_path, monkeypat
     assert {r["warc_file"] for r in rows.values()} == {f"s3://{s3_bucket}/crawls/demo/warc/{warc.name}"}
     with pytest.raises(ReplayError, match="no .warc"):
         replay([f"s3://{s3_bucket}/nothing-here"], jsonl=io.StringIO(), settings=settings)
+
+
+def _crawl_decoded(body: bytes, url: str, headers: list[tuple[str, str]], limit: int):
+    """What the crawl's DecodingMiddleware makes of a downloaded response: (body, undecoded flag or None)."""
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.crawl.middlewares import DecodingMiddleware
+
+    mw = DecodingMiddleware(get_crawler(settings_dict={"NEWSWARC_ARCHIVE_MAX_DECODED": limit}))
+    request = Request(url)
+    response = mw.process_response(request, HtmlResponse(url, body=body, headers=headers))
+    return response.body, request.meta.get("newswarc_undecoded")
+
+
+def test_stacked_encodings_in_two_headers_replay_to_the_text_the_crawl_read():
+    """``Content-Encoding: gzip`` then ``Content-Encoding: br`` (two headers): replay reads every header
+    and undoes both, as the crawl does (it used to read only the first, and fail on the brotli bytes)."""
+    from crawler.extract.api import extract_with_reason
+    from crawler.replay.worker import replay_page
+
+    url = "http://x.test/2026/01/02/story/"
+    html = article_html(1, url)
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Content-Encoding", "br")]
+    wire = brotli.compress(gzip.compress(html))
+    crawl_body, undecoded = _crawl_decoded(wire, url, headers, 1 << 20)
+    assert crawl_body == html and undecoded is None
+    crawl_article, _ = extract_with_reason(crawl_body, url, charset="utf-8")
+    replayed = replay_page(wire, url, headers, max_decoded=1 << 20)
+    assert replayed.kind == "article" and not replayed.mismatch, replayed
+    assert crawl_article is not None and replayed.article.text == crawl_article.text
+
+
+def test_a_bomb_is_bounded_in_replay_by_the_crawls_limit(tmp_path):
+    """Replay decodes at most NEWSWARC_ARCHIVE_MAX_DECODED bytes, the crawl's limit (not the body limit)."""
+    from crawler.cli.replay import options_from_args
+    from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_DECODED
+    from crawler.replay.worker import replay_page
+
+    url = "http://x.test/2026/01/02/story/"
+    bomb = gzip.compress(b"<html>" + b" " * (4 << 20))
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    _, undecoded = _crawl_decoded(bomb, url, headers, 1 << 20)
+    assert undecoded and undecoded.startswith("decoded_too_large")
+    replayed = replay_page(bomb, url, headers, max_decoded=1 << 20)
+    assert (replayed.kind, replayed.reason) == ("undecodable", "too_large")
+    args = type("Args", (), {"workers": 1})()
+    settings = {"NEWSWARC_ARCHIVE_MAX_DECODED": 1 << 20, "NEWSWARC_ARCHIVE_MAX_BODY": 1 << 30}
+    assert options_from_args(args, settings).max_decoded == 1 << 20
+    assert options_from_args(args).max_decoded == NEWSWARC_ARCHIVE_MAX_DECODED
+
+
+@pytest.mark.parametrize("with_out", [False, True])
+def test_replay_stops_and_exits_141_when_stdout_is_closed_as_the_crawl_does(tmp_path, with_out):
+    """``newswarc replay --jsonl - | head -1``: one line, exit 141 (the crawl's ending), no traceback."""
+    urls = [f"http://news.test/2026/10/01/story-{i}/" for i in range(200)]  # ~200 KB of JSONL: past a pipe's buffer
+    html = [("Content-Type", "text/html; charset=utf-8")]
+    write_warc(tmp_path / "many.warc.gz", [("response", u, article_html(i, u), html) for i, u in enumerate(urls)])
+    out = ["--out", str(tmp_path / "out")] if with_out else []
+    proc = subprocess.Popen([*CLI, "replay", str(tmp_path / "many.warc.gz"), "--jsonl", "-", "--workers", "1", *out],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=240) == 141, stderr
+    assert json.loads(first)["url"] in urls
+    assert "Traceback" not in stderr
+    closed = [line for line in stderr.splitlines() if "stdout was closed" in line]
+    assert len(closed) == 1 and closed[0].startswith("newswarc: stdout was closed after "), stderr
+    assert "the replay stopped" in closed[0]
+    if with_out:  # replay stopped early: not every article was written
+        assert 0 < len(rows_of(tmp_path / "out")) < len(urls)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gzip
+import hashlib
 import io
 import re
 import socket
@@ -271,3 +273,32 @@ def test_demo_server_takes_the_seeds_port_or_a_free_one():
         assert server.port == port
         with _demo_server(site, seed) as second:  # the port is taken now: any free one
             assert second.port not in (port, 0)
+
+
+def test_a_revisit_whose_original_holds_another_payload_is_not_served_as_replay_skips_it(tmp_path):
+    """The revisit's URI + date point at a record whose payload is not the one its digest names:
+    replay --crawl refuses it as replay does (revisits/unresolved/digest_mismatch), not serve it."""
+    from crawler.replay.replayer import STATS as REPLAY_STATS
+    from crawler.replay.replayer import ReplayOptions, replay
+    from crawler.warc.revisits import DIGEST_MISMATCH
+
+    html = [("Content-Type", "text/html; charset=utf-8")]
+    with open(tmp_path / "a.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        http = StatusAndHeaders("200 OK", html, protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record("http://news.test/one", "response", payload=io.BytesIO(PAGE),
+                                                      http_headers=http,
+                                                      warc_headers_dict={"WARC-Date": "2026-10-01T10:00:00Z"}))
+        other = "sha1:" + base64.b32encode(hashlib.sha1(b"another page").digest()).decode()
+        writer.write_record(writer.create_revisit_record("http://news.test/copy", other, "http://news.test/one",
+                                                         "2026-10-01T10:00:00Z", http_headers=http))
+    index = ArchiveIndex.open([str(tmp_path)])
+    mw = ArchiveDownloaderMiddleware(index, threaded=False)
+    try:
+        assert fetch(mw, "http://news.test/one").body == PAGE
+        with pytest.raises(IgnoreRequest, match="unreadable"):
+            fetch(mw, "http://news.test/copy")
+    finally:
+        index.close()
+    result = replay([str(tmp_path)], jsonl=io.StringIO(), options=ReplayOptions(workers=1))
+    assert result.stats.get(REPLAY_STATS + f"revisits/unresolved/{DIGEST_MISMATCH}") == 1

@@ -8,31 +8,31 @@ import sys
 from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError, build_settings, hold_output_lock
 from crawler.storage import open_storage
 from crawler.warc.cdxj import index_sources, write_cdxj_file
-from crawler.warc.sources import SourceSet
+from crawler.warc.sources import open_sources
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """``newswarc index``: 0 when every file was indexed, 1 when some were skipped (one line each)."""
     try:
-        source_set = SourceSet(list(args.warc))
+        source_set = open_sources(args.warc)  # index takes no --settings: S3 from the environment
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     try:
-        lines, result = index_sources(source_set)
+        with index_sources(source_set) as (lines, result):  # every file read: the sorted lines follow
+            for warning in result.warnings:
+                print(f"newswarc: index: {warning}", file=sys.stderr)
+            for name, reason in result.skipped:
+                print(f"newswarc: index: {name}: skipped: {reason}", file=sys.stderr)
+            if args.output in (None, "-"):
+                for line in lines:
+                    sys.stdout.write(line + "\n")
+            else:
+                try:
+                    write_cdxj_file(lines, args.output)
+                except OSError as exc:
+                    raise CliError(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
     finally:
         source_set.close()
-    for warning in result.warnings:
-        print(f"newswarc: index: {warning}", file=sys.stderr)
-    for name, reason in result.skipped:
-        print(f"newswarc: index: {name}: skipped: {reason}", file=sys.stderr)
-    if args.output in (None, "-"):
-        for line in lines:
-            sys.stdout.write(line + "\n")
-    else:
-        try:
-            write_cdxj_file(lines, args.output)
-        except OSError as exc:
-            raise CliError(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
     files = len(result.indexed) + len(result.skipped)
     print(f"{result.lines} index lines from {len(result.indexed)} of {files} archive files"
           + (f" ({len(result.skipped)} skipped)" if result.skipped else ""), file=sys.stderr)

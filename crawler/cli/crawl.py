@@ -54,6 +54,13 @@ logger = logging.getLogger("newswarc")
 
 # --- settings ------------------------------------------------------------------------------
 
+def stdout_closed(stopped: str) -> int:
+    """The one ending of a command whose ``--jsonl -`` reader went away (``| head``): one line, exit 141
+    as a shell reports ``yes | head``. ``stopped`` says what stopped and what is kept."""
+    print(f"newswarc: stdout was closed after {stdout_stream().lines} JSONL lines: {stopped}", file=sys.stderr)
+    return EXIT_STDOUT_CLOSED
+
+
 def build_settings(args: argparse.Namespace) -> Any:
     """Scrapy settings: project defaults < profile < command-line flags."""
 
@@ -203,11 +210,10 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
               f"on device ({full[0]}): the crawl stopped; {written} articles are "
               f"kept, the next run (with space) goes on from there", file=sys.stderr)
         return EXIT_INCOMPLETE, reports
-    if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and (stream := stdout_stream()).closed:
+    if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") and stdout_stream().closed:
         written = sum(r["counts"]["articles"] for r in reports)
-        print(f"newswarc: stdout was closed after {stream.lines} JSONL lines: the crawl stopped; "
-              f"{written} articles are in the output, the next run goes on from there", file=sys.stderr)
-        return EXIT_STDOUT_CLOSED, reports
+        return stdout_closed(f"the crawl stopped; {written} articles are in the output, the next run goes on "
+                             "from there"), reports
     for p in problems:
         print(f"newswarc: {p}", file=sys.stderr)
     if note := hidden_note(own):

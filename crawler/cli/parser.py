@@ -95,7 +95,7 @@ def _replay(sub: Any) -> None:
         description="Read WARC files (ours or others': wget, pywb, Heritrix), detect article pages and "
                     "extract them exactly as a crawl does, writing the same text files and JSONL. "
                     "With --crawl, run a seed's crawl with the archive as its network.",
-        epilog=exit_codes(0, 2, 3, 130, _1="damaged input was reported and skipped (with --crawl also: the "
+        epilog=exit_codes(0, 2, 3, 130, 141, _1="damaged input was reported and skipped (with --crawl also: the "
                                            "crawl did not complete, or nothing it asked for was in the archive)",
                           _0="every input was read cleanly"))
     p.add_argument("source", nargs="+", metavar="SOURCE",

@@ -20,13 +20,16 @@ from crawler.cli.crawl import (
     load_seeds,
     print_summary,
     run_crawl,
+    stdout_closed,
 )
 from crawler.cli.progress import LiveLine, replay_head
 from crawler.cli.summary import plural
 from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
+from crawler.output.writer import stdout_stream
 from crawler.replay.replayer import (
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_DECODED,
     STATS,
     Progress,
     ReplayError,
@@ -84,6 +87,7 @@ def options_from_args(args: Any, settings: Any = None) -> ReplayOptions:
         workers=workers,
         timeout=float(get("NEWSWARC_EXTRACT_TIMEOUT", 60) or 60),
         max_body=int(get("NEWSWARC_ARCHIVE_MAX_BODY", DEFAULT_MAX_BODY) or DEFAULT_MAX_BODY),
+        max_decoded=int(get("NEWSWARC_ARCHIVE_MAX_DECODED", DEFAULT_MAX_DECODED) or DEFAULT_MAX_DECODED),
     )
 
 
@@ -97,7 +101,7 @@ def cmd_replay(args: Any) -> int:
     progress = _live(line) if line is not None and line.enabled else None
     jsonl_target = getattr(args, "jsonl", None)
     if jsonl_target == "-":
-        result = replay(args.source, out=args.out, jsonl=sys.stdout, options=options, settings=settings,
+        result = replay(args.source, out=args.out, jsonl=stdout_stream(), options=options, settings=settings,
                         progress=progress)
     elif jsonl_target:
         try:
@@ -113,6 +117,9 @@ def cmd_replay(args: Any) -> int:
         line.stop()
     if not args.quiet:
         print(summary(result), file=sys.stderr)
+    if jsonl_target == "-" and stdout_stream().closed:
+        return stdout_closed(f"the replay stopped; {plural(result.articles, 'article')} written to {args.out}"
+                             if args.out else "the replay stopped")
     if not result.clean:
         print(f"newswarc: replay: {plural(len(result.corrupt), 'damaged place')} in the input skipped "
               f"({plural(result.stats.get(STATS + 'sources/unreadable', 0), 'unreadable source')})", file=sys.stderr)

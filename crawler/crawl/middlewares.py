@@ -108,21 +108,16 @@ class DecodingMiddleware:
         values = response.headers.getlist("Content-Encoding")
         if request.method == "HEAD" or not values:
             return response
-        codings = codecs.split_encodings(values)
-        known = len(codings)
-        while known and codings[known - 1] in codecs.ENCODINGS:
-            known -= 1
-        to_decode, to_keep = codings[known:], codings[:known]  # the outer unknown ones stay, as in Scrapy
-        if not to_decode:
-            return response
         try:
-            body = codecs.decode_body(response.body, to_decode, self.limit)
+            body, to_keep = codecs.decode_http(response.body, values, self.limit)
         except codecs.DecodedTooLarge as exc:
             return self._undecoded(request, response, "decoded_too_large",
                                    f"{exc.encoding} body of {len(response.body)} bytes decodes past "
                                    f"NEWSWARC_ARCHIVE_MAX_DECODED ({exc.limit} bytes); archived as received")
         except codecs.BodyDecodeError as exc:
             return self._undecoded(request, response, "bad_encoding", f"{exc}; archived as received")
+        if to_keep == codecs.split_encodings(values):
+            return response  # no coding known here: the outer unknown ones stay, as in Scrapy
         self.stats.inc_value("httpcompression/response_bytes", len(body))
         self.stats.inc_value("httpcompression/response_count")
         headers = response.headers.copy()

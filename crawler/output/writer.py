@@ -264,15 +264,14 @@ def repair_jsonl(path: Path) -> None:
 class JsonlOnly:
     """The JSONL half of :class:`~crawler.output.OutputWriter` (``--jsonl`` without ``--out``)."""
 
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
+    def __init__(self, stream: IO[str] | StdoutStream):
+        self.stream = stream if isinstance(stream, StdoutStream) else StdoutStream(stream)
         self.articles = 0
 
     def write(self, row: dict[str, Any], text: str) -> None:
         row = {**row, "text_path": None}  # no text file is written
-        self.stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self.stream.flush()
-        self.articles += 1
+        if self.stream.write_line((json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()):
+            self.articles += 1
 
     def close(self) -> None:
-        self.stream.flush()
+        """Nothing is buffered: every line is flushed as it is written."""

@@ -14,6 +14,7 @@ directory.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import os
@@ -33,11 +34,14 @@ from typing import Any
 
 from crawler.errors import NewswarcError
 from crawler.warc import wacz_index
+from crawler.warc.cdxj import timestamp14
+from crawler.warc.reader import Corrupt
 from crawler.warc.wacz import WaczError, WarcInput, scan_inputs, title_reader
 from crawler.warc.wacz_inputs import local_inputs
 
 COLL = "newswarc"
 START_TIMEOUT = 60.0
+MAX_LISTED = 20  # damage lines printed; the rest are counted
 
 
 class BrowseError(NewswarcError):
@@ -65,8 +69,11 @@ def _wacz_closure(paths: list[Path]) -> list[Path]:
     return list(seen)
 
 
-def build_collection(sources: list[str], root: Path) -> tuple[int, int]:
-    """The pywb collection of ``sources`` under ``root``; returns (index lines, listed pages)."""
+def build_collection(sources: list[str], root: Path, damaged: list[Corrupt] | None = None) -> tuple[int, int]:
+    """The pywb collection of ``sources`` under ``root``; returns (index lines, listed pages).
+
+    ``damaged`` gets what of the WARCs read in place cannot be replayed (damage, whole-file gzip).
+    """
     coll = root / "collections" / COLL
     for sub in ("archive", "indexes", "static"):
         (coll / sub).mkdir(parents=True, exist_ok=True)
@@ -75,17 +82,21 @@ def build_collection(sources: list[str], root: Path) -> tuple[int, int]:
     sorter = wacz_index.ExternalSorter(tmp_dir=str(root))
     pages: list[dict[str, Any]] = []
     try:
+        extracted: dict[str, str] = {}  # file name in archive/ -> sha256
         for path in _wacz_closure(waczs) if waczs else []:
             with zipfile.ZipFile(path) as zf:
+                renamed = {}
                 for name in zf.namelist():
                     if name.startswith("archive/") and name.lower().endswith((".warc", ".warc.gz")):
-                        target = coll / "archive" / name.rsplit("/", 1)[-1]
-                        with zf.open(name) as src, open(target, "wb") as dst:
-                            shutil.copyfileobj(src, dst, 1024 * 1024)
-                    elif name.startswith("indexes/") and name.endswith(".cdx.gz"):
+                        base = name.rsplit("/", 1)[-1]
+                        final = _extract(zf, name, coll / "archive", base, path.stem, extracted)
+                        if final != base:
+                            renamed[base] = final
+                for name in zf.namelist():
+                    if name.startswith("indexes/") and name.endswith(".cdx.gz"):
                         with zf.open(name) as fh:
                             for line in wacz_index.iter_index_lines(fh):
-                                sorter.add(line)
+                                sorter.add(_renamed(line, renamed) if renamed else line)
                 if "pages/pages.jsonl" in zf.namelist():
                     with zf.open("pages/pages.jsonl") as fh:
                         pages += [p for p in map(_json, fh) if p and "url" in p and "format" not in p]
@@ -95,7 +106,9 @@ def build_collection(sources: list[str], root: Path) -> tuple[int, int]:
                 link = coll / "archive" / inp.name
                 if not link.exists():
                     os.symlink(_path_of(inp), link)
-            collector, _summary, rows = scan_inputs(inputs, articles, sorter)
+            collector, summary, rows = scan_inputs(inputs, articles, sorter)
+            if damaged is not None:
+                damaged.extend(summary.damaged)
             buf = _ListSink()
             collector.write(buf, rows, text=False, title_of=title_reader(inputs))
             pages += buf.pages
@@ -111,6 +124,39 @@ def build_collection(sources: list[str], root: Path) -> tuple[int, int]:
         sorter.close()
     (coll / "static" / "articles.html").write_text(article_list(pages), encoding="utf-8")
     return lines, len(pages)
+
+
+def _extract(zf: zipfile.ZipFile, member: str, archive: Path, base: str, package: str,
+             extracted: dict[str, str]) -> str:
+    """Extract a WACZ's WARC into ``archive``; returns its file name there.
+
+    Two packages may hold different WARCs of the same name (two crawls' ``rec-00000.warc.gz``):
+    the second is kept under a name of its own, never over the first, and its package's index
+    lines are pointed at it (:func:`_renamed`). The same WARC in two packages is kept once.
+    """
+    part = archive / f".{base}.part"
+    sha = hashlib.sha256()
+    with zf.open(member) as src, open(part, "wb") as dst:
+        while chunk := src.read(1024 * 1024):
+            sha.update(chunk)
+            dst.write(chunk)
+    digest, final, n = sha.hexdigest(), base, 0
+    while final in extracted and extracted[final] != digest:
+        n += 1
+        final = f"{package}-{base}" if n == 1 else f"{package}-{n}-{base}"
+    os.replace(part, archive / final)
+    extracted[final] = digest
+    return final
+
+
+def _renamed(line: str, renamed: dict[str, str]) -> str:
+    """An index line pointed at the name its WARC was extracted under."""
+    key, ts, raw = line.split(" ", 2)
+    entry = json.loads(raw)
+    if entry.get("filename") not in renamed:
+        return line
+    entry["filename"] = renamed[entry["filename"]]
+    return f"{key} {ts} {json.dumps(entry)}"
 
 
 def _json(raw: bytes) -> dict[str, Any] | None:
@@ -139,7 +185,7 @@ class _ListSink:
 
 
 def replay_link(page: dict[str, Any]) -> str:
-    return f"/{COLL}/{wacz_index.timestamp14(str(page.get('ts', '')))}/{page['url']}"
+    return f"/{COLL}/{timestamp14(str(page.get('ts', '')))}/{page['url']}"
 
 
 def article_list(pages: list[dict[str, Any]]) -> str:
@@ -230,9 +276,14 @@ def browse(sources: list[str], *, port: int = 8090, port_given: bool = False, qu
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            lines, count = build_collection(sources, root)
+            lines, count = build_collection(sources, root, damaged := [])
         except WaczError as exc:
             raise BrowseError(str(exc)) from None
+        for note in damaged[:MAX_LISTED]:  # why a capture may be missing (even under -q: they are problems)
+            print(f"newswarc: browse: {note.source}: offset {note.offset}: {note.message} (not replayed)",
+                  file=sys.stderr)
+        if len(damaged) > MAX_LISTED:
+            print(f"newswarc: browse: ... and {len(damaged) - MAX_LISTED} more", file=sys.stderr)
         with running_pywb(root, port) as proc:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(proc, f"{base}/static/_/{COLL}/articles.html", root)

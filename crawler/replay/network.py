@@ -30,10 +30,10 @@ from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
 from crawler.warc import WarcLocation
-from crawler.warc.codecs import DecodeError, dechunk, decode_payload
+from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
-from crawler.warc.revisits import OriginalIndex, Pointer
-from crawler.warc.sources import READ_ERRORS, Source, open_sources, read_at
+from crawler.warc.revisits import OriginalIndex, Pointer, read_original
+from crawler.warc.sources import READ_ERRORS, ReadBack, Source, open_sources
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _Capture(NamedTuple):
 class ArchivedResponse(NamedTuple):
     status: int
     headers: list[tuple[str, str]]  # as archived, minus Transfer-Encoding and Content-Length
-    body: bytes  # de-chunked, still Content-Encoded (Scrapy's HttpCompressionMiddleware decodes it)
+    body: bytes  # de-chunked, still Content-Encoded (the crawl's DecodingMiddleware decodes it)
     truncated: str | None  # WARC-Truncated reason: the spider skips such pages, as in the crawl
     location: WarcLocation  # the record served (the revisit for a revisit), for the JSONL pointer
     mismatch: bool = False  # the body is not what its Content-Encoding said: that header was dropped
@@ -70,6 +70,8 @@ class ArchiveIndex:
         self._originals = OriginalIndex()  # responses a revisit may point to
         self._revisits: list[tuple[str, float, Pointer, bool, WarcRecord]] = []  # resolved once all is read
         self._stack = contextlib.ExitStack()  # the SourceSet (WACZ files) and local copies of S3 objects
+        self._readback = ReadBack()  # whole-file gzip members decompressed once, not once per capture
+        self._stack.callback(self._readback.close)
 
     @classmethod
     def open(cls, specs: list[str], settings: Any = None) -> ArchiveIndex:
@@ -167,15 +169,19 @@ class ArchiveIndex:
         return self.captures.get(canonicalize_url(url))
 
     def _read(self, ptr: Pointer, max_body: int) -> WarcRecord | None:
-        return read_at(self.sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
-                       record_id=ptr.record_id or None)
+        return self._readback.read(self.sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
+                                   record_id=ptr.record_id or None)
 
     def read(self, capture: _Capture, max_body: int = DEFAULT_MAX_BODY) -> ArchivedResponse | None:
         """The capture's status, headers and body (blocking); None when its records cannot be read."""
         head = self._read(capture.head, max_body)
         payload = head
-        if head is not None and capture.payload != capture.head:
-            payload = self._read(capture.payload, max_body)
+        if head is not None and capture.payload != capture.head:  # a revisit: replay's rule for its original
+            payload, reason = read_original(self.sources, capture.payload, head, max_body=max_body,
+                                            readback=self._readback)
+            if reason is not None:  # unreadable, or another payload than the revisit's digest names
+                logger.warning("Revisit %s (%s offset %d): original not used (%s)", head.target_uri, head.source,
+                               head.offset, reason)
         if head is None or payload is None or payload.http_status is None:
             return None
         http = head if capture.has_head else payload
@@ -186,13 +192,13 @@ class ArchiveIndex:
         location = WarcLocation(head.source, capture.head.offset, head.length or 0, head.record_id, head.type,
                                 head.headers.get("warc-payload-digest", ""), head.date)
         drop = _FRAMING
-        encoding = payload.http_header("Content-Encoding")
+        encoding = header_values(payload.http_headers, "Content-Encoding")  # every header, as the crawl reads them
         mismatch = False
         if encoding:
             try:
                 mismatch = decode_payload(body, encoding, max_body)[1]
             except DecodeError:
-                pass  # HttpCompressionMiddleware says what is wrong, as online
+                pass  # DecodingMiddleware says what is wrong, as online
             if mismatch:  # the body is already decoded: Scrapy must not try again
                 drop = (*_FRAMING, "content-encoding")
         headers = [(k, v) for k, v in http.http_headers if k.lower() not in drop]
@@ -228,7 +234,7 @@ class ArchiveDownloaderMiddleware:
     """Answers every request from the archive; the network is never touched.
 
     Ordered last (950): the response returned from ``process_request`` goes back through every
-    middleware's ``process_response``, so HttpCompression decodes it, Redirect follows an archived
+    middleware's ``process_response``, so DecodingMiddleware decodes it, Redirect follows an archived
     3xx (its target is looked up in turn) and the download stats count it. A URL not in the archive
     raises IgnoreRequest: counted, never an error (for robots.txt that means "allow all").
     """

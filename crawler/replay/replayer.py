@@ -32,31 +32,31 @@ from typing import IO, Any
 
 from crawler.config.extract import options_for_seed
 from crawler.config.seeds import SINCE_RE, parse_since
-from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY
+from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY, NEWSWARC_ARCHIVE_MAX_DECODED
 from crawler.context import new_run_id
 from crawler.dataset.neardup import row_fields
 from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
-from crawler.output.report import by_prefix, extract_failures, run_report
-from crawler.output.writer import JsonlOnly, OutputWriter, jsonl_row, render_text
+from crawler.output.writer import JsonlOnly, OutputWriter, StdoutStream, jsonl_row, render_text
+from crawler.replay.report import STATS, replay_report
 from crawler.replay.worker import ReplayedPage
 from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.revisits import NO_ORIGINAL, OriginalIndex, read_original
-from crawler.warc.sources import READ_ERRORS, Source, SourceSet, open_sources
+from crawler.warc.sources import READ_ERRORS, ReadBack, Source, SourceSet, open_sources
 
 logger = logging.getLogger(__name__)
 
 # called with the counters about once a second, and with final=True at the end (the CLI's live line)
 Progress = Callable[[Mapping[str, int], bool], None]
 
-STATS = "newswarc/replay/"
 HTML_TYPES = ("text/html", "application/xhtml")
 LOOKAHEAD = 200  # records to wait for a page's metadata record (seed, route) before writing it
 DEFAULT_MAX_BODY = NEWSWARC_ARCHIVE_MAX_BODY
+DEFAULT_MAX_DECODED = NEWSWARC_ARCHIVE_MAX_DECODED
 PAGE_FUNC = "crawler.replay.worker:replay_page_in_pool"
 PAGE_PRELOAD = ("scrapy.http",)  # replay_page's encoding detection (~0.7 s of import per worker otherwise)
 
@@ -78,7 +78,8 @@ class ReplayOptions:
     until: datetime | None = None
     workers: int = 0
     timeout: float = 60.0
-    max_body: int = DEFAULT_MAX_BODY
+    max_body: int = DEFAULT_MAX_BODY  # bytes of a record's body read (the reader's limit)
+    max_decoded: int = DEFAULT_MAX_DECODED  # bytes its Content-Encoding may decode to, as in the crawl
     max_inflight: int = 0  # 0: 16 per worker
 
 
@@ -162,9 +163,15 @@ class Replayer:
         self._originals = OriginalIndex()  # candidate pages a revisit may point to (pointers, no bodies)
         self._revisits: list[tuple[int, WarcRecord]] = []  # revisits whose original was not seen yet
         self._sources: list[Source] = []
+        self._readback = ReadBack()  # originals in whole-file gzip: their member decompressed once
         self._seq = 0
         self._source_seed: str | None = None
         self._last_progress = 0.0
+        self.stopped = False  # the JSONL reader went away (`| head`): the crawl stops then, and so does replay
+
+    def stop(self) -> None:
+        """Stop after the record at hand (called when ``--jsonl -``'s reader closes stdout)."""
+        self.stopped = True
 
     # --- driving ------------------------------------------------------------------------------
 
@@ -172,12 +179,17 @@ class Replayer:
         """Replay every source, then the revisits whose original came later; close the pool."""
         try:
             for source in sources:
+                if self.stopped:
+                    break
                 self._replay_source(source)
-            self._resolve_late_revisits()
+            if not self.stopped:
+                self._resolve_late_revisits()
             self._drain(0)
         except BaseException:
             self.pool.close(wait=False)
             raise
+        finally:
+            self._readback.close()
         self.pool.close(wait=True)
         self._progress(final=True)
         return ReplayResult(dict(self.stats), self.corrupt)
@@ -220,6 +232,8 @@ class Replayer:
                     self._record(index, item)
                 self._drain(self.max_inflight)
                 self._progress()
+                if self.stopped:
+                    break
         for page in self._pending:  # no metadata record can come for them any more
             page.source_done = True
         self._drain(self.max_inflight)
@@ -296,7 +310,8 @@ class Replayer:
         ptr = self._originals.find(rec)
         if ptr is None:
             return False
-        original, reason = read_original(self._sources, ptr, rec, max_body=self.opt.max_body)
+        original, reason = read_original(self._sources, ptr, rec, max_body=self.opt.max_body,
+                                         readback=self._readback)
         if original is None:
             self._unresolved(rec, reason or NO_ORIGINAL, f"{self._sources[ptr.source].name} offset {ptr.offset}")
             return True
@@ -332,7 +347,7 @@ class Replayer:
         if url in self._article_urls:  # a later copy of an article page: no work
             self.stats[STATS + "duplicates/page_url"] += 1
             return
-        future = self.pool.call(url, body, url, http_headers, max_body=self.opt.max_body,
+        future = self.pool.call(url, body, url, http_headers, max_decoded=self.opt.max_decoded,
                                 article_patterns=self.article_patterns, deny_patterns=self.deny_patterns,
                                 options=self.extract_options)
         fetched = _warc_date(rec.date) or datetime.now(UTC)
@@ -419,10 +434,12 @@ def http_verdict(rec: WarcRecord) -> str | None:
     return None
 
 
-def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | None = None,
+def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | StdoutStream | None = None,
            options: ReplayOptions | None = None, settings: Any = None, run_id: str | None = None,
            progress: Progress | None = None) -> ReplayResult:
     """Replay WARC sources into ``out`` (a directory or ``s3://``) and/or a JSONL stream.
+
+    ``jsonl`` a :class:`StdoutStream` (``--jsonl -``): the replay stops when its reader goes away.
 
     Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
     (unusable output) before reading anything. Damaged input is reported in the result.
@@ -447,6 +464,8 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
         else:
             writer = JsonlOnly(jsonl)
         replayer = Replayer(writer, options, progress=progress)
+        if isinstance(jsonl, StdoutStream):
+            jsonl.subscribe(replayer.stop)
         try:
             result = replayer.run(source_set)
         finally:
@@ -462,33 +481,3 @@ def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | N
         if storage is not None:
             storage.close()
     return result
-
-
-def replay_report(result: ReplayResult, *, run_id: str, sources: Sequence[str], seed: Any, output: str,
-                  started: datetime, finished: datetime) -> dict[str, Any]:
-    """The run report of a replay, in the crawl report's schema (:func:`crawler.output.report.run_report`)."""
-    s = result.stats
-    get = lambda key: s.get(STATS + key, 0)  # noqa: E731
-    extract_skipped = by_prefix(s, STATS + "extract/skipped/")
-    damaged, unreadable = get("corrupt"), get("sources/unreadable")
-    errors = {k: v for k, v in (("damaged", damaged), ("unreadable_source", unreadable)) if v}
-    counts = {
-        "pages": get("html_pages"),
-        "pages_by_kind": by_prefix(s, STATS + "pages/"),
-        "archived": get("articles"), "articles": get("articles"), "new_articles": get("articles"),
-        "failed": extract_failures(extract_skipped),
-        "duplicates": by_prefix(s, STATS + "duplicates/"),
-        "errors": sum(errors.values()), "errors_by_kind": errors,
-        "skipped": {**{f"replay/{k}": v for k, v in by_prefix(s, STATS + "skipped/").items()},
-                    **{f"extract/{k}": v for k, v in extract_skipped.items()}},
-    }
-    status, reason = "completed", None
-    if errors:
-        parts = [f"{n} damaged place{'' if n == 1 else 's'} in the input skipped" if k == "damaged" else
-                 f"{n} source{'' if n == 1 else 's'} could not be read" for k, n in errors.items()]
-        reason = "; ".join(parts)
-        if not get("records"):
-            status = "failed"
-    return run_report(command="replay", run_id=run_id, seed=seed, output=output, started=started, finished=finished,
-                      counts=counts, status=status, reason=reason, finish_reason="finished", sources=sources,
-                      replay=by_prefix(s, STATS), damaged=[c.__dict__ for c in result.corrupt])

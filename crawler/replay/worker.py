@@ -18,7 +18,7 @@ from crawler.discovery.links import parse_html
 from crawler.discovery.pagekind import PageKind, classify_page
 from crawler.extract.api import Article, extract_with_reason
 from crawler.urls import canonicalize_url
-from crawler.warc.codecs import DecodeError, dechunk, decode_payload
+from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +39,17 @@ class ReplayedPage(NamedTuple):
     kind_reason: str | None = None  # classify_page's reason, as the crawl records it
 
 
-def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_body: int,
+def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], *, max_decoded: int,
                 article_patterns: Sequence[re.Pattern[str]] = (), deny_patterns: Sequence[re.Pattern[str]] = (),
                 options: ExtractOptions | None = None) -> ReplayedPage:
-    """Do for an archived 200 HTML payload what the crawl does for a downloaded one."""
+    """Do for an archived 200 HTML payload what the crawl does for a downloaded one: its decoding
+    (every Content-Encoding header, at most ``max_decoded`` bytes: ``NEWSWARC_ARCHIVE_MAX_DECODED``),
+    its classification, its extraction."""
     headers = first_values(http_headers)
     try:
         if "chunked" in headers.get("transfer-encoding", "").lower():
             body = dechunk(body)
-        body, mismatch = decode_payload(body, headers.get("content-encoding"), max_body)
+        body, mismatch = decode_payload(body, header_values(http_headers, "content-encoding"), max_decoded)
     except DecodeError as exc:
         return ReplayedPage("undecodable", None, str(exc))
     # parsed as the spider parses it (analyse_page): the encoding Scrapy gives the response

@@ -7,7 +7,7 @@ for field: ``url, mime, status, digest, length, offset, filename``; ``response``
 ``resource`` and ``metadata`` records (not ``application/warc-fields`` ones); a payload digest
 computed where the record carries none; ``mime`` left out where the record has no content type;
 ``filename`` the file's base name (a WACZ member's own name, as in the WACZ's index). Lines are
-sorted (pywb binary-searches the index); sorting happens in memory, about 300 bytes per record.
+sorted (pywb binary-searches the index) on disk, in bounded memory (:func:`index_sources`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -27,11 +27,17 @@ import surt
 from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
-from crawler.warc.sources import Source, SourceSet
+from crawler.warc.sources import READ_ERRORS, Source, SourceSet
+from crawler.warc.wacz_index import RUN_LINES, ExternalSorter
 
 logger = logging.getLogger(__name__)
 
-INDEXED = ("response", "revisit", "resource", "metadata")
+INDEXED = ("response", "revisit", "resource", "metadata")  # what cdxj-indexer (and `newswarc index`) lists
+# What a WACZ's index points replay at: not metadata records, which pywb and ReplayWeb.page would
+# serve for their page's URL when they are the index's only entry for it.
+REPLAYED = tuple(kind for kind in INDEXED if kind != "metadata")
+WHOLE_FILE_GZIP = ("whole-file gzip: its records cannot be read at an offset "
+                   "(`warcio recompress` makes it indexable)")
 _MIME_END = re.compile(r"[;\s]")
 
 
@@ -45,21 +51,33 @@ class IndexResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _surt(url: str) -> str:
+def surt_key(url: str) -> str:
+    """The SURT an index line is keyed on (pywb, cdxj-indexer); an unparseable URL is its own key."""
     try:
         return surt.surt(url)
     except Exception:  # as cdxj-indexer: an unparseable URL is its own key
         return url
 
 
-def _timestamp(date: str) -> str:
-    return iso_date_to_timestamp(date)
+def timestamp14(warc_date: str) -> str:
+    """``2026-12-02T00:37:41.846603Z`` -> ``20261202003741``, what pywb and cdxj-indexer key on.
+
+    warcio's conversion where it applies (the index equals cdxj-indexer's); a date it cannot read
+    (missing, cut short) gives its digits padded with zeros instead of an exception, so one odd
+    record never stops an index.
+    """
+    try:
+        return iso_date_to_timestamp(warc_date)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        digits = "".join(ch for ch in warc_date[:19] if ch.isdigit())
+        return digits.ljust(14, "0")[:14]
 
 
-def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
-    """The index line of one record, or None for a record cdxj-indexer does not index."""
+def cdxj_line(rec: WarcRecord, filename: str, types: tuple[str, ...] = INDEXED) -> str | None:
+    """The index line of one record, or None for a record cdxj-indexer does not index (or whose type
+    is not in ``types``: a WACZ gives :data:`REPLAYED`). The one line builder of `index` and `wacz`."""
     kind = rec.type
-    if kind not in INDEXED:
+    if kind not in types:
         return None
     ctype = rec.headers.get("content-type")
     if kind in ("resource", "metadata") and ctype == "application/warc-fields":
@@ -83,14 +101,14 @@ def cdxj_line(rec: WarcRecord, filename: str) -> str | None:
     entry["length"] = str(rec.length)
     entry["offset"] = str(rec.offset)
     entry["filename"] = filename
-    return f"{_surt(url)} {_timestamp(rec.date)} {json.dumps(entry)}"
+    return f"{surt_key(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
 
 
-def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
-    """``(lines, reason the file is skipped or None, warnings)`` for one source, read to its end."""
+def source_lines(source: Source, out: IO[str]) -> tuple[str | None, list[str]]:
+    """``(reason the file is skipped or None, warnings)`` for one source, read to its end; its lines
+    go to ``out`` (one each, ``\n``-terminated), which the caller discards for a skipped file."""
     if source.error:
-        return [], source.error, []
-    lines: list[str] = []
+        return source.error, []
     warnings: list[str] = []
     try:
         with source.open() as stream:
@@ -98,51 +116,64 @@ def source_lines(source: Source) -> tuple[list[str], str | None, list[str]]:
                 if isinstance(item, Corrupt):
                     where = f"offset {item.offset}: {item.message}"
                     if not item.kept:
-                        return [], where, warnings
+                        return where, warnings
                     warnings.append(f"{source.name}: {where}")
                     continue
                 if item.type not in INDEXED:
                     continue
                 if item.length is None:
-                    return [], ("whole-file gzip: its records cannot be read at an offset "
-                                "(`warcio recompress` makes it indexable)"), warnings
+                    return WHOLE_FILE_GZIP, warnings
                 if (line := cdxj_line(item, source.basename)) is not None:
-                    lines.append(line)
-    except OSError as exc:
-        return [], f"cannot read: {exc.strerror or exc}", warnings
-    return lines, None, warnings
+                    out.write(line + "\n")
+    except READ_ERRORS as exc:
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}", warnings
+    return None, warnings
 
 
-def index_sources(sources: Iterable[Source]) -> tuple[list[str], IndexResult]:
-    """Sorted index lines of every readable source, and what was skipped."""
+@contextlib.contextmanager
+def index_sources(sources: Iterable[Source], *, run_lines: int = RUN_LINES,
+                  tmp_dir: str | None = None) -> Iterator[tuple[Iterator[str], IndexResult]]:
+    """``with index_sources(...) as (lines, result)``: every readable source is read first (``result``
+    is complete), then ``lines`` yields the sorted index lines once.
+
+    Memory stays bounded whatever the archive's size: a file's lines wait in a temporary file until
+    the file has been read to its end (a damaged file is skipped whole), then go to an
+    :class:`~crawler.warc.wacz_index.ExternalSorter` that keeps ``run_lines`` lines in memory and
+    merges sorted runs from disk.
+    """
     result = IndexResult()
-    lines: list[str] = []
-    for source in sources:
-        got, reason, warnings = source_lines(source)
-        result.warnings.extend(warnings)
-        if reason is not None:
-            result.skipped.append((source.name, reason))
-            continue
-        result.indexed.append(source.name)
-        lines.extend(got)
-    lines.sort()
-    result.lines = len(lines)
-    return lines, result
+    sorter = ExternalSorter(run_lines, tmp_dir)
+    try:
+        for source in sources:
+            with tempfile.SpooledTemporaryFile(run_lines * 256, "w+", encoding="utf-8", dir=tmp_dir) as spool:
+                reason, warnings = source_lines(source, spool)
+                result.warnings.extend(warnings)
+                if reason is not None:
+                    result.skipped.append((source.name, reason))
+                    continue
+                result.indexed.append(source.name)
+                spool.seek(0)
+                for line in spool:
+                    sorter.add(line.rstrip("\n"))
+        result.lines = sorter.count
+        yield sorter.sorted(), result
+    finally:
+        sorter.close()
 
 
 def write_cdxj(specs: Sequence[str | os.PathLike], out: IO[str]) -> int:
     """Write the sorted CDXJ index of the SOURCE specs to ``out``; returns the number of lines."""
     source_set = SourceSet([str(s) for s in specs])
     try:
-        lines, result = index_sources(source_set)
+        with index_sources(source_set) as (lines, result):
+            for line in lines:
+                out.write(line + "\n")
     finally:
         source_set.close()
-    for line in lines:
-        out.write(line + "\n")
     return result.lines
 
 
-def write_cdxj_file(lines: list[str], path: str | os.PathLike) -> None:
+def write_cdxj_file(lines: Iterable[str], path: str | os.PathLike) -> None:
     """Write ``lines`` to ``path`` atomically: a temporary file in the same directory, then a rename,
     so that an existing index is never left truncated by a failure.
 

@@ -1,7 +1,8 @@
 """HTTP bodies: de-chunking and Content-Encoding, with a limit on the decoded bytes.
 
 The crawl (``crawl.middlewares.DecodingMiddleware``) and replay (``replay.worker``) decode with
-the same functions and limits.
+the one function, :func:`decode_http` (every Content-Encoding header, stacked codings, the same
+``NEWSWARC_ARCHIVE_MAX_DECODED`` limit), so that a replay reads the text the crawl read.
 
 A 1 MB gzip body can inflate to 1 GiB, a 13 KB brotli body likewise, and encodings stack
 (``gzip, gzip``). Every decoder here produces at most ``limit`` bytes in total, in chunks,
@@ -31,7 +32,8 @@ from io import BytesIO
 from typing import Any
 
 __all__ = ["BodyDecodeError", "DecodeError", "DecodedTooLarge", "accepted_encodings", "decode_body",
-           "decode_content", "decode_payload", "dechunk", "looks_decoded", "split_encodings"]
+           "decode_content", "decode_http", "decode_payload", "dechunk", "header_values", "looks_decoded",
+           "split_encodings"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
@@ -213,15 +215,41 @@ def decode_body(body: bytes, codings: Sequence[str], limit: int) -> bytes:
     return body
 
 
-def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, br, zstd, identity; stacked ones last-first), at most
-    ``limit`` bytes at every step; :class:`DecodeError` names the problem in a token for replay's stats."""
+def decode_http(body: bytes, values: Sequence[bytes | str], limit: int) -> tuple[bytes, list[str]]:
+    """``(body, kept)``: the one reading of ``Content-Encoding``, for the crawl and for replay.
+
+    ``values`` are every Content-Encoding header of the response (a server may send two), each a
+    list of codings in the order they were applied. The known codings at the end (the last
+    applied) are undone, at most ``limit`` decoded bytes at every step; ``kept`` are the ones
+    before the first unknown coding from the end, left applied as Scrapy leaves them. Raises
+    :class:`DecodedTooLarge` past the limit, :class:`BodyDecodeError` for a corrupt stream.
+    """
+    codings = split_encodings(values)
+    known = len(codings)
+    while known and codings[known - 1] in ENCODINGS:
+        known -= 1
+    return decode_body(body, codings[known:], limit), codings[:known]
+
+
+def header_values(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
+    """Every value of the header ``name`` (case-insensitive) in a list of ``(name, value)`` pairs."""
+    name = name.lower()
+    return [value for key, value in headers if key.lower() == name]
+
+
+def decode_content(body: bytes, encoding: str | Sequence[str] | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` as :func:`decode_http` (``encoding``: one header value or all of them);
+    an unknown coding is an error here. :class:`DecodeError` names the problem in a token for replay's stats."""
+    values = [encoding] if isinstance(encoding, str) else list(encoding or ())
     try:
-        return decode_body(body, split_encodings([encoding or ""]), limit)
+        body, kept = decode_http(body, values, limit)
     except DecodedTooLarge:
         raise DecodeError("too_large") from None
-    except BodyDecodeError as exc:
-        raise DecodeError("unknown_encoding" if "unknown" in str(exc) else "bad_encoding") from None
+    except BodyDecodeError:
+        raise DecodeError("bad_encoding") from None
+    if kept:
+        raise DecodeError("unknown_encoding")
+    return body
 
 
 def looks_decoded(body: bytes) -> bool:
@@ -234,7 +262,7 @@ def looks_decoded(body: bytes) -> bool:
     return not any(b < 9 or 13 < b < 32 or b == 127 for b in head)
 
 
-def decode_payload(body: bytes, encoding: str | None, limit: int) -> tuple[bytes, bool]:
+def decode_payload(body: bytes, encoding: str | Sequence[str] | None, limit: int) -> tuple[bytes, bool]:
     """``(decoded body, mismatch)``: as :func:`decode_content`, but a body that does not decode and
     already reads as text is returned as it is, with ``mismatch`` True.
 

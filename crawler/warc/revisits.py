@@ -17,8 +17,9 @@ import logging
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from crawler.warc.cdxj import timestamp14  # 14 digits: ...:21Z and ...:21.000Z compare equal
 from crawler.warc.reader import WarcRecord
-from crawler.warc.sources import Source, read_at
+from crawler.warc.sources import ReadBack, Source, read_at
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,6 @@ class Pointer(NamedTuple):
     offset: int
     inner: int
     record_id: str
-
-
-def _stamp(date: str) -> str:
-    """A WARC-Date reduced to its 14 digits, so that ``...:21Z`` and ``...:21.000Z`` compare equal."""
-    return "".join(c for c in date if c.isdigit())[:14]
 
 
 def _uri(value: str) -> str:
@@ -68,7 +64,7 @@ class OriginalIndex:
         ptr = Pointer(source, rec.offset, rec.inner, rec.record_id)
         if rec.record_id:
             self._by_id.setdefault(rec.record_id, ptr)
-        self._by_uri_date.setdefault((rec.target_uri, _stamp(rec.date)), ptr)
+        self._by_uri_date.setdefault((rec.target_uri, timestamp14(rec.date)), ptr)
         if digest := _digest(rec.payload_digest):
             self._by_digest.setdefault(digest, ptr)
 
@@ -78,19 +74,22 @@ class OriginalIndex:
         if (refers := headers.get("warc-refers-to")) and (ptr := self._by_id.get(refers.strip())):
             return ptr
         uri, date = headers.get("warc-refers-to-target-uri"), headers.get("warc-refers-to-date")
-        if uri and date and (ptr := self._by_uri_date.get((_uri(uri), _stamp(date)))):
+        if uri and date and (ptr := self._by_uri_date.get((_uri(uri), timestamp14(date)))):
             return ptr
         if (digest := _digest(headers.get("warc-payload-digest"))) and (ptr := self._by_digest.get(digest)):
             return ptr
         return None
 
 
-def read_original(sources: Sequence[Source], ptr: Pointer, revisit: WarcRecord, *,
-                  max_body: int) -> tuple[WarcRecord | None, str | None]:
-    """``(original with its body, None)``, or ``(None, reason)`` when it cannot be used."""
+def read_original(sources: Sequence[Source], ptr: Pointer, revisit: WarcRecord, *, max_body: int,
+                  readback: ReadBack | None = None) -> tuple[WarcRecord | None, str | None]:
+    """``(original with its body, None)``, or ``(None, reason)`` when it cannot be used.
+
+    ``readback``: the caller's :class:`ReadBack` (linear read-back from whole-file gzip)."""
+    read = readback.read if readback is not None else read_at
     try:
-        original = read_at(sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
-                           record_id=ptr.record_id or None)
+        original = read(sources[ptr.source], ptr.offset, max_body=max_body, inner=ptr.inner,
+                        record_id=ptr.record_id or None)
     except OSError as exc:
         logger.debug("cannot read %s at %d: %s", sources[ptr.source].name, ptr.offset, exc)
         original = None

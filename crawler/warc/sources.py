@@ -7,7 +7,9 @@ import functools
 import glob
 import shutil
 import tempfile
+import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import Any, BinaryIO
 from crawler.storage import open_storage
 from crawler.warc.reader import CHUNK, Corrupt, WarcRecord, iter_records
 
-__all__ = ["ARCHIVE_SUFFIXES", "READ_ERRORS", "Source", "SourceSet", "is_archive_name", "open_sources", "read_at"]
+__all__ = ["ARCHIVE_SUFFIXES", "READ_ERRORS", "ReadBack", "Source", "SourceSet", "is_archive_name", "open_sources",
+           "read_at"]
 
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -139,12 +142,7 @@ def read_at(source: Source, offset: int, *, max_body: int, inner: int = 0,
     returned, so that a pointer never resolves to the wrong record.
     """
     with source.open() as stream:
-        if stream.seekable():
-            stream.seek(offset)
-        else:
-            left = offset
-            while left > 0 and (data := stream.read(min(left, CHUNK))):
-                left -= len(data)
+        _skip_to(stream, offset)
         for item in iter_records(stream, source.name, want=lambda rec: True, max_body=max_body,
                                  gzip=source.gzip):
             if isinstance(item, Corrupt):
@@ -160,6 +158,66 @@ def read_at(source: Source, offset: int, *, max_body: int, inner: int = 0,
             item.offset = offset
             return item
     return None
+
+
+class ReadBack:
+    """Reads records back at their pointers (revisits' originals, ``replay --crawl``'s captures).
+
+    A record inside a gzip member that holds several (whole-file gzip) can only be reached by
+    decompressing its member from the start: done for every record, reading n of them back costs
+    n decompressions of the member (quadratic). Here a member is decompressed once, to a
+    temporary plain file, and each record is read there at its decoded offset. Thread-safe
+    (``replay --crawl`` reads in the reactor's thread pool); :meth:`close` removes the copies.
+    """
+
+    def __init__(self, tmp_dir: str | None = None):
+        self._tmp_dir = tmp_dir
+        self._stack = contextlib.ExitStack()
+        self._plain: dict[tuple[str, int], Source] = {}
+        self._lock = threading.Lock()
+
+    def read(self, source: Source, offset: int, *, max_body: int, inner: int = 0,
+             record_id: str | None = None) -> WarcRecord | None:
+        """As :func:`read_at`, in linear time over the records of a whole-file gzip."""
+        if not inner:
+            return read_at(source, offset, max_body=max_body, record_id=record_id)
+        with self._lock:
+            plain = self._plain.get((source.name, offset))
+            if plain is None:
+                plain = self._plain[(source.name, offset)] = self._decompress(source, offset)
+        rec = read_at(plain, inner, max_body=max_body, record_id=record_id)
+        if rec is not None:
+            rec.offset, rec.inner = offset, inner
+        return rec
+
+    def _decompress(self, source: Source, offset: int) -> Source:
+        """The gzip member at ``offset``, decompressed (up to its end or its damage) to a temporary file."""
+        copy = self._stack.enter_context(tempfile.NamedTemporaryFile(prefix="newswarc-gunzip-", dir=self._tmp_dir))
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        with source.open() as stream:
+            _skip_to(stream, offset)
+            try:
+                while not inflate.eof and (data := stream.read(CHUNK)):
+                    while data and not inflate.eof:  # bounded output per step: memory stays flat
+                        copy.write(inflate.decompress(data, CHUNK))
+                        data = inflate.unconsumed_tail
+            except zlib.error:  # damaged past here: the records before it are still read back
+                pass
+        copy.flush()
+        return Source(source.name, functools.partial(open, copy.name, "rb"), gzip=False)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._plain.clear()
+
+
+def _skip_to(stream: BinaryIO, offset: int) -> None:
+    if stream.seekable():
+        stream.seek(offset)
+        return
+    left = offset
+    while left > 0 and (data := stream.read(min(left, CHUNK))):
+        left -= len(data)
 
 
 try:  # what a failing source stream raises: OSError, and botocore's errors for S3 bodies

@@ -35,8 +35,8 @@ from typing import IO, Any, BinaryIO
 from crawler import __version__
 from crawler.errors import NewswarcError
 from crawler.warc import wacz_index, wacz_pages
-from crawler.warc.cdxj import _surt
-from crawler.warc.codecs import decode_content
+from crawler.warc.cdxj import REPLAYED, WHOLE_FILE_GZIP, cdxj_line, surt_key, timestamp14
+from crawler.warc.codecs import decode_content, header_values
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.sources import Source, read_at
 from crawler.warc.wacz_collection import NAME_UNSAFE, requires
@@ -45,6 +45,7 @@ from crawler.warc.wacz_select import RangeReader, plan
 logger = logging.getLogger(__name__)
 
 WACZ_VERSION = "1.1.1"
+
 CHUNK = 1024 * 1024
 
 
@@ -89,7 +90,8 @@ class WaczSummary:
     index_lines: int = 0
     pages: int = 0
     zipnum: bool = False
-    damaged: list[Corrupt] = field(default_factory=list)
+    damaged: list[Corrupt] = field(default_factory=list)  # copied, not indexed (exit 1)
+    warnings: list[Corrupt] = field(default_factory=list)  # tolerated irregularities: the record was indexed
     unresolved_revisits: int = 0
     requires: list[dict[str, Any]] = field(default_factory=list)
     bytes: int = 0
@@ -191,10 +193,11 @@ def write_wacz(inputs: list[WarcInput], out_path: str | os.PathLike, *,
                 yield row
 
     filtered = opts.site is not None or opts.since is not None or opts.until is not None
-    ranges = plan(inputs, site=opts.site, since=opts.since, until=opts.until) if filtered else None
+    ranges, unusable = plan(inputs, site=opts.site, since=opts.since, until=opts.until) if filtered else (None, [])
     if ranges is not None and not ranges:
-        raise WaczError("no record matches --site/--since/--until: nothing to package")
-    summary = WaczSummary(out_path)
+        why = f" ({unusable[0].source}: {unusable[0].message})" if unusable else ""
+        raise WaczError(f"no record matches --site/--since/--until: nothing to package{why}")
+    summary = WaczSummary(out_path, damaged=list(unusable))
     pages = wacz_pages.PageCollector({wacz_pages.pointer(r) for r in rows()})
     sorter = wacz_index.ExternalSorter(tmp_dir=wacz_index.tmp_dir_for(out_path))
     revisit_targets: set[tuple[str, str]] = set()
@@ -271,15 +274,17 @@ def scan_warc(stream: _Tee, inp: WarcInput, ranges: Any, src: Any, sorter: wacz_
               pages: wacz_pages.PageCollector, revisit_targets: set[tuple[str, str]], summary: WaczSummary) -> None:
     """Index lines, page candidates and revisit targets of one WARC, read once through ``stream``."""
     want = lambda rec: rec.type == "metadata"  # noqa: E731 - the crawl context of each page
+    whole_file = False
     for item in iter_records(stream, inp.name, want=want, gzip=inp.name.endswith(".gz")):
-        if isinstance(item, Corrupt):
-            summary.damaged.append(item)
-            logger.warning("%s: damaged at offset %d (%s): copied, not indexed", item.source, item.offset,
-                           item.message)
+        if isinstance(item, Corrupt):  # listed by the caller (the CLI prints each once)
+            (summary.warnings if item.kept else summary.damaged).append(item)
+            logger.debug("%s: offset %d: %s", item.source, item.offset, item.message)
             continue
         summary.records += 1
         if item.length is None:  # whole-file gzip: no record can be read at an offset
-            summary.damaged.append(Corrupt(inp.name, item.offset, "not one gzip member per record"))
+            if not whole_file:  # one reason for the file, not one per record
+                whole_file = True
+                summary.damaged.append(Corrupt(inp.name, item.offset, WHOLE_FILE_GZIP))
             continue
         _index_record(item, inp, ranges, src, sorter, pages, revisit_targets)
     stream.drain()
@@ -303,7 +308,7 @@ def scan_inputs(inputs: list[WarcInput], articles: list[Callable[[], IO[bytes]]]
 def _index_record(rec: WarcRecord, inp: WarcInput, ranges: Any, src: Any, sorter: wacz_index.ExternalSorter,
                   pages: wacz_pages.PageCollector, revisit_targets: set[tuple[str, str]]) -> None:
     assert rec.length is not None
-    if (line := wacz_index.cdx_line(rec, inp.name, rec.offset, rec.length)) is not None:
+    if (line := cdxj_line(rec, inp.name, REPLAYED)) is not None:
         sorter.add(line)
     if rec.type in ("response", "revisit"):
         source_offset = src.source_offset(rec.offset) if ranges is not None else rec.offset
@@ -312,7 +317,7 @@ def _index_record(rec: WarcRecord, inp: WarcInput, ranges: Any, src: Any, sorter
             uri = rec.headers.get("warc-refers-to-target-uri", "").strip("<>")
             when = rec.headers.get("warc-refers-to-date", "")
             if uri and when:
-                revisit_targets.add((_surt(uri), wacz_index.timestamp14(when)))
+                revisit_targets.add((surt_key(uri), timestamp14(when)))
     elif rec.type == "metadata":
         pages.metadata(rec, wacz_pages.metadata_fields(rec.body or b""))
 
@@ -344,10 +349,7 @@ def _add_index(pkg: PackageWriter, sorter: wacz_index.ExternalSorter, revisit_ta
             summary.index_lines = wacz_index.write_gzip_index(lines(), out)
     if revisit_targets:
         summary.requires = requires(revisit_targets, opts.earlier)
-        summary.unresolved_revisits = len(revisit_targets)
-        if revisit_targets:
-            logger.warning("%d revisit(s) refer to captures in no package given: they replay only with the "
-                           "package of the run that archived the original", len(revisit_targets))
+        summary.unresolved_revisits = len(revisit_targets)  # the caller says so, once
 
 
 def _title(source: Source | None, offset: int) -> str:
@@ -357,7 +359,7 @@ def _title(source: Source | None, offset: int) -> str:
     if rec is None or not rec.body:
         return ""
     try:
-        body = decode_content(rec.body, rec.http_header("Content-Encoding"), 512 * 1024)
+        body = decode_content(rec.body, header_values(rec.http_headers, "Content-Encoding"), 512 * 1024)
     except Exception:  # an undecodable body has no title we can show
         return ""
     return wacz_pages.html_title(body)

@@ -1,8 +1,7 @@
 """The index of a WACZ: CDXJ lines as ``cdxj-indexer`` writes them, sorted on disk, gzip or ZipNum.
 
-Lines are ``SURT TIMESTAMP14 {"url", "mime", "status", "digest", "length", "offset",
-"filename"}`` for ``response``, ``revisit`` and ``resource`` records (``mime`` is
-``warc/revisit`` for revisits), the shape ``crawler.warc.cdxj`` and ``cdxj-indexer`` write.
+Lines are ``crawler.warc.cdxj.cdxj_line``'s (cdxj-indexer's) for ``response``, ``revisit`` and
+``resource`` records (``cdxj.REPLAYED``).
 Sorting never holds the whole index: :class:`ExternalSorter` keeps a bounded run in memory,
 spills sorted runs to temporary files and merges them. A small index is one gzip stream
 (``indexes/index.cdx.gz``); past ``zipnum_threshold`` lines it is ZipNum, as py-wacz and
@@ -23,45 +22,9 @@ import zlib
 from collections.abc import Iterator
 from typing import IO
 
-from crawler.warc.cdxj import _surt
-from crawler.warc.reader import WarcRecord
-
 RUN_LINES = 50_000  # lines sorted in memory (~17 MB) before a run is spilled to disk
 BLOCK_LINES = 1024  # lines per ZipNum block (py-wacz's default)
 ZIPNUM_THRESHOLD = 3 * BLOCK_LINES
-
-
-# The records a package's index points replay at. Not metadata records (newswarc index lists them, as
-# cdxj-indexer does): in a WACZ, pywb and ReplayWeb.page would serve one for its page's URL.
-INDEXED = ("response", "revisit", "resource")
-
-
-def timestamp14(warc_date: str) -> str:
-    """``2026-12-02T00:37:41.846603Z`` -> ``20261202003741`` (what pywb and cdxj-indexer key on)."""
-    digits = "".join(ch for ch in warc_date[:19] if ch.isdigit())
-    return digits.ljust(14, "0")[:14]
-
-
-def cdx_line(rec: WarcRecord, filename: str, offset: int, length: int) -> str | None:
-    """The index line of one record, or None for records replay does not look up."""
-    if rec.type not in INDEXED:
-        return None
-    url = rec.target_uri
-    entry: dict[str, str] = {"url": url}
-    if rec.type == "revisit":
-        entry["mime"] = "warc/revisit"
-    else:
-        ctype = (rec.http_header("Content-Type") if rec.http_status is not None
-                 else rec.headers.get("content-type")) or "unk"
-        entry["mime"] = ctype.split(";", 1)[0].strip() or "unk"
-    if rec.http_status is not None and rec.type in ("response", "revisit"):
-        entry["status"] = str(rec.http_status)
-    if digest := rec.headers.get("warc-payload-digest"):
-        entry["digest"] = digest
-    entry["length"] = str(length)
-    entry["offset"] = str(offset)
-    entry["filename"] = filename
-    return f"{_surt(url)} {timestamp14(rec.date)} {json.dumps(entry)}"
 
 
 class ExternalSorter:

@@ -19,10 +19,11 @@ import bisect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from crawler.urls import url_host
-from crawler.warc.reader import WarcRecord, iter_records
+from crawler.warc.cdxj import WHOLE_FILE_GZIP
+from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.wacz_pages import metadata_fields
 
 CHUNK = 1024 * 1024
@@ -55,17 +56,31 @@ def _when(value: str) -> datetime | None:
 
 
 def plan(inputs: list, *, site: str | None, since: datetime | None, until: datetime | None
-         ) -> dict[str, list[tuple[int, int]]]:
-    """``{input name: [(offset, length), ...]}`` of the members to copy, in file order."""
+         ) -> tuple[dict[str, list[tuple[int, int]]], list[Corrupt]]:
+    """``{input name: [(offset, length), ...]}`` of the members to copy, in file order, and the
+    inputs left out because their records cannot be copied one by one (whole-file gzip)."""
     recs: dict[str, list[_Rec]] = {}
+    unusable: list[Corrupt] = []
     groups: dict[str, _Group] = {}
     for inp in inputs:
         rows = recs[inp.name] = []
-        with inp.open() as fh:
+        plain = not inp.name.endswith(".gz")  # how it is read (gzip=False forces plain)
+        with inp.open() as opened:
+            fh: Any = opened if opened.seekable() else _Counted(opened)
+            starts: list[int] = []  # where each record or damage begins (plain: where a record's range ends)
             for item in iter_records(fh, inp.name, want=lambda r: r.type == "metadata", gzip=inp.name.endswith(".gz")):
-                if not isinstance(item, WarcRecord) or item.length is None:
+                if isinstance(item, Corrupt):
+                    if not item.kept:
+                        starts.append(item.offset)
                     continue
+                starts.append(item.offset)
+                if item.length is None:  # whole-file gzip: no record is a member of its own
+                    unusable.append(Corrupt(inp.name, item.offset, WHOLE_FILE_GZIP))
+                    rows.clear()
+                    break
                 rows.append(_classify(item, inp.name, groups))
+            if plain:  # a plain record's length stops before its CRLF CRLF: copy up to what follows it
+                _extend_to_next(rows, starts, inp.size if inp.size is not None else _size(fh))
     seeded_hosts = {url_host(g.url) for g in groups.values() if g.seed == site}
     hop_seed = {hop: g.seed for g in groups.values() for hop in g.redirects}
 
@@ -91,7 +106,40 @@ def plan(inputs: list, *, site: str | None, since: datetime | None, until: datet
         if picked:
             head = [(r.offset, r.length) for r in rows if r.type == "warcinfo"][:1]
             out[name] = sorted(set(head + picked))
-    return out
+    return out, unusable
+
+
+class _Counted:
+    """A stream that cannot seek (S3), counting the bytes read from it: its size once read to the end."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.pos = raw, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.pos += len(data)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+
+def _size(fh: Any) -> int:
+    """The stream's length (read to its end when it cannot seek)."""
+    if not isinstance(fh, _Counted):
+        return fh.seek(0, 2)
+    while fh.read(CHUNK):
+        pass
+    return fh.pos
+
+
+def _extend_to_next(rows: list[_Rec], starts: list[int], end: int) -> None:
+    """Make each plain record's range run to the next record (or damage, or the file's end), so the
+    copied bytes include the record's closing CRLF CRLF (the reader's length, as warcio's, does not)."""
+    bounds = sorted(set(starts))
+    for row in rows:
+        i = bisect.bisect_right(bounds, row.offset)
+        row.length = (bounds[i] if i < len(bounds) else end) - row.offset
 
 
 def _classify(rec: WarcRecord, name: str, groups: dict[str, _Group]) -> _Rec:
