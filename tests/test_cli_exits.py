@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from scrapy.crawler import Crawler
@@ -21,7 +24,7 @@ from crawler.config.check import NEWSWARC_NAMES, check_setting_name, check_setti
 from crawler.config.seeds import load_seed, parse_seed
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import ConfigError, NewswarcError
-from tests.crawl_helpers import newswarc, write_seed
+from tests.crawl_helpers import ROOT, newswarc, write_seed
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
 
@@ -180,3 +183,17 @@ def _settings_with(**values):
     settings.setmodule("crawler.config.settings", priority="project")
     settings.setdict(values, priority="cmdline")
     return settings
+
+
+def test_any_command_whose_reader_is_gone_exits_141_quietly():
+    """``newswarc seeds | head -0`` (any command, not only ``--jsonl -``): exit 141 as a shell reports
+    ``yes | head``, no traceback, no "Exception ignored" at interpreter exit."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes: EPIPE on its first flush
+    try:
+        proc = subprocess.run([sys.executable, "-m", "crawler.cli", "seeds"], cwd=ROOT, stdout=write_end,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr

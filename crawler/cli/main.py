@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from crawler.cli.args import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK
+from crawler.cli.args import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_STDOUT_CLOSED
 from crawler.cli.logs import VERBOSE_FORMAT, level_for, log_file_handler, plain_default
 from crawler.cli.parser import make_parser
 from crawler.errors import NewswarcError
@@ -78,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.basicConfig(level=min(h.level for h in handlers), handlers=handlers)
             for h in logging.getLogger().handlers:
                 h.addFilter(RedactCredentials())  # no password of a URL in any log line
-        return _command(args.func)(args)
+        code = _command(args.func)(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as an "Exception ignored" at interpreter exit
+        return code
     except ImportError as exc:
         if getattr(args, "verbose", 0):
             traceback.print_exc()
@@ -91,9 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newswarc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `newswarc replay --jsonl - | head`
+    except BrokenPipeError:  # `newswarc index A.warc | head`: quiet, and 141 as a shell reports `yes | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return EXIT_STDOUT_CLOSED
 
 
 if __name__ == "__main__":
