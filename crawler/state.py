@@ -251,7 +251,11 @@ class CrawlState:
             raise RuntimeError("crawl state is closed")
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute(sql, params)
+        try:
+            self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            self._full(exc)
+            raise
         self._pending += 1
         if self._pending >= self._commit_every:
             self._commit()
@@ -261,11 +265,15 @@ class CrawlState:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if is_disk_full(exc):
-                    for stop in list(self.on_disk_full):
-                        stop("crawl state")
+                self._full(exc)
                 raise
         self._pending = 0
+
+    def _full(self, exc: sqlite3.Error) -> None:
+        """A write or commit found the disk full: tell the crawls (``on_disk_full``), which stop once."""
+        if is_disk_full(exc):
+            for stop in list(self.on_disk_full):
+                stop("crawl state")
 
     def _flush_loop(self, interval: float) -> None:
         while not self._closed.wait(interval):
