@@ -20,8 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
+from twisted.internet import threads
 
+from crawler.errors import NewswarcError
 from crawler.extract.pool import ExtractionPool
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
@@ -36,13 +39,19 @@ class RunContext:
     storage: Storage
     started: datetime
     state: Any = None  # crawler.state.CrawlState when incremental crawling is on
-    seeds: list[str] = field(default_factory=list)
     already_archived: set[str] = field(default_factory=set)  # article ids this run found archived before
     written: set[str] = field(default_factory=set)  # article ids this run wrote (new or changed)
     warc_files: list[str] = field(default_factory=list)  # storage keys of the WARC files this crawl closed
+    quality: Any = None  # crawler.dataset.quality.SiteQuality: the pipeline's per-site table for the run report
 
 
 ALREADY_ARCHIVED = "newswarc/crawl/already_archived"
+
+
+async def in_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` in the reactor's thread pool, awaited: how a crawl keeps CPU work
+    (parsing, decoding, hashing) and blocking IO (files, SQLite) off the reactor thread."""
+    return await maybe_deferred_to_future(threads.deferToThread(func, *args, **kwargs))
 
 
 def count_already_archived(crawler: Any, article_id: str | None) -> None:
@@ -83,7 +92,10 @@ def run_context(crawler) -> RunContext:
     ctx = getattr(crawler, "newswarc_context", None)
     if ctx is None:
         settings = crawler.settings
-        storage = open_storage(settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
+        uri = settings.get("NEWSWARC_OUTPUT_URI")
+        if not uri:  # the one rule: the default ("archive") is in crawler/config/settings.py, empty is an error
+            raise NewswarcError("NEWSWARC_OUTPUT_URI is empty: set an output directory or s3://bucket/prefix")
+        storage = open_storage(uri, settings)
         storage.check()
         ctx = RunContext(
             run_id=settings.get("NEWSWARC_RUN_ID") or new_run_id(),
@@ -95,7 +107,7 @@ def run_context(crawler) -> RunContext:
             ctx.state = load_object(settings.get("NEWSWARC_STATE_CLASS")).from_settings(settings, storage.work_dir)
         elif settings.getbool("NEWSWARC_STATE_ENABLED"):
             restore_state_backup(storage, settings)
-            ctx.state = _acquire_state(CrawlState.from_settings, settings, storage.work_dir)
+            ctx.state = _acquire_state(settings, storage.work_dir)
         crawler.newswarc_context = ctx
     return ctx
 
@@ -106,15 +118,8 @@ class PoolLease:
     def __init__(self, owner: CommandWorkers, pool: ExtractionPool):
         self._owner, self.pool = owner, pool
 
-    @property
-    def workers(self) -> int:
-        return self.pool.workers
-
     def submit(self, *args: Any, **kwargs: Any) -> Any:
         return self.pool.submit(*args, **kwargs)
-
-    def call(self, *args: Any, **kwargs: Any) -> Any:
-        return self.pool.call(*args, **kwargs)
 
     def close(self, wait: bool = True) -> None:
         self._owner.release_pool(self, wait)
@@ -135,14 +140,13 @@ class CommandWorkers:
         self._host: WriterHost | None = None
         self._repaired: set[str] = set()
 
-    def extraction_pool(self, *, workers: int, timeout: float, func: str | None = None) -> PoolLease:
-        key = (workers, timeout, func)
+    def extraction_pool(self, *, workers: int, timeout: float) -> PoolLease:
+        key = (workers, timeout)
         with self._lock:
             if self._pool is not None and self._pool_key != key:
                 raise ValueError(f"one command, one extraction pool: {key} differs from {self._pool_key}")
             if self._pool is None:
-                kwargs = {"func": func} if func else {}
-                self._pool, self._pool_key = ExtractionPool(workers=workers, timeout=timeout, **kwargs), key
+                self._pool, self._pool_key = ExtractionPool(workers=workers, timeout=timeout), key
             lease = PoolLease(self, self._pool)
             self._leases.add(id(lease))
             return lease
@@ -190,12 +194,12 @@ _shared_states: dict[str, list] = {}
 _shared_lock = threading.Lock()
 
 
-def _acquire_state(open_state, settings, work_dir):
+def _acquire_state(settings: Any, work_dir: Path) -> CrawlState:
     path = str(Path(settings.get("NEWSWARC_STATE_PATH") or Path(work_dir) / DEFAULT_FILENAME).resolve())
     with _shared_lock:
         entry = _shared_states.get(path)
         if entry is None:
-            entry = _shared_states[path] = [open_state(settings, work_dir), 0]
+            entry = _shared_states[path] = [CrawlState.from_settings(settings, work_dir), 0]
         entry[1] += 1
         return entry[0]
 

@@ -6,6 +6,8 @@ Per-page trouble is never raised to the user: it is a counted, logged skip.
 from __future__ import annotations
 
 import difflib
+import errno
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -78,3 +80,21 @@ class StorageError(NewswarcError):
     """The output location cannot be used (missing bucket, access denied, unwritable dir)."""
 
     exit_code = 3
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException | str | None) -> bool:
+    """ENOSPC/EDQUOT (an OSError, SQLite's "database or disk is full", or such an error's text).
+
+    Here, in the lowest layer, so the crawl state and the writers below the crawl tell a full
+    disk from other failures the same way the crawl does (:mod:`crawler.crawl.diskfull`).
+    """
+    if isinstance(exc, OSError):
+        return exc.errno in FULL_ERRNOS
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc)
+    if isinstance(exc, str):
+        return "[Errno 28]" in exc or "[Errno 122]" in exc or "disk is full" in exc
+    return False

@@ -17,14 +17,14 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.dates import parse_iso
-from crawler.errors import StorageError
+from crawler.errors import StorageError, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,6 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-parse_time = parse_iso  # the crawl state's times (kept under its old name for the spider)
-
-
 def _warc_field(warc: Any, name: str) -> Any:
     return warc.get(name) if isinstance(warc, Mapping) else getattr(warc, name, None)
 
@@ -144,7 +141,7 @@ def sitemap_entry_seen(state: UrlState | None, lastmod: datetime | None) -> bool
         return False
     if lastmod is None:
         return True
-    known = parse_time(state.sitemap_lastmod) or parse_time(state.fetched_at)
+    known = parse_iso(state.sitemap_lastmod) or parse_iso(state.fetched_at)
     if known is None:
         return False
     lastmod = lastmod.replace(tzinfo=UTC) if lastmod.tzinfo is None else lastmod
@@ -189,6 +186,8 @@ class CrawlState:
         self._lock = threading.RLock()
         self._pending = 0
         self._closed = threading.Event()
+        # called with where it happened when a commit finds the disk full (the crawl stops: crawl.diskfull)
+        self.on_disk_full: list[Callable[[str], None]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -252,15 +251,29 @@ class CrawlState:
             raise RuntimeError("crawl state is closed")
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute(sql, params)
+        try:
+            self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            self._full(exc)
+            raise
         self._pending += 1
         if self._pending >= self._commit_every:
             self._commit()
 
     def _commit(self) -> None:
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._full(exc)
+                raise
         self._pending = 0
+
+    def _full(self, exc: sqlite3.Error) -> None:
+        """A write or commit found the disk full: tell the crawls (``on_disk_full``), which stop once."""
+        if is_disk_full(exc):
+            for stop in list(self.on_disk_full):
+                stop("crawl state")
 
     def _flush_loop(self, interval: float) -> None:
         while not self._closed.wait(interval):
@@ -269,8 +282,8 @@ class CrawlState:
                     try:
                         self._commit()
                     except sqlite3.Error as exc:
-                        # a full disk is said once, by the crawl (crawl.diskfull); anything else is an error here
-                        full = "full" in str(exc).lower()
+                        # a full disk is said once, by the crawl (on_disk_full); anything else is an error here
+                        full = is_disk_full(exc)
                         logger.log(logging.INFO if full else logging.ERROR, "Crawl state %s: commit failed, will retry",
                                    self.path, exc_info=not full)
 

@@ -210,3 +210,30 @@ def test_outlink_recorder_middleware_gives_the_same_metadata(crawl, tmp_path):
     ours, theirs = outlinks(crawl["records"], crawl["url"]), outlinks(other, srv.url)
     assert ours and len(ours) >= 5
     assert all(theirs.get(path) == links for path, links in ours.items())
+
+
+def test_a_damaged_package_beside_the_run_does_not_stop_the_report(tmp_path, monkeypatch, caplog):
+    """collection.json lists every package: a junk one logs one line, the run's package is still reported."""
+    from types import SimpleNamespace
+
+    from scrapy.settings import Settings
+
+    from crawler.crawl import wacz_export
+    from crawler.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path)
+    (tmp_path / "wacz").mkdir()
+    (tmp_path / "wacz" / "20200101T000000Z-old-1-site.wacz").write_bytes(b"not a zip")
+
+    def fake_write(inputs, out, **kwargs):
+        out.write_bytes(b"package")
+        return SimpleNamespace(pages=1, bytes=7, requires=[], unresolved_revisits=0, index_lines=1)
+
+    monkeypatch.setattr(wacz_export, "write_wacz", fake_write)
+    monkeypatch.setattr(wacz_export, "storage_inputs", lambda *a, **k: ([], []))
+    crawler = SimpleNamespace(settings=Settings({"NEWSWARC_ARCHIVE_WACZ": True}))
+    ctx = SimpleNamespace(storage=storage, run_id="r1", warc_files=["warc/x.warc.gz"])
+    with caplog.at_level("ERROR", logger="crawler.crawl.wacz_export"):
+        summary = wacz_export.export_run(crawler, ctx, "site")
+    assert summary["key"] == "wacz/r1-site.wacz" and summary["pages"] == 1
+    assert [r.message for r in caplog.records if "collection.json" in r.message]

@@ -182,3 +182,20 @@ def test_a_resumed_demo_counts_what_the_interrupted_run_archived(tmp_path):
                      second.stderr)
     assert done and int(done.group(1)) == total, second.stderr
     assert int(done.group(3)) + int(done.group(4)) == total and int(done.group(4)) >= 10
+
+
+def test_the_report_file_of_a_run_whose_report_was_not_written(tmp_path, s3_bucket):
+    """A full disk leaves no report key (""): the summary says so, for S3 (whose spool dir exists) too."""
+    from crawler.crawl.report import NOT_WRITTEN, report_file
+    from crawler.storage.local import LocalStorage
+    from crawler.storage.s3.storage import S3Storage
+
+    s3 = S3Storage(s3_bucket, "p", spool_dir=tmp_path / "spool", upload_attempts=1, max_attempts=1)
+    assert s3.work_dir.is_dir()
+    assert report_file(s3, "") == NOT_WRITTEN
+    assert report_file(s3, "runs/r-site.json") == s3.display("runs/r-site.json")  # uploaded
+    s3.local_path("runs/r-site.json").write_text("{}")  # its upload failed: still in the spool
+    assert report_file(s3, "runs/r-site.json") == str(s3.work_dir / "runs/r-site.json")
+    local = LocalStorage(tmp_path / "out")
+    assert report_file(local, "") == NOT_WRITTEN
+    assert report_file(local, "runs/r-site.json") == local.display("runs/r-site.json")

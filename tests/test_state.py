@@ -297,3 +297,20 @@ def test_lookups_are_cheap(state):
     elapsed = time.perf_counter() - start
     assert hits == misses == 20_000
     assert elapsed < 3.0, f"40k lookups took {elapsed:.2f} s"
+
+
+def test_a_full_disk_is_told_to_the_crawls_once_per_failed_write(tmp_path):
+    """SQLite's "database or disk is full" (here: max_page_count reached) calls on_disk_full, then raises."""
+    from crawler.errors import is_disk_full
+
+    store = CrawlState(tmp_path / "s.sqlite", commit_every=10**9, commit_interval=3600)
+    told: list[str] = []
+    store.on_disk_full.append(told.append)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count={pages}")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        for i in range(5000):
+            store.record_fetch(f"http://x.test/{i}/{'a' * 200}", status=200, etag=None, last_modified=None,
+                               payload_digest=None, kind="article")
+    assert is_disk_full(full.value)
+    assert told == ["crawl state"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -67,6 +68,36 @@ def test_atomic_write_never_shows_half_a_file(tmp_path):
         thread.join()
     assert seen <= {200_000}
     assert [p.name for p in target.parent.iterdir()] == ["obj.bin"]  # no temporary left behind
+
+
+def test_atomic_write_of_one_key_by_two_threads_never_collides(tmp_path):
+    """Each writer has its own temporary file: no half file, no FileNotFoundError from a shared one."""
+    target = tmp_path / "runs" / "report.json"
+    errors: list[BaseException] = []
+    bodies = [bytes([65 + n]) * 300_000 for n in range(4)]
+
+    def writer(body: bytes) -> None:
+        try:
+            for _ in range(25):
+                atomic_write(target, body)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert target.read_bytes() in bodies
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # no temporary left behind
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()  # the user's umask, as open() gives
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_open_storage_registry(tmp_path):

@@ -299,3 +299,54 @@ def test_example_profile(tmp_path, s3_env):
     assert storage.extra_args == {"ChecksumAlgorithm": "SHA256", "StorageClass": "STANDARD_IA",
                                   "ServerSideEncryption": "AES256"}
     assert storage.multipart_threshold == 64 * MiB
+
+
+def test_a_lease_taken_between_read_and_takeover_is_busy_in_one_line(tmp_path, s3_env, s3_bucket):
+    """Two takers of an expired lease: S3 answers the later one 412, which is "in use", not a traceback."""
+    from crawler.storage.lock import IN_USE, OutputBusy
+    from crawler.storage.s3.lease import LEASE_KEY, S3Lease
+
+    client = s3_client(s3_env)
+    client.put_object(Bucket=s3_bucket, Key=f"run1/{LEASE_KEY}", Body=json.dumps(
+        {"holder": "crawl killed", "host": "gone", "pid": 1, "expires": 1}).encode())
+    storage = make(tmp_path, s3_bucket)
+
+    def other_taker_wins(**kwargs):  # right after our read: the other taker's write changes the ETag
+        client.put_object(Bucket=s3_bucket, Key=f"run1/{LEASE_KEY}", Body=b'{"holder": "the other taker"}')
+
+    storage._client.meta.events.register("after-call.s3.GetObject", other_taker_wins)
+    lease = S3Lease(storage, holder="crawl here")
+    with pytest.raises(OutputBusy, match=IN_USE) as busy:
+        lease.acquire()
+    assert "\n" not in str(busy.value) and "took the lease a moment ago" in str(busy.value)
+    body = client.get_object(Bucket=s3_bucket, Key=f"run1/{LEASE_KEY}")["Body"].read()
+    assert b"the other taker" in body  # the winner's lease is untouched
+
+
+def test_a_lease_taken_over_while_renewing_stops_renewing_and_is_left_alone(tmp_path, s3_env, s3_bucket, caplog):
+    from crawler.storage.s3.lease import LEASE_KEY, S3Lease
+
+    client = s3_client(s3_env)
+    lease = S3Lease(make(tmp_path, s3_bucket), holder="crawl here", ttl=0.3)  # renewed every 0.1 s
+    lease.acquire()
+    client.put_object(Bucket=s3_bucket, Key=f"run1/{LEASE_KEY}", Body=b'{"holder": "took it over"}')
+    with caplog.at_level(logging.WARNING, logger="crawler.storage.s3.lease"):
+        lease._thread.join(timeout=10)
+    assert not lease._thread.is_alive()  # it stopped renewing
+    ours = [r for r in caplog.records if r.name == "crawler.storage.s3.lease"]
+    assert [r.message for r in ours] == [f"s3://{s3_bucket}/run1: the output lease was taken over by "
+                                         "another run; no longer renewing it"]
+    assert not any(r.exc_info for r in ours)
+    lease.release()
+    body = client.get_object(Bucket=s3_bucket, Key=f"run1/{LEASE_KEY}")["Body"].read()
+    assert body == b'{"holder": "took it over"}'  # not deleted: it is not ours
+
+
+def test_a_lease_error_names_the_configured_endpoint(tmp_path, s3_env):
+    from crawler.storage.s3.lease import S3Lease
+
+    port = free_port()  # nothing listens there
+    storage = make(tmp_path, "bucket", endpoint_url=f"http://127.0.0.1:{port}", connect_timeout=1)
+    with pytest.raises(StorageError) as err:
+        S3Lease(storage, holder="crawl here").acquire()
+    assert f"cannot reach endpoint http://127.0.0.1:{port}" in str(err.value)

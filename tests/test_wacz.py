@@ -282,3 +282,18 @@ def test_per_run_package_goes_to_s3_through_the_storage(tmp_path, s3_env, s3_buc
     info = check_wacz(local)
     assert all(p.get("text") for p in info["pages"] if p.get("route") != "start")
     assert not list((tmp_path / "spool").rglob("*.wacz"))  # uploaded, not left in the spool
+
+
+def test_a_damaged_package_in_the_output_still_gives_the_run_its_package_and_report(tmp_path, fresh_demo_server):
+    """collection.json lists every package of wacz/: a junk one is one ERROR line, not a lost run report."""
+    server = fresh_demo_server(n_articles=20)
+    seed, out = write_seed(tmp_path, server.url), tmp_path / "out"
+    (out / "wacz").mkdir(parents=True)
+    (out / "wacz" / "20200101T000000Z-old-1-demo.wacz").write_bytes(b"not a zip")
+    proc = newswarc("crawl", str(seed), "--out", str(out), *FAST, "-s", "NEWSWARC_ARCHIVE_WACZ=True")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if "collection.json" in line], proc.stderr[-3000:]
+    (report,) = run_reports(out)
+    assert report["status"] == "completed" and report["wacz"]["pages"] == report["counts"]["articles"] + 1
+    assert wacz_validate(out / report["wacz"]["key"]).returncode == 0

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
-from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
-from twisted.internet.threads import deferToThread
+
+from crawler.context import in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -76,20 +76,23 @@ class AddressGuard:
 
     def __init__(self) -> None:
         self.allowed: set[IPAddress] = set()
-        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.networks: frozenset[ipaddress.IPv4Network | ipaddress.IPv6Network] = frozenset()
         self.refused: dict[str, str] = {}  # host name or literal -> why
         self._named: set[str] = set()
         self._lock = threading.Lock()
 
     def allow_networks(self, networks: Iterable[str]) -> None:
-        for net in networks:
-            self.networks.append(ipaddress.ip_network(str(net), strict=False))
+        """Allow these networks (``[crawl] allow_networks``); a set, as every crawler of the process registers its own."""
+        parsed = {ipaddress.ip_network(str(net), strict=False) for net in networks}
+        with self._lock:
+            self.networks = self.networks | parsed  # a new set: a reader iterating the old one is not disturbed
 
     def allow_start_urls(self, urls: Iterable[str]) -> None:
         """The addresses of a seed's own start hosts (blocking: DNS)."""
         for url in urls:
             host = urlsplit(url).hostname or ""
-            ips = [_ip(host)] if _ip(host) else []
+            literal = _ip(host)
+            ips = [literal] if literal else []
             if not ips:
                 try:
                     ips = [_ip(info[4][0]) for info in socket.getaddrinfo(host, None)]
@@ -176,7 +179,7 @@ class AddressGuardMiddleware:
     async def spider_opened(self, spider=None) -> None:
         seed = getattr(spider, "seed", None)
         if seed is not None:
-            await maybe_deferred_to_future(deferToThread(GUARD.allow_start_urls, seed.start_urls))
+            await in_thread(GUARD.allow_start_urls, seed.start_urls)
 
     def process_request(self, request, spider=None):
         host = urlsplit(request.url).hostname or ""

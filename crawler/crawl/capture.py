@@ -24,15 +24,14 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, StopDownload
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from crawler import software_versions
-from crawler.context import command_workers, run_context
-from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
+from crawler.context import command_workers, in_thread, run_context
+from crawler.crawl.diskfull import disk_full, stop_for_disk_full
+from crawler.crawl.middlewares import route_of
 from crawler.crawl.outlinks import outlinks_found
-from crawler.errors import NewswarcError
-from crawler.warc import WarcLocation
+from crawler.errors import NewswarcError, is_disk_full
+from crawler.warc import WarcLocation, codecs
 from crawler.warc.messages import (
     ChannelClosed,
     Died,
@@ -102,13 +101,9 @@ class WarcCapture:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WarcCapture:
-
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_ARCHIVE_ENABLED", True):
             raise NotConfigured("NEWSWARC_ARCHIVE_ENABLED is False: WARC capture is off")
-        uri = settings.get("NEWSWARC_OUTPUT_URI")
-        if not uri:
-            raise NewswarcError("NEWSWARC_OUTPUT_URI is empty: set an output directory or s3://bucket/prefix")
         ctx = run_context(crawler)  # the crawl's storage, shared with the pipeline and the report
         workers = command_workers(crawler)
         storage = ctx.storage
@@ -153,7 +148,7 @@ class WarcCapture:
     async def spider_opened(self, spider: Any = None) -> None:
         """Repair ``.open`` files of crashed runs (in a thread), then start the writer process."""
         try:
-            await maybe_deferred_to_future(deferToThread(self.open))
+            await in_thread(self.open)
         except Exception:
             logger.error("Could not repair the WARC files of an earlier run", exc_info=True)
             self.open_writer()
@@ -176,7 +171,7 @@ class WarcCapture:
         """Drain the queue, close and commit the file; returns when all is on disk/storage."""
         messages = [msg for batch in self._overflow for msg in batch] + self._batch
         self._overflow, self._batch = deque(), []
-        await maybe_deferred_to_future(deferToThread(self.close, messages))
+        await in_thread(self.close, messages)
 
     def close(self, messages: Sequence[WriteExchange | WriteMetadata] = ()) -> None:
         """Blocking close (not on the reactor): send the last messages, stop the writer, commit."""
@@ -201,9 +196,10 @@ class WarcCapture:
                     continue  # already failed when the writer died
                 future, ex = pending
                 if result.error or result.at is None:
-                    future.set_exception(ArchiveError(f"{ex.url}: {result.error}"))
                     if self.crawler is not None and is_disk_full(result.error or ""):
+                        # first: the pipeline awaiting this future then finds the crawl stopped for a full disk
                         stop_for_disk_full(self.crawler, "WARC file")
+                    future.set_exception(ArchiveError(f"{ex.url}: {result.error}"))
                 else:
                     at = result.at
                     future.set_result(WarcLocation(at.key, at.offset, at.length, ex.response_id, at.record_type,
@@ -443,8 +439,7 @@ def page_fields(request: Any, date: str) -> list[tuple[str, str]]:
     are then first found by another route than before.
     """
     meta = request.meta
-    route = meta.get("newswarc_route") or ("robots" if request.url.endswith("/robots.txt") else "")
-    pairs = [("seed", str(meta.get("newswarc_seed") or "")), ("route", route),
+    pairs = [("seed", str(meta.get("newswarc_seed") or "")), ("route", route_of(request, "")),
              ("depth", str(meta.get("newswarc_depth", 0))), ("fetch-time", date)]
     pairs += [("redirect", str(url)) for url in meta.get("redirect_urls", ())]
     return pairs
@@ -453,7 +448,6 @@ def page_fields(request: Any, date: str) -> list[tuple[str, str]]:
 def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
     """The warcinfo block: software, versions, capture-shaping settings and the reconstruction note."""
 
-    accept = (settings.getdict("DEFAULT_REQUEST_HEADERS") or {}).get("Accept-Encoding", "")
     versions = software_versions()
     libraries = "; ".join(f"{name}/{v}" for name, v in versions.items() if name != "newswarc")
     return [
@@ -463,7 +457,7 @@ def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
         ("hostname", socket.gethostname()),
         ("isPartOf", settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc"),
         ("http-header-user-agent", settings.get("USER_AGENT") or ""),
-        ("http-header-accept-encoding", accept),
+        ("http-header-accept-encoding", codecs.accepted_encodings()),  # what DecodingMiddleware asks for
         ("robots", "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore"),
         ("newswarc-archive-max-body", str(settings.getint("NEWSWARC_ARCHIVE_MAX_BODY", 0))),
         ("newswarc-archive-revisits", str(settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True))),

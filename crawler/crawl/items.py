@@ -13,7 +13,7 @@ class ArticlePage:
     """A fetched article page, before extraction.
 
     ``body`` is the content-decoded body (the WARC keeps the wire bytes); ``capture`` resolves
-    to the :class:`~crawler.archive.WarcLocation` of its response record once it is written.
+    to the :class:`~crawler.warc.WarcLocation` of its response record once it is written.
     """
 
     url: str

@@ -1,8 +1,9 @@
 """Item pipeline: article pages → extraction (process pool) → text files and JSONL.
 
-The reactor thread only routes. Extraction runs in :class:`~crawler.extract_pool.ExtractionPool`,
-writing runs in a thread, and each article waits for its WARC record to be written so that its
-JSONL row can point at it (file, offset, length, record id).
+The reactor thread only routes. Extraction runs in :class:`~crawler.extract.pool.ExtractionPool`;
+opening (the near-duplicate index, the recovery of killed runs) and writing run in a thread,
+and each article waits for its WARC record to be written so that its JSONL row can point at it
+(file, offset, length, record id).
 """
 
 from __future__ import annotations
@@ -15,15 +16,23 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet import reactor, threads
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 
 from crawler.config.extract import ExtractOptions, options_for_seed
-from crawler.context import PoolLease, command_workers, count_already_archived, note_written, run_context
-from crawler.crawl.diskfull import disk_full, is_disk_full, stop_for_disk_full
+from crawler.context import (
+    PoolLease,
+    command_workers,
+    count_already_archived,
+    in_thread,
+    note_written,
+    run_context,
+)
+from crawler.crawl.diskfull import disk_full, stop_for_disk_full
 from crawler.crawl.items import ArticlePage
 from crawler.dataset.neardup import open_index, row_fields, signature
 from crawler.dataset.quality import SiteQuality
+from crawler.errors import is_disk_full
 from crawler.extract.api import Article
 from crawler.extract.pool import ExtractionPool
 from crawler.output.dedup import Dedup
@@ -86,7 +95,12 @@ class ArticlePipeline:
         stdout = stdout_stream() if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
         return cls(crawler, pool, jsonl_stdout=stdout)
 
-    def open_spider(self, spider=None) -> None:
+    async def open_spider(self, spider=None) -> None:
+        """Open the writer, then, off the reactor, the near-duplicate index and the recovery of killed runs.
+
+        Both read files and compute (the index imports datasketch and re-cuts its bands; the
+        recovery reads whole JSONL parts and hashes each row): seconds on a large archive.
+        """
         ctx = run_context(self.crawler)
         self.ctx = ctx
         self.writer = OutputWriter(ctx.storage, run_id=ctx.run_id, jsonl_stdout=self.jsonl_stdout,
@@ -96,9 +110,12 @@ class ArticlePipeline:
         seed = getattr(self.crawler.spider, "seed", None)
         self.options = options_for_seed(seed)
         self.dedup = Dedup(ctx.state)
-        self.crawler.newswarc_quality = self.quality
-        self.near = open_index(ctx.state, self.crawler.settings)
-        if ctx.state is not None and seed is not None:
+        ctx.quality = self.quality
+        await in_thread(self._open_state, seed)
+
+    def _open_state(self, seed: Any) -> None:
+        self.near = open_index(self.ctx.state, self.crawler.settings)
+        if self.ctx.state is not None and seed is not None:
             self._recover_killed_runs(seed.name)
 
     def _stdout_closed(self) -> None:
@@ -184,8 +201,7 @@ class ArticlePipeline:
             raise DropItem("disk full", log_level="DEBUG")
         note_written(self.crawler, row["id"])
         try:
-            await maybe_deferred_to_future(threads.deferToThread(self._write, row, render_text(article), item, article,
-                                                                 location))
+            await in_thread(self._write, row, render_text(article), item, article, location)
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
@@ -244,7 +260,7 @@ class ArticlePipeline:
             )
 
     async def close_spider(self, spider=None) -> None:
-        await maybe_deferred_to_future(threads.deferToThread(self._close))
+        await in_thread(self._close)
 
     def _close(self) -> None:
         self.pool.close(wait=True)

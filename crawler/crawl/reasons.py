@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+
+from crawler.urls import url_host
 
 ERRORS = "newswarc/crawl/errors/"
 ERROR_HOSTS = "newswarc/crawl/error_hosts/"
@@ -37,7 +38,8 @@ _WORDS = {
 
 
 def host_of(url: str) -> str:
-    return urlsplit(url).hostname or url
+    """The host a failure names (the URL itself when it has none; never raises, even on a malformed IPv6)."""
+    return url_host(url) or url
 
 
 def failure_words(kind: str, host: str) -> str:

@@ -15,21 +15,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import signals
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import threads
 
-from crawler.context import ALREADY_ARCHIVED, backup_state, release_state, run_context, state_run_key
-from crawler.crawl.diskfull import disk_full, is_disk_full
+from crawler.context import (
+    ALREADY_ARCHIVED,
+    backup_state,
+    in_thread,
+    release_state,
+    run_context,
+    state_run_key,
+)
+from crawler.crawl.diskfull import disk_full, watch_state
 from crawler.crawl.middlewares import SENT
 from crawler.crawl.reasons import main_failure
 from crawler.crawl.wacz_export import export_run
-from crawler.output.report import by_prefix, extract_failures, run_report
+from crawler.errors import is_disk_full
+from crawler.output.report import by_prefix, extract_failures, run_report, storage_summary
 
 logger = logging.getLogger(__name__)
 
 def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: datetime,
-                 finished: datetime, output: str, sources: list[str] | None = None) -> dict[str, Any]:
-    """The run report of a crawl (schema: :func:`crawler.output.report.run_report`)."""
+                 finished: datetime, output: str, sources: list[str] | None = None,
+                 storage: dict[str, Any] | None = None, wacz: dict[str, Any] | None = None,
+                 quality: Any = None) -> dict[str, Any]:
+    """The run report of a crawl (schema: :func:`crawler.output.report.run_report`).
+
+    ``quality`` is the pipeline's :class:`~crawler.dataset.quality.SiteQuality` (None without extraction).
+    """
     errors = by_prefix(stats, "newswarc/crawl/errors/")
     extract_skipped = by_prefix(stats, "newswarc/extract/skipped/")
     skipped = {**{f"crawl/{k}": v for k, v in by_prefix(stats, "newswarc/crawl/skipped/").items()},
@@ -67,7 +78,10 @@ def build_report(stats: dict[str, Any], *, run_id: str, seed: Any, started: date
     return run_report(command="crawl", run_id=run_id, seed=seed, output=output, started=started, finished=finished,
                       counts=counts, status=status, reason=reason, finish_reason=finish_reason,
                       downloaded=get("downloader/response_bytes"), warc_bytes=get("newswarc/archive/bytes"),
-                      sources=sources or (), replay=by_prefix(stats, "newswarc/replay/crawl/"))
+                      sources=sources or (), replay=by_prefix(stats, "newswarc/replay/crawl/"),
+                      storage=storage, wacz=wacz,
+                      quality=None if quality is None else {getattr(seed, "name", "run"):
+                                                            quality.table(counts["pages_by_kind"])})
 
 
 def crawl_outcome(stats: dict[str, Any], counts: dict[str, Any], finish_reason: str) -> tuple[str, str | None]:
@@ -95,14 +109,16 @@ class RunReport:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def spider_opened(self, spider) -> None:
+    async def spider_opened(self, spider) -> None:
+        """Record the run as begun in the crawl state (an SQLite write: in a thread, not on the reactor)."""
         self.ctx = run_context(self.crawler)
         if self.ctx.state is not None:
             site = getattr(spider.seed, "name", spider.name)
-            self.ctx.state.begin_run(state_run_key(self.ctx.run_id, site), [site])
+            watch_state(self.crawler, self.ctx.state)
+            await in_thread(self.ctx.state.begin_run, state_run_key(self.ctx.run_id, site), [site])
 
     async def engine_stopped(self) -> None:
-        await maybe_deferred_to_future(threads.deferToThread(self._finish))
+        await in_thread(self._finish)
 
     def _finish(self) -> None:
         ctx = getattr(self, "ctx", None) or run_context(self.crawler)
@@ -110,20 +126,12 @@ class RunReport:
         storage = ctx.storage
         storage.wait()  # remote storage: let the uploads of this run finish first
         name = getattr(seed, "name", "run")
-        wacz = export_run(ctx, self.crawler.settings, name)  # before the report, which names it
-        counts = storage.upload_counts()  # the package's upload included
-        failed = counts["failed"]
-        if failed:
-            self.crawler.stats.set_value("newswarc/storage/failed/s3", failed)
+        wacz = export_run(self.crawler, ctx, name)  # before the report, which names it
         report = build_report(self.crawler.stats.get_stats(), run_id=ctx.run_id, seed=seed,
                               started=ctx.started, finished=datetime.now(UTC), output=ctx.storage.display(),
-                              sources=self.crawler.settings.getlist("NEWSWARC_REPLAY_SOURCES"))
-        if wacz is not None:
-            report["wacz"] = wacz
-        if storage.remote:
-            report["storage"] = {**counts, "spooled": storage.spooled()}
-        if (quality := getattr(self.crawler, "newswarc_quality", None)) is not None:  # the pipeline's SiteQuality
-            report["quality"] = {"sites": {name: quality.table(report["counts"]["pages_by_kind"])}}
+                              sources=self.crawler.settings.getlist("NEWSWARC_REPLAY_SOURCES"),
+                              storage=storage_summary(storage),  # the package's upload included
+                              wacz=wacz, quality=ctx.quality)
         key = f"runs/{ctx.run_id}-{name}.json"
         try:
             ctx.storage.write_bytes(key, json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
@@ -133,25 +141,39 @@ class RunReport:
             # the summary says "report: (not written: no space left on device)"; the crawl's one line says why
             logger.info("The run report could not be written: %s", exc.strerror)
             key = ""
-        if ctx.state is not None and disk_full(self.crawler):
-            # SQLite may have rolled back what it could not commit: the run stays unfinished, so the
-            # next run reads its JSONL back into the state (as after a kill) and nothing is fetched twice
-            if release_state(ctx.state):
-                backup_state(storage, self.crawler.settings)
-        elif ctx.state is not None:
-            try:
-                ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
-            except Exception as exc:  # the run stays "unfinished": the next run recovers it from its JSONL
-                if not is_disk_full(exc):
-                    raise
-                logger.debug("The crawl state could not record the end of the run: %s", exc)
+        if ctx.state is not None:
+            # disk full: SQLite may have rolled back what it could not commit, so the run stays
+            # unfinished and the next run reads its JSONL back into the state (as after a kill):
+            # nothing is fetched twice
+            if not disk_full(self.crawler):
+                try:
+                    ctx.state.end_run(state_run_key(ctx.run_id, name), report["status"], report["counts"])
+                except Exception as exc:  # the run stays "unfinished": the next run recovers it from its JSONL
+                    if not is_disk_full(exc):
+                        raise
+                    logger.debug("The crawl state could not record the end of the run: %s", exc)
             if release_state(ctx.state):  # the last crawl of this command to finish
                 backup_state(storage, self.crawler.settings)
         ctx.storage.close()
-        report["report_file"] = ctx.storage.display(key) if key else "(not written: no space left on device)"
         if storage.remote:
             report["storage"]["spooled"] = storage.spooled()  # the final count, the report itself included
-            if (storage.work_dir / key).exists():
-                report["report_file"] = str(storage.work_dir / key)  # upload failed: still in the spool
+        report["report_file"] = report_file(storage, key)
         self.crawler.newswarc_report = report
         logger.info("Run report written to %s", report["report_file"])
+
+
+NOT_WRITTEN = "(not written: no space left on device)"
+
+
+def report_file(storage: Any, key: str) -> str:
+    """Where the run report is, for the summary: the output's name for it, the spool file when its
+    upload failed (remote output), or :data:`NOT_WRITTEN` for ``key == ""`` (the disk was full).
+
+    An empty key must not become ``work_dir / ""``: that is the spool directory, which exists.
+    """
+    if not key:
+        return NOT_WRITTEN
+    spooled = storage.work_dir / key
+    if storage.remote and spooled.exists():
+        return str(spooled)  # upload failed: still in the spool
+    return storage.display(key)

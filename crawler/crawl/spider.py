@@ -21,13 +21,12 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet import threads
 
 from crawler.config.seeds import Seed, load_seed
-from crawler.context import count_already_archived, run_context
+from crawler.context import count_already_archived, in_thread, run_context
 from crawler.crawl.items import ArticlePage
+from crawler.crawl.middlewares import ROBOTS_ROUTE
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
 from crawler.crawl.reasons import ERROR_HOSTS, ERRORS, failure_words, host_of
 from crawler.dates import parse_iso as parse_time
@@ -41,7 +40,7 @@ from crawler.urls import canonicalize_url, is_allowed_domain, redact_url, url_pr
 logger = logging.getLogger(__name__)
 
 # Requests for discovery documents go first, then articles, then listing pages.
-PRIORITY = {"robots": 30, "sitemap": 20, "feed": 20, "article": 10, "start": 5, "section": 0, "link": -5}
+PRIORITY = {ROBOTS_ROUTE: 30, "sitemap": 20, "feed": 20, "article": 10, "start": 5, "section": 0, "link": -5}
 HTML_TYPES = (b"text/html", b"application/xhtml")
 FRONTIER_BATCH = 256
 
@@ -84,10 +83,17 @@ class NewsSpider(scrapy.Spider):
 
     # --- requests -----------------------------------------------------------------------
 
-    def _request(self, url: str, route: str, callback, *, depth: int = 0, meta: dict | None = None,
+    def _request(self, url: str | Link, route: str, callback, *, depth: int = 0, meta: dict | None = None,
                  canonical: bool = True) -> scrapy.Request | None:
-        """One request per URL per run, inside the allowed domains, within the page budget."""
-        if (problem := url_problem(url)) is not None:  # never let one bad link stop its page
+        """One request per URL per run, inside the allowed domains, within the page budget.
+
+        A :class:`Link` was checked and canonicalized off the reactor (:func:`vet_links`).
+        """
+        if isinstance(url, Link):
+            problem, url, canonical = url.problem, url.url, False
+        else:
+            problem = url_problem(url)
+        if problem is not None:  # never let one bad link stop its page
             self.crawler.stats.inc_value("newswarc/crawl/skipped/bad_url")
             logger.info("Skipped %s (bad_url): %s", redact_url(url), problem)
             return None
@@ -163,7 +169,7 @@ class NewsSpider(scrapy.Spider):
         if not self.settings.getbool("ROBOTSTXT_OBEY"):
             # Scrapy fetches robots.txt itself when it obeys it; otherwise we still want its sitemaps.
             for url in self.seed.start_urls:
-                if req := self._request(_robots_url(url), "robots", self.parse_robots):
+                if req := self._request(_robots_url(url), ROBOTS_ROUTE, self.parse_robots):
                     yield req
 
     def _robots_parsed(self, robotparser, request) -> None:
@@ -197,7 +203,7 @@ class NewsSpider(scrapy.Spider):
         if response.meta.get("newswarc_undecoded"):
             return  # archived as received, counted and logged by the DecodingMiddleware
         # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
-        sitemap = await _in_thread(parse_sitemap, response.body, response.url)
+        sitemap = await in_thread(parse_sitemap, response.body, response.url)
         for req in self._sitemap_requests(response, sitemap):
             yield req
 
@@ -262,7 +268,7 @@ class NewsSpider(scrapy.Spider):
     async def parse_feed(self, response: Response):
         if response.meta.get("newswarc_undecoded"):
             return  # archived as received, counted and logged by the DecodingMiddleware
-        feed = await _in_thread(parse_feed, response.body, response.url)
+        feed = await in_thread(parse_feed, response.body, response.url)
         for req in self._feed_requests(response, feed):
             yield req
 
@@ -313,7 +319,7 @@ class NewsSpider(scrapy.Spider):
             self._skip(response, "truncated", "body truncated at NEWSWARC_ARCHIVE_MAX_BODY")
             return
         # lxml parsing releases the GIL: do it in a thread so the reactor keeps fetching
-        page = await _in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
+        page = await in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
                                 self.seed.article_url_patterns, self.seed.deny_url_patterns,
                                 response.meta.get("newswarc_discovered"), response.encoding)
         stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
@@ -340,16 +346,16 @@ class NewsSpider(scrapy.Spider):
                 )
         if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
             return  # about/contact pages: archived, not mined for more links
-        for url in page.feeds:
-            if req := self._request(url, "feed", self.parse_feed):
+        for link in page.feeds:
+            if req := self._request(link, "feed", self.parse_feed):
                 stats.inc_value("newswarc/discovery/feeds_found")
                 yield req
-        for url in page.next_pages:
-            if req := self._request(url, "section", self.parse_page, depth=depth):
+        for link in page.next_pages:
+            if req := self._request(link, "section", self.parse_page, depth=depth):
                 yield req
-        for url in page.links:
-            route = "article" if looks_like_article_url(url) else "link"
-            if req := self._request(url, route, self.parse_page, depth=depth + 1):
+        for link in page.links:
+            route = "article" if link.article_like else "link"
+            if req := self._request(link, route, self.parse_page, depth=depth + 1):
                 yield req
 
     # --- bookkeeping ----------------------------------------------------------------------
@@ -383,12 +389,35 @@ class NewsSpider(scrapy.Spider):
         logger.debug("Failed %s: %s", url, failure.getErrorMessage() or kind)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link of a page, checked where the page is parsed (a thread): the reactor only looks it up.
+
+    ``url`` is canonical when ``problem`` is None, else as found (for the skip line).
+    """
+
+    url: str
+    problem: str | None = None
+    article_like: bool = False
+
+
+def vet_links(urls: list[str]) -> list[Link]:
+    """:func:`~crawler.urls.url_problem`, canonicalization and the article-URL test of each link:
+    per-link CPU work (a section page has hundreds) that is not done on the reactor thread."""
+    vetted = []
+    for url in urls:
+        problem = url_problem(url)
+        vetted.append(Link(url, problem) if problem is not None
+                      else Link(canonicalize_url(url), None, looks_like_article_url(url)))
+    return vetted
+
+
 @dataclass
 class PageLinks:
     kind: PageKind
-    feeds: list[str]
-    next_pages: list[str]
-    links: list[str]
+    feeds: list[Link]
+    next_pages: list[Link]
+    links: list[Link]
 
 
 def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns,
@@ -403,14 +432,10 @@ def analyse_page(body: bytes, url: str, content_type: str, article_patterns, den
     return PageLinks(
         kind=classify_page(tree, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree,
                            discovered=discovered),
-        feeds=feed_links(tree, url),
-        next_pages=next_page_links(tree, url),
-        links=extract_links(tree, url),
+        feeds=vet_links(feed_links(tree, url)),
+        next_pages=vet_links(next_page_links(tree, url)),
+        links=vet_links(extract_links(tree, url)),
     )
-
-
-def _in_thread(func, *args):
-    return maybe_deferred_to_future(threads.deferToThread(func, *args))
 
 
 def _robots_url(url: str) -> str:

@@ -44,8 +44,13 @@ def run_report(*, command: str, run_id: str, seed: Any, output: str, started: da
                counts: Mapping[str, Any], status: str, reason: str | None, finish_reason: str,
                downloaded: int = 0, warc_bytes: int = 0, sources: Sequence[str] = (),
                replay: Mapping[str, int] | None = None, damaged: Sequence[Mapping[str, Any]] = (),
-               storage: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The report document; ``counts`` fills in :func:`empty_counts` (unknown keys are an error)."""
+               storage: Mapping[str, Any] | None = None, wacz: Mapping[str, Any] | None = None,
+               quality: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The report document; ``counts`` fills in :func:`empty_counts` (unknown keys are an error).
+
+    ``storage`` is :func:`storage_summary`; ``wacz`` what the run's package holds (or its error);
+    ``quality`` a crawl's per-site table, ``{site: table}``.
+    """
     unknown = set(counts) - set(empty_counts())
     if unknown:
         raise ValueError(f"not run report counts: {sorted(unknown)}")
@@ -68,10 +73,18 @@ def run_report(*, command: str, run_id: str, seed: Any, output: str, started: da
         "counts": {**empty_counts(), **counts},
         "bytes": {"downloaded": downloaded, "warc": warc_bytes},
         "storage": dict(storage) if storage is not None else None,
+        "wacz": dict(wacz) if wacz is not None else None,
         "replay": dict(replay or {}),
         "damaged": [dict(d) for d in damaged],
-        "quality": {"sites": {}},  # a crawl's per-site table (crawl/report.py fills it in)
+        "quality": {"sites": dict(quality or {})},
     }
+
+
+def storage_summary(storage: Any) -> dict[str, int] | None:
+    """The report's ``storage``: upload counts and files still spooled for remote output, None for a directory."""
+    if not storage.remote:
+        return None
+    return {**storage.upload_counts(), "spooled": storage.spooled()}
 
 
 def extract_failures(skipped: Mapping[str, int]) -> int:

@@ -11,8 +11,9 @@ and :meth:`Storage.sync` uploads it later. Writers therefore never know where by
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from crawler.errors import StorageError
@@ -71,9 +72,14 @@ class Storage(Protocol):
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary name, so readers never see half a file."""
+    """Write ``data`` to ``path`` through a temporary name, so readers never see half a file.
+
+    The temporary name holds the pid and the thread: two processes, or two threads of one
+    process, writing the same key never share (and truncate) one temporary file. Not
+    ``mkstemp``: its files are mode 0600, and the output's files keep the user's umask.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -86,8 +92,13 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def inside(root: Path, key: str) -> Path:
-    """``root / key``, refusing a key that is absolute or climbs out with ``..`` (StorageError)."""
-    pure = PurePosixPath(key)
-    if not key or pure.is_absolute() or "\\" in key or "\x00" in key or any(p == ".." for p in pure.parts):
-        raise StorageError(f"{key!r}: a path outside the output {root} is refused")
-    return root / key
+    """``root / key``, refusing a key that is not a plain relative path (StorageError).
+
+    The one key rule of every backend: no absolute key, no ``..`` climbing out, no empty or
+    ``.`` segment (``a//b`` would name another S3 object than the local file ``a/b``), no
+    backslash or NUL.
+    """
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or "\x00" in key or any(p in ("", ".", "..") for p in parts):
+        raise StorageError(f"{key!r}: invalid key (a path outside the output {root} is refused)")
+    return root.joinpath(*parts)

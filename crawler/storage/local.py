@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from crawler.errors import StorageError
 from crawler.storage.base import atomic_write, inside
+from crawler.storage.spool import is_finished
 
 
 class LocalStorage:
@@ -57,8 +58,7 @@ class LocalStorage:
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*")):
-            name = path.name
-            if path.is_file() and not name.endswith((".open", ".tmp")) and not name.startswith("."):
+            if path.is_file() and is_finished(path.name):
                 yield path.relative_to(self.work_dir).as_posix()
 
     def sync(self) -> int:

@@ -91,10 +91,12 @@ class RunLock:
         self.release()
 
 
+# the words of every OutputBusy line, the directory lock's and the S3 lease's (one phrase to look for)
+IN_USE = "is in use by another newswarc run"
 
 
 class OutputBusy(NewswarcError):
-    """Another newswarc command is writing this output (exit 1)."""
+    """Another newswarc command is writing this output (exit 1; its message holds :data:`IN_USE`)."""
 
 
 def lock_output(work_dir: Path, display: str, command: str = "") -> RunLock:
@@ -103,6 +105,6 @@ def lock_output(work_dir: Path, display: str, command: str = "") -> RunLock:
     lock = RunLock(Path(work_dir), OUTPUT_LOCK, holder=holder)
     if not lock.acquire():
         pid, what = lock.holder_pid(), lock.holder_text()
-        raise OutputBusy(f"{display} is in use by another newswarc run (pid {pid}{', ' + what if what else ''}); "
+        raise OutputBusy(f"{display} {IN_USE} (pid {pid}{', ' + what if what else ''}); "
                          f"run again when it has ended")
     return lock

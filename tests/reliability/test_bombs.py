@@ -7,12 +7,14 @@ further; the good articles around them are all kept, once; peak memory stays bou
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 
 import brotlicffi
 import pytest
 
-from tests.crawl_helpers import read_jsonl, run_reports, write_seed
+from tests.crawl_helpers import ROOT, read_jsonl, run_reports, write_seed
 from tests.reliability.hostile import FAST, HostileServer, Reply, news_site, no_traceback, run_newswarc
 from tests.warc_checks import all_records
 
@@ -117,3 +119,43 @@ def test_bombs_are_archived_flagged_counted_and_memory_stays_bounded(tmp_path, b
     assert sorted(r["url"] for r in read_jsonl(replayed, open_parts=True)) == sorted(good)
     print(f"replay peak RSS {run.peak_rss_mb:.0f} MB; {run.stderr.strip().splitlines()[-1]}")
     assert run.peak_rss_mb < RSS_BOUND_MB
+
+
+DECODE_OFF_THE_REACTOR = r"""
+import gzip, threading
+from scrapy.http import Request, Response
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.test import get_crawler
+from twisted.internet import reactor
+from crawler.crawl.middlewares import DecodingMiddleware
+from crawler.warc import codecs
+
+threads, decode = [], codecs.decode_body
+def recording(*args, **kwargs):
+    threads.append(threading.current_thread() is threading.main_thread())
+    return decode(*args, **kwargs)
+codecs.decode_body = recording
+
+crawler = get_crawler(settings_dict={"NEWSWARC_ARCHIVE_MAX_DECODED": 1 << 20, "COMPRESSION_ENABLED": True})
+mw = DecodingMiddleware(crawler)
+crawler.stats.open_spider(None)
+request = Request("http://x.test/a")
+body = b"<html><body>" + b"word " * 10000 + b"</body></html>"
+response = Response(request.url, body=gzip.compress(body), request=request,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "text/html"})
+out = []
+def done(result):
+    out.append(result)
+    reactor.stop()
+reactor.callWhenRunning(lambda: deferred_from_coro(mw.process_response(request, response)).addBoth(done))
+reactor.run()
+print(threads, out[0].body == body)
+"""
+
+
+def test_bodies_are_decoded_off_the_reactor_thread():
+    """The DecodingMiddleware's decoding runs in the thread pool; the reactor thread only awaits it."""
+    proc = subprocess.run([sys.executable, "-c", DECODE_OFF_THE_REACTOR], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["[False]", "True"], proc.stdout  # one decode, not on the main thread

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from crawler.errors import StorageError
-from crawler.storage.lock import OutputBusy
+from crawler.storage.lock import IN_USE, OutputBusy
 from crawler.storage.s3.errors import describe_error
 
 logger = logging.getLogger(__name__)
@@ -54,34 +54,42 @@ class S3Lease:
             try:
                 self.etag = self._put(IfNoneMatch="*")
             except ClientError as exc:
-                if _code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                if not _held(exc):
                     raise
                 current = self.storage._client.get_object(Bucket=self.storage.bucket, Key=self.key)
                 lease = _parse(current["Body"].read())
                 if lease.get("expires", 0) > time.time() and not _dead_here(lease):
                     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(lease["expires"]))
-                    raise OutputBusy(f"{self.storage.uri} is in use by another newswarc run ({lease.get('holder', '?')} "
+                    raise OutputBusy(f"{self.storage.uri} {IN_USE} ({lease.get('holder', '?')} "
                                      f"on {lease.get('host', '?')}, pid {lease.get('pid', '?')}; lease until {until}); "
                                      f"run again when it has ended") from None
                 self.etag = self._put(IfMatch=current["ETag"])  # expired: take it over (one taker wins)
                 logger.info("%s: took over an expired lease of %s", self.storage.uri, lease.get("holder", "?"))
         except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "412", "409", "ConditionalRequestConflict"):
-                raise OutputBusy(f"{self.storage.uri} is in use by another newswarc run (it took the lease "
+            if _held(exc):
+                raise OutputBusy(f"{self.storage.uri} {IN_USE} (it took the lease "
                                  f"a moment ago); run again when it has ended") from None
-            raise StorageError(f"{self.storage.display(LEASE_KEY)}: {describe_error(exc, None)[0]}") from None
+            raise StorageError(f"{self.storage.display(LEASE_KEY)}: {self._why(exc)}") from None
         except BotoCoreError as exc:
-            raise StorageError(f"{self.storage.display(LEASE_KEY)}: {describe_error(exc, None)[0]}") from None
+            raise StorageError(f"{self.storage.display(LEASE_KEY)}: {self._why(exc)}") from None
         self._thread = threading.Thread(target=self._renew, name="newswarc-lease", daemon=True)
         self._thread.start()
+
+    def _why(self, exc: BaseException) -> str:
+        """The one-line reason, naming the configured endpoint (not the default AWS one) when it is unreachable."""
+        return describe_error(exc, self.storage.endpoint_url)[0]
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 3):
             try:
                 self.etag = self._put(self.storage._check_client, IfMatch=self.etag or "")  # one attempt
             except Exception as exc:  # noqa: BLE001 - S3 down a while: the next renewal tries again
-                logger.warning("%s: could not renew the output lease: %s", self.storage.uri,
-                               describe_error(exc, None)[0])
+                if _held(exc):  # it expired (S3 was unreachable too long) and another run took it over
+                    logger.warning("%s: the output lease was taken over by another run; no longer renewing it",
+                                   self.storage.uri)
+                    self.etag = None  # not ours: release() leaves it alone
+                    return
+                logger.warning("%s: could not renew the output lease: %s", self.storage.uri, self._why(exc))
 
     def release(self) -> None:
         self._stop.set()
@@ -110,8 +118,15 @@ def _dead_here(lease: dict) -> bool:
     return False
 
 
-def _code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+def _held(exc: BaseException) -> bool:
+    """A conditional write refused (412 precondition failed, 409 conflict): another run holds the lease.
+
+    By code or by HTTP status: a 412 may come without an error body (and so without a code).
+    """
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409") or status in (409, 412)
 
 
 def _parse(data: bytes) -> dict:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from crawler.config import settings as default_settings
 from crawler.errors import StorageError
-from crawler.storage.base import atomic_write
+from crawler.storage.base import atomic_write, inside
 from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage, is_timeout
 from crawler.storage.s3.redact import protect_sdk_logs
 from crawler.storage.spool import claim_spool, default_spool_dir, is_finished, prune_empty_dirs, spooled_keys
@@ -316,10 +316,7 @@ class S3Storage:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _spool_path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise StorageError(f"{self.uri}: invalid key {key!r}")
-        return self.work_dir.joinpath(*parts)
+        return inside(self.work_dir, key)
 
     def _put_args(self) -> dict[str, str]:
         return {k: v for k, v in self.extra_args.items() if k != "ChecksumAlgorithm"}
