@@ -4,7 +4,8 @@
 written here, not crawled: ``articles/SITE/RUN_ID.jsonl`` files with N rows shaped as the crawl
 writes them (every field, a WARC pointer, ~2.5 KB of text each), over 4 sites, 2 runs and 14
 months, 5 % of them a second version of an article of the first run. The export runs in its own
-process, and its peak RSS is the kernel's ``ru_maxrss`` for that process alone (``os.wait4``).
+process under a minimal parent (:func:`bench.harness.via_fresh_parent`), and its peak RSS is the
+kernel's ``ru_maxrss`` for it: not inflated by the size of whoever runs the bench (pytest).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.harness import read_rss_kib, via_fresh_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ("alpha", "bravo", "charlie", "delta")
@@ -80,14 +83,14 @@ def write_synthetic_archive(root: Path, n_articles: int, seed: int = 1) -> int:
 def measure_export(archive: Path, out: Path, fmt: str = "parquet") -> dict:
     """Run ``newswarc export`` in a child process; its exit code, seconds and peak RSS (MiB)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "export", str(archive), "--out", str(out),
-                             "--format", fmt, "-q"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    rss_file = Path(out).parent / f".{Path(out).name}.rss"
+    cmd = [sys.executable, "-m", "crawler.cli", "export", str(archive), "--out", str(out), "--format", fmt, "-q"]
+    proc = subprocess.run(via_fresh_parent(cmd, rss_file), cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_kib = read_rss_kib(rss_file)
+    rss_file.unlink(missing_ok=True)
     return {"returncode": proc.returncode, "seconds": round(time.perf_counter() - started, 1),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stderr": stderr[-2000:]}
+            "peak_rss_mib": round(peak_kib / 1024, 1), "stderr": proc.stderr.decode("utf-8", "replace")[-2000:]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness import read_rss_kib, via_fresh_parent
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -80,12 +82,14 @@ def parallel(warcs: list[Path], workers: int = 0) -> tuple[int, float]:
 
 
 def peak_rss(warcs: list[Path], workers: int = 2) -> int:
-    """Peak RSS (KiB) of a ``newswarc replay`` process, measured by a fresh parent (RUSAGE_CHILDREN)."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, "
-             "stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    cmd = [sys.executable, "-c", probe, sys.executable, "-m", "crawler.cli", "replay", *map(str, warcs),
-           "--jsonl", os.devnull, "--workers", str(workers), "-q"]
-    return int(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip())
+    """Peak RSS (KiB) of a ``newswarc replay`` process, measured under a minimal parent."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        cmd = [sys.executable, "-m", "crawler.cli", "replay", *map(str, warcs), "--jsonl", os.devnull,
+               "--workers", str(workers), "-q"]
+        subprocess.run(via_fresh_parent(cmd, rss_file), cwd=ROOT, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        return read_rss_kib(rss_file)
 
 
 def measure_round(warcs: list[Path], workers: int = 0) -> dict[str, Any]:

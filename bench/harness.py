@@ -280,3 +280,38 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
                     processes=len(sampler.cpu), returncode=proc.returncode)
 
+
+
+# A parent as small as Python gets, between a big process (pytest, the bench) and the command measured.
+# Linux carries the parent's peak RSS into a forked child's ``ru_maxrss`` (exec keeps the old memory's
+# high-water mark in the process's rusage), so a 300 MiB pytest made every command it ran look like a
+# 300 MiB command. The child of this parent starts from the parent's few MiB.
+_FRESH_PARENT = """
+import os, signal, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+for sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(sig, lambda n, _f: proc.send_signal(n))
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def via_fresh_parent(cmd: list[str], rss_file: Path) -> list[str]:
+    """``cmd`` run under a minimal Python parent that writes the command's ``ru_maxrss`` (KiB: the
+    command and the processes it reaped) to ``rss_file`` and exits as the command did. Signals
+    SIGTERM/SIGINT are passed on to the command."""
+    return [sys.executable, "-c", _FRESH_PARENT, str(rss_file), *cmd]
+
+
+def read_rss_kib(rss_file: Path) -> int:
+    """What :func:`via_fresh_parent` wrote (0 when the parent was killed before it could)."""
+    try:
+        return int(Path(rss_file).read_text() or 0)
+    except (OSError, ValueError):
+        return 0

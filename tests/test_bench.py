@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import ROOT, StaticSite, nginx_binary, run_measured
+from bench.harness import ROOT, StaticSite, nginx_binary, read_rss_kib, run_measured
 
 
 def _get(port: int, path: str) -> tuple[int, str, bytes]:
@@ -102,3 +102,30 @@ def test_quality_section_skips_missing_data_sets_with_one_line_and_keeps_the_doc
     # a second run replaces the table between its markers instead of appending another one
     subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     assert doc.read_text(encoding="utf-8").count("WCXB dev: skipped") == 1
+
+
+BIG_PARENT = """
+import subprocess, sys
+from pathlib import Path
+from bench.harness import read_rss_kib, via_fresh_parent
+ballast = bytearray(300 * 2**20)
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1  # 300 MiB resident, as a long pytest run is
+small = [sys.executable, "-c", "x = bytearray(20 * 2**20)"]
+rss_file = Path(sys.argv[1])
+direct = subprocess.run(small, capture_output=True)
+assert subprocess.run(via_fresh_parent(small, rss_file)).returncode == 0
+import resource
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, read_rss_kib(rss_file) // 1024)
+"""
+
+
+def test_a_commands_peak_rss_is_its_own_not_its_big_parents(tmp_path: Path) -> None:
+    """A 20 MiB command run from a 300 MiB process: plain ``ru_maxrss`` says 300+, the fresh parent ~30."""
+    proc = subprocess.run([sys.executable, "-c", BIG_PARENT, str(tmp_path / "rss")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    direct_mib, measured_mib = map(int, proc.stdout.split())
+    assert direct_mib >= 300  # the kernel's carry-over this works around (if it ever goes, so can the parent)
+    assert 20 <= measured_mib < 100
+    assert read_rss_kib(tmp_path / "missing") == 0

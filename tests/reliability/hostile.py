@@ -9,14 +9,17 @@ so a test can check that none of them is lost or duplicated next to the hostile 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.harness import read_rss_kib, via_fresh_parent
 from tests import crawl_helpers
 from tests.crawl_helpers import ROOT
 
@@ -134,33 +137,29 @@ class Run:
 
 def run_newswarc(*args: str, timeout: float = 240, env: dict | None = None, stdout=None,
                  cwd: Path | None = None) -> Run:
-    """``newswarc ARGS`` in a subprocess; its peak RSS comes from ``wait4``, which counts the
+    """``newswarc ARGS`` in a subprocess; its peak RSS is its ``ru_maxrss`` under a minimal parent
+    (:func:`bench.harness.via_fresh_parent`: pytest's own size does not count), which counts the
     processes it reaped (WARC writer, extraction workers) too. ``stdout`` may be a pipe's write end."""
-    import tempfile
-    import time
-
-    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=cwd or ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                                stdin=subprocess.DEVNULL, stdout=stdout if stdout is not None else out_file,
-                                stderr=err_file)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_dir = Path(tmp)
+        rss_file = tmp_dir / "rss"
+        with open(tmp_dir / "out", "w+b") as out_file, open(tmp_dir / "err", "w+b") as err_file:
+            proc = subprocess.Popen(via_fresh_parent([sys.executable, "-m", "crawler.cli", *args], rss_file),
+                                    cwd=cwd or ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                                    stdin=subprocess.DEVNULL, stdout=stdout if stdout is not None else out_file,
+                                    stderr=err_file, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the parent and newswarc with its workers
+                proc.wait()
                 err_file.seek(0)
                 raise AssertionError(f"newswarc {' '.join(args)} did not end in {timeout}s: "
-                                     f"{err_file.read()[-2000:].decode(errors='replace')}")
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out_file.seek(0)
-        err_file.seek(0)
-        return Run(proc.returncode, out_file.read().decode(errors="replace"),
-                   err_file.read().decode(errors="replace"), usage.ru_maxrss / 1024)
+                                     f"{err_file.read()[-2000:].decode(errors='replace')}") from None
+            out_file.seek(0)
+            err_file.seek(0)
+            return Run(proc.returncode, out_file.read().decode(errors="replace"),
+                       err_file.read().decode(errors="replace"), read_rss_kib(rss_file) / 1024)
 
 
 def no_traceback(text: str) -> bool:
