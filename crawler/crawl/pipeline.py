@@ -172,9 +172,9 @@ class ArticlePipeline:
             self._remember(item, article, location)
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
-        row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
-        row.update(route=item.route, kind_reason=item.kind_reason, **row_fields(None),
-                   **{k: v for k, v in item.discovered.items() if k not in row})
+        row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc, route=item.route,
+                        kind_reason=item.kind_reason)
+        row.update({k: v for k, v in item.discovered.items() if k not in row})
         if version == "changed":
             # a new version of an article archived before: both are kept, the new text beside the old
             row["version_of"] = row["id"]
