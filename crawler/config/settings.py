@@ -102,10 +102,11 @@ NEWSWARC_DISTRIBUTED = False
 NEWSWARC_DISTRIBUTED_IDLE_SECONDS = 10.0  # worker --until-idle: the fleet idle this long, then exit
 NEWSWARC_DISTRIBUTED_LEASE_POLL = 0.05  # seconds between tries for a busy domain's lease
 NEWSWARC_DISTRIBUTED_POLL = 0.25  # heartbeat: acknowledge done requests, wake an idle engine
+NEWSWARC_DISTRIBUTED_UNTIL_IDLE = False  # worker --until-idle: exit once the fleet has no work (else wait)
 NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead: its requests go back
 NEWSWARC_REDIS_PREFIX = "newswarc"
 NEWSWARC_REDIS_TIMEOUT = 5.0
-NEWSWARC_REDIS_URL = None  # the environment's NEWSWARC_REDIS_URL wins; default redis://127.0.0.1:6379/0
+NEWSWARC_REDIS_URL = "redis://127.0.0.1:6379/0"  # the environment's NEWSWARC_REDIS_URL wins
 
 # --- extract: trafilatura in a process pool
 NEWSWARC_EXTRACT_ENABLED = True

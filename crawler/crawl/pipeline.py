@@ -160,7 +160,7 @@ class ArticlePipeline:
             self.quality.skipped(result.reason or "unknown")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
             raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
-        duplicate = self.dedup.duplicate_of(article)
+        duplicate = self._duplicate_of(article)
         if duplicate:
             stats.inc_value(f"newswarc/extract/duplicates/{duplicate}")
             logger.info("Duplicate article %s (%s)", item.url, duplicate)
@@ -194,6 +194,10 @@ class ArticlePipeline:
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item
+
+    def _duplicate_of(self, article: Article) -> str | None:
+        """Why ``article`` is not written, or None; a hook so a fleet member can add its Redis claim."""
+        return self.dedup.duplicate_of(article)
 
     def _version_of(self, article) -> str | None:
         """``None`` for a new article; ``"unchanged"`` or ``"changed"`` for one archived in an earlier run."""
