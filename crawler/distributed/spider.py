@@ -44,8 +44,8 @@ class DistributedNewsSpider(NewsSpider):
         super().__init__(*args, **kwargs)
         self._requested = _Forgetful()
         self._emitted = _Forgetful()  # a request done again (after a dead worker or an outage) yields its article again
-        self.until_idle = False
-        self.idle_seconds = 10.0
+        self.until_idle = False  # both from the settings (from_crawler)
+        self.idle_seconds = 0.0
         self._idle_since: float | None = None
         self._robots_runs: dict[str, set[str]] = {}  # run -> hosts whose robots.txt sitemaps were queued
         self._run_of_robots: str | None = None  # the run whose robots.txt sitemaps are being queued
