@@ -14,7 +14,8 @@ import logging
 import sys
 from typing import Any
 
-from crawler.cli.settings import CliError, build_settings
+from crawler.cli.args import CliError
+from crawler.cli.settings import build_settings
 from crawler.dataset.export import ExportError, ExportOptions, check_fields, export
 from crawler.dataset.html_report import pct, render_html
 from crawler.dataset.quality import compare_runs
