@@ -102,7 +102,6 @@ NEWSWARC_DISTRIBUTED = False
 NEWSWARC_DISTRIBUTED_IDLE_SECONDS = 10.0  # worker --until-idle: the fleet idle this long, then exit
 NEWSWARC_DISTRIBUTED_LEASE_POLL = 0.05  # seconds between tries for a busy domain's lease
 NEWSWARC_DISTRIBUTED_POLL = 0.25  # heartbeat: acknowledge done requests, wake an idle engine
-NEWSWARC_DISTRIBUTED_UNTIL_IDLE = False  # worker --until-idle: exit once the fleet has no work (else wait)
 NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead: its requests go back
 NEWSWARC_REDIS_PREFIX = "newswarc"
 NEWSWARC_REDIS_TIMEOUT = 5.0
