@@ -229,3 +229,18 @@ def test_export_from_and_to_s3(variant_crawl, s3_bucket, tmp_path):
     remote = pq.read_table(tmp_path / "down")
     assert sorted(remote.column("id").to_pylist()) == sorted(local.column("id").to_pylist())
     assert remote.schema.equals(SCHEMA)
+
+
+def test_report_of_replay_reports_only_exits_2(tmp_path):
+    """A replay's report has an empty quality table ({"sites": {}}): nothing to compare, exit 2."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "20261101T060000Z-replay-1.json").write_text(json.dumps({"quality": {"sites": {}}}))
+    proc = newswarc("report", str(tmp_path))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no run reports" in proc.stderr
+
+
+def test_export_date_errors_name_their_option(tmp_path):
+    write_synthetic_archive(tmp_path / "archive", 20)
+    for flag in ("--since", "--until"):
+        proc = newswarc("export", str(tmp_path / "archive"), "--out", str(tmp_path / "out"), flag, "junk")
+        assert proc.returncode == 2 and proc.stderr.startswith(f"newswarc: {flag} 'junk'"), proc.stderr

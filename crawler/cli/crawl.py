@@ -1,7 +1,8 @@
 """The crawl commands (``crawl``, ``seeds``, ``schedule``) and what every command shares.
 
-Shared: Scrapy settings from the profile and flags, the output check, and
-:func:`run_crawl` (``demo`` and ``replay --crawl`` crawl through it too).
+Shared: the output check and :func:`run_crawl` (``demo`` and ``replay --crawl`` crawl through
+it too); Scrapy settings from the profile and flags are built in :mod:`crawler.cli.settings`
+(imported here, as before).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
@@ -26,15 +26,12 @@ from crawler.cli.args import (
     EXIT_STDOUT_CLOSED,
     CliError,
 )
-from crawler.cli.logs import OwnLinesOnly, hidden_note, log_file_handler, plain_default
+from crawler.cli.logs import OwnLinesOnly, hidden_note, plain_default
 from crawler.cli.progress import AboveLine, CrawlProgress, crawl_stats
+from crawler.cli.settings import build_settings
 from crawler.cli.summary import crawl_summary, outcome_problem, plural
-from crawler.config.check import check_setting_name, check_settings
 from crawler.config.seeds import (
-    default_profile,
-    find_profile,
     list_seed_files,
-    load_profile,
     load_seed,
     resolve_seed_path,
 )
@@ -59,37 +56,6 @@ def stdout_closed(stopped: str) -> int:
     as a shell reports ``yes | head``. ``stopped`` says what stopped and what is kept."""
     print(f"newswarc: stdout was closed after {stdout_stream().lines} JSONL lines: {stopped}", file=sys.stderr)
     return EXIT_STDOUT_CLOSED
-
-
-def build_settings(args: argparse.Namespace) -> Any:
-    """Scrapy settings: project defaults < profile < command-line flags."""
-
-    settings = Settings()
-    settings.setmodule("crawler.config.settings", priority="project")
-    profile = getattr(args, "settings", None)
-    profile = find_profile(profile) if profile is not None else default_profile()
-    if profile is not None:
-        settings.setdict(load_profile(profile), priority="project")
-    if getattr(args, "out", None):
-        settings.set("NEWSWARC_OUTPUT_URI", args.out, priority="cmdline")
-    if getattr(args, "max_pages", None):
-        settings.set("NEWSWARC_CRAWL_MAX_PAGES", args.max_pages, priority="cmdline")
-    if getattr(args, "jsonl", None) == "-":
-        settings.set("NEWSWARC_OUTPUT_JSONL_STDOUT", True, priority="cmdline")
-    for item in getattr(args, "set", None) or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.isupper():
-            raise CliError(f"-s {item}: expected NAME=VALUE with an upper-case Scrapy setting name")
-        check_setting_name(key)
-        settings.set(key, value, priority="cmdline")
-    settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else
-                 ("ERROR" if args.quiet else "WARNING"), priority="cmdline")
-    if getattr(args, "log_file", None):
-        log_file_handler(args.log_file, args.verbose).close()  # one line if it cannot be written, not Scrapy's traceback
-        settings.set("LOG_FILE", args.log_file, priority="cmdline")
-        settings.set("LOG_LEVEL", "DEBUG" if args.verbose > 1 else "INFO", priority="cmdline")
-    check_settings(settings)  # one line and exit 2 for a bad value, before anything starts
-    return settings
 
 
 def check_output(settings, *, exclusive: bool = True, uri: str | None = None) -> None:

@@ -14,41 +14,39 @@ import logging
 import sys
 from typing import Any
 
-from crawler.cli.crawl import build_settings
+from crawler.cli.args import CliError
+from crawler.cli.settings import build_settings
 from crawler.dataset.export import ExportError, ExportOptions, check_fields, export
-from crawler.dataset.html_report import render_html
+from crawler.dataset.html_report import pct, render_html
 from crawler.dataset.quality import compare_runs
-from crawler.errors import NewswarcError
-from crawler.replay.replayer import ReplayError, parse_when
 from crawler.storage import open_storage
 from crawler.warc.sources import SourceSettings
 
 logger = logging.getLogger(__name__)
 
 
-class ReportError(NewswarcError):
-    """No run reports to compare (exit code 2)."""
-
-    exit_code = 2
-
-
-def _storage(uri: str, args: argparse.Namespace, *, read_only: bool = False) -> Any:
+def _storage(uri: str, settings: Any, *, read_only: bool = False) -> Any:
     """The storage at ``uri``; one only read from never claims the spool directory of the output."""
-    settings = build_settings(args)
     return open_storage(uri, SourceSettings(settings) if read_only else settings)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     check_fields(args.fields)
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, end=True) if args.until else None
-    except ReplayError as exc:
-        raise ExportError(str(exc)) from None
+    since = until = None
+    if args.since or args.until:
+        # only with a date filter: the replay module brings the extraction stack (trafilatura, its
+        # language model), which a plain export does not need (its peak memory is what it imports)
+        from crawler.replay.replayer import ReplayError, parse_when
+        try:
+            since = parse_when(args.since) if args.since else None
+            until = parse_when(args.until, end=True, flag="--until") if args.until else None
+        except ReplayError as exc:
+            raise ExportError(str(exc)) from None
     options = ExportOptions(format=args.format, sites=tuple(args.site or ()), since=since, until=until,
                             fields=args.fields, versions=args.versions)
-    archive = _storage(args.archive, args, read_only=True)
-    out = _storage(args.out or f"{args.archive.rstrip('/')}-{args.format}", args)
+    settings = build_settings(args)
+    archive = _storage(args.archive, settings, read_only=True)
+    out = _storage(args.out or f"{args.archive.rstrip('/')}-{args.format}", settings)
     out.check()
     try:
         result = export(archive, out, options)
@@ -75,22 +73,23 @@ def _read_reports(archive: Any) -> list[dict[str, Any]]:
         except (OSError, ValueError) as exc:
             logger.warning("%s: unreadable run report skipped (%s)", archive.display(key), exc)
             continue
-        if isinstance(report, dict) and isinstance(report.get("quality"), dict):
+        quality = report.get("quality") if isinstance(report, dict) else None
+        if isinstance(quality, dict) and quality.get("sites"):  # a replay's table is empty: {"sites": {}}
             reports.append(report)
     return reports
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    archive = _storage(args.archive, args, read_only=True)
+    archive = _storage(args.archive, build_settings(args), read_only=True)
     reports = _read_reports(archive)
     if not reports:
-        raise ReportError(f"{archive.display('runs/')}: no run reports with a quality table")
+        raise CliError(f"{archive.display('runs/')}: no run reports with a quality table")
     verdicts = compare_runs(reports)
     for v in verdicts:
         last = v.runs[-1].quality
         state = "DROP" if v.flagged else "ok"
         print(f"{state:4} {v.site}: {len(v.runs)} run(s); last: {last.get('articles', 0)} articles, "
-              f"dated {_pct(last.get('share_dated'))}, median {last.get('median_words') or 0:g} words"
+              f"dated {pct(last.get('share_dated'))}, median {last.get('median_words') or 0:g} words"
               + "".join(f"\n     {d}" for d in v.drops))
     if args.html:
         try:
@@ -101,6 +100,3 @@ def cmd_report(args: argparse.Namespace) -> int:
             return 2
     return 1 if any(v.flagged for v in verdicts) else 0
 
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"

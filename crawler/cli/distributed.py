@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.cli.crawl import (
     EXIT_INCOMPLETE,
@@ -52,36 +50,16 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     server, keys = connect(settings), Keys.from_settings(settings)
     for seed in seeds:
         run = fleet.enqueue(server, keys, seed)
-        print(f"{seed.name}: run {run} queued for the fleet ({sum(fleet.workers(server, keys).values())} "
-              f"workers alive)", file=sys.stderr)
+        if not args.quiet:
+            print(f"{seed.name}: run {run} queued for the fleet ({sum(fleet.workers(server, keys).values())} "
+                  f"workers alive)", file=sys.stderr)
     return 0
-
-
-def status(server: Any, keys: Keys, *, domains: int = 10) -> dict:
-    """Queue depth per seed and domain, workers, articles archived, errors."""
-    out: dict[str, Any] = {"workers": fleet.workers(server, keys), "seeds": {}}
-    for name in sorted(fleet.seeds(server, keys)):
-        run = server.get(keys.current_run(name))
-        run = run.decode() if run else None
-        per_domain: Counter[str] = Counter()
-        for data, _ in server.zscan_iter(keys.queue(name), count=1000):
-            per_domain[data.split(b" ", 1)[0].decode() if data[:1] != b"{" else urlsplit(json.loads(data)["url"]).netloc] += 1
-        counters = {k.decode(): int(v) for k, v in server.hgetall(keys.counters(name)).items()}
-        out["seeds"][name] = {
-            "run": run, "queued": sum(per_domain.values()), "starts_waiting": server.llen(keys.starts(name)),
-            "in_flight": fleet.in_flight(server, keys, name),
-            "seen_this_run": server.scard(keys.seen(name, run)) if run else 0,
-            "queued_by_domain": dict(per_domain.most_common(domains)),
-            "articles": counters.get("articles", 0), "errors": counters.get("errors", 0),
-            "pages": counters.get("pages", 0),
-        }
-    return out
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     server, keys = connect(settings), Keys.from_settings(settings)
-    info = status(server, keys)
+    info = fleet.status(server, keys)
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return 0

@@ -105,7 +105,7 @@ NEWSWARC_DISTRIBUTED_POLL = 0.25  # heartbeat: acknowledge done requests, wake a
 NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT = 30.0  # a worker silent this long is dead: its requests go back
 NEWSWARC_REDIS_PREFIX = "newswarc"
 NEWSWARC_REDIS_TIMEOUT = 5.0
-NEWSWARC_REDIS_URL = None  # the environment's NEWSWARC_REDIS_URL wins; default redis://127.0.0.1:6379/0
+NEWSWARC_REDIS_URL = "redis://127.0.0.1:6379/0"  # the environment's NEWSWARC_REDIS_URL wins
 
 # --- extract: trafilatura in a process pool
 NEWSWARC_EXTRACT_ENABLED = True

@@ -177,7 +177,7 @@ class ArticlePipeline:
             self.quality.skipped(result.reason or "unknown")
             logger.warning("Skipped %s (%s): no article extracted", item.url, result.reason)
             raise DropItem(f"no article: {result.reason}", log_level="DEBUG")
-        duplicate = self.dedup.duplicate_of(article)
+        duplicate = self._duplicate_of(article)
         if duplicate:
             stats.inc_value(f"newswarc/extract/duplicates/{duplicate}")
             logger.info("Duplicate article %s (%s)", item.url, duplicate)
@@ -189,9 +189,9 @@ class ArticlePipeline:
             self._remember(item, article, location)
             raise DropItem("unchanged since an earlier run", log_level="DEBUG")
         warc = dataclasses.asdict(location) if location is not None else None
-        row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc)
-        row.update(route=item.route, kind_reason=item.kind_reason, **row_fields(None),
-                   **{k: v for k, v in item.discovered.items() if k not in row})
+        row = jsonl_row(article, site=item.site, fetched_at=item.fetched_at, warc=warc, route=item.route,
+                        kind_reason=item.kind_reason)
+        row.update({k: v for k, v in item.discovered.items() if k not in row})
         if version == "changed":
             # a new version of an article archived before: both are kept, the new text beside the old
             row["version_of"] = row["id"]
@@ -210,6 +210,10 @@ class ArticlePipeline:
         stats.inc_value("newswarc/extract/articles")
         stats.inc_value("newswarc/extract/words", article.word_count)
         return item
+
+    def _duplicate_of(self, article: Article) -> str | None:
+        """Why ``article`` is not written, or None; a hook so a fleet member can add its Redis claim."""
+        return self.dedup.duplicate_of(article)
 
     def _version_of(self, article) -> str | None:
         """``None`` for a new article; ``"unchanged"`` or ``"changed"`` for one archived in an earlier run."""

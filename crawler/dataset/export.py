@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from crawler.dataset.schema import NAMES, SCHEMA, json_record, month_of, parse_utc, to_record
 from crawler.errors import NewswarcError
+from crawler.output.writer import safe_part
 from crawler.storage.local import LocalStorage
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ MANIFEST = "_export.json"
 _OPEN_SPILLS = 64  # spill files kept open at once (the others are reopened to append)
 _RUN_ID = re.compile(r"^(\d{8}T\d{6}Z-[^-]+-\d+)(?:-\d{3})?$")
 _PART = re.compile(r"^(.*)-\d{3}$")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class ExportError(NewswarcError):
@@ -114,10 +114,6 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield from parts
     if rest:
         yield rest
-
-
-def _safe(part: str) -> str:
-    return _UNSAFE.sub("_", part).strip("._") or "_"
 
 
 class _Spills:
@@ -217,7 +213,7 @@ def _scan(archive: Any, options: ExportOptions, spills: _Spills, result: ExportR
                 ordinal += 1
                 ids += _id_key(ident)
                 ranks.append(_version_rank(row.get("fetched_at"), ordinal))
-                partition = (_safe(str(site)), month_of(row.get("published")) or "unknown")
+                partition = (safe_part(str(site)), month_of(row.get("published")) or "unknown")
                 spills.append(partition, b"%d\t%s\t%s\n" % (ordinal, run_id, line.rstrip(b"\r")))
     return _latest(ids, ranks)
 

@@ -33,7 +33,8 @@ ul{margin:4px 0 6px 18px;padding:0;color:#c62828}table{border-collapse:collapse;
 td{padding:1px 8px 1px 0}td.n{text-align:right}"""
 
 
-def _pct(v: float | None) -> str:
+def pct(v: float | None) -> str:
+    """A share as a whole percentage; ``-`` when there was nothing to count (the HTML and the CLI)."""
     return "-" if v is None else f"{100 * v:.0f}%"
 
 
@@ -109,8 +110,8 @@ def _card(v: SiteVerdict) -> str:
     status = ('<span class="bad">quality drop</span>' if v.flagged else '<span class="ok">ok</span>')
     drops = "".join(f"<li>{escape(d)}</li>" for d in v.drops)
     rows = [("runs", str(len(v.runs))), ("articles (last run)", str(last.get("articles", 0))),
-            ("dated", _pct(last.get("share_dated"))), ("with author", _pct(last.get("share_author"))),
-            ("with title", _pct(last.get("share_title"))), ("with language", _pct(last.get("share_language"))),
+            ("dated", pct(last.get("share_dated"))), ("with author", pct(last.get("share_author"))),
+            ("with title", pct(last.get("share_title"))), ("with language", pct(last.get("share_language"))),
             ("median words", f"{last.get('median_words') or 0:g}"),
             ("empty / short bodies", f"{last.get('empty_bodies', 0)} / {last.get('short_bodies', 0)}"),
             ("paywalled (truncated)", f"{last.get('paywalled', 0)} ({last.get('truncated_by_paywall', 0)})"),

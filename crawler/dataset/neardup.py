@@ -26,16 +26,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from crawler.config import settings as defaults
+
 logger = logging.getLogger(__name__)
 
 SHINGLE = 3
 NUM_PERM = 128
-DEFAULT_THRESHOLD = 0.7
+DEFAULT_THRESHOLD = defaults.NEWSWARC_NEAR_DUPLICATE_THRESHOLD
 _SEED = 1
 _WORD = re.compile(r"\w+")
 _PARAMS_KEY = "minhash_params"
 _LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _LOCKS_LOCK = threading.Lock()
+_WARNED_NO_TABLES = False  # open_index said once that the state cannot hold signatures
 
 
 class NearDuplicate(NamedTuple):
@@ -157,10 +160,14 @@ def row_fields(group: NearDuplicate | None) -> dict[str, Any]:
 
 def open_index(state: Any, settings: Any) -> NearDuplicateIndex | None:
     """The crawl's index, or None when near-duplicates are off or there is no crawl state."""
-    if state is None or not settings.getbool("NEWSWARC_NEAR_DUPLICATES_ENABLED", True):
+    enabled = settings.getbool("NEWSWARC_NEAR_DUPLICATES_ENABLED", defaults.NEWSWARC_NEAR_DUPLICATES_ENABLED)
+    if state is None or not enabled:
         return None
     if not (hasattr(state, "query") and hasattr(state, "execute")):  # the Redis state of distributed workers
-        logger.info("near-duplicate grouping needs the SQLite crawl state: off for %s", type(state).__name__)
+        global _WARNED_NO_TABLES
+        if not _WARNED_NO_TABLES:  # once per process, not once per crawler of a worker
+            _WARNED_NO_TABLES = True
+            logger.warning("near-duplicate grouping needs the SQLite crawl state: off with %s", type(state).__name__)
         return None
     threshold = settings.getfloat("NEWSWARC_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
     if not 0 < threshold <= 1:  # a profile is checked when read; a -s value is not

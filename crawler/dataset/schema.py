@@ -9,10 +9,12 @@ with the page's own offset, or a bare date), and ``published_at`` is ``published
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+
+from crawler.dates import parse_iso
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -28,7 +30,8 @@ FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("authors", _STRINGS, "author names"),
     ("published", pa.string(), "publication time as the page states it (ISO 8601)"),
     ("published_at", _TS, "`published` in UTC (a bare date is midnight UTC)"),
-    ("published_month", pa.string(), "YYYY-MM of `published_at` (the partition), else null"),
+    ("published_month", pa.string(), "YYYY-MM of `published_at` (a bare date: its own month), else null;"
+     " the partition (`unknown` when null)"),
     ("updated", pa.string(), "last modification time as the page states it"),
     ("language", pa.string(), "ISO 639-1 code: the seed's, the page's, or detected"),
     ("site_name", pa.string(), "the publisher's name as the page states it"),
@@ -43,6 +46,7 @@ FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("near_duplicate_of", pa.string(), "id of the first archived copy of the same story, else null"),
     ("near_duplicate_similarity", pa.float32(), "estimated Jaccard similarity to the closest copy"),
     ("route", pa.string(), "how the crawl found it: sitemap, feed, section..."),
+    ("kind_reason", pa.string(), "why the page was taken for an article (a short token of the page classifier)"),
     ("version_of", pa.string(), "set on a later version of an article archived before (= id)"),
     ("sitemap_lastmod", pa.string(), "the sitemap's lastmod for it"),
     ("news_publication_date", pa.string(), "Google News sitemap publication date"),
@@ -68,15 +72,8 @@ _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_utc(value: Any) -> datetime | None:
-    """An ISO 8601 string (or bare date) as an aware UTC datetime; naive is UTC; junk is None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """:func:`crawler.dates.parse_iso` for a JSONL value of any type (not a string: None)."""
+    return parse_iso(value) if isinstance(value, str) else None
 
 
 def month_of(published: Any) -> str | None:

@@ -15,9 +15,16 @@ from typing import Any
 
 import redis
 
+from crawler.config import settings as defaults
 from crawler.errors import NewswarcError
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# What redis-py raises when Redis is away (down, slow, the network): writes wait, loops try again.
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+def as_text(value: Any) -> Any:
+    """A Redis reply (bytes: the clients do not decode) as text; None (no such field) stays None."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisUnavailable(NewswarcError):
@@ -26,24 +33,27 @@ class RedisUnavailable(NewswarcError):
     exit_code = 3
 
 
+def setting(settings: Any, name: str) -> Any:
+    """``settings[name]``, else its default in :mod:`crawler.config.settings` (the one copy of the
+    defaults): ``newswarc schedule`` and the tests hand bare Scrapy settings to the fleet's helpers."""
+    value = settings.get(name)
+    return getattr(defaults, name) if value is None else value
+
+
 def redis_url(settings: Any) -> str:
-    """``NEWSWARC_REDIS_URL`` from the environment first, then the settings, then the local default."""
-    return os.environ.get("NEWSWARC_REDIS_URL") or settings.get("NEWSWARC_REDIS_URL") or DEFAULT_REDIS_URL
-
-
-def is_distributed(settings: Any) -> bool:
-    return bool(settings.getbool("NEWSWARC_DISTRIBUTED"))
+    """``NEWSWARC_REDIS_URL`` from the environment first, then the settings (crawler.config.settings)."""
+    return os.environ.get("NEWSWARC_REDIS_URL") or setting(settings, "NEWSWARC_REDIS_URL")
 
 
 class Keys:
     """Every Redis key of one fleet, under one prefix (``NEWSWARC_REDIS_PREFIX``)."""
 
-    def __init__(self, prefix: str = "newswarc"):
+    def __init__(self, prefix: str = defaults.NEWSWARC_REDIS_PREFIX):
         self.prefix = prefix
 
     @classmethod
     def from_settings(cls, settings: Any) -> Keys:
-        return cls(settings.get("NEWSWARC_REDIS_PREFIX") or "newswarc")
+        return cls(setting(settings, "NEWSWARC_REDIS_PREFIX"))
 
     def __call__(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -61,8 +71,13 @@ class Keys:
     def current_run(self, seed: str) -> str:
         return self("seed", seed, "run")
 
-    def claims(self, seed: str, run: str) -> str:
-        return self("seed", seed, "claims", run)
+    def article_claims(self, seed: str) -> str:
+        """Claim field ``"<canonical URL> <text SHA-256>"`` -> the worker writing it, or ``done``."""
+        return self("seed", seed, "claims", "articles")
+
+    def takeovers(self, seed: str) -> str:
+        """Claim field -> the dead worker whose claim another worker took over."""
+        return self("seed", seed, "claims", "takeovers")
 
     def counters(self, seed: str) -> str:
         return self("seed", seed, "counters")
@@ -100,13 +115,13 @@ class Keys:
 def connect(settings: Any, *, check: bool = True):
     """A redis-py client for the fleet's Redis; with ``check``, one line and exit 3 when it is down."""
     url = redis_url(settings)
-    client = redis.Redis.from_url(url, socket_timeout=settings.getfloat("NEWSWARC_REDIS_TIMEOUT", 5.0),
-                                  socket_connect_timeout=settings.getfloat("NEWSWARC_REDIS_TIMEOUT", 5.0),
+    timeout = float(setting(settings, "NEWSWARC_REDIS_TIMEOUT"))
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                   health_check_interval=0, decode_responses=False)
     if check:
         try:
             client.ping()
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        except REDIS_DOWN as exc:
             raise RedisUnavailable(f"Redis at {url} is unreachable ({_first_line(exc)}): start it, "
                                    "or set NEWSWARC_REDIS_URL / [distributed] redis_url") from None
         except redis.RedisError as exc:

@@ -11,17 +11,14 @@ import logging
 import socket
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 from crawler.config.seeds import load_seed
-from crawler.distributed import Keys, connect
-from crawler.distributed.queue import requeue_all
+from crawler.distributed import Keys, as_text, connect
+from crawler.distributed.queue import domain_of, requeue_all
 
 logger = logging.getLogger(__name__)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def new_run(now: float | None = None) -> str:
@@ -43,15 +40,24 @@ def enqueue_seed(server: Any, keys: Keys, seed_name: str, seed_toml: str) -> str
     pipe.hset(keys.seeds, seed_name, seed_toml)
     pipe.set(keys.current_run(seed_name), run)
     pipe.rpush(keys.starts(seed_name), run)
-    if previous and _text(previous) != run:
+    if previous and as_text(previous) != run:
         # an earlier run's seen set is only needed while its requests are in the queue
-        pipe.expire(keys.seen(seed_name, _text(previous)), 7 * 24 * 3600)
+        pipe.expire(keys.seen(seed_name, as_text(previous)), 7 * 24 * 3600)
     pipe.execute()
     return run
 
 
-def seeds(server: Any, keys: Keys) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in server.hgetall(keys.seeds).items()}
+def seed_names(server: Any, keys: Keys) -> list[str]:
+    """The registered seeds, sorted (names only: a seed file is read when its crawl starts)."""
+    return sorted(as_text(k) for k in server.hkeys(keys.seeds))
+
+
+def seed_text(server: Any, keys: Keys, name: str) -> str:
+    """The seed file ``enqueue`` registered under ``name``."""
+    text = server.hget(keys.seeds, name)
+    if text is None:
+        raise KeyError(f"{name} is no longer registered")
+    return as_text(text)
 
 
 def register_worker(server: Any, keys: Keys, worker: str, timeout: float) -> None:
@@ -82,7 +88,7 @@ def unregister_worker(server: Any, keys: Keys, worker: str, seed_names: list[str
 
 def workers(server: Any, keys: Keys) -> dict[str, bool]:
     """Registered workers and whether their heartbeat is alive."""
-    names = [_text(w) for w in server.hkeys(keys.workers)]
+    names = [as_text(w) for w in server.hkeys(keys.workers)]
     if not names:
         return {}
     pipe = server.pipeline()
@@ -94,11 +100,11 @@ def workers(server: Any, keys: Keys) -> dict[str, bool]:
 def reap_dead_workers(server: Any, keys: Keys, me: str) -> int:
     """Put the in-flight requests of workers whose heartbeat expired back into their queues."""
     back = 0
-    seed_names = list(seeds(server, keys))
+    names = seed_names(server, keys)
     for worker, alive in workers(server, keys).items():
         if alive or worker == me:
             continue
-        moved = sum(requeue_all(server, keys.inflight(worker, s), keys.queue(s)) for s in seed_names)
+        moved = sum(requeue_all(server, keys.inflight(worker, s), keys.queue(s)) for s in names)
         server.hdel(keys.workers, worker)
         if moved:
             logger.warning("Worker %s stopped answering: %d of its requests are back in the queue", worker, moved)
@@ -108,7 +114,7 @@ def reap_dead_workers(server: Any, keys: Keys, me: str) -> int:
 
 def in_flight(server: Any, keys: Keys, seed_name: str) -> int:
     """Requests of ``seed_name`` taken by any registered worker (alive or not yet reaped)."""
-    names = [_text(w) for w in server.hkeys(keys.workers)]
+    names = [as_text(w) for w in server.hkeys(keys.workers)]
     if not names:
         return 0
     pipe = server.pipeline()
@@ -126,8 +132,23 @@ def seed_idle(server: Any, keys: Keys, seed_name: str) -> bool:
     return not queued and not starts and in_flight(server, keys, seed_name) == 0
 
 
-def count(server: Any, keys: Keys, seed_name: str, name: str, n: int = 1) -> None:
-    server.hincrby(keys.counters(seed_name), name, n)
+def status(server: Any, keys: Keys, *, domains: int = 10) -> dict[str, Any]:
+    """``newswarc status``: queue depth per seed and domain, workers, articles archived, errors."""
+    out: dict[str, Any] = {"workers": workers(server, keys), "seeds": {}}
+    for name in seed_names(server, keys):
+        run = as_text(server.get(keys.current_run(name)))
+        per_domain: Counter[str] = Counter(domain_of(member) for member, _ in
+                                           server.zscan_iter(keys.queue(name), count=1000))
+        counters = {as_text(k): int(v) for k, v in server.hgetall(keys.counters(name)).items()}
+        out["seeds"][name] = {
+            "run": run, "queued": sum(per_domain.values()), "starts_waiting": server.llen(keys.starts(name)),
+            "in_flight": in_flight(server, keys, name),
+            "seen_this_run": server.scard(keys.seen(name, run)) if run else 0,
+            "queued_by_domain": dict(per_domain.most_common(domains)),
+            "articles": counters.get("articles", 0), "errors": counters.get("errors", 0),
+            "pages": counters.get("pages", 0),
+        }
+    return out
 
 
 def enqueue(server: Any, keys: Keys, seed: Any) -> str:

@@ -10,10 +10,12 @@ can be taken over, so that a killed worker's requeued request still archives its
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from crawler.crawl.pipeline import ArticlePipeline
-from crawler.distributed import Keys, connect
+from crawler.distributed import Keys, as_text, connect
 from crawler.output.writer import repair_jsonl
 
 # KEYS: claims hash, takeovers hash. ARGV: field, me, heartbeat key prefix, heartbeat key suffix.
@@ -46,19 +48,24 @@ class DistributedArticlePipeline(ArticlePipeline):
         self._claim = self.server.register_script(_CLAIM)
         self._fields: dict[str, str] = {}  # canonical URL -> claim field, while the article is written
 
+    def open_spider(self, spider: Any = None) -> None:
+        super().open_spider(spider)
+        if self.near is None and self.crawler.settings.getbool("NEWSWARC_NEAR_DUPLICATES_ENABLED"):
+            # open_index warned once (the Redis state has no tables for signatures): the run's stats say it too
+            self.stats.set_value("newswarc/distributed/near_duplicates_off", 1)
+
     def _duplicate_of(self, article: Any) -> str | None:
+        """The single-process checks, then the fleet's claim: one worker writes an article."""
         duplicate = super()._duplicate_of(article)
         if duplicate:
             return duplicate
         site = self.crawler.spider.seed.name
         field = f"{article.canonical_url} {article.text_sha256}"
         try:
-            won = self._claim(keys=[self.keys.claims(site, "articles"), self.keys.claims(site, "takeovers")],
-                              args=[field, self.me, self.keys("worker", ""), ":alive"])
+            won = self._claim(keys=[self.keys.article_claims(site), self.keys.takeovers(site)],
+                              args=[field, self.me, *self.keys.heartbeat("\0").split("\0")])
         except Exception:
-            with self._lock:  # not written: the request is done again once Redis is back
-                self._seen_urls.discard(article.canonical_url)
-                self._seen_hashes.pop(article.text_sha256, None)
+            self.dedup.forget(article)  # not written: the request is done again once Redis is back
             raise
         if won == 0:
             return "claimed_by_another_worker"
@@ -66,21 +73,21 @@ class DistributedArticlePipeline(ArticlePipeline):
         return None
 
     def _recover_killed_runs(self, site: str) -> None:
-        """A dead worker's JSONL loses the lines of articles that another worker took over and wrote
-        (it may have died after writing its line, before saying ``done``), then is read back as usual."""
-        taken = self.server.hgetall(self.keys.claims(site, "takeovers"))
+        """A dead worker's JSONL loses the lines of articles that another worker took over from it and
+        wrote (it may have died after writing its line, before saying ``done``), then is read back as
+        usual. A takeover from another dead worker leaves this run's lines alone."""
+        taken = {as_text(k): as_text(v) for k, v in self.server.hgetall(self.keys.takeovers(site)).items()}
         if taken:
-            fields = {k.decode() for k in taken}
             for key in self.ctx.state.unfinished_runs(site):
                 run_id = key.split("/", 1)[0]
+                fields = {field for field, owner in taken.items() if owner == run_id}
+                if not fields:
+                    continue
                 for path in sorted((self.ctx.storage.work_dir / "articles").glob(f"{site}/{run_id}*.jsonl*")):
                     repair_jsonl(path)
-                    lines = path.read_bytes().splitlines(keepends=True)
-                    keep = [line for line in lines if "{canonical_url} {text_sha256}".format(**json.loads(line))
-                            not in fields]
-                    if len(keep) != len(lines):
-                        path.write_bytes(b"".join(keep))
-                        self.stats.inc_value("newswarc/distributed/recovered_duplicates", len(lines) - len(keep))
+                    dropped = _drop_lines(path, fields)
+                    if dropped:
+                        self.stats.inc_value("newswarc/distributed/recovered_duplicates", dropped)
         super()._recover_killed_runs(site)
 
     def _write(self, row: dict, text: str, item: Any, article: Any, location: Any) -> None:
@@ -95,4 +102,26 @@ class DistributedArticlePipeline(ArticlePipeline):
     def _done(self, article: Any) -> None:
         field = self._fields.pop(article.canonical_url, None)
         if field is not None:  # after the state's writes, in order, even across a Redis outage
-            self.ctx.state.send("hset", self.keys.claims(self.crawler.spider.seed.name, "articles"), field, "done")
+            self.ctx.state.send("hset", self.keys.article_claims(self.crawler.spider.seed.name), field, "done")
+
+
+def _drop_lines(path: Path, fields: set[str]) -> int:
+    """Stream ``path`` into a temporary file without the rows whose claim field is in ``fields``, then
+    put it in place (a kill meanwhile leaves the old file whole); returns how many were dropped."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    dropped = 0
+    try:
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            for line in src:
+                row = json.loads(line)
+                if f"{row['canonical_url']} {row['text_sha256']}" in fields:
+                    dropped += 1
+                else:
+                    dst.write(line)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if dropped:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dropped

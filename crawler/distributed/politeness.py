@@ -16,7 +16,6 @@ import logging
 import uuid
 from typing import Any
 
-import redis
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -24,11 +23,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
-from crawler.distributed import Keys, connect
+from crawler.distributed import REDIS_DOWN, Keys, connect
 
 logger = logging.getLogger(__name__)
 
-_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 _MISSING = object()
 
 # KEYS: leases (sorted set token -> expiry ms), next start (ms). ARGV: limit, delay ms, ttl ms, token.
@@ -65,7 +63,7 @@ class DomainLeaseMiddleware:
         self.limit = max(settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8), 1)
         self.delay_ms = int(settings.getfloat("DOWNLOAD_DELAY", 0) * 1000)
         self.ttl_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30) * 1000)
-        self.poll = settings.getfloat("NEWSWARC_DISTRIBUTED_LEASE_POLL", 0.05)
+        self.poll = settings.getfloat("NEWSWARC_DISTRIBUTED_LEASE_POLL")
         self._acquire = self.server.register_script(_ACQUIRE)
         self.stats = crawler.stats
 
@@ -84,7 +82,7 @@ class DomainLeaseMiddleware:
         while True:
             try:
                 wait = self._acquire(keys=keys, args=[self.limit, self.delay_ms, self.ttl_ms, token])
-            except _ERRORS as exc:
+            except REDIS_DOWN as exc:
                 self.stats.inc_value("newswarc/redis/lease_errors")
                 logger.debug("No lease for %s (Redis: %s); trying again", domain, exc)
                 await _sleep(1.0)
@@ -102,7 +100,7 @@ class DomainLeaseMiddleware:
         if lease:
             try:
                 self.server.zrem(self.keys.leases(lease[0]), lease[1])
-            except _ERRORS:
+            except REDIS_DOWN:
                 pass  # it expires on its own
 
     def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
@@ -123,10 +121,17 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.server = connect(crawler.settings, check=False)
         self.keys = Keys.from_settings(crawler.settings)
         self._bodies: dict[str, bytes] = {}
+        self._run = ""  # the newest run whose robots.txt parsers _parsers holds
 
     async def robot_parser(self, request: Any) -> Any:
+        run = request.meta.get("newswarc_run") or "-"
+        if run > self._run and not any(isinstance(p, Deferred) for p in self._parsers.values()):
+            # a newer run (run ids sort by time) reads robots.txt again, the fleet's copy of that run:
+            # a worker waiting for work lives through many runs, and Scrapy's parsers are per host.
+            # Not while a fetch is pending (Scrapy's _parse_robots fills the dict it started in).
+            self._run, self._parsers = run, {}
         netloc = urlparse_cached(request).netloc
-        key = self.keys.robots(request.meta.get("newswarc_run") or "-", netloc)
+        key = self.keys.robots(run, netloc)
         while True:
             known = self._parsers.get(netloc, _MISSING)
             if isinstance(known, Deferred):
@@ -143,7 +148,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
                 if self.server.set(key + ":lock", "1", nx=True, ex=self.LOCK_SECONDS):
                     logger.debug("robots.txt of %s: this worker fetches it for the fleet", netloc)
                     break  # ours to fetch
-            except _ERRORS:
+            except REDIS_DOWN:
                 self.crawler.stats.inc_value("newswarc/redis/robots_errors")
             await _sleep(0.1)
         parser = await super().robot_parser(request)
@@ -151,7 +156,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         try:
             self.server.hset(key, mapping={"body": body})
             self.server.expire(key, 7 * 24 * 3600)
-        except _ERRORS:
+        except REDIS_DOWN:
             pass  # the other workers fetch it themselves when the lock expires
         return parser
 

@@ -13,7 +13,9 @@ any live worker once the dead one's heartbeat expired).
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.queue import PriorityQueue
@@ -59,17 +61,26 @@ return #items / 2
 """
 
 
+LOOKAHEAD = 1024  # the best requests the pop script looks at for one whose domain may go now
+
+
+def domain_of(member: bytes) -> str:
+    """The domain of a queued member (``<domain> <json>``; a bare JSON member of an older queue: its URL's)."""
+    if member[:1] == b"{":
+        return urlsplit(json.loads(member)["url"]).hostname or "-"
+    return member.split(b" ", 1)[0].decode()
+
+
 class InFlightQueue(PriorityQueue):
     """scrapy-redis' priority queue whose ``pop`` keeps the request visible until :meth:`ack`."""
 
     def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None, *, inflight_key: str,
-                 keys: Any = None, per_domain: int = 8, lookahead: int = 1024):
+                 keys: Any, per_domain: int = 8):
         super().__init__(server, spider, key, serializer)
         self.inflight_key = inflight_key
         self._pop = server.register_script(_POP)
-        lease = keys.leases("\0").split("\0") if keys is not None else ["\0", "\0"]
-        self._pop_args = [lease[0], lease[1], keys.next_slot("\0").split("\0")[1] if keys is not None else "\0",
-                          per_domain if keys is not None else 1 << 30, lookahead]
+        lease_prefix, lease_suffix = keys.leases("\0").split("\0")
+        self._pop_args = [lease_prefix, lease_suffix, keys.next_slot("\0").split("\0")[1], per_domain, LOOKAHEAD]
         self.taken: dict[Any, tuple[bytes, float]] = {}  # request object -> (queued form, score)
 
     def _encode_request(self, request: Any) -> bytes:

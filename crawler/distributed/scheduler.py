@@ -21,18 +21,16 @@ import json
 import logging
 from typing import Any
 
-import redis
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 from w3lib.url import canonicalize_url
 
-from crawler.distributed import Keys, connect, fleet
+from crawler.distributed import REDIS_DOWN, Keys, connect, fleet
 from crawler.distributed.queue import InFlightQueue
 
 logger = logging.getLogger(__name__)
 
-REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 # schedulers open in this process (one per seed's crawl): the last to close unregisters the worker
 _open: set[int] = set()
 
@@ -68,8 +66,8 @@ class DistributedScheduler(Scheduler):
         settings = crawler.settings
         self.keys = Keys.from_settings(settings)
         self.worker = settings.get("NEWSWARC_RUN_ID")
-        self.timeout = settings.getfloat("NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT", 30.0)
-        self.poll = min(settings.getfloat("NEWSWARC_DISTRIBUTED_POLL", 0.5), self.timeout / 4)
+        self.timeout = settings.getfloat("NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT")
+        self.poll = min(settings.getfloat("NEWSWARC_DISTRIBUTED_POLL"), self.timeout / 4)
         self.backlog: list[Any] = []  # requests made while Redis was away
         self.tainted: set[Any] = set()  # taken requests whose handling overlapped an outage
         self.outage = False
@@ -114,7 +112,7 @@ class DistributedScheduler(Scheduler):
                 self.queue.requeue(request)
             _open.discard(id(self))
             fleet.unregister_worker(self.server, self.keys, self.worker, [self.seed], last=not _open)
-        except REDIS_ERRORS as exc:
+        except REDIS_DOWN as exc:
             logger.error("Redis is unreachable at close (%s): the fleet will take back this worker's "
                          "requests once its heartbeat expires", exc)
 
@@ -128,7 +126,7 @@ class DistributedScheduler(Scheduler):
             return True
         try:
             return self._push(request)
-        except REDIS_ERRORS as exc:
+        except REDIS_DOWN as exc:
             self._lost(exc)
             self.backlog.append(request)
             return True
@@ -146,7 +144,7 @@ class DistributedScheduler(Scheduler):
     def _current_run(self) -> str:
         try:
             run = self.server.get(self.keys.current_run(self.seed))
-        except REDIS_ERRORS:
+        except REDIS_DOWN:
             return getattr(self, "_last_run", "-")
         self._last_run = run.decode() if run else "-"
         return self._last_run
@@ -156,7 +154,7 @@ class DistributedScheduler(Scheduler):
             return None
         try:
             request = self.queue.pop()
-        except REDIS_ERRORS as exc:
+        except REDIS_DOWN as exc:
             self._lost(exc)
             return None
         if request is not None and self.stats:
@@ -168,7 +166,7 @@ class DistributedScheduler(Scheduler):
             return bool(self.backlog)
         try:
             return len(self) > 0
-        except REDIS_ERRORS as exc:
+        except REDIS_DOWN as exc:
             self._lost(exc)
             return bool(self.backlog)
 
@@ -198,7 +196,7 @@ class DistributedScheduler(Scheduler):
                 back = fleet.reap_dead_workers(self.server, self.keys, self.worker)
                 if back and self.stats:
                     self.stats.inc_value("newswarc/distributed/requeued_from_dead_workers", back)
-        except REDIS_ERRORS as exc:
+        except REDIS_DOWN as exc:
             self._lost(exc)
             return
         if self.outage:

@@ -17,16 +17,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import redis
 import scrapy
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.crawl.spider import NewsSpider
-from crawler.distributed import fleet
+from crawler.distributed import REDIS_DOWN, fleet
 
 logger = logging.getLogger(__name__)
 
-_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class _Forgetful(set):
@@ -46,15 +44,17 @@ class DistributedNewsSpider(NewsSpider):
         super().__init__(*args, **kwargs)
         self._requested = _Forgetful()
         self._emitted = _Forgetful()  # a request done again (after a dead worker or an outage) yields its article again
-        self.until_idle = False
-        self.idle_seconds = 10.0
+        self.until_idle = False  # both from the settings (from_crawler)
+        self.idle_seconds = 0.0
         self._idle_since: float | None = None
+        self._robots_runs: dict[str, set[str]] = {}  # run -> hosts whose robots.txt sitemaps were queued
+        self._run_of_robots: str | None = None  # the run whose robots.txt sitemaps are being queued
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedNewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.until_idle = crawler.settings.getbool("NEWSWARC_DISTRIBUTED_UNTIL_IDLE")
-        spider.idle_seconds = crawler.settings.getfloat("NEWSWARC_DISTRIBUTED_IDLE_SECONDS", 10.0)
+        spider.idle_seconds = crawler.settings.getfloat("NEWSWARC_DISTRIBUTED_IDLE_SECONDS")
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -66,6 +66,25 @@ class DistributedNewsSpider(NewsSpider):
 
     def _top_up(self, response: Any, request: Any, spider: Any = None) -> None:
         """Nothing waits in memory (see :meth:`_from_frontier`)."""
+
+    # --- robots.txt: its sitemaps once per run and host (a worker that waits for work sees many runs)
+
+    def _robots_parsed(self, robotparser: Any, request: Any) -> None:
+        run = request.meta.get("newswarc_run") or "-"
+        self._robots_done = self._robots_runs.setdefault(run, set())
+        self._run_of_robots = run
+        try:
+            super()._robots_parsed(robotparser, request)
+        finally:
+            self._run_of_robots = None
+
+    def _request(self, *args: Any, **kwargs: Any) -> scrapy.Request | None:
+        """The sitemaps robots.txt names join the run of the request that read it (no response
+        stamps them: they go to the engine directly)."""
+        req = super()._request(*args, **kwargs)
+        if req is not None and self._run_of_robots is not None:
+            req.meta.setdefault("newswarc_run", self._run_of_robots)
+        return req
 
     # --- runs and idleness
 
@@ -92,7 +111,7 @@ class DistributedNewsSpider(NewsSpider):
                 raise DontCloseSpider("a run started")
             sched = self._scheduler()
             idle = not sched.outage and not sched.backlog and fleet.seed_idle(sched.server, sched.keys, self.seed.name)
-        except _ERRORS:
+        except REDIS_DOWN:
             idle = False
         if not self.until_idle or not idle:
             self._idle_since = None

@@ -3,9 +3,13 @@
 The same interface as :class:`crawler.state.CrawlState` (the spider, the pipeline, the WARC
 capture and the run report use either), with the same merge rules
 (:func:`crawler.state.merge_fetch`). One hash per kind of record: ``state:urls`` (canonical URL
--> JSON of its non-empty fields), ``state:digests``, ``state:texts``, ``state:runs``. Writes go
-to Redis at once; while Redis is away they wait in memory and the worker's heartbeat pushes
-them (:meth:`flush_pending`) before it acknowledges the requests they belong to.
+-> JSON of its non-empty fields), ``state:texts``, ``state:runs``. Writes go to Redis at once;
+while Redis is away they wait in memory and the worker's heartbeat pushes them
+(:meth:`flush_pending`) before it acknowledges the requests they belong to.
+
+Payload digests (revisit records) are not shared: the WARC writer process reads earlier
+payloads from a SQLite state file only (``path`` is None here), so with the Redis state a
+worker writes a revisit only for a payload it wrote itself (digest revisits are per worker).
 """
 
 from __future__ import annotations
@@ -15,28 +19,37 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import redis
-
-from crawler.distributed import Keys, connect
+from crawler.distributed import REDIS_DOWN, Keys, as_text, connect
 from crawler.state import _URL_COLUMNS, UrlState, _now, merge_fetch, sitemap_entry_seen
 
-_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+# KEYS: urls hash. ARGV: URL, the JSON read before the merge ('' for none), the merged JSON.
+# 1: written; 0: another worker wrote the URL since it was read (merge again).
+_SWAP = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if cur ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 
 
-def _text(value: Any) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
+def _url_state(raw: bytes | None) -> UrlState | None:
+    if raw is None:
+        return None
+    fields = json.loads(raw)
+    return UrlState(*(fields.get(name) for name in _URL_COLUMNS))
 
 
 class RedisCrawlState:
     """``NEWSWARC_STATE_CLASS = "crawler.distributed.state.RedisCrawlState"``."""
 
-    path = None  # no file: the WARC writer process finds earlier payloads through :meth:`lookup` only
+    path = None  # no file: the WARC writer process knows only the payloads of its own run
 
     def __init__(self, server: Any, keys: Keys, worker: str | None = None):
         self.server, self.keys, self.worker = server, keys, worker
-        self._pending: list[tuple[str, tuple]] = []  # (method, args) not yet in Redis
+        self._pending: list[tuple[Any, tuple]] = []  # (function, args) not yet done in Redis
         self._lock = threading.RLock()
-        self.urls, self.digests = keys.state("urls"), keys.state("digests")
+        self._swap = server.register_script(_SWAP)
+        self.urls = keys.state("urls")
         self.texts, self.runs = keys.state("texts"), keys.state("runs")
 
     @classmethod
@@ -47,45 +60,49 @@ class RedisCrawlState:
 
     def send(self, method: str, *args: Any) -> Any:
         """A Redis write now, or after the writes still waiting (in order), once Redis is back."""
+        return self._now_or_later(getattr(self.server, method), *args)
+
+    def _now_or_later(self, write: Any, *args: Any) -> Any:
         with self._lock:
             if not self._pending:
                 try:
-                    return getattr(self.server, method)(*args)
-                except _ERRORS:
+                    return write(*args)
+                except REDIS_DOWN:
                     pass
-            self._pending.append((method, args))
+            self._pending.append((write, args))
             return None
 
     def flush_pending(self) -> None:
         """Push writes made while Redis was away (raises while it still is)."""
         with self._lock:
             while self._pending:
-                method, args = self._pending[0]
-                getattr(self.server, method)(*args)
+                write, args = self._pending[0]
+                write(*args)
                 self._pending.pop(0)
-
-    flush = flush_pending
 
     def close(self) -> None:
         try:
             self.flush_pending()
-        except _ERRORS:
+        except REDIS_DOWN:
             pass  # the writes are lost with the process; the JSONL recovery of the next run covers articles
 
     # --- URLs
 
     def get(self, url: str) -> UrlState | None:
-        raw = self.server.hget(self.urls, url)
-        if raw is None:
-            return None
-        fields = json.loads(raw)
-        return UrlState(*(fields.get(name) for name in _URL_COLUMNS))
+        return _url_state(self.server.hget(self.urls, url))
 
     def record_fetch(self, url: str, **fields: Any) -> None:
-        with self._lock:
-            merged = merge_fetch(self.get(url), url, **fields)
-            self.send("hset", self.urls, url, json.dumps({k: v for k, v in merged.items() if v is not None and k != "url"},
-                                                        separators=(",", ":")))
+        """Merge a fetch into what the fleet knows of ``url`` (now, or once Redis is back)."""
+        self._now_or_later(self._merge_fetch, url, fields)
+
+    def _merge_fetch(self, url: str, fields: dict[str, Any]) -> None:
+        """Read, merge, write: the write only if no other worker wrote ``url`` in between, else again."""
+        while True:
+            raw = self.server.hget(self.urls, url)
+            merged = merge_fetch(_url_state(raw), url, **fields)
+            new = json.dumps({k: v for k, v in merged.items() if v is not None and k != "url"}, separators=(",", ":"))
+            if self._swap(keys=[self.urls], args=[url, raw or b"", new]):
+                return
 
     def is_archived_article(self, url: str) -> bool:
         state = self.get(url)
@@ -96,15 +113,11 @@ class RedisCrawlState:
 
     # --- revisits and text dedup
 
-    def lookup(self, payload_digest: str) -> tuple[str, str] | None:
-        raw = self.server.hget(self.digests, payload_digest)
-        return tuple(json.loads(raw)) if raw else None
-
     def add(self, payload_digest: str, uri: str, warc_date: str) -> None:
-        self.send("hsetnx", self.digests, payload_digest, json.dumps([uri, warc_date]))
+        """Nothing: no process reads payload digests from Redis (see the module docstring)."""
 
     def has_text_hash(self, text_sha256: str) -> str | None:
-        return _text(self.server.hget(self.texts, text_sha256))
+        return as_text(self.server.hget(self.texts, text_sha256))
 
     def add_text_hash(self, text_sha256: str, article_id: str) -> None:
         self.send("hsetnx", self.texts, text_sha256, article_id)
@@ -124,7 +137,7 @@ class RedisCrawlState:
         """Runs of ``seed`` that never ended and whose worker is gone (a live worker's run is not killed)."""
         out = []
         for key, raw in self.server.hgetall(self.runs).items():
-            info, key = json.loads(raw), _text(key)
+            info, key = json.loads(raw), as_text(key)
             worker = key.split("/", 1)[0]
             if seed in info.get("seeds", []) and not info.get("ended_at") and worker != self.worker \
                     and not self.server.exists(self.keys.heartbeat(worker)):

@@ -8,6 +8,7 @@ SIGTERM drains (requests in progress finish, WARC files close, nothing taken sta
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -18,26 +19,27 @@ from twisted.internet import task
 
 from crawler.config.seeds import load_seed
 from crawler.context import new_run_id
-from crawler.distributed import Keys, connect, fleet
+from crawler.distributed import REDIS_DOWN, Keys, connect, fleet
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.distributed.state import RedisCrawlState
 
 logger = logging.getLogger(__name__)
 
+# The one place that makes a process a fleet member (settings/distributed.toml does not repeat
+# them). The scheduler keeps the shared queue and seen set itself (persist, no flush on start) and
+# makes its own RunDupeFilter, so SCHEDULER_PERSIST and DUPEFILTER_CLASS do not matter here.
 COMPONENTS = {
     "SCHEDULER": "crawler.distributed.scheduler.DistributedScheduler",
     "SCHEDULER_SERIALIZER": "crawler.distributed.serializer",
-    "SCHEDULER_PERSIST": True,
     "NEWSWARC_STATE_CLASS": "crawler.distributed.state.RedisCrawlState",
+    "NEWSWARC_DISTRIBUTED": True,
 }
 
 
 def apply_distributed(settings: Any, *, until_idle: bool = False) -> None:
     """The components a worker needs, whatever the profile says (the traps stay closed)."""
     for name, value in COMPONENTS.items():
-        if name == "SCHEDULER_SERIALIZER" or not settings.get(name) or name == "SCHEDULER_PERSIST":
-            settings.set(name, value, priority="cmdline")
-    settings.set("NEWSWARC_DISTRIBUTED", True, priority="cmdline")
+        settings.set(name, value, priority="cmdline")
     settings.set("NEWSWARC_DISTRIBUTED_UNTIL_IDLE", until_idle, priority="cmdline")
     if not settings.get("NEWSWARC_RUN_ID"):
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")  # host and pid: the worker's id
@@ -70,13 +72,15 @@ class Worker:
         self.keys = Keys.from_settings(settings)
         self.only = set(only or [])
         self.until_idle = settings.getbool("NEWSWARC_DISTRIBUTED_UNTIL_IDLE")
-        self.idle_seconds = settings.getfloat("NEWSWARC_DISTRIBUTED_IDLE_SECONDS", 10.0)
+        self.idle_seconds = settings.getfloat("NEWSWARC_DISTRIBUTED_IDLE_SECONDS")
         self.tmp = Path(tempfile.mkdtemp(prefix="newswarc-seeds-"))
         self.active: dict[str, Any] = {}  # seed -> crawler
         self.finished: list[Any] = []
         self.stopping = False
         self._idle_since: float | None = None
         self._checked: set[str] = set()  # seeds looked at for dead workers' runs
+        self._bad: set[str] = set()  # seeds that failed to start (said once)
+        self._named_checked = False  # --seed names not enqueued: said once
         worker = self
 
         class _Process(CrawlerProcess):
@@ -127,13 +131,27 @@ class Worker:
         if self.stopping:
             return
         try:
-            registered = fleet.seeds(self.server, self.keys)
-            for name, text in sorted(registered.items()):
-                if name not in self.active and (not self.only or name in self.only) and self._has_work(name):
-                    self._start(name, text)
-        except Exception as exc:  # Redis away, or a seed that no longer loads: try again next time
+            registered = fleet.seed_names(self.server, self.keys)
+        except REDIS_DOWN as exc:  # Redis away: try again next time
             logger.warning("Cannot look for new work: %s", exc)
             return
+        for name in registered:
+            if name in self.active or (self.only and name not in self.only):
+                continue
+            try:
+                if self._has_work(name):
+                    self._start(name, fleet.seed_text(self.server, self.keys, name))
+            except REDIS_DOWN as exc:
+                logger.warning("Cannot look for new work: %s", exc)
+                return
+            except Exception as exc:  # a seed that no longer loads: the others still start
+                if name not in self._bad:
+                    self._bad.add(name)
+                    logger.error("Seed %s cannot be crawled here: %s", name, exc)
+        if self.only and not self._named_checked:
+            self._named_checked = True
+            for name in sorted(self.only - set(registered)):
+                logger.warning("Seed %s is not enqueued: nothing to do for it (newswarc enqueue it first)", name)
         if self.active or not self.until_idle:
             self._idle_since = None
             return
@@ -147,5 +165,8 @@ class Worker:
         (the command preloads them)."""
         loop = task.LoopingCall(self.watch)
         loop.start(1.0, now=True)
-        self.process.start(stop_after_crawl=False)
+        try:
+            self.process.start(stop_after_crawl=False)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)  # the seed files written for this run's crawlers
         return self.finished

@@ -36,3 +36,10 @@ class Dedup:
             self._urls.add(article.canonical_url)
             self._hashes.add(article.text_sha256)
             return None
+
+    def forget(self, article: Article) -> None:
+        """Undo :meth:`duplicate_of` remembering ``article``: it was not written after all (the fleet's
+        claim failed), so the request done again later must not find it a duplicate of itself."""
+        with self._lock:
+            self._urls.discard(article.canonical_url)
+            self._hashes.discard(article.text_sha256)

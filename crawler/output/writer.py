@@ -26,10 +26,13 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from crawler.extract.api import Article
+from crawler.dataset.neardup import NearDuplicate, row_fields
 from crawler.storage.base import Storage
+
+if TYPE_CHECKING:  # annotations only: `newswarc export` does not load the extraction stack (trafilatura)
+    from crawler.extract.api import Article
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +44,8 @@ def article_id(canonical_url: str) -> str:
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:20]
 
 
-def _safe(part: str) -> str:
-    """A path segment from a site name (no separators, no dot-files)."""
+def safe_part(part: str) -> str:
+    """A path segment from a site name (no separators, no dot-files); the export's partitions too."""
     return _UNSAFE.sub("_", part).strip("._") or "_"
 
 
@@ -68,15 +71,19 @@ def text_key(site: str, article: Article, fetched_at: datetime) -> str:
     if day is None:
         f = _utc(fetched_at)
         day = (f"{f.year:04d}", f"{f.month:02d}", f"{f.day:02d}")
-    return f"text/{_safe(site)}/{day[0]}/{day[1]}/{day[2]}/{article_id(article.canonical_url)}.txt"
+    return f"text/{safe_part(site)}/{day[0]}/{day[1]}/{day[2]}/{article_id(article.canonical_url)}.txt"
 
 
 def _iso_z(dt: datetime) -> str:
     return _utc(dt).isoformat().replace("+00:00", "Z")
 
 
-def jsonl_row(article: Article, *, site: str, fetched_at: datetime, warc: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One JSONL object: every :class:`Article` field plus id, site, fetch time, text path and WARC pointer."""
+def jsonl_row(article: Article, *, site: str, fetched_at: datetime, warc: Mapping[str, Any] | None,
+              route: str | None = None, kind_reason: str | None = None,
+              near: NearDuplicate | None = None) -> dict[str, Any]:
+    """One JSONL object: every :class:`Article` field plus id, site, fetch time, text path, WARC
+    pointer, how it was found (``route``, ``kind_reason``) and its near-duplicate group; the one
+    definition of a row for the crawl and the replay (the export schema names every key)."""
     warc = warc or {}
 
     def pick(*names: str) -> Any:
@@ -91,6 +98,9 @@ def jsonl_row(article: Article, *, site: str, fetched_at: datetime, warc: Mappin
         warc_offset=pick("warc_offset", "offset"),
         warc_length=pick("warc_length", "length"),
         warc_record_id=pick("warc_record_id", "record_id"),
+        route=route,
+        kind_reason=kind_reason,
+        **row_fields(near),
     )
     return row
 
@@ -171,7 +181,7 @@ class OutputWriter:
                  jsonl_max_bytes: int = 64 * 1024 * 1024, text_files: bool = True):
         self.storage = storage
         self.text_files = text_files
-        self.run_id = _safe(run_id)
+        self.run_id = safe_part(run_id)
         if jsonl_stdout is not None and not isinstance(jsonl_stdout, StdoutStream):
             jsonl_stdout = StdoutStream(jsonl_stdout)  # replay's --jsonl FILE|- beside --out
         self.jsonl_stdout = jsonl_stdout
@@ -193,7 +203,7 @@ class OutputWriter:
             row = {**row, "text_path": None}
         line = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            part = self._part(_safe(row.get("site") or "_"), len(line))
+            part = self._part(safe_part(row.get("site") or "_"), len(line))
             try:
                 _write_all(part.fd, line)
             except OSError:

@@ -34,7 +34,6 @@ from crawler.config.extract import options_for_seed
 from crawler.config.seeds import SINCE_RE, parse_since
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY, NEWSWARC_ARCHIVE_MAX_DECODED
 from crawler.context import new_run_id
-from crawler.dataset.neardup import row_fields
 from crawler.dates import parse_iso
 from crawler.errors import NewswarcError, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
@@ -398,10 +397,9 @@ class Replayer:
             return
         site = (self.opt.site or meta.get("seed") or page.source_seed
                 or getattr(self.opt.seed, "name", None) or url_host(page.url) or "_")
-        row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc)
-        row["route"] = meta.get("route") or None
-        row.update(row_fields(None))  # the crawl's columns; replay consults no state, so no groups
-        row["kind_reason"] = result.kind_reason
+        # replay consults no state, so no near-duplicate groups (the columns are there, null)
+        row = jsonl_row(article, site=site, fetched_at=page.fetched_at, warc=page.warc,
+                        route=meta.get("route") or None, kind_reason=result.kind_reason)
         self.writer.write(row, render_text(article))
         self.stats[STATS + "articles"] += 1
         self.stats[STATS + "words"] += article.word_count
