@@ -48,8 +48,8 @@ class DistributedArticlePipeline(ArticlePipeline):
         self._claim = self.server.register_script(_CLAIM)
         self._fields: dict[str, str] = {}  # canonical URL -> claim field, while the article is written
 
-    def open_spider(self, spider: Any = None) -> None:
-        super().open_spider(spider)
+    async def open_spider(self, spider: Any = None) -> None:
+        await super().open_spider(spider)
         if self.near is None and self.crawler.settings.getbool("NEWSWARC_NEAR_DUPLICATES_ENABLED"):
             # open_index warned once (the Redis state has no tables for signatures): the run's stats say it too
             self.stats.set_value("newswarc/distributed/near_duplicates_off", 1)
