@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unittest.mock
 import zipfile
 import zlib
 from pathlib import Path
@@ -432,9 +433,17 @@ def _crawl_decoded(body: bytes, url: str, headers: list[tuple[str, str]], limit:
 
     from crawler.crawl.middlewares import DecodingMiddleware
 
+    async def inline(func, *args):  # the decoding itself, without a reactor's thread pool (test_bombs checks that)
+        return func(*args)
+
     mw = DecodingMiddleware(get_crawler(settings_dict={"NEWSWARC_ARCHIVE_MAX_DECODED": limit}))
     request = Request(url)
-    response = mw.process_response(request, HtmlResponse(url, body=body, headers=headers))
+    with unittest.mock.patch("crawler.crawl.middlewares.in_thread", inline):
+        step = mw.process_response(request, HtmlResponse(url, body=body, headers=headers))
+        try:
+            step.send(None)
+        except StopIteration as done:
+            response = done.value
     return response.body, request.meta.get("newswarc_undecoded")
 
 
