@@ -42,6 +42,7 @@ from crawler.errors import ConfigError, NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
+from crawler.storage.base import remove_stale_temporaries
 from crawler.storage.lock import RunLock, lock_output
 from crawler.storage.s3.lease import S3Lease
 from crawler.storage.s3.storage import S3Storage
@@ -73,18 +74,37 @@ def check_output(settings, *, exclusive: bool = True, uri: str | None = None) ->
 
 
 _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
+_EARLY: list[tuple[int, str]] = []  # lines logged before a crawl's log is set up (run_crawl logs them)
 
 
-def hold_output_lock(storage: Any, *, lease: bool = True) -> None:
+def _note(level: int, message: str) -> None:
+    """Log ``message`` now, or (a crawl, whose log Scrapy sets up later) once the crawl's log is up."""
+    if logging.getLogger().handlers:
+        logger.log(level, message)
+    else:
+        _EARLY.append((level, message))
+
+
+def hold_output_lock(storage: Any, *, lease: bool = True) -> bool:
     """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination) and,
-    for S3 with ``lease``, the destination's lease object (other machines)."""
+    for S3 with ``lease``, the destination's lease object (other machines); True when it was taken
+    now (False: this process held it already).
+
+    Holding the lock, the command removes the temporary files killed runs left (``.NAME.HOST-PID-TID.tmp``
+    of :func:`~crawler.storage.base.atomic_write`; a live distributed worker's are kept).
+    """
     key = str(storage.work_dir)
-    if key not in _HELD:
-        _HELD[key] = lock_output(storage.work_dir, storage.display())
-        if lease and isinstance(storage, S3Storage):
-            lease = S3Lease(storage, holder=_HELD[key].holder)
-            lease.acquire()
-            atexit.register(lease.release)
+    if key in _HELD:
+        return False
+    _HELD[key] = lock_output(storage.work_dir, storage.display())
+    if removed := remove_stale_temporaries(storage.work_dir):
+        _note(logging.INFO, f"{storage.display()}: removed {plural(removed, 'temporary file')} "
+                            f"left by killed runs in {storage.work_dir}")
+    if lease and isinstance(storage, S3Storage):
+        lease = S3Lease(storage, holder=_HELD[key].holder)
+        lease.acquire()
+        atexit.register(lease.release)
+    return True
 
 
 # --- crawling ------------------------------------------------------------------------------
@@ -139,6 +159,8 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
     preload_components(settings)
     process = CrawlerProcess(settings)
+    while _EARLY:  # Scrapy's log is up: what the output check logged before it
+        logger.log(*_EARLY.pop(0))
     crawlers = []
     workers = CommandWorkers()  # one extraction pool and one WARC writer process for all the seeds
     for seed in seeds:
