@@ -69,8 +69,8 @@ def check_output(settings, *, exclusive: bool = True, uri: str | None = None) ->
     """
     storage = open_storage(uri or settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
-    if exclusive:
-        hold_output_lock(storage)
+    if exclusive and hold_output_lock(storage) and storage.remote:
+        upload_left_in_spool(storage)
 
 
 _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
@@ -105,6 +105,20 @@ def hold_output_lock(storage: Any, *, lease: bool = True) -> bool:
         lease.acquire()
         atexit.register(lease.release)
     return True
+
+
+def upload_left_in_spool(storage: Any) -> None:
+    """Upload the finished files an earlier run left in the spool (it was killed before their uploads,
+    or S3 was down), before this run adds its own: a run that ends with nothing spooled exits 0.
+
+    A killed run's ``.open`` files are not among them: the crawl repairs and commits those itself.
+    """
+    if not storage.spooled():
+        return
+    uploaded = storage.sync()
+    storage.close()
+    _note(logging.INFO, f"{storage.display()}: uploaded {plural(uploaded, 'file')} an earlier run left "
+                        f"in the spool{f', {storage.spooled()} still wait' if storage.spooled() else ''}")
 
 
 # --- crawling ------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_site
 from crawler.storage.base import ELSEWHERE_STALE_SECONDS, atomic_write, remove_stale_temporaries, temp_path
+from crawler.storage.spool import spooled_keys
 from tests.crawl_helpers import FAST, count_jsonl_lines, newswarc, read_jsonl, start_newswarc, write_seed
 from tests.reliability.hostile import no_traceback
+from tests.s3_server import TcpProxy, s3_client
 
 SLOW = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_DELAY=0.05"]
 HOST = temp_path(Path("x")).name.split(".")[2].split("-")[0]  # this machine, as temporary names spell it
@@ -87,3 +89,48 @@ def test_temporaries_of_this_process_pid_are_an_earlier_process_s(tmp_path):
     assert remove_stale_temporaries(tmp_path) == 1
     assert not ours.exists() and all(p.exists() for p in foreign)
     assert (tmp_path / "a" / "y.json").read_bytes() == b"{}"
+
+
+def test_rerun_after_sigkill_to_s3_uploads_what_the_killed_run_left_and_exits_0(tmp_path, s3_bucket):
+    """The killed run's finished files (text, rotated WARCs) wait in the spool: S3 went away just before
+    the kill, so its uploads could not finish. The rerun, S3 healthy, uploads them and exits 0."""
+    site = build_site(80)
+    spool = tmp_path / "spool"
+    proxy = TcpProxy(int(os.environ["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])).up()
+    env = {"AWS_ENDPOINT_URL": proxy.url}  # the spool belongs to this endpoint: both runs go through it
+    args = ["--out", f"s3://{s3_bucket}/news", "-s", f"NEWSWARC_SPOOL_DIR={spool}", *FAST, *SLOW,
+            "-s", "NEWSWARC_ARCHIVE_MAX_SIZE=100000", "-s", "NEWSWARC_S3_MAX_ATTEMPTS=1",
+            "-s", "NEWSWARC_S3_UPLOAD_ATTEMPTS=1"]
+
+    def s3_goes_away() -> None:
+        proxy.down()
+        end = count_jsonl_lines(spool) + 5  # some articles (text files) finished while S3 is away
+        deadline = time.monotonic() + 30
+        while count_jsonl_lines(spool) < end and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    try:
+        with DemoServer(site) as server:
+            seed = write_seed(tmp_path, server.url)
+            kill_mid_run(["crawl", str(seed), *args], spool, env=env, before_kill=s3_goes_away)
+            left = list(spooled_keys(spool))
+            proxy.up()
+            rerun = newswarc("crawl", str(seed), *args, "-v", env=env)
+    finally:
+        proxy.down()
+    assert any(k.startswith("text/") for k in left), left  # finished files the killed run did not upload
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert no_traceback(rerun.stderr) and "wait in the local spool" not in rerun.stderr
+    assert f"uploaded {len(left):,} files an earlier run left in the spool" in rerun.stderr
+    assert list(spooled_keys(spool)) == []
+    assert not [p for p in spool.rglob("*") if p.name.endswith((".tmp", ".open"))]
+    client = s3_client(os.environ["AWS_ENDPOINT_URL"])
+    mirror = tmp_path / "mirror"
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket, Prefix="news/"):
+        for obj in page.get("Contents", ()):
+            (mirror / obj["Key"]).parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(s3_bucket, obj["Key"], str(mirror / obj["Key"]))
+    assert set(left) <= {p.relative_to(mirror / "news").as_posix() for p in mirror.rglob("*") if p.is_file()}
+    assert_every_article_once(mirror / "news", site)
+    assert {r["text_path"] for r in read_jsonl(mirror / "news")} <= {
+        p.relative_to(mirror / "news").as_posix() for p in (mirror / "news" / "text").rglob("*")}
