@@ -61,7 +61,8 @@ def stdout_closed(stopped: str) -> int:
 
 def check_output(settings, *, exclusive: bool = True, uri: str | None = None) -> None:
     """Fail before crawling when the output location cannot be used (exit code 3), or when another
-    newswarc command is writing it (exit 1); the output's lock is then held until this process ends.
+    newswarc command is writing it (exit 1); the output's lock is then held until this process ends,
+    and an S3 destination's spool first sends what an earlier run left there (:func:`upload_left_in_spool`).
 
     Distributed workers share one output by design (each its own WARC files, names by host and pid;
     articles claimed in Redis): they check it without taking the exclusive lock (``exclusive=False``).
@@ -117,8 +118,9 @@ def upload_left_in_spool(storage: Any) -> None:
         return
     uploaded = storage.sync()
     storage.close()
+    waiting = storage.spooled()  # failed again: they stay, and this run ends with exit 4 and the sync hint
     _note(logging.INFO, f"{storage.display()}: uploaded {plural(uploaded, 'file')} an earlier run left "
-                        f"in the spool{f', {storage.spooled()} still wait' if storage.spooled() else ''}")
+                        f"in the spool{f', {waiting} still wait' if waiting else ''}")
 
 
 # --- crawling ------------------------------------------------------------------------------
