@@ -28,6 +28,7 @@ from crawler.errors import NewswarcError
 from crawler.extract.pool import ExtractionPool
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
+from crawler.storage.base import temp_path
 from crawler.warc.writer_process import WriterHost, WriterProcess
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def restore_state_backup(storage: Storage, settings) -> None:
     if local.exists() or not storage.exists(STATE_KEY):
         return
     local.parent.mkdir(parents=True, exist_ok=True)
-    tmp = local.with_name(local.name + ".tmp")
+    tmp = temp_path(local)  # a killed restore's is removed by the next run holding the output lock
     with storage.open_read(STATE_KEY) as src, open(tmp, "wb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)

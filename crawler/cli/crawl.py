@@ -42,6 +42,7 @@ from crawler.errors import ConfigError, NewswarcError
 from crawler.output.writer import stdout_stream
 from crawler.schedule.scheduler import ScheduledSeed, Scheduler, SubprocessRunner
 from crawler.storage import open_storage
+from crawler.storage.base import remove_stale_temporaries
 from crawler.storage.lock import RunLock, lock_output
 from crawler.storage.s3.lease import S3Lease
 from crawler.storage.s3.storage import S3Storage
@@ -60,7 +61,8 @@ def stdout_closed(stopped: str) -> int:
 
 def check_output(settings, *, exclusive: bool = True, uri: str | None = None) -> None:
     """Fail before crawling when the output location cannot be used (exit code 3), or when another
-    newswarc command is writing it (exit 1); the output's lock is then held until this process ends.
+    newswarc command is writing it (exit 1); the output's lock is then held until this process ends,
+    and an S3 destination's spool first sends what an earlier run left there (:func:`upload_left_in_spool`).
 
     Distributed workers share one output by design (each its own WARC files, names by host and pid;
     articles claimed in Redis): they check it without taking the exclusive lock (``exclusive=False``).
@@ -68,23 +70,57 @@ def check_output(settings, *, exclusive: bool = True, uri: str | None = None) ->
     """
     storage = open_storage(uri or settings.get("NEWSWARC_OUTPUT_URI") or "archive", settings)
     storage.check()
-    if exclusive:
-        hold_output_lock(storage)
+    if exclusive and hold_output_lock(storage) and storage.remote:
+        upload_left_in_spool(storage)
 
 
 _HELD: dict[str, RunLock] = {}  # work dir -> the output lock this process holds (released at exit)
+_EARLY: list[tuple[int, str]] = []  # lines logged before a crawl's log is set up (run_crawl logs them)
 
 
-def hold_output_lock(storage: Any, *, lease: bool = True) -> None:
+def _note(level: int, message: str) -> None:
+    """Log ``message`` now, or (a crawl, whose log Scrapy sets up later) once the crawl's log is up."""
+    if logging.getLogger().handlers:
+        logger.log(level, message)
+    else:
+        _EARLY.append((level, message))
+
+
+def hold_output_lock(storage: Any, *, lease: bool = True) -> bool:
     """Take the lock of ``storage``'s output (its directory, or the spool of an S3 destination) and,
-    for S3 with ``lease``, the destination's lease object (other machines)."""
+    for S3 with ``lease``, the destination's lease object (other machines); True when it was taken
+    now (False: this process held it already).
+
+    Holding the lock, the command removes the temporary files killed runs left (``.NAME.HOST-PID-TID.tmp``
+    of :func:`~crawler.storage.base.atomic_write`; a live distributed worker's are kept).
+    """
     key = str(storage.work_dir)
-    if key not in _HELD:
-        _HELD[key] = lock_output(storage.work_dir, storage.display())
-        if lease and isinstance(storage, S3Storage):
-            lease = S3Lease(storage, holder=_HELD[key].holder)
-            lease.acquire()
-            atexit.register(lease.release)
+    if key in _HELD:
+        return False
+    _HELD[key] = lock_output(storage.work_dir, storage.display())
+    if removed := remove_stale_temporaries(storage.work_dir):
+        _note(logging.INFO, f"{storage.display()}: removed {plural(removed, 'temporary file')} "
+                            f"left by killed runs in {storage.work_dir}")
+    if lease and isinstance(storage, S3Storage):
+        lease = S3Lease(storage, holder=_HELD[key].holder)
+        lease.acquire()
+        atexit.register(lease.release)
+    return True
+
+
+def upload_left_in_spool(storage: Any) -> None:
+    """Upload the finished files an earlier run left in the spool (it was killed before their uploads,
+    or S3 was down), before this run adds its own: a run that ends with nothing spooled exits 0.
+
+    A killed run's ``.open`` files are not among them: the crawl repairs and commits those itself.
+    """
+    if not storage.spooled():
+        return
+    uploaded = storage.sync()
+    storage.close()
+    waiting = storage.spooled()  # failed again: they stay, and this run ends with exit 4 and the sync hint
+    _note(logging.INFO, f"{storage.display()}: uploaded {plural(uploaded, 'file')} an earlier run left "
+                        f"in the spool{f', {waiting} still wait' if waiting else ''}")
 
 
 # --- crawling ------------------------------------------------------------------------------
@@ -139,6 +175,8 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
         settings.set("NEWSWARC_RUN_ID", new_run_id(), priority="cmdline")
     preload_components(settings)
     process = CrawlerProcess(settings)
+    while _EARLY:  # Scrapy's log is up: what the output check logged before it
+        logger.log(*_EARLY.pop(0))
     crawlers = []
     workers = CommandWorkers()  # one extraction pool and one WARC writer process for all the seeds
     for seed in seeds:

@@ -17,6 +17,7 @@ from typing import Any
 from crawler.crawl.pipeline import ArticlePipeline
 from crawler.distributed import Keys, as_text, connect
 from crawler.output.writer import repair_jsonl
+from crawler.storage.base import temp_path
 
 # KEYS: claims hash, takeovers hash. ARGV: field, me, heartbeat key prefix, heartbeat key suffix.
 # 1: claimed, 2: written before (the state decides), 3: taken over from a dead worker, 0: another's.
@@ -108,7 +109,7 @@ class DistributedArticlePipeline(ArticlePipeline):
 def _drop_lines(path: Path, fields: set[str]) -> int:
     """Stream ``path`` into a temporary file without the rows whose claim field is in ``fields``, then
     put it in place (a kill meanwhile leaves the old file whole); returns how many were dropped."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)  # host and pid: a crawl sweeping the output keeps it while this worker lives
     dropped = 0
     try:
         with open(path, "rb") as src, open(tmp, "wb") as dst:

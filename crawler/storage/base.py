@@ -11,7 +11,10 @@ and :meth:`Storage.sync` uploads it later. Writers therefore never know where by
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -71,15 +74,30 @@ class Storage(Protocol):
         """A location for humans and logs (never with credentials)."""
 
 
+# the host in a temporary name: letters and digits only, so the name parses back (see _TEMP_NAME)
+_HOST = re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname())[:40] or "host"
+# ".NAME.HOST-PID-TID.tmp" (temp_path); ".NAME.PID.TID.tmp" and ".NAME.PID.tmp" are older forms, of this host
+_TEMP_NAME = re.compile(r"^\..+?\.(?:(?P<host>\w+)-(?P<pid>\d+)-\d+|(?P<old>\d+)(?:\.\d+)?)\.tmp$")
+ELSEWHERE_STALE_SECONDS = 24 * 3600  # a temporary of another machine untouched this long has no writer
+
+
+def temp_path(path: Path) -> Path:
+    """The hidden temporary name a writer of ``path`` uses before renaming it into place.
+
+    It holds the host, the pid and the thread: two processes (of one machine or of two sharing the
+    output) or two threads never share (and truncate) one temporary file, and a later run can tell
+    a killed writer's leftover from a live writer's file (:func:`remove_stale_temporaries`).
+    """
+    return path.with_name(f".{path.name}.{_HOST}-{os.getpid()}-{threading.get_ident()}.tmp")
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary name, so readers never see half a file.
 
-    The temporary name holds the pid and the thread: two processes, or two threads of one
-    process, writing the same key never share (and truncate) one temporary file. Not
-    ``mkstemp``: its files are mode 0600, and the output's files keep the user's umask.
+    Not ``mkstemp``: its files are mode 0600, and the output's files keep the user's umask.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -87,8 +105,53 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # disk full, killed...: no hidden half file left behind
+        tmp.unlink(missing_ok=True)  # disk full...: no hidden half file left behind (a SIGKILL leaves one)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive
+    return True
+
+
+def _stale(path: Path, name: str) -> bool:
+    """Whether the temporary ``name`` has no live writer (see :func:`remove_stale_temporaries`)."""
+    match = _TEMP_NAME.match(name)
+    if match is None:
+        return False  # not a name of ours (mkstemp's, a user's): left alone
+    host, pid = match["host"] or _HOST, int(match["pid"] or match["old"])
+    if host != _HOST:
+        try:
+            return time.time() - path.stat().st_mtime > ELSEWHERE_STALE_SECONDS
+        except OSError:
+            return False
+    return pid == os.getpid() or not _alive(pid)
+
+
+def remove_stale_temporaries(root: Path) -> int:
+    """Remove the temporaries under ``root`` that no live process writes; returns how many.
+
+    Called by a command that has just taken the output's exclusive lock (``storage.lock``), before
+    it writes: no other locking command writes there, so what a killed run left is stale. Distributed
+    workers share an output without the lock, so a temporary is kept while its writer may live: one
+    of this machine whose pid runs (not ours: ours has written nothing yet, so it is an earlier
+    process's with the same pid), or one of another machine touched within a day.
+    """
+    removed = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".tmp") and name.startswith(".") and _stale(Path(dirpath, name), name):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+                except OSError:
+                    pass  # renamed into place meanwhile, or not ours to remove: left alone
+    return removed
 
 
 def inside(root: Path, key: str) -> Path:

@@ -34,6 +34,7 @@ from typing import IO, Any, BinaryIO
 
 from crawler import __version__
 from crawler.errors import NewswarcError
+from crawler.storage.base import temp_path
 from crawler.warc import wacz_index, wacz_pages
 from crawler.warc.cdxj import REPLAYED, WHOLE_FILE_GZIP, cdxj_line, surt_key, timestamp14
 from crawler.warc.codecs import decode_content, header_values
@@ -201,7 +202,7 @@ def write_wacz(inputs: list[WarcInput], out_path: str | os.PathLike, *,
     pages = wacz_pages.PageCollector({wacz_pages.pointer(r) for r in rows()})
     sorter = wacz_index.ExternalSorter(tmp_dir=wacz_index.tmp_dir_for(out_path))
     revisit_targets: set[tuple[str, str]] = set()
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(out_path)  # a killed run's is removed by the next run holding the output lock
     out_path.parent.mkdir(parents=True, exist_ok=True)
     pkg = PackageWriter(tmp)
     try:
