@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lxml.html import HtmlElement
 
+import crawler.extract.api as api
 from crawler.config.extract import ExtractOptions
 from crawler.errors import ConfigError
 from crawler.extract.api import (
@@ -328,3 +329,17 @@ def test_parsed_tree_uses_the_c_class_lookup_with_html_elements() -> None:
     for el in [*tree.iter(), *deepcopy(tree).iter()]:
         assert type(el) is HtmlElement, el.tag
     assert tree.find(".//p").text_content() == "Text bold"
+
+
+def test_body_text_skips_the_metadata_the_body_does_not_depend_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """body_text computes the title (its repeated line is dropped), not dates, paywall, authors or language."""
+    html = page("wordpress_article.html").decode("utf-8")
+    expected = extract_article(html, "https://riverside.example/a")
+    assert expected is not None
+
+    def unused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("body_text ran a step whose result it does not use")
+
+    for name in ("_published", "detect_paywall", "_page_metadata", "_detect_language", "_declared_language"):
+        monkeypatch.setattr(api, name, unused)
+    assert body_text(html, "https://riverside.example/a") == expected.text
