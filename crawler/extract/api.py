@@ -243,12 +243,12 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 
 
 def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptions,
-         article: bool = True) -> tuple[Article | None, str | None, str]:
+         with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
     """Shared core: (article, reason, cleaned body text).
 
     The tree is parsed once; trafilatura works on its own copy of it. Order matters: metadata is
     read before the tree is cut down (pruning, then elements that never hold article text).
-    With ``article=False`` (:func:`body_text`) only what the body depends on is computed: the
+    With ``with_metadata=False`` (:func:`body_text`) only what the body depends on is computed: the
     title (its repeated line is dropped), not the paywall, dates, authors, terms or language.
     The article is then None, with no reason.
     """
@@ -267,13 +267,13 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
     page = _read_head(tree)  # before the body is pruned in place
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
-    if article:
+    if with_metadata:
         paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
         published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
     etree.strip_elements(tree, *_RAW_TAGS, with_tail=False)
     prose = _prune(tree, options)
     strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
-    if article:
+    if with_metadata:
         meta = _page_metadata(tree, url, page, head, home, published)
         title = meta.title
     else:
@@ -290,7 +290,7 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
     words = count_words(body)
     if words < options.min_words:
         return None, "too_short", body
-    if not article:
+    if not with_metadata:
         return None, None, body
     language = options.language or _declared_language(tree, page.meta) or _detect_language(body)
     article = Article(
@@ -313,10 +313,10 @@ def extract_with_reason(html: str | bytes, url: str, *, charset: str | None = No
 
 
 def _capped(html: str | bytes, url: str, charset: str | None,
-            options: ExtractOptions, article: bool = True) -> tuple[Article | None, str | None, str]:
+            options: ExtractOptions, with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
     try:
         with time_cap(options.time_cap):
-            return _run(html, url, charset, options, article)
+            return _run(html, url, charset, options, with_metadata)
     except PageTimeCap:
         logger.warning("Extraction of %s cut off after %.1f s of CPU", url, options.time_cap)
         return None, "time_cap", ""
@@ -333,7 +333,7 @@ def body_text(html: str, url: str | None) -> str:
 
     The same text as :func:`extract_article`'s, without the metadata it does not depend on.
     """
-    _, _, body = _capped(html, url or "", None, _BODY_OPTIONS, article=False)
+    _, _, body = _capped(html, url or "", None, _BODY_OPTIONS, with_metadata=False)
     return body
 
 
