@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser, fromstring
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
 
 from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import BOMS, decode_html, drop_document_end_tags, has_xml_invalid_chars
@@ -33,6 +33,7 @@ from crawler.extract.metadata import (
     _page_metadata,
     _published,
     _read_head,
+    _title_and_site,
 )
 from crawler.extract.paywall import detect_paywall
 from crawler.extract.text import clean_body, count_words, normalize_text
@@ -79,6 +80,7 @@ class Article:
 
 
 DEFAULT_OPTIONS = ExtractOptions()
+_BODY_OPTIONS = ExtractOptions(min_words=0)  # body_text: every body, however short
 
 # ---------------------------------------------------------------- parsing
 
@@ -88,6 +90,13 @@ DEFAULT_OPTIONS = ExtractOptions()
 # JSON-LD was cut at its <script> and lost its body (the page size is capped by MAX_HTML_CHARS).
 _HUGE_TREE_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
                                remove_pis=True, huge_tree=True)
+# Every element proxy lxml hands to Python asks the parser's class lookup which class to use;
+# lxml.html's lookup is a Python method (about 6 % of a page's extraction time, trafilatura's
+# passes included: they work on copies of this tree, which keep its parser). The C default
+# lookup gives the same HtmlElement class; only the form-control subclasses (FormElement,
+# InputElement...) are lost, whose methods nothing in the extraction calls.
+_HUGE_TREE_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
 
 
 def _parse(text: str) -> HtmlElement | None:
@@ -233,12 +242,15 @@ def _looks_binary(data: str | bytes) -> bool:
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 
 
-def _run(html: str | bytes, url: str, charset: str | None,
-         options: ExtractOptions) -> tuple[Article | None, str | None, str]:
+def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptions,
+         with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
     """Shared core: (article, reason, cleaned body text).
 
     The tree is parsed once; trafilatura works on its own copy of it. Order matters: metadata is
     read before the tree is cut down (pruning, then elements that never hold article text).
+    With ``with_metadata=False`` (:func:`body_text`) only what the body depends on is computed: the
+    title (its repeated line is dropped), not the paywall, dates, authors, terms or language.
+    The article is then None, with no reason.
     """
     if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
         return None, "empty", ""
@@ -253,26 +265,33 @@ def _run(html: str | bytes, url: str, charset: str | None,
     if tree is None:
         return None, "not_html", ""
     page = _read_head(tree)  # before the body is pruned in place
-    paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
-    published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
+    if with_metadata:
+        paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
+        published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
     etree.strip_elements(tree, *_RAW_TAGS, with_tail=False)
     prose = _prune(tree, options)
     strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
-    meta = _page_metadata(tree, url, page, head, home, published)
+    if with_metadata:
+        meta = _page_metadata(tree, url, page, head, home, published)
+        title = meta.title
+    else:
+        title, _ = _title_and_site(tree, url, page, head, home)
     strip_tags_guarded(tree, _CHROME_TAGS, prose)
     if prose is not None:
         prose.remeasure(tree.find("body"))  # what trafilatura will see: the share that triggers balanced mode
     doc = extract_body(tree, url, options.favor, prose)
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""
-    body = clean_body(doc.text, meta.title, options)
+    body = clean_body(doc.text, title, options)
     if not body:
         return None, "no_text", ""
     words = count_words(body)
     if words < options.min_words:
         return None, "too_short", body
+    if not with_metadata:
+        return None, None, body
     language = options.language or _declared_language(tree, page.meta) or _detect_language(body)
     article = Article(
         url=url, text=body, language=language, word_count=words,
@@ -294,10 +313,10 @@ def extract_with_reason(html: str | bytes, url: str, *, charset: str | None = No
 
 
 def _capped(html: str | bytes, url: str, charset: str | None,
-            options: ExtractOptions) -> tuple[Article | None, str | None, str]:
+            options: ExtractOptions, with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
     try:
         with time_cap(options.time_cap):
-            return _run(html, url, charset, options)
+            return _run(html, url, charset, options, with_metadata)
     except PageTimeCap:
         logger.warning("Extraction of %s cut off after %.1f s of CPU", url, options.time_cap)
         return None, "time_cap", ""
@@ -310,8 +329,11 @@ def extract_article(html: str | bytes, url: str, *, charset: str | None = None,
 
 
 def body_text(html: str, url: str | None) -> str:
-    """The normalized body text, as written to text files (for ``score_extraction.py``)."""
-    _, _, body = _capped(html, url or "", None, ExtractOptions(min_words=0))
+    """The normalized body text, as written to text files (for ``score_extraction.py``).
+
+    The same text as :func:`extract_article`'s, without the metadata it does not depend on.
+    """
+    _, _, body = _capped(html, url or "", None, _BODY_OPTIONS, with_metadata=False)
     return body
 
 

@@ -246,6 +246,20 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
         return None
 
 
+def _title_and_site(tree: HtmlElement, url: str, page: _Head, head: Document,
+                    home: str | None) -> tuple[str | None, str | None]:
+    """The headline (``extract/title.py``) and the site name, which it is told apart from."""
+    meta, ld = page.meta, page.ld
+    publisher = ld.get("publisher")
+    site_name = _first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
+        or _site_name(tree, home, head)
+    declared = (_first(meta.get("og:title")), _first(ld.get("headline")), _tidy(head.title),
+                _first(tree.findtext(".//title")))
+    sites = (site_name, _first(meta.get("application-name")))
+    fallback = None if any(declared) else _tidy(extract_title(tree))
+    return choose_title(tree, declared, sites, url, fallback=fallback), site_name
+
+
 class _Meta(NamedTuple):
     title: str | None
     authors: list[str]
@@ -269,15 +283,10 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
         or _split_list(meta.get("article:section", []) + _names(ld.get("articleSection"))) \
         or _link_terms("category", tree, page)
     image = _first(meta.get("og:image"), ld.get("image"), _tidy(head.image))
-    publisher = ld.get("publisher")
-    site_name = _first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
-        or _site_name(tree, home, head)
-    declared = (_first(meta.get("og:title")), _first(ld.get("headline")), _tidy(head.title),
-                _first(tree.findtext(".//title")))
-    sites = (site_name, _first(meta.get("application-name")))
+    title, site_name = _title_and_site(tree, url, page, head, home)
     return _Meta(
-        title=choose_title(tree, declared, sites, url, fallback=None if any(declared) else _tidy(extract_title(tree))),
-        authors=_authors(tree, head, page, sites[:1]),
+        title=title,
+        authors=_authors(tree, head, page, (site_name,)),
         published=published,
         updated=_iso(_first(ld.get("dateModified"), meta.get("article:modified_time"), meta.get("og:updated_time"))),
         site_name=site_name,
