@@ -197,3 +197,12 @@ def test_any_command_whose_reader_is_gone_exits_141_quietly():
         os.close(write_end)
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+
+
+def test_a_duration_error_names_the_flag_once():
+    """``--until 999999w``: the line names ``--until``, not a seed file's ``since`` key."""
+    from crawler.replay.replayer import parse_when
+
+    with pytest.raises(ConfigError) as err:
+        parse_when("999999w", end=True, flag="--until")
+    assert str(err.value) == "--until: '999999w' is more than 100 years"

@@ -227,7 +227,7 @@ def _domain(path: Path, key: str, value: str) -> str:
     return host.split(":")[0]
 
 
-def parse_since(value: Any, path: Path | str, key: str = "since") -> int:
+def parse_since(value: Any, path: Path | str, key: str | None = "since") -> int:
     """``"2d"``, ``"12h"``, ``"30m"``, ``"1w"`` → seconds."""
     match = SINCE_RE.match(value) if isinstance(value, str) else None
     if not match:

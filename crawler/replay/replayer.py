@@ -106,7 +106,7 @@ def parse_when(value: str, *, end: bool = False, flag: str = "--since") -> datet
     A bare date as ``--until`` (``end``) means the whole day.
     """
     if SINCE_RE.match(value):
-        return datetime.now(UTC) - timedelta(seconds=parse_since(value, flag))
+        return datetime.now(UTC) - timedelta(seconds=parse_since(value, flag, key=None))
     if len(value) == 10:
         try:
             day = date.fromisoformat(value)
