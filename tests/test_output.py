@@ -185,3 +185,18 @@ def test_revisits_find_the_first_original_of_their_payload():
     assert originals.find(revisit)[:2] == (0, 100)
     unknown = WarcRecord("b.warc", 0, 10, {"warc-type": "revisit", "warc-payload-digest": "sha1:B"})
     assert originals.find(unknown) is None
+
+
+def test_a_runs_parts_are_its_own_not_those_of_a_run_whose_id_starts_alike(tmp_path):
+    """Recovery after a kill reads the killed run's parts only: ``run1`` is not ``run10``."""
+    from crawler.output.writer import run_parts
+
+    site = tmp_path / "articles" / "demo"
+    site.mkdir(parents=True)
+    names = ["run1.jsonl", "run1-001.jsonl", "run1-002.jsonl.open", "run10.jsonl", "run1-x.jsonl", "run1.jsonl.tmp",
+             "run[1].jsonl"]
+    for name in names:
+        (site / name).write_text("")
+    assert [p.name for p in run_parts(tmp_path / "articles", "demo", "run1")] == [
+        "run1-001.jsonl", "run1-002.jsonl.open", "run1.jsonl"]
+    assert [p.name for p in run_parts(tmp_path / "articles", "demo", "run[1]")] == ["run[1].jsonl"]

@@ -42,6 +42,7 @@ from crawler.output.writer import (
     jsonl_row,
     render_text,
     repair_jsonl,
+    run_parts,
     stdout_stream,
 )
 from crawler.urls import canonicalize_url
@@ -133,7 +134,7 @@ class ArticlePipeline:
         state, storage = self.ctx.state, self.ctx.storage
         for key in state.unfinished_runs(site):
             recovered, run_id = 0, key.split("/", 1)[0]
-            for path in sorted((storage.work_dir / "articles").glob(f"{site}/{run_id}*.jsonl*")):
+            for path in run_parts(storage.work_dir / "articles", site, run_id):
                 if path.name.endswith(".open"):
                     repair_jsonl(path)
                     final = path.with_name(path.name[: -len(".open")])

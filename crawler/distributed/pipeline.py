@@ -16,7 +16,7 @@ from typing import Any
 
 from crawler.crawl.pipeline import ArticlePipeline
 from crawler.distributed import Keys, as_text, connect
-from crawler.output.writer import repair_jsonl
+from crawler.output.writer import repair_jsonl, run_parts
 from crawler.storage.base import temp_path
 
 # KEYS: claims hash, takeovers hash. ARGV: field, me, heartbeat key prefix, heartbeat key suffix.
@@ -84,7 +84,7 @@ class DistributedArticlePipeline(ArticlePipeline):
                 fields = {field for field, owner in taken.items() if owner == run_id}
                 if not fields:
                     continue
-                for path in sorted((self.ctx.storage.work_dir / "articles").glob(f"{site}/{run_id}*.jsonl*")):
+                for path in run_parts(self.ctx.storage.work_dir / "articles", site, run_id):
                     repair_jsonl(path)
                     dropped = _drop_lines(path, fields)
                     if dropped:

@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -248,6 +249,14 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def run_parts(articles_dir: Path, site: str, run_id: str) -> list[Path]:
+    """The JSONL parts one run wrote for ``site`` (``RUN_ID.jsonl``, ``RUN_ID-NNN.jsonl``, and their
+    ``.open`` forms), sorted; not those of a run whose id merely starts with ``run_id`` (``run1`` and
+    ``run10`` are two runs when a user names them)."""
+    part = re.compile(re.escape(run_id) + r"(-\d{3,})?\.jsonl(\.open)?")
+    return sorted(p for p in (articles_dir / site).glob(f"{glob_escape(run_id)}*.jsonl*") if part.fullmatch(p.name))
 
 
 def repair_jsonl(path: Path) -> None:
