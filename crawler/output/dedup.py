@@ -26,7 +26,7 @@ def digest_key(value: str | bytes) -> int:
     """64 bits that stand for ``value`` in a :class:`DigestSet`.
 
     Bytes are a digest already (a Scrapy request fingerprint, a SHA-1): their first 8 bytes.
-    A string is hashed with Python's own string hash (SipHash, computed once per string object):
+    A string (or any other hashable value) is hashed with Python's own string hash (SipHash, computed once per string object):
     keys live in one process only, like the sets they replace. Two members of a million share
     a key with odds of 3 in 100 million, and then the later one counts as seen.
     """
@@ -40,7 +40,7 @@ class DigestSet:
     and a short buffer of the latest ones (a Python set, merged into the array when ``buffer`` long).
 
     Membership costs about a microsecond (a binary search); memory is 8 bytes a member plus the
-    bounded buffer, whatever the crawl's size.
+    bounded buffer, whatever the crawl's size. One thread uses it (or its owner's lock guards it).
     """
 
     def __init__(self, values: Any = (), *, buffer: int = 4096):
@@ -54,9 +54,7 @@ class DigestSet:
         return len(self._sorted) + len(self._recent)
 
     def __contains__(self, value: object) -> bool:
-        if not isinstance(value, (str, bytes)):
-            return False
-        return self._has(digest_key(value))
+        return self._has(digest_key(value))  # type: ignore[arg-type]
 
     def _has(self, key: int) -> bool:
         if key in self._recent:
