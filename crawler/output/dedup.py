@@ -37,10 +37,11 @@ def digest_key(value: str | bytes) -> int:
 
 class DigestSet:
     """A set of strings or digests kept as 64-bit keys (:func:`digest_key`): a sorted ``uint64`` array
-    and a short buffer of the latest ones (a Python set, merged into the array when ``buffer`` long).
+    and a short buffer of the latest ones (a Python set, merged into the array when ``buffer`` long,
+    or 1/64 of the array).
 
     Membership costs about a microsecond (a binary search); memory is 8 bytes a member plus the
-    bounded buffer, whatever the crawl's size. One thread uses it (or its owner's lock guards it).
+    buffer (about 1 byte a member), whatever the crawl's size. One thread uses it (or its owner's lock guards it).
     """
 
     def __init__(self, values: Any = (), *, buffer: int = 4096):
@@ -68,7 +69,8 @@ class DigestSet:
         if self._has(key):
             return
         self._recent.add(key)
-        if len(self._recent) >= self._buffer:
+        # a merge copies the array: the buffer grows with it (1/64), so merging stays O(n log n) overall
+        if len(self._recent) >= max(self._buffer, len(self._sorted) >> 6):
             new = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
             new.sort()
             self._sorted = np.insert(self._sorted, self._sorted.searchsorted(new), new)
