@@ -26,6 +26,7 @@ from crawler.config.seeds import Seed, load_seed
 from crawler.context import count_already_archived, in_thread, run_context
 from crawler.crawl.frontier import Frontier
 from crawler.crawl.items import ArticlePage
+from crawler.crawl.malloc import tune_malloc
 from crawler.crawl.middlewares import ROBOTS_ROUTE
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
 from crawler.crawl.reasons import ERROR_HOSTS, ERRORS, failure_words, host_of
@@ -72,6 +73,7 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        tune_malloc()  # the crawl process's allocator: flat memory over a long crawl
         settings = crawler.settings
         spider.max_pages = spider.seed.page_budget(settings)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
