@@ -20,9 +20,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.defer import DeferredLock
 
 from crawler.config.seeds import Seed, load_seed
 from crawler.context import count_already_archived, in_thread, run_context
@@ -69,7 +67,6 @@ class NewsSpider(scrapy.Spider):
         # Sitemaps announce every article at once: their entries wait here as small tuples (on disk
         # beyond a few thousand) and become Requests as the scheduler drains (20,000 queued Requests cost ~50 MB).
         self._frontier = Frontier()
-        self._sitemap_parsing = DeferredLock()
         self.max_pages: int | None = None
         self.state = None  # a CrawlState when incremental crawling is on
 
@@ -210,13 +207,8 @@ class NewsSpider(scrapy.Spider):
     async def parse_sitemap(self, response: Response):
         if response.meta.get("newswarc_undecoded"):
             return  # archived as received, counted and logged by the DecodingMiddleware
-        # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread; one at a time, as its
-        # tree and entries are a transient peak of ~2.5 KB an entry (a site's sitemaps parsed together added up)
-        await maybe_deferred_to_future(self._sitemap_parsing.acquire())
-        try:
-            sitemap = await in_thread(parse_sitemap, response.body, response.url)
-        finally:
-            self._sitemap_parsing.release()
+        # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
+        sitemap = await in_thread(parse_sitemap, response.body, response.url)
         for req in self._sitemap_requests(response, sitemap):
             yield req
 
