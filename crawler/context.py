@@ -26,6 +26,7 @@ from twisted.internet import threads
 
 from crawler.errors import NewswarcError
 from crawler.extract.pool import ExtractionPool
+from crawler.output.dedup import DigestSet
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
 from crawler.storage.base import temp_path
@@ -40,8 +41,9 @@ class RunContext:
     storage: Storage
     started: datetime
     state: Any = None  # crawler.state.CrawlState when incremental crawling is on
-    already_archived: set[str] = field(default_factory=set)  # article ids this run found archived before
-    written: set[str] = field(default_factory=set)  # article ids this run wrote (new or changed)
+    # article ids this run found archived before, and those it wrote (new or changed): 8 bytes each
+    already_archived: DigestSet = field(default_factory=DigestSet)
+    written: DigestSet = field(default_factory=DigestSet)
     warc_files: list[str] = field(default_factory=list)  # storage keys of the WARC files this crawl closed
     quality: Any = None  # crawler.dataset.quality.SiteQuality: the pipeline's per-site table for the run report
 

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import socket
+import sqlite3
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -29,17 +30,27 @@ _SLICE = 1 << 20  # compress large bodies in 1 MiB slices
 
 class RevisitIndex:
     """In-run memory of payload digests already archived (in the writer process; earlier runs'
-    payloads come from the crawl state, :class:`crawler.state.DigestReader`)."""
+    payloads come from the crawl state, :class:`crawler.state.DigestReader`).
+
+    A private temporary SQLite database: SQLite keeps a few MiB of it in memory and the rest on
+    disk, so the writer's memory stays flat in the crawl's size (a dict held ~430 bytes a payload).
+    """
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, str]] = {}
+        # "": a temporary database on disk, private to this connection, removed when it closes
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE seen (digest TEXT PRIMARY KEY, uri TEXT NOT NULL, date TEXT NOT NULL)"
+                         " WITHOUT ROWID")
 
     def lookup(self, digest: str) -> tuple[str, str] | None:
         """``(uri, warc_date)`` of the first capture with this payload digest, if any."""
-        return self._seen.get(digest)
+        row = self._db.execute("SELECT uri, date FROM seen WHERE digest = ?", (digest,)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def add(self, digest: str, uri: str, date: str) -> None:
-        self._seen.setdefault(digest, (uri, date))
+        self._db.execute("INSERT OR IGNORE INTO seen (digest, uri, date) VALUES (?, ?, ?)", (digest, uri, date))
 
 
 _SERIALS = itertools.count(1)

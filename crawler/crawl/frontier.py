@@ -1,0 +1,79 @@
+"""The spider's frontier of sitemap entries: first in, first out, on disk beyond a few thousand.
+
+Sitemaps announce every article of a site at once (50,000 URLs a file, any number of files);
+an entry in memory (URL, discovery fields, priority) costs about 700 bytes, so a million-URL
+site would hold 700 MB before the first article is fetched. The :class:`Frontier` keeps the
+next entries and the latest ones in memory (``chunk`` each) and the rest in a private temporary
+SQLite file, deleted when the frontier is closed or the process ends.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import deque
+
+Entry = tuple[str, dict, int]  # URL, request meta (JSON values), priority
+
+
+class Frontier:
+    """A FIFO of :data:`Entry` with ``append``, ``popleft``, ``len()`` and truth, like a ``deque``."""
+
+    def __init__(self, chunk: int = 2048):
+        self._chunk = chunk
+        self._head: deque[Entry] = deque()  # the oldest entries, popped first
+        self._tail: list[Entry] = []  # the newest, written to disk as one batch when a chunk long
+        self._db: sqlite3.Connection | None = None
+        self._on_disk = 0
+
+    def __len__(self) -> int:
+        return len(self._head) + self._on_disk + len(self._tail)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def append(self, entry: Entry) -> None:
+        if not self._on_disk and not self._tail and len(self._head) < self._chunk:
+            self._head.append(entry)  # a small site never touches the disk
+            return
+        self._tail.append(entry)
+        if len(self._tail) >= self._chunk:
+            self._spill()
+
+    def popleft(self) -> Entry:
+        if not self._head:
+            self._refill()
+        return self._head.popleft()  # IndexError when empty, like a deque
+
+    def _spill(self) -> None:
+        if self._db is None:
+            # "": a temporary database on disk, private to this connection, removed on close
+            self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=OFF")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, url TEXT, meta TEXT, priority INTEGER)")
+        self._db.executemany("INSERT INTO entries (url, meta, priority) VALUES (?, ?, ?)",
+                             [(url, json.dumps(meta), priority) for url, meta, priority in self._tail])
+        self._on_disk += len(self._tail)
+        self._tail = []
+
+    def _refill(self) -> None:
+        if self._on_disk:
+            assert self._db is not None
+            rows = self._db.execute("SELECT seq, url, meta, priority FROM entries ORDER BY seq LIMIT ?",
+                                    (self._chunk,)).fetchall()
+            self._db.execute("DELETE FROM entries WHERE seq <= ?", (rows[-1][0],))
+            self._on_disk -= len(rows)
+            self._head.extend((url, json.loads(meta), priority) for _, url, meta, priority in rows)
+        else:
+            self._head.extend(self._tail)
+            self._tail = []
+
+    def close(self) -> None:
+        """Drop what waits (the temporary file goes with its connection)."""
+        self._head.clear()
+        self._tail = []
+        self._on_disk = 0
+        if self._db is not None:
+            self._db.close()
+            self._db = None
