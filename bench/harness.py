@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,15 @@ def nginx_version(binary: str) -> str:
 class StaticSite:
     """The demo site written as static files under ``workdir`` and served on 127.0.0.1 from another process.
 
-    Use as a context manager; ``url`` is the base URL, ``server`` names what serves it.
+    Use as a context manager; ``url`` is the base URL, ``server`` names what serves it. ``build``
+    writes another site instead (``build(www, base_url)`` returns its article count), such as
+    :func:`bench.realsite.write_site`'s real pages; ``label`` names the site in the report.
     """
 
-    def __init__(self, workdir: Path, n_articles: int, *, seed: int = 42, use_nginx: bool = True):
+    def __init__(self, workdir: Path, n_articles: int = 0, *, seed: int = 42, use_nginx: bool = True,
+                 build: Callable[[Path, str], int] | None = None, label: str = "demo site"):
         self.workdir, self.n_articles, self.seed, self.use_nginx = Path(workdir), n_articles, seed, use_nginx
+        self.build, self.label = build, label
         self.port = 0
         self.server = ""
         self.files = 0
@@ -108,7 +113,10 @@ class StaticSite:
         self.port = free_port()
         www = self.workdir / "www"
         started = time.perf_counter()
-        build_site(self.n_articles, self.seed).write_static(www, base_url=self.url)
+        if self.build is not None:
+            self.n_articles = self.build(www, self.url)
+        else:
+            build_site(self.n_articles, self.seed).write_static(www, base_url=self.url)
         self.build_seconds = time.perf_counter() - started
         self.files = sum(1 for p in www.rglob("*") if p.is_file())
         nginx = nginx_binary() if self.use_nginx else None
