@@ -1,7 +1,11 @@
 """``python -m bench`` (``make bench``): crawl, replay, extraction, memory and profile benchmarks.
 
-Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
-``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
+Sections: ``crawl`` (newswarc full vs bare vs wget, and vs the floor: the bare crawl's CPU plus a
+plain trafilatura loop over the same HTML), ``replay`` (re-extraction of the full crawl's WARCs vs a
+plain warcio + trafilatura loop); both run on two static sites behind nginx (``--sites``): the demo
+site and the real-page site of :mod:`bench.realsite` (the WCXB dev articles: ``--real-pages DIR``,
+else ``$NEWSWARC_REAL_PAGES``, else a shared/wcxb-dev folder beside the checkout; skipped with one
+line when absent), as ``crawl``/``replay`` and ``crawl_real``/``replay_real`` in the results.
 ``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
 not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``quality``
 (:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
@@ -33,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_crawl, report
+from bench import bench_crawl, bench_replay, realsite, report
 from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
@@ -72,6 +76,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="markdown report to rewrite (default: %(default)s)")
     ap.add_argument("--wcxb", type=Path, default=WCXB_DATA, help="WCXB dev pages (default: %(default)s)")
+    ap.add_argument("--real-pages", type=Path, default=os.environ.get(realsite.REAL_PAGES_ENV) or WCXB_DATA,
+                    metavar="DIR", help="pages.json + html/ of real pages whose articles make the real-page site of "
+                    f"the crawl and replay sections (default: ${realsite.REAL_PAGES_ENV}, else %(default)s; "
+                    "skipped when absent)")
+    ap.add_argument("--real-limit", type=int, default=None,
+                    help="at most this many real article pages (default all; --quick: 60)")
+    ap.add_argument("--sites", default="demo,real", help="sites of the crawl and replay sections: demo, real or "
+                    "both (default: %(default)s)")
     ap.add_argument("--extraction-dev", type=Path, default=EXTRACTION_DATA,
                     help="article-extraction benchmark pages (default: %(default)s)")
     ap.add_argument("--scorers", type=Path, default=SCORER.parent,
@@ -95,6 +107,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sections = tuple(x.strip() for x in args.only.split(",")) if args.only else DEFAULT
     if unknown := set(args.sections) - set(ALL):
         ap.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
+    args.sites = tuple(x.strip() for x in args.sites.split(","))
+    if unknown := set(args.sites) - {"demo", "real"}:
+        ap.error(f"--sites: unknown site(s) {', '.join(sorted(unknown))}; choose from demo, real")
+    args.real_limit = args.real_limit if args.real_limit is not None else (60 if args.quick else 0)
     args.articles = args.articles or (300 if args.quick else 2000)
     args.memory_articles = args.memory_articles or 10 * args.articles
     return args
@@ -113,10 +129,6 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
 
 
 def _replay(warcs: list[str], rounds: int) -> dict[str, Any]:
-    try:
-        from bench import bench_replay
-    except ImportError as exc:
-        return {"skipped": f"bench.bench_replay is not available ({exc})"}
     return bench_replay.run([Path(w) for w in warcs], memory=False, rounds=rounds)
 
 
@@ -151,37 +163,86 @@ def _archive(quick: bool) -> dict[str, Any]:
 
 
 def _site_info(site: StaticSite) -> dict[str, Any]:
-    return {"articles": site.n_articles, "files": site.files, "server": site.server,
+    return {"articles": site.n_articles, "files": site.files, "server": site.server, "label": site.label,
             "build_s": round(site.build_seconds, 1)}
+
+
+def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: Path, site: StaticSite,
+                   suffix: str, *, need_full: bool = False) -> dict[str, Any] | None:
+    """The crawl and replay sections on one site (``suffix`` "" for the demo site, "_real" for real pages).
+
+    The floor (bare crawl's CPU + a plain trafilatura loop over the same HTML) takes the loop from
+    the replay section when it runs, else measures the loop alone on the full crawl's WARCs.
+    """
+    wanted = set(args.sections)
+    logger.info("site: %s, %d articles, %d files at %s, %s", site.label, site.n_articles, site.files, site.url,
+                site.server)
+    full: dict[str, Any] | None = None
+    crawl: dict[str, Any] | None = None
+    if "crawl" in wanted:
+        crawl = timed("crawl" + suffix, results, lambda: bench_crawl.run(
+            site.url, workdir / ("crawl" + suffix), rounds=args.rounds, with_wget=not args.no_wget,
+            variants={} if args.no_variants or suffix else VARIANTS))
+        crawl["site"] = _site_info(site)
+        full = crawl["full"]
+    if ("replay" in wanted or need_full) and full is None:
+        full = bench_crawl.newswarc_crawl(site.url, workdir / ("crawl" + suffix) / "full-extra")
+    loop_cpu = None
+    if "replay" in wanted:
+        assert full is not None
+        rep = timed("replay" + suffix, results, lambda: _replay(full["warcs"], args.rounds))
+        rep["site"] = _site_info(site)
+        loop_cpu = rep.get("sequential_trafilatura", {}).get("cpu_s")
+        if "ratio_vs_trafilatura" in rep:
+            logger.info("replay%s: %.2fx the plain warcio + trafilatura loop's articles/s (same run)", suffix,
+                        rep["ratio_vs_trafilatura"])
+    if crawl is not None:
+        if loop_cpu is None:
+            loop_cpu = bench_replay.sequential_cpu([Path(w) for w in crawl["full"]["warcs"]])
+        bench_crawl.add_floor(crawl, loop_cpu)
+        r = crawl["ratios"]
+        logger.info("crawl%s: full / bare wall %.2fx; full wall / floor CPU %.2fx, full CPU / floor CPU %.2fx "
+                    "(same run)", suffix, r["full_over_bare_wall"], r["full_wall_over_floor_cpu"],
+                    r["full_cpu_over_floor_cpu"])
+    return full
+
+
+def _real_site(args: argparse.Namespace, results: dict[str, Any], workdir: Path) -> None:
+    """The crawl and replay sections on the real-page site, or one line saying why not."""
+    if not realsite.available(args.real_pages):
+        logger.info("real-page site skipped: no data set at %s (--real-pages DIR or $%s)", args.real_pages,
+                    realsite.REAL_PAGES_ENV)
+        for name in ("crawl", "replay"):
+            if name in args.sections:
+                results["sections"][name + "_real"] = {"skipped": f"no real pages at {args.real_pages}"}
+        return
+
+    def build(www: Path, base_url: str) -> int:
+        return realsite.write_site(args.real_pages, www, base_url, limit=args.real_limit)
+
+    with StaticSite(workdir / "site-real", use_nginx=not args.no_nginx, build=build,
+                    label="real-page site of WCXB dev articles") as site:
+        _site_sections(args, results, workdir, site, "_real")
+    shutil.rmtree(workdir / "site-real", ignore_errors=True)
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Measure the chosen sections; returns this run's results."""
     results: dict[str, Any] = {"machine": report.machine_info(), "sections": {},
                                "options": {"articles": args.articles, "memory_articles": args.memory_articles,
-                                           "quick": args.quick, "rounds": args.rounds}}
+                                           "quick": args.quick, "rounds": args.rounds, "sites": list(args.sites)}}
     wanted = set(args.sections)
     full: dict[str, Any] | None = None
-    if wanted & {"crawl", "replay", "profile", "memory"}:
+    if wanted & {"crawl", "replay", "profile", "memory"} and "demo" in args.sites:
         with StaticSite(workdir / "site", args.articles, use_nginx=not args.no_nginx) as site:
-            logger.info("site: %d files at %s, %s", site.files, site.url, site.server)
-            if "crawl" in wanted:
-                crawl = timed("crawl", results, lambda: bench_crawl.run(
-                    site.url, workdir / "crawl", rounds=args.rounds, with_wget=not args.no_wget,
-                    variants={} if args.no_variants else VARIANTS))
-                crawl["site"] = _site_info(site)
-                full = crawl["full"]
-            if wanted & {"replay", "memory"} and full is None:
-                full = bench_crawl.newswarc_crawl(site.url, workdir / "crawl" / "full-extra")
-            if "replay" in wanted:
-                assert full is not None
-                timed("replay", results, lambda: _replay(full["warcs"], args.rounds))
+            full = _site_sections(args, results, workdir, site, "", need_full="memory" in wanted)
             if "profile" in wanted:
                 prof = timed("profile", results, lambda: bench_crawl.profile_crawl(site.url, workdir / "profile"))
                 prof["site"] = _site_info(site)
         shutil.rmtree(workdir / "site", ignore_errors=True)
-    if "memory" in wanted:
-        assert full is not None
+    if wanted & {"crawl", "replay"} and "real" in args.sites:
+        _real_site(args, results, workdir)
+    if "memory" in wanted and full is not None:
         small = {**full, "articles_site": args.articles}
 
         def memory() -> dict[str, Any]:

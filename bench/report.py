@@ -98,39 +98,56 @@ def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), *(line(r) for r in rows)]
 
 
-def sections(results: dict[str, Any], table: Any) -> list[str]:
-    """Every measured section as lines, with ``table(header, rows)`` choosing markdown or plain text."""
-    s = results.get("sections", {})
+def crawl_lines(crawl: dict[str, Any] | None, table: Any) -> list[str]:
+    """A crawl section (demo or real-page site): the table, ratios against bare, wget and the floor."""
     out: list[str] = []
-    if crawl := s.get("crawl"):
-        ratios = crawl["ratios"]
-        out += [f"### Crawl ({crawl['site']['articles']:,}-article demo site, {crawl['site']['files']:,} files, "
-                f"served by {crawl['site']['server']})", "", _meta(crawl), ""]
-        out += table(CRAWL_HEADER, crawl_rows(crawl))
-        out += ["", f"- full / bare wall time: **{ratios['full_over_bare_wall']:.2f}x** (target <= "
-                f"{ratios['target_full_over_bare_wall']}: {_verdict(ratios['full_over_bare_wall'], 1.25)}); "
-                f"CPU {ratios['full_over_bare_cpu']:.2f}x; reactor-process peak RSS {ratios['full_over_bare_rss']:.2f}x"]
-        if "full_over_wget_wall" in ratios:
-            out.append(f"- full newswarc / wget: wall time {ratios['full_over_wget_wall']:.2f}x, "
-                       f"pages/s {ratios['full_over_wget_pages_per_s']:.2f}x (wget follows HTML links only, "
-                       "over one connection, and extracts nothing)")
-        for v, extra in crawl.get("variants", {}).items():
-            if v == "archive_only" and v + "_over_bare_wall" in ratios:
-                out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
-                           f"(target <= 1.15: {_verdict(ratios[v + '_over_bare_wall'], 1.15)})")
-                continue
-            out.append(f"- full crawl with {', '.join(f'{k}={x}' for k, x in extra.items())} / default full crawl: "
-                       f"wall time {ratios[v + '_over_full_wall']:.2f}x, reactor-process CPU "
-                       f"{ratios[v + '_over_full_main_cpu']:.2f}x")
-        out.append(f"- crawl settings: {', '.join(f'{k}={v}' for k, v in crawl['settings'].items())}; "
-                   f"{crawl['rounds']} round(s), median shown")
-        out.append("")
-    if (rep := s.get("replay")) and "skipped" not in rep:
+    if not crawl:
+        return out
+    if "skipped" in crawl:
+        return ["### Crawl (real-page site)", "", f"skipped: {crawl['skipped']}", ""]
+    ratios, site = crawl["ratios"], crawl["site"]
+    out += [f"### Crawl ({site['articles']:,}-article {site.get('label', 'demo site')}, {site['files']:,} files, "
+            f"served by {site['server']})", "", _meta(crawl), ""]
+    out += table(CRAWL_HEADER, crawl_rows(crawl))
+    out += ["", f"- full / bare wall time: **{ratios['full_over_bare_wall']:.2f}x** (target <= "
+            f"{ratios['target_full_over_bare_wall']}: {_verdict(ratios['full_over_bare_wall'], 1.25)}); "
+            f"CPU {ratios['full_over_bare_cpu']:.2f}x; reactor-process peak RSS {ratios['full_over_bare_rss']:.2f}x"]
+    if "full_over_wget_wall" in ratios:
+        out.append(f"- full newswarc / wget: wall time {ratios['full_over_wget_wall']:.2f}x, "
+                   f"pages/s {ratios['full_over_wget_pages_per_s']:.2f}x (wget follows HTML links only, "
+                   "over one connection, and extracts nothing)")
+    if floor := crawl.get("floor"):
+        wall_floor, bare_wall = ratios["full_wall_over_floor_cpu"], ratios["full_over_bare_wall"]
+        out.append(f"- the floor (bare crawl's CPU {floor['bare_cpu_s']:.1f} s + a plain warcio + "
+                   f"trafilatura.extract loop over the same HTML, {floor['loop_cpu_s']:.1f} s CPU = "
+                   f"{floor['cpu_s']:.1f} s): full CPU **{ratios['full_cpu_over_floor_cpu']:.2f}x** the floor, full "
+                   f"wall **{wall_floor:.2f}x** the floor's CPU (target <= 0.75: {_verdict(wall_floor, 0.75)}); full "
+                   f"wall / bare wall {bare_wall:.2f}x (target <= 1.1 on real pages: {_verdict(bare_wall, 1.1)})")
+    for v, extra in crawl.get("variants", {}).items():
+        if v == "archive_only" and v + "_over_bare_wall" in ratios:
+            out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
+                       f"(target <= 1.15: {_verdict(ratios[v + '_over_bare_wall'], 1.15)})")
+            continue
+        out.append(f"- full crawl with {', '.join(f'{k}={x}' for k, x in extra.items())} / default full crawl: "
+                   f"wall time {ratios[v + '_over_full_wall']:.2f}x, reactor-process CPU "
+                   f"{ratios[v + '_over_full_main_cpu']:.2f}x")
+    out.append(f"- crawl settings: {', '.join(f'{k}={v}' for k, v in crawl['settings'].items())}; "
+               f"{crawl['rounds']} round(s), median shown")
+    out.append("")
+    return out
+
+
+def replay_lines(rep: dict[str, Any] | None, table: Any) -> list[str]:
+    """A replay section (the full crawl's WARCs of one site) against the plain warcio + trafilatura loop."""
+    out: list[str] = []
+    if rep and "skipped" not in rep:
         rows = [[label, f"{rep[k]['articles']:,}", _f(rep[k]["seconds"]), _f(rep[k]["articles_per_s"])]
                 for label, k in (("sequential warcio + trafilatura.extract", "sequential_trafilatura"),
                                  ("sequential warcio + newswarc extractor", "sequential_newswarc_extract"),
                                  (f"newswarc replay ({rep.get('cores')} cores)", "replay"))]
-        out += ["### Replay / re-extraction of the full crawl's WARC", "", _meta(rep), ""]
+        site = rep.get("site", {})
+        label = f" ({site['articles']:,}-article {site['label']})" if site.get("label") else ""
+        out += [f"### Replay / re-extraction of the full crawl's WARC{label}", "", _meta(rep), ""]
         out += table(["variant", "articles", "seconds", "articles/s"], rows)
         out += ["", f"- replay vs plain warcio + trafilatura loop: **{rep['ratio_vs_trafilatura']:.2f}x** articles/s "
                 f"(target >= 1.7: {_verdict(rep['ratio_vs_trafilatura'], 1.7, lower_is_better=False)}; the loop "
@@ -145,7 +162,16 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
                        f"{', '.join(f'{x:.2f}x' for x in rep['round_ratios'])}, the median round shown")
         out.append("")
     elif rep:
-        out += ["### Replay", "", f"skipped: {rep['skipped']}", ""]
+        out += ["### Replay (real-page site)", "", f"skipped: {rep['skipped']}", ""]
+    return out
+
+
+def sections(results: dict[str, Any], table: Any) -> list[str]:
+    """Every measured section as lines, with ``table(header, rows)`` choosing markdown or plain text."""
+    s = results.get("sections", {})
+    out: list[str] = []
+    for suffix in ("", "_real"):
+        out += crawl_lines(s.get("crawl" + suffix), table) + replay_lines(s.get("replay" + suffix), table)
     if (quality := s.get("quality")) is not None:
         from bench.bench_quality import markdown as quality_lines
 
