@@ -9,11 +9,12 @@ line when absent), as ``crawl``/``replay`` and ``crawl_real``/``replay_real`` in
 ``extract`` (F1 on the Scrapinghub article-extraction-benchmark pages, which the repository does
 not ship: ``--extraction-data DIR`` and ``--extraction-scorer FILE``; and the extraction pool), ``quality``
 (:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
-trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md), ``archive``
+trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md; not in the
+default run), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
 (:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
 speed against warcio and FastWARC; not in the default run), ``profile`` (one full
-crawl under cProfile), ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
+crawl under cProfile; not in the default run), ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
 default run because the large crawl alone takes longer than the rest together) and ``distributed``
 (:mod:`bench.bench_distributed`: 1, 2 and 4 workers on Redis over 20 loopback sites, and Redis
 memory per queued and seen URL; not in the default run: it needs redis-server). Results merge
@@ -43,7 +44,9 @@ from bench.harness import ROOT, StaticSite
 logger = logging.getLogger("bench")
 
 ALL = ("crawl", "replay", "extract", "quality", "archive", "profile", "memory", "archives", "distributed")
-DEFAULT = ("crawl", "replay", "extract", "quality", "archive", "profile")
+#: ``make bench``: under 10 minutes on 2 cores. quality (both data sets through both extractors) and
+#: profile (a crawl under cProfile) took 5 of the 15 minutes the default run used to take: --only.
+DEFAULT = ("crawl", "replay", "extract", "archive")
 #: A tuning measured next to the default: Scrapy starts CONCURRENT_ITEMS (default 100) asyncio
 #: worker tasks for every response's output, while our callbacks yield a handful of objects.
 # full crawls with extra settings; archive_only / bare is the cost of WARC capture alone (issue: <= 1.15x)
@@ -124,7 +127,8 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
     section.update(measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", load_before=list(load),
                    load_after=list(os.getloadavg()), seconds=time.perf_counter() - started)
     results["sections"][name] = section
-    logger.info("section %s: done in %.0f s", name, section["seconds"])
+    line = report.headline(name, section)
+    logger.info("section %s: done in %.0f s%s", name, section["seconds"], f": {line}" if line else "")
     return section
 
 
@@ -193,17 +197,14 @@ def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: P
         rep = timed("replay" + suffix, results, lambda: _replay(full["warcs"], args.rounds))
         rep["site"] = _site_info(site)
         loop_cpu = rep.get("sequential_trafilatura", {}).get("cpu_s")
-        if "ratio_vs_trafilatura" in rep:
-            logger.info("replay%s: %.2fx the plain warcio + trafilatura loop's articles/s (same run)", suffix,
-                        rep["ratio_vs_trafilatura"])
     if crawl is not None:
         if loop_cpu is None:
             loop_cpu = bench_replay.sequential_cpu([Path(w) for w in crawl["full"]["warcs"]])
         bench_crawl.add_floor(crawl, loop_cpu)
         r = crawl["ratios"]
-        logger.info("crawl%s: full / bare wall %.2fx; full wall / floor CPU %.2fx, full CPU / floor CPU %.2fx "
-                    "(same run)", suffix, r["full_over_bare_wall"], r["full_wall_over_floor_cpu"],
-                    r["full_cpu_over_floor_cpu"])
+        logger.info("crawl%s: full wall / floor CPU %.2fx, full CPU / floor CPU %.2fx (the floor: bare crawl CPU "
+                    "%.1f s + trafilatura loop CPU %.1f s, same run)", suffix, r["full_wall_over_floor_cpu"],
+                    r["full_cpu_over_floor_cpu"], crawl["floor"]["bare_cpu_s"], crawl["floor"]["loop_cpu_s"])
     return full
 
 

@@ -293,6 +293,30 @@ def distributed_lines(dist: dict[str, Any], table: Any) -> list[str]:
     return out
 
 
+def headline(name: str, section: dict[str, Any]) -> str | None:
+    """A section's ratio against the baseline measured with it, in one line (None when it has none)."""
+    if "skipped" in section:
+        return f"skipped ({section['skipped']})"
+    if name.startswith("crawl") and "ratios" in section:
+        r = section["ratios"]
+        return (f"full / bare wall {r['full_over_bare_wall']:.2f}x, CPU {r['full_over_bare_cpu']:.2f}x"
+                + (f"; full / wget wall {r['full_over_wget_wall']:.2f}x" if "full_over_wget_wall" in r else ""))
+    if name.startswith("replay") and "ratio_vs_trafilatura" in section:
+        return (f"replay {section['ratio_vs_trafilatura']:.2f}x the plain warcio + trafilatura loop's articles/s, "
+                f"{section['time_ratio_vs_trafilatura']:.2f}x less time")
+    if name == "extract" and "speedup" in (pool := section.get("pool", {})):
+        return f"extraction pool {pool['speedup']:.2f}x the plain trafilatura loop"
+    if name == "archive" and "ratio" in section:
+        return f"crawl with WARC / without {section['ratio']:.2f}x"
+    if name == "memory":
+        return f"reactor-process peak RSS {section['growth_main_rss']:.2f}x for the larger crawl"
+    if name == "archives" and "speed" in section:
+        return f"newswarc reader {section['speed']['ratio_vs_warcio_gz']:.2f}x warcio on .warc.gz"
+    if name == "distributed" and "speedup" in section:
+        return ", ".join(f"{n} workers {x:.2f}x one worker" for n, x in section["speedup"].items())
+    return None
+
+
 def terminal(results: dict[str, Any]) -> str:
     return "\n".join(sections(results, _text_table)) + "\n"
 
@@ -303,9 +327,11 @@ def markdown(results: dict[str, Any], notes: str) -> str:
     lines = ["# Benchmarks", "",
              "Written by `python -m bench` (`make bench`); raw numbers in `bench/results/latest.json` "
              "(git-ignored). Sections can be re-measured alone with `--only`; each says when it was measured "
-             "and under what load (other work shared this 2-core machine, so numbers are noisy). The default run takes "
-             "about 15 minutes here; the memory section (a 20,000-article crawl, about 20 minutes more) runs only "
-             "with `python -m bench --only memory`.", "",
+             "and under what load (other work shared this 2-core machine, so numbers are noisy). The crawl and replay "
+             "sections run on two sites: the synthetic demo site and a site of real pages (`bench/realsite.py`: "
+             "the WCXB dev article pages, `--real-pages DIR`). The default run (crawl, replay, extract, archive) "
+             "takes under 10 minutes here; quality, profile, archives, distributed and memory (a 20,000-article "
+             "crawl, about 20 minutes) run with `python -m bench --only SECTION`.", "",
              "## Machine", "",
              f"- {m['cores']} cores, {m['cpu_model'] or 'unknown CPU'}, {m['memory_gib']} GiB RAM, {m['os']}",
              f"- Python {v['python']}, Scrapy {v.get('scrapy')}, Twisted {v.get('twisted')}, trafilatura "
