@@ -173,7 +173,7 @@ def _site_info(site: StaticSite) -> dict[str, Any]:
 
 def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: Path, site: StaticSite,
                    suffix: str, *, need_full: bool = False) -> dict[str, Any] | None:
-    """The crawl and replay sections on one site (``suffix`` "" for the demo site, "_real" for real pages).
+    """The crawl, replay and profile sections on one site (``suffix`` "" for the demo site, "_real" for real pages).
 
     The floor (bare crawl's CPU + a plain trafilatura loop over the same HTML) takes the loop from
     the replay section when it runs, else measures the loop alone on the full crawl's WARCs.
@@ -205,15 +205,19 @@ def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: P
         logger.info("crawl%s: full wall / floor CPU %.2fx, full CPU / floor CPU %.2fx (the floor: bare crawl CPU "
                     "%.1f s + trafilatura loop CPU %.1f s, same run)", suffix, r["full_wall_over_floor_cpu"],
                     r["full_cpu_over_floor_cpu"], crawl["floor"]["bare_cpu_s"], crawl["floor"]["loop_cpu_s"])
+    if "profile" in wanted:
+        prof = timed("profile" + suffix, results, lambda: bench_crawl.profile_crawl(
+            site.url, workdir / ("profile" + suffix)))
+        prof["site"] = _site_info(site)
     return full
 
 
 def _real_site(args: argparse.Namespace, results: dict[str, Any], workdir: Path) -> None:
-    """The crawl and replay sections on the real-page site, or one line saying why not."""
+    """The crawl, replay and profile sections on the real-page site, or one line saying why not."""
     if not realsite.available(args.real_pages):
         logger.info("real-page site skipped: no data set at %s (--real-pages DIR or $%s)", args.real_pages,
                     realsite.REAL_PAGES_ENV)
-        for name in ("crawl", "replay"):
+        for name in ("crawl", "replay", "profile"):
             if name in args.sections:
                 results["sections"][name + "_real"] = {"skipped": f"no real pages at {args.real_pages}"}
         return
@@ -237,11 +241,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if wanted & {"crawl", "replay", "profile", "memory"} and "demo" in args.sites:
         with StaticSite(workdir / "site", args.articles, use_nginx=not args.no_nginx) as site:
             full = _site_sections(args, results, workdir, site, "", need_full="memory" in wanted)
-            if "profile" in wanted:
-                prof = timed("profile", results, lambda: bench_crawl.profile_crawl(site.url, workdir / "profile"))
-                prof["site"] = _site_info(site)
         shutil.rmtree(workdir / "site", ignore_errors=True)
-    if wanted & {"crawl", "replay"} and "real" in args.sites:
+    if wanted & {"crawl", "replay", "profile"} and "real" in args.sites:
         _real_site(args, results, workdir)
     if "memory" in wanted and full is not None:
         small = {**full, "articles_site": args.articles}

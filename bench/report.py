@@ -70,16 +70,16 @@ def crawl_rows(crawl: dict[str, Any]) -> list[list[str]]:
     for kind, label in labels.items():
         r = crawl.get(kind)
         if not r or "skipped" in r:
-            rows.append([label, "-", "-", "-", "-", "-", "-", "-", "-", r.get("skipped", "not run") if r else "not run"])
+            rows.append([label, *["-"] * 9, r.get("skipped", "not run") if r else "not run"])
             continue
         rows.append([label, f"{r['pages']:,}", _f(r["wall_s"]), _f(r.get("engine_s", "-")), _f(r["pages_per_s"]),
-                     _f(r["cpu_s"]),
+                     _f(r["cpu_s"]), _f(r["main_cpu_s"]),
                      _f(r["cpu_ms_per_page"]), _mib(r["main_rss_kib"]), _mib(r["tree_rss_kib"]),
                      f"{r.get('articles', '-')}"])
     return rows
 
 
-CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU ms/page", "peak RSS MiB (main)",
+CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU s (main)", "CPU ms/page", "peak RSS MiB (main)",
                 "peak RSS MiB (all procs)", "articles"]
 
 
@@ -223,15 +223,24 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
                 f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
     if dist := s.get("distributed"):
         out += distributed_lines(dist, table)
-    if prof := s.get("profile"):
-        out += [f"### Profile of one full crawl (cProfile, reactor process; {prof['crawl']['pages']:,} pages, "
-                f"{prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
-        for key, label in (("by_own", "own time"), ("by_cumulative", "cumulative time")):
-            # the entry-point chain (runpy, cli.main, reactor.run, ...) holds ~all cumulative time: not news
-            shown = [r for r in prof[key] if key == "by_own" or r["cumulative_s"] < 0.9 * prof["profiled_s"]]
-            rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
-                    for r in shown[:15]]
-            out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
+    for suffix in ("", "_real"):
+        if prof := s.get("profile" + suffix):
+            out += ["### Profile (real-page site)", "", f"skipped: {prof['skipped']}", ""] if "skipped" in prof \
+                else profile_lines(prof, table)
+    return out
+
+
+def profile_lines(prof: dict[str, Any], table: Any) -> list[str]:
+    """The profile section of one site: top functions by own and cumulative time."""
+    site = prof.get("site", {}).get("label", "demo site")
+    out = [f"### Profile of one full crawl of the {site} (cProfile, reactor process; "
+           f"{prof['crawl']['pages']:,} pages, {prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
+    for key, label in (("by_own", "own time"), ("by_cumulative", "cumulative time")):
+        # the entry-point chain (runpy, cli.main, reactor.run, ...) holds ~all cumulative time: not news
+        shown = [r for r in prof[key] if key == "by_own" or r["cumulative_s"] < 0.9 * prof["profiled_s"]]
+        rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
+                for r in shown[:15]]
+        out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
     return out
 
 

@@ -152,9 +152,13 @@ def test_bench_runs_end_to_end_on_a_tiny_site(tmp_path: Path) -> None:
     assert full["warc_bytes"] > 0 and bare["warc_bytes"] == 0
     assert full["cpu_s"] > 0 and full["main_rss_kib"] > 20 * 1024
     assert crawl["ratios"]["full_over_bare_wall"] > 0
+    floor = crawl["floor"]  # bare crawl + a plain trafilatura loop over the full crawl's HTML, same run
+    assert floor["cpu_s"] == floor["bare_cpu_s"] + floor["loop_cpu_s"] and floor["loop_cpu_s"] > 0
+    assert crawl["ratios"]["full_wall_over_floor_cpu"] == full["wall_s"] / floor["cpu_s"]
     text = doc.read_text()
     assert "| newswarc (WARC + extraction + text + JSONL) |" in text and text.rstrip().endswith("MY NOTES")
     assert "newswarc, archive + extraction off" in proc.stdout
+    assert "the floor (bare crawl's CPU" in text and "section crawl: done in" in proc.stderr
 
 
 def test_replay_bench_reports_the_median_round() -> None:
