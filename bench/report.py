@@ -122,7 +122,9 @@ def crawl_lines(crawl: dict[str, Any] | None, table: Any) -> list[str]:
                    f"trafilatura.extract loop over the same HTML, {floor['loop_cpu_s']:.1f} s CPU = "
                    f"{floor['cpu_s']:.1f} s): full CPU **{ratios['full_cpu_over_floor_cpu']:.2f}x** the floor, full "
                    f"wall **{wall_floor:.2f}x** the floor's CPU (target <= 0.75: {_verdict(wall_floor, 0.75)}); full "
-                   f"wall / bare wall {bare_wall:.2f}x (target <= 1.1 on real pages: {_verdict(bare_wall, 1.1)})")
+                   f"wall / bare wall {bare_wall:.2f}x (target <= 1.1 on real pages: {_verdict(bare_wall, 1.1)}); "
+                   f"the full crawl kept {crawl['full']['cpu_s'] / crawl['full']['wall_s']:.2f} cores busy on average "
+                   f"(the reactor process {crawl['full']['main_cpu_s'] / crawl['full']['wall_s']:.2f})")
     for v, extra in crawl.get("variants", {}).items():
         if v == "archive_only" and v + "_over_bare_wall" in ratios:
             out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
