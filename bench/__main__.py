@@ -124,7 +124,9 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
     logger.info("section %s: starting", name)
     load, started = os.getloadavg(), time.perf_counter()
     section = func()
+    machine = results.get("machine", {})
     section.update(measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", load_before=list(load),
+                   machine=f"{machine.get('cores', '?')} cores, {machine.get('cpu_model') or 'unknown CPU'}",
                    load_after=list(os.getloadavg()), seconds=time.perf_counter() - started)
     results["sections"][name] = section
     line = report.headline(name, section)
@@ -324,10 +326,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_doc(doc: Path, results: dict[str, Any]) -> int:
-    """Rewrite the markdown report, keeping the hand-written notes of the existing one."""
-    notes = report.existing_notes(doc.read_text(encoding="utf-8")) if doc.is_file() else ""
+    """Rewrite the markdown report, keeping the hand-written notes of the existing one and its sections not measured."""
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(report.markdown(results, notes), encoding="utf-8")
+    doc.write_text(report.markdown(results, report.existing_notes(text), report.old_blocks(text)), encoding="utf-8")
     sys.stdout.write(f"report: {doc}\n")
     return 0
 

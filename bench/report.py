@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -57,7 +58,8 @@ def _verdict(value: float, target: float, lower_is_better: bool = True) -> str:
 
 def _meta(section: dict[str, Any]) -> str:
     load = section.get("load_before", [])
-    return (f"_measured {section.get('measured_at', '?')}, {section.get('seconds', 0):.0f} s, "
+    where = f" on {section['machine']}" if section.get("machine") else ""  # kept sections may be older
+    return (f"_measured {section.get('measured_at', '?')}{where}, {section.get('seconds', 0):.0f} s, "
             f"load average before {' / '.join(f'{x:.2f}' for x in load)}_")
 
 
@@ -168,68 +170,109 @@ def replay_lines(rep: dict[str, Any] | None, table: Any) -> list[str]:
     return out
 
 
-def sections(results: dict[str, Any], table: Any) -> list[str]:
-    """Every measured section as lines, with ``table(header, rows)`` choosing markdown or plain text."""
-    s = results.get("sections", {})
+def _extract_lines(ext: dict[str, Any], table: Any) -> list[str]:
+    """The extract section: F1 and the extraction pool against the plain loop."""
     out: list[str] = []
-    for suffix in ("", "_real"):
-        out += crawl_lines(s.get("crawl" + suffix), table) + replay_lines(s.get("replay" + suffix), table)
-    if (quality := s.get("quality")) is not None:
-        from bench.bench_quality import markdown as quality_lines
-
-        out += ["### Extraction quality (WCXB dev, extraction-dev)", "", _meta(quality), ""]
-        out += quality_lines(quality) + [""]
-    if ext := s.get("extract"):
-        out += ["### Extraction", "", _meta(ext), ""]
-        f1 = ext.get("f1", {})
-        if "skipped" in f1:
-            out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
-        elif f1:
-            out.append(f"- F1 on the article-extraction-benchmark pages ({f1.get('documents', '?')} pages, "
-                       "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
-                       + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
-                       + _f(f1.get("accuracy"), 3) + ")")
-        pool = ext.get("pool", {})
-        if pool and "skipped" not in pool:
-            rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",
-                     _f(pool[k]["seconds"], 2), _f(pool[k]["pages_per_s"])]
-                    for label, k in (("sequential trafilatura.extract", "sequential"),
-                                     ("sequential extract_article", "sequential_extract_article"),
-                                     (f"ExtractionPool ({pool.get('workers')} workers)", "pool"))]
-            out += ["", *table(["variant", "pages", "seconds", "pages/s"], rows), "",
-                    f"- pool vs trafilatura loop: {pool['speedup']:.2f}x; pool vs the same work sequentially: "
-                    f"{pool['pool_scaling']:.2f}x"]
-        elif pool:
-            out.append(f"- extraction pool benchmark: skipped ({pool['skipped']})")
-        out.append("")
-    if arc := s.get("archive"):
-        out += ["### WARC capture cost (`bench.bench_archive`: its own gzip article server)", "", _meta(arc), ""]
-        if "skipped" in arc:
-            out.append(f"skipped: {arc['skipped']}")
-        else:
-            out.append(f"- {arc['pages']} pages, {arc['rounds']} rounds alternating, median engine time: with WARC "
-                       f"{arc['with_warc_s']:.2f} s, without {arc['without_warc_s']:.2f} s: **{arc['ratio']:.2f}x** "
-                       f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
-                       f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
-        out.append("")
-    if arcs := s.get("archives"):
-        out += _archives(arcs, table)
-    if mem := s.get("memory"):
-        small, big = mem["small"], mem["large"]
-        rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
-                 _mib(r["tree_rss_kib"])] for r in (small, big)]
-        out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
-        out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
-        g = mem["growth_main_rss"]
-        out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
-                f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
-    if dist := s.get("distributed"):
-        out += distributed_lines(dist, table)
-    for suffix in ("", "_real"):
-        if prof := s.get("profile" + suffix):
-            out += ["### Profile (real-page site)", "", f"skipped: {prof['skipped']}", ""] if "skipped" in prof \
-                else profile_lines(prof, table)
+    out += ["### Extraction", "", _meta(ext), ""]
+    f1 = ext.get("f1", {})
+    if "skipped" in f1:
+        out.append(f"- F1 on the extraction benchmark: skipped ({f1['skipped']})")
+    elif f1:
+        out.append(f"- F1 on the article-extraction-benchmark pages ({f1.get('documents', '?')} pages, "
+                   "`crawler.extract:body_text`): **" + _f(f1.get("f1"), 3) + "** (precision "
+                   + _f(f1.get("precision"), 3) + ", recall " + _f(f1.get("recall"), 3) + ", exact "
+                   + _f(f1.get("accuracy"), 3) + ")")
+    pool = ext.get("pool", {})
+    if pool and "skipped" not in pool:
+        rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",
+                 _f(pool[k]["seconds"], 2), _f(pool[k]["pages_per_s"])]
+                for label, k in (("sequential trafilatura.extract", "sequential"),
+                                 ("sequential extract_article", "sequential_extract_article"),
+                                 (f"ExtractionPool ({pool.get('workers')} workers)", "pool"))]
+        out += ["", *table(["variant", "pages", "seconds", "pages/s"], rows), "",
+                f"- pool vs trafilatura loop: {pool['speedup']:.2f}x; pool vs the same work sequentially: "
+                f"{pool['pool_scaling']:.2f}x"]
+    elif pool:
+        out.append(f"- extraction pool benchmark: skipped ({pool['skipped']})")
+    out.append("")
     return out
+
+
+def _archive_lines(arc: dict[str, Any]) -> list[str]:
+    """The archive section: crawl time with vs without WARC capture."""
+    out: list[str] = []
+    out += ["### WARC capture cost (`bench.bench_archive`: its own gzip article server)", "", _meta(arc), ""]
+    if "skipped" in arc:
+        out.append(f"skipped: {arc['skipped']}")
+    else:
+        out.append(f"- {arc['pages']} pages, {arc['rounds']} rounds alternating, median engine time: with WARC "
+                   f"{arc['with_warc_s']:.2f} s, without {arc['without_warc_s']:.2f} s: **{arc['ratio']:.2f}x** "
+                   f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
+                   f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
+    out.append("")
+    return out
+
+
+def _memory_lines(mem: dict[str, Any], table: Any) -> list[str]:
+    """The memory section: peak RSS of a small and a large crawl."""
+    out: list[str] = []
+    small, big = mem["small"], mem["large"]
+    rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
+             _mib(r["tree_rss_kib"])] for r in (small, big)]
+    out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
+    out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
+    g = mem["growth_main_rss"]
+    out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
+            f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+    return out
+
+
+def _quality_lines(quality: dict[str, Any]) -> list[str]:
+    """The quality section (its full table is in docs/extraction.md)."""
+    from bench.bench_quality import markdown as quality_lines  # bench_quality is heavy; only when measured
+
+    out: list[str] = []
+    out += ["### Extraction quality (WCXB dev, extraction-dev)", "", _meta(quality), ""]
+    out += quality_lines(quality) + [""]
+    return out
+
+
+#: The order of the sections in the report; each is marked ``<!-- section: NAME -->`` in the doc so that a
+#: rewrite keeps the blocks of sections not measured since (latest.json is git-ignored: a fresh checkout has none)
+ORDER = ("crawl", "replay", "crawl_real", "replay_real", "quality", "extract", "archive", "archives", "memory",
+         "distributed", "profile", "profile_real")
+SECTION_MARK = "<!-- section: {} -->"
+
+
+def blocks(results: dict[str, Any], table: Any) -> dict[str, list[str]]:
+    """Each measured section's lines by name, with ``table(header, rows)`` choosing markdown or plain text."""
+    s = results.get("sections", {})
+    out: dict[str, list[str]] = {}
+    for suffix in ("", "_real"):
+        out["crawl" + suffix] = crawl_lines(s.get("crawl" + suffix), table)
+        out["replay" + suffix] = replay_lines(s.get("replay" + suffix), table)
+        if prof := s.get("profile" + suffix):
+            out["profile" + suffix] = (["### Profile (real-page site)", "", f"skipped: {prof['skipped']}", ""]
+                                       if "skipped" in prof else profile_lines(prof, table))
+    if (quality := s.get("quality")) is not None:
+        out["quality"] = _quality_lines(quality)
+    if ext := s.get("extract"):
+        out["extract"] = _extract_lines(ext, table)
+    if arc := s.get("archive"):
+        out["archive"] = _archive_lines(arc)
+    if arcs := s.get("archives"):
+        out["archives"] = _archives(arcs, table)
+    if mem := s.get("memory"):
+        out["memory"] = _memory_lines(mem, table)
+    if dist := s.get("distributed"):
+        out["distributed"] = distributed_lines(dist, table)
+    return {k: v for k, v in out.items() if v}
+
+
+def sections(results: dict[str, Any], table: Any) -> list[str]:
+    """Every measured section as lines, in :data:`ORDER`."""
+    measured = blocks(results, table)
+    return [line for name in ORDER for line in measured.get(name, [])]
 
 
 def profile_lines(prof: dict[str, Any], table: Any) -> list[str]:
@@ -332,7 +375,8 @@ def terminal(results: dict[str, Any]) -> str:
     return "\n".join(sections(results, _text_table)) + "\n"
 
 
-def markdown(results: dict[str, Any], notes: str) -> str:
+def markdown(results: dict[str, Any], notes: str, kept: dict[str, str] | None = None) -> str:
+    """The doc: machine, every section (measured ones from ``results``, the others as ``kept`` from the old doc), notes."""
     m = results["machine"]
     v = m["versions"]
     lines = ["# Benchmarks", "",
@@ -349,8 +393,21 @@ def markdown(results: dict[str, Any], notes: str) -> str:
              f"{v.get('trafilatura')}, warcio {v.get('warcio')}, lxml {v.get('lxml')}",
              f"- {v.get('nginx', 'nginx not installed')}; {v.get('wget', 'wget not installed')}",
              f"- document written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
-             "## Results", "", *sections(results, _md_table), NOTES_MARKER, notes.strip("\n"), ""]
+             "## Results", ""]
+    measured, kept = blocks(results, _md_table), kept or {}
+    for name in ORDER:
+        if name in measured:
+            lines += [SECTION_MARK.format(name), *measured[name]]
+        elif name in kept:
+            lines += [SECTION_MARK.format(name), kept[name].strip("\n"), ""]
+    lines += [NOTES_MARKER, notes.strip("\n"), ""]
     return "\n".join(lines)
+
+
+def old_blocks(text: str) -> dict[str, str]:
+    """The marked section blocks of an existing doc, by name (what a rewrite keeps of sections not re-measured)."""
+    parts = re.split(r"^<!-- section: (\w+) -->\n", text.split(NOTES_MARKER, 1)[0], flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def existing_notes(text: str) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench import realsite
+from bench import realsite, report
 from bench.harness import ROOT, StaticSite, nginx_binary, run_measured
 from crawler.discovery.pagekind import looks_like_article_url
 
@@ -202,3 +202,15 @@ def test_real_page_sections_skip_with_one_line_without_the_data_set(tmp_path: Pa
     assert set(sections) == {"crawl_real", "replay_real"} and all("skipped" in s for s in sections.values())
     text = (tmp_path / "bench.md").read_text()
     assert "### Crawl (real-page site)" in text and "### Replay (real-page site)" in text
+
+
+def test_doc_rewrite_keeps_the_sections_not_measured_again() -> None:
+    old = report.markdown({"machine": report.machine_info(), "sections": {}}, "MY NOTES",
+                          {"memory": "### Memory growth\n\nmeasured last week\n", "replay_real": "### Replay\n\nold\n"})
+    assert report.old_blocks(old) == {"replay_real": "### Replay\n\nold\n\n",
+                                      "memory": "### Memory growth\n\nmeasured last week\n\n"}
+    new = report.markdown({"machine": report.machine_info(), "sections": {"replay_real": {"skipped": "no pages"}}},
+                          report.existing_notes(old), report.old_blocks(old))
+    assert "measured last week" in new and "old\n" not in new and "skipped: no pages" in new
+    assert new.index("<!-- section: replay_real -->") < new.index("<!-- section: memory -->")
+    assert new.rstrip().endswith("MY NOTES")
