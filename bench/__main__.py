@@ -246,6 +246,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         shutil.rmtree(workdir / "site", ignore_errors=True)
     if wanted & {"crawl", "replay", "profile"} and "real" in args.sites:
         _real_site(args, results, workdir)
+    if "memory" in wanted and full is None:
+        logger.info("memory skipped: it crawls the demo site (--sites demo)")
     if "memory" in wanted and full is not None:
         small = {**full, "articles_site": args.articles}
 
