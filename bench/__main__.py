@@ -1,16 +1,20 @@
 """``python -m bench`` (``make bench``): crawl, replay, extraction, memory and profile benchmarks.
 
-Sections: ``crawl`` (newswarc full vs bare vs wget on a static demo site behind nginx),
-``replay`` (re-extraction of the full crawl's WARCs vs a plain warcio + trafilatura loop),
-``extract`` (the extraction pool's throughput, on the ``--extraction-dev`` pages when given, else demo
-pages), ``quality`` (:mod:`bench.bench_quality`: body, title, authors, date and article detection of
-newswarc vs plain trafilatura on WCXB dev and extraction-dev, tune/report halves; table into
-docs/extraction.md; the data sets and scorers are not part of the repository: ``--wcxb``,
-``--extraction-dev``, ``--scorers`` or their environment variables, else skipped), ``archive``
+Sections: ``crawl`` (newswarc full vs bare vs wget, and vs the floor: the bare crawl's CPU plus a
+plain trafilatura loop over the same HTML), ``replay`` (re-extraction of the full crawl's WARCs vs a
+plain warcio + trafilatura loop); both run on two static sites behind nginx (``--sites``): the demo
+site and the real-page site of :mod:`bench.realsite` (the WCXB dev articles: ``--real-pages DIR``,
+else ``$NEWSWARC_REAL_PAGES``, else ``--wcxb``; skipped with one line when absent), as
+``crawl``/``replay`` and ``crawl_real``/``replay_real`` in the results. ``extract`` (the extraction
+pool's throughput, on the ``--extraction-dev`` pages when given, else demo pages), ``quality``
+(:mod:`bench.bench_quality`: body, title, authors, date and article detection of newswarc vs plain
+trafilatura on WCXB dev and extraction-dev, tune/report halves; table into docs/extraction.md; the
+data sets and scorers are not part of the repository: ``--wcxb``, ``--extraction-dev``, ``--scorers``
+or their environment variables, else skipped; not in the default run), ``archive``
 (:mod:`bench.bench_archive`: crawl time with vs without WARC capture), ``archives``
 (:mod:`bench.bench_archives`: index and replay of third-party files against cdxj-indexer, reader
 speed against warcio and FastWARC; not in the default run), ``profile`` (one full
-crawl under cProfile), ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
+crawl under cProfile; not in the default run), ``memory`` (peak RSS of the full crawl, N vs 10 N articles; not in the
 default run because the large crawl alone takes longer than the rest together) and ``distributed``
 (:mod:`bench.bench_distributed`: 1, 2 and 4 workers on Redis over 20 loopback sites, and Redis
 memory per queued and seen URL; not in the default run: it needs redis-server). Results merge
@@ -33,19 +37,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_archive, bench_crawl, bench_extract, bench_quality, bench_replay, report
+from bench import bench_archive, bench_crawl, bench_extract, bench_quality, bench_replay, realsite, report
 from bench.harness import ROOT, StaticSite
 
 logger = logging.getLogger("bench")
 
 ALL = ("crawl", "replay", "extract", "quality", "archive", "profile", "memory", "archives", "distributed")
-DEFAULT = ("crawl", "replay", "extract", "quality", "archive", "profile")
+#: ``make bench``: under 10 minutes on 2 cores; quality (both data sets through both extractors) and
+#: profile (a crawl under cProfile) run with --only.
+DEFAULT = ("crawl", "replay", "extract", "archive")
 # full crawls with extra settings; archive_only / bare is the cost of WARC capture alone
 VARIANTS = {"archive_only": {"NEWSWARC_EXTRACT_ENABLED": "False"}}
 # Data sets and scorers the repository does not ship: each is an option, falling back to an
 # environment variable; without either, the section (or part) that needs it is skipped with one line.
 ENV = {"wcxb": "NEWSWARC_WCXB_DATA", "extraction_dev": bench_extract.EXTRACTION_DATA_ENV,
-       "scorers": "NEWSWARC_SCORERS", "corpus": "NEWSWARC_WARC_CORPUS"}
+       "scorers": "NEWSWARC_SCORERS", "corpus": "NEWSWARC_WARC_CORPUS",
+       "real_pages": realsite.REAL_PAGES_ENV}
 
 
 def _from_env(dest: str) -> Path | None:
@@ -77,6 +84,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     f"(default: ${ENV['extraction_dev']}; without it that F1 is skipped, the pool uses demo pages)")
     ap.add_argument("--scorers", type=Path, default=_from_env("scorers"), metavar="DIR",
                     help=f"folder of score_pages.py and score_extraction.py (default: ${ENV['scorers']})")
+    ap.add_argument("--real-pages", type=Path, default=_from_env("real_pages"), metavar="DIR",
+                    help="pages.json + html/ of real pages whose articles make the real-page site of the crawl and "
+                    f"replay sections (default: ${ENV['real_pages']}, else --wcxb; skipped when absent)")
+    ap.add_argument("--real-limit", type=int, default=None,
+                    help="at most this many real article pages (default all; --quick: 60)")
+    ap.add_argument("--sites", default="demo,real", help="sites of the crawl and replay sections: demo, real or "
+                    "both (default: %(default)s)")
     ap.add_argument("--quality-doc", type=Path, default=ROOT / "docs" / "extraction.md",
                     help="where the quality table is written (default: %(default)s)")
     ap.add_argument("--render-only", action="store_true", help="measure nothing: rewrite --doc from latest.json")
@@ -90,6 +104,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sections = tuple(x.strip() for x in args.only.split(",")) if args.only else DEFAULT
     if unknown := set(args.sections) - set(ALL):
         ap.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
+    args.sites = tuple(x.strip() for x in args.sites.split(","))
+    if unknown := set(args.sites) - {"demo", "real"}:
+        ap.error(f"--sites: unknown site(s) {', '.join(sorted(unknown))}; choose from demo, real")
+    args.real_limit = args.real_limit if args.real_limit is not None else (60 if args.quick else 0)
+    if args.real_pages is None:  # the real-page site is built from the WCXB dev articles
+        args.real_pages = args.wcxb
     args.articles = args.articles or (300 if args.quick else 2000)
     args.memory_articles = args.memory_articles or 10 * args.articles
     return args
@@ -100,10 +120,13 @@ def timed(name: str, results: dict[str, Any], func: Callable[[], dict[str, Any]]
     logger.info("section %s: starting", name)
     load, started = os.getloadavg(), time.perf_counter()
     section = func()
+    machine = results.get("machine", {})
     section.update(measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", load_before=list(load),
+                   machine=f"{machine.get('cores', '?')} cores, {machine.get('cpu_model') or 'unknown CPU'}",
                    load_after=list(os.getloadavg()), seconds=time.perf_counter() - started)
     results["sections"][name] = section
-    logger.info("section %s: done in %.0f s", name, section["seconds"])
+    line = report.headline(name, section)
+    logger.info("section %s: done in %.0f s%s", name, section["seconds"], f": {line}" if line else "")
     return section
 
 
@@ -121,37 +144,86 @@ def _archive(quick: bool) -> dict[str, Any]:
 
 
 def _site_info(site: StaticSite) -> dict[str, Any]:
-    return {"articles": site.n_articles, "files": site.files, "server": site.server,
+    return {"articles": site.n_articles, "files": site.files, "server": site.server, "label": site.label,
             "build_s": round(site.build_seconds, 1)}
+
+
+def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: Path, site: StaticSite,
+                   suffix: str, *, need_full: bool = False) -> dict[str, Any] | None:
+    """The crawl, replay and profile sections on one site (``suffix`` "" for the demo site, "_real" for real pages).
+
+    The floor (bare crawl's CPU + a plain trafilatura loop over the same HTML) takes the loop from
+    the replay section when it runs, else measures the loop alone on the full crawl's WARCs.
+    """
+    wanted = set(args.sections)
+    logger.info("site: %s, %d articles, %d files at %s, %s", site.label, site.n_articles, site.files, site.url,
+                site.server)
+    full: dict[str, Any] | None = None
+    crawl: dict[str, Any] | None = None
+    if "crawl" in wanted:
+        crawl = timed("crawl" + suffix, results, lambda: bench_crawl.run(
+            site.url, workdir / ("crawl" + suffix), rounds=args.rounds, with_wget=not args.no_wget,
+            variants={} if args.no_variants or suffix else VARIANTS))
+        crawl["site"] = _site_info(site)
+        full = crawl["full"]
+    if ("replay" in wanted or need_full) and full is None:
+        full = bench_crawl.newswarc_crawl(site.url, workdir / ("crawl" + suffix) / "full-extra")
+    loop_cpu = None
+    if "replay" in wanted:
+        assert full is not None
+        rep = timed("replay" + suffix, results, lambda: _replay(full["warcs"], args.rounds))
+        rep["site"] = _site_info(site)
+        loop_cpu = rep.get("sequential_trafilatura", {}).get("cpu_s")
+    if crawl is not None:
+        if loop_cpu is None:
+            loop_cpu = bench_replay.sequential_cpu([Path(w) for w in crawl["full"]["warcs"]])
+        bench_crawl.add_floor(crawl, loop_cpu)
+        r = crawl["ratios"]
+        logger.info("crawl%s: full wall / floor CPU %.2fx, full CPU / floor CPU %.2fx (the floor: bare crawl CPU "
+                    "%.1f s + trafilatura loop CPU %.1f s, same run)", suffix, r["full_wall_over_floor_cpu"],
+                    r["full_cpu_over_floor_cpu"], crawl["floor"]["bare_cpu_s"], crawl["floor"]["loop_cpu_s"])
+    if "profile" in wanted:
+        prof = timed("profile" + suffix, results, lambda: bench_crawl.profile_crawl(
+            site.url, workdir / ("profile" + suffix)))
+        prof["site"] = _site_info(site)
+    return full
+
+
+def _real_site(args: argparse.Namespace, results: dict[str, Any], workdir: Path) -> None:
+    """The crawl, replay and profile sections on the real-page site, or one line saying why not."""
+    if not realsite.available(args.real_pages):
+        logger.info("real-page site skipped: no data set %s (--real-pages DIR, $%s or --wcxb)",
+                    f"at {args.real_pages}" if args.real_pages else "given", realsite.REAL_PAGES_ENV)
+        for name in ("crawl", "replay", "profile"):
+            if name in args.sections:
+                results["sections"][name + "_real"] = {"skipped": f"no real pages at {args.real_pages}"}
+        return
+
+    def build(www: Path, base_url: str) -> int:
+        return realsite.write_site(args.real_pages, www, base_url, limit=args.real_limit)
+
+    with StaticSite(workdir / "site-real", use_nginx=not args.no_nginx, build=build,
+                    label="real-page site of WCXB dev articles") as site:
+        _site_sections(args, results, workdir, site, "_real")
+    shutil.rmtree(workdir / "site-real", ignore_errors=True)
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Measure the chosen sections; returns this run's results."""
     results: dict[str, Any] = {"machine": report.machine_info(), "sections": {},
                                "options": {"articles": args.articles, "memory_articles": args.memory_articles,
-                                           "quick": args.quick, "rounds": args.rounds}}
+                                           "quick": args.quick, "rounds": args.rounds, "sites": list(args.sites)}}
     wanted = set(args.sections)
     full: dict[str, Any] | None = None
-    if wanted & {"crawl", "replay", "profile", "memory"}:
+    if wanted & {"crawl", "replay", "profile", "memory"} and "demo" in args.sites:
         with StaticSite(workdir / "site", args.articles, use_nginx=not args.no_nginx) as site:
-            logger.info("site: %d files at %s, %s", site.files, site.url, site.server)
-            if "crawl" in wanted:
-                crawl = timed("crawl", results, lambda: bench_crawl.run(
-                    site.url, workdir / "crawl", rounds=args.rounds, with_wget=not args.no_wget,
-                    variants={} if args.no_variants else VARIANTS))
-                crawl["site"] = _site_info(site)
-                full = crawl["full"]
-            if wanted & {"replay", "memory"} and full is None:
-                full = bench_crawl.newswarc_crawl(site.url, workdir / "crawl" / "full-extra")
-            if "replay" in wanted:
-                assert full is not None
-                timed("replay", results, lambda: _replay(full["warcs"], args.rounds))
-            if "profile" in wanted:
-                prof = timed("profile", results, lambda: bench_crawl.profile_crawl(site.url, workdir / "profile"))
-                prof["site"] = _site_info(site)
+            full = _site_sections(args, results, workdir, site, "", need_full="memory" in wanted)
         shutil.rmtree(workdir / "site", ignore_errors=True)
-    if "memory" in wanted:
-        assert full is not None
+    if wanted & {"crawl", "replay", "profile"} and "real" in args.sites:
+        _real_site(args, results, workdir)
+    if "memory" in wanted and full is None:
+        logger.info("memory skipped: it crawls the demo site (--sites demo)")
+    if "memory" in wanted and full is not None:
         small = {**full, "articles_site": args.articles}
 
         def memory() -> dict[str, Any]:
@@ -229,10 +301,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_doc(doc: Path, results: dict[str, Any]) -> int:
-    """Rewrite the markdown report, keeping the hand-written notes of the existing one."""
-    notes = report.existing_notes(doc.read_text(encoding="utf-8")) if doc.is_file() else ""
+    """Rewrite the markdown report, keeping the hand-written notes of the existing one and its sections not measured."""
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(report.markdown(results, notes), encoding="utf-8")
+    doc.write_text(report.markdown(results, report.existing_notes(text), report.old_blocks(text)), encoding="utf-8")
     sys.stdout.write(f"report: {doc}\n")
     return 0
 

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +88,15 @@ def nginx_version(binary: str) -> str:
 class StaticSite:
     """The demo site written as static files under ``workdir`` and served on 127.0.0.1 from another process.
 
-    Use as a context manager; ``url`` is the base URL, ``server`` names what serves it.
+    Use as a context manager; ``url`` is the base URL, ``server`` names what serves it. ``build``
+    writes another site instead (``build(www, base_url)`` returns its article count), such as
+    :func:`bench.realsite.write_site`'s real pages; ``label`` names the site in the report.
     """
 
-    def __init__(self, workdir: Path, n_articles: int, *, seed: int = 42, use_nginx: bool = True):
+    def __init__(self, workdir: Path, n_articles: int = 0, *, seed: int = 42, use_nginx: bool = True,
+                 build: Callable[[Path, str], int] | None = None, label: str = "demo site"):
         self.workdir, self.n_articles, self.seed, self.use_nginx = Path(workdir), n_articles, seed, use_nginx
+        self.build, self.label = build, label
         self.port = 0
         self.server = ""
         self.files = 0
@@ -108,7 +113,10 @@ class StaticSite:
         self.port = free_port()
         www = self.workdir / "www"
         started = time.perf_counter()
-        build_site(self.n_articles, self.seed).write_static(www, base_url=self.url)
+        if self.build is not None:
+            self.n_articles = self.build(www, self.url)
+        else:
+            build_site(self.n_articles, self.seed).write_static(www, base_url=self.url)
         self.build_seconds = time.perf_counter() - started
         self.files = sum(1 for p in www.rglob("*") if p.is_file())
         nginx = nginx_binary() if self.use_nginx else None
@@ -176,6 +184,9 @@ class Measured:
     ru_maxrss_kib: int  # os.wait4: the largest of the child and any one reaped descendant
     processes: int
     returncode: int
+    #: [seconds since start, the child's own CPU s, the tree's CPU s] about once a second: where the
+    #: cores were busy, and where they waited (start-up, the tail of extraction after the last fetch)
+    timeline: list[list[float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,12 +222,14 @@ def _vm_hwm(pid: int) -> int:
 class _TreeSampler(threading.Thread):
     """Every ``interval`` s: each descendant's own CPU so far, and the tree's summed RSS."""
 
-    def __init__(self, pid: int, interval: float = 0.25):
+    def __init__(self, pid: int, interval: float = 0.25, every: float = 1.0):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.every = pid, interval, every
         self.cpu: dict[int, float] = {}
         self.tree_rss = self.main_hwm = 0
         self.stop = threading.Event()
+        self.started = time.perf_counter()
+        self.timeline: list[list[float]] = []
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -239,6 +252,10 @@ class _TreeSampler(threading.Thread):
             rss += kib
         self.tree_rss = max(self.tree_rss, rss)
         self.main_hwm = max(self.main_hwm, _vm_hwm(self.pid))
+        now = time.perf_counter() - self.started
+        if not self.timeline or now - self.timeline[-1][0] >= self.every:
+            self.timeline.append([round(now, 2), round(self.cpu.get(self.pid, 0.0), 2),
+                                  round(sum(self.cpu.values()), 2)])
 
 
 def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 1800,
@@ -278,7 +295,7 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
     return Measured(wall_s=wall, cpu_s=tree_cpu, main_cpu_s=main_cpu,
                     main_rss_kib=max(sampler.main_hwm, 0) or ru.ru_maxrss, tree_rss_kib=sampler.tree_rss,
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
-                    processes=len(sampler.cpu), returncode=proc.returncode)
+                    processes=len(sampler.cpu), returncode=proc.returncode, timeline=sampler.timeline)
 
 
 

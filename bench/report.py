@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -57,7 +58,8 @@ def _verdict(value: float, target: float, lower_is_better: bool = True) -> str:
 
 def _meta(section: dict[str, Any]) -> str:
     load = section.get("load_before", [])
-    return (f"_measured {section.get('measured_at', '?')}, {section.get('seconds', 0):.0f} s, "
+    where = f" on {section['machine']}" if section.get("machine") else ""  # kept sections may be older
+    return (f"_measured {section.get('measured_at', '?')}{where}, {section.get('seconds', 0):.0f} s, "
             f"load average before {' / '.join(f'{x:.2f}' for x in load)}_")
 
 
@@ -70,16 +72,16 @@ def crawl_rows(crawl: dict[str, Any]) -> list[list[str]]:
     for kind, label in labels.items():
         r = crawl.get(kind)
         if not r or "skipped" in r:
-            rows.append([label, "-", "-", "-", "-", "-", "-", "-", "-", r.get("skipped", "not run") if r else "not run"])
+            rows.append([label, *["-"] * 9, r.get("skipped", "not run") if r else "not run"])
             continue
         rows.append([label, f"{r['pages']:,}", _f(r["wall_s"]), _f(r.get("engine_s", "-")), _f(r["pages_per_s"]),
-                     _f(r["cpu_s"]),
+                     _f(r["cpu_s"]), _f(r["main_cpu_s"]),
                      _f(r["cpu_ms_per_page"]), _mib(r["main_rss_kib"]), _mib(r["tree_rss_kib"]),
                      f"{r.get('articles', '-')}"])
     return rows
 
 
-CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU ms/page", "peak RSS MiB (main)",
+CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU s (main)", "CPU ms/page", "peak RSS MiB (main)",
                 "peak RSS MiB (all procs)", "articles"]
 
 
@@ -98,39 +100,58 @@ def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), *(line(r) for r in rows)]
 
 
-def sections(results: dict[str, Any], table: Any) -> list[str]:
-    """Every measured section as lines, with ``table(header, rows)`` choosing markdown or plain text."""
-    s = results.get("sections", {})
+def crawl_lines(crawl: dict[str, Any] | None, table: Any) -> list[str]:
+    """A crawl section (demo or real-page site): the table, ratios against bare, wget and the floor."""
     out: list[str] = []
-    if crawl := s.get("crawl"):
-        ratios = crawl["ratios"]
-        out += [f"### Crawl ({crawl['site']['articles']:,}-article demo site, {crawl['site']['files']:,} files, "
-                f"served by {crawl['site']['server']})", "", _meta(crawl), ""]
-        out += table(CRAWL_HEADER, crawl_rows(crawl))
-        out += ["", f"- full / bare wall time: **{ratios['full_over_bare_wall']:.2f}x** (target <= "
-                f"{ratios['target_full_over_bare_wall']}: {_verdict(ratios['full_over_bare_wall'], 1.25)}); "
-                f"CPU {ratios['full_over_bare_cpu']:.2f}x; reactor-process peak RSS {ratios['full_over_bare_rss']:.2f}x"]
-        if "full_over_wget_wall" in ratios:
-            out.append(f"- full newswarc / wget: wall time {ratios['full_over_wget_wall']:.2f}x, "
-                       f"pages/s {ratios['full_over_wget_pages_per_s']:.2f}x (wget follows HTML links only, "
-                       "over one connection, and extracts nothing)")
-        for v, extra in crawl.get("variants", {}).items():
-            if v == "archive_only" and v + "_over_bare_wall" in ratios:
-                out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
-                           f"(target <= 1.15: {_verdict(ratios[v + '_over_bare_wall'], 1.15)})")
-                continue
-            out.append(f"- full crawl with {', '.join(f'{k}={x}' for k, x in extra.items())} / default full crawl: "
-                       f"wall time {ratios[v + '_over_full_wall']:.2f}x, reactor-process CPU "
-                       f"{ratios[v + '_over_full_main_cpu']:.2f}x")
-        out.append(f"- crawl settings: {', '.join(f'{k}={v}' for k, v in crawl['settings'].items())}; "
-                   f"{crawl['rounds']} round(s), median shown")
-        out.append("")
-    if (rep := s.get("replay")) and "skipped" not in rep:
+    if not crawl:
+        return out
+    if "skipped" in crawl:
+        return ["### Crawl (real-page site)", "", f"skipped: {crawl['skipped']}", ""]
+    ratios, site = crawl["ratios"], crawl["site"]
+    out += [f"### Crawl ({site['articles']:,}-article {site.get('label', 'demo site')}, {site['files']:,} files, "
+            f"served by {site['server']})", "", _meta(crawl), ""]
+    out += table(CRAWL_HEADER, crawl_rows(crawl))
+    out += ["", f"- full / bare wall time: **{ratios['full_over_bare_wall']:.2f}x** (target <= "
+            f"{ratios['target_full_over_bare_wall']}: {_verdict(ratios['full_over_bare_wall'], 1.25)}); "
+            f"CPU {ratios['full_over_bare_cpu']:.2f}x; reactor-process peak RSS {ratios['full_over_bare_rss']:.2f}x"]
+    if "full_over_wget_wall" in ratios:
+        out.append(f"- full newswarc / wget: wall time {ratios['full_over_wget_wall']:.2f}x, "
+                   f"pages/s {ratios['full_over_wget_pages_per_s']:.2f}x (wget follows HTML links only, "
+                   "over one connection, and extracts nothing)")
+    if floor := crawl.get("floor"):
+        wall_floor, bare_wall = ratios["full_wall_over_floor_cpu"], ratios["full_over_bare_wall"]
+        out.append(f"- the floor (bare crawl's CPU {floor['bare_cpu_s']:.1f} s + a plain warcio + "
+                   f"trafilatura.extract loop over the same HTML, {floor['loop_cpu_s']:.1f} s CPU = "
+                   f"{floor['cpu_s']:.1f} s): full CPU **{ratios['full_cpu_over_floor_cpu']:.2f}x** the floor, full "
+                   f"wall **{wall_floor:.2f}x** the floor's CPU (target <= 0.75: {_verdict(wall_floor, 0.75)}); full "
+                   f"wall / bare wall {bare_wall:.2f}x (target <= 1.1 on real pages: {_verdict(bare_wall, 1.1)}); "
+                   f"the full crawl kept {crawl['full']['cpu_s'] / crawl['full']['wall_s']:.2f} cores busy on average "
+                   f"(the reactor process {crawl['full']['main_cpu_s'] / crawl['full']['wall_s']:.2f})")
+    for v, extra in crawl.get("variants", {}).items():
+        if v == "archive_only" and v + "_over_bare_wall" in ratios:
+            out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
+                       f"(target <= 1.15: {_verdict(ratios[v + '_over_bare_wall'], 1.15)})")
+            continue
+        out.append(f"- full crawl with {', '.join(f'{k}={x}' for k, x in extra.items())} / default full crawl: "
+                   f"wall time {ratios[v + '_over_full_wall']:.2f}x, reactor-process CPU "
+                   f"{ratios[v + '_over_full_main_cpu']:.2f}x")
+    out.append(f"- crawl settings: {', '.join(f'{k}={v}' for k, v in crawl['settings'].items())}; "
+               f"{crawl['rounds']} round(s), median shown")
+    out.append("")
+    return out
+
+
+def replay_lines(rep: dict[str, Any] | None, table: Any) -> list[str]:
+    """A replay section (the full crawl's WARCs of one site) against the plain warcio + trafilatura loop."""
+    out: list[str] = []
+    if rep and "skipped" not in rep:
         rows = [[label, f"{rep[k]['articles']:,}", _f(rep[k]["seconds"]), _f(rep[k]["articles_per_s"])]
                 for label, k in (("sequential warcio + trafilatura.extract", "sequential_trafilatura"),
                                  ("sequential warcio + newswarc extractor", "sequential_newswarc_extract"),
                                  (f"newswarc replay ({rep.get('cores')} cores)", "replay"))]
-        out += ["### Replay / re-extraction of the full crawl's WARC", "", _meta(rep), ""]
+        site = rep.get("site", {})
+        label = f" ({site['articles']:,}-article {site['label']})" if site.get("label") else ""
+        out += [f"### Replay / re-extraction of the full crawl's WARC{label}", "", _meta(rep), ""]
         out += table(["variant", "articles", "seconds", "articles/s"], rows)
         out += ["", f"- replay vs plain warcio + trafilatura loop: **{rep['ratio_vs_trafilatura']:.2f}x** articles/s "
                 f"(target >= 1.7: {_verdict(rep['ratio_vs_trafilatura'], 1.7, lower_is_better=False)}; the loop "
@@ -145,59 +166,118 @@ def sections(results: dict[str, Any], table: Any) -> list[str]:
                        f"{', '.join(f'{x:.2f}x' for x in rep['round_ratios'])}, the median round shown")
         out.append("")
     elif rep:
-        out += ["### Replay", "", f"skipped: {rep['skipped']}", ""]
-    if (quality := s.get("quality")) is not None:
-        from bench.bench_quality import markdown as quality_lines
+        out += ["### Replay (real-page site)", "", f"skipped: {rep['skipped']}", ""]
+    return out
 
-        out += ["### Extraction quality (WCXB dev, extraction-dev)", "", _meta(quality), ""]
-        out += quality_lines(quality) + [""]
+
+def _extract_lines(ext: dict[str, Any], table: Any) -> list[str]:
+    """The extract section: the extraction pool against the plain loop (F1 is the quality section's)."""
+    out: list[str] = []
+    out += ["### Extraction", "", _meta(ext), ""]
+    pool = ext.get("pool", {})
+    if pool and "skipped" not in pool:
+        rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",
+                 _f(pool[k]["seconds"], 2), _f(pool[k]["pages_per_s"])]
+                for label, k in (("sequential trafilatura.extract", "sequential"),
+                                 ("sequential extract_article", "sequential_extract_article"),
+                                 (f"ExtractionPool ({pool.get('workers')} workers)", "pool"))]
+        out += ["", *table(["variant", "pages", "seconds", "pages/s"], rows), "",
+                f"- pool vs trafilatura loop: {pool['speedup']:.2f}x; pool vs the same work sequentially: "
+                f"{pool['pool_scaling']:.2f}x"]
+    elif pool:
+        out.append(f"- extraction pool benchmark: skipped ({pool['skipped']})")
+    out.append("")
+    return out
+
+
+def _archive_lines(arc: dict[str, Any]) -> list[str]:
+    """The archive section: crawl time with vs without WARC capture."""
+    out: list[str] = []
+    out += ["### WARC capture cost (`bench.bench_archive`: its own gzip article server)", "", _meta(arc), ""]
+    if "skipped" in arc:
+        out.append(f"skipped: {arc['skipped']}")
+    else:
+        out.append(f"- {arc['pages']} pages, {arc['rounds']} rounds alternating, median engine time: with WARC "
+                   f"{arc['with_warc_s']:.2f} s, without {arc['without_warc_s']:.2f} s: **{arc['ratio']:.2f}x** "
+                   f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
+                   f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
+    out.append("")
+    return out
+
+
+def _memory_lines(mem: dict[str, Any], table: Any) -> list[str]:
+    """The memory section: peak RSS of a small and a large crawl."""
+    out: list[str] = []
+    small, big = mem["small"], mem["large"]
+    rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
+             _mib(r["tree_rss_kib"])] for r in (small, big)]
+    out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
+    out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
+    g = mem["growth_main_rss"]
+    out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
+            f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+    return out
+
+
+def _quality_lines(quality: dict[str, Any]) -> list[str]:
+    """The quality section (its full table is in docs/extraction.md)."""
+    from bench.bench_quality import markdown as quality_lines  # bench_quality is heavy; only when measured
+
+    out: list[str] = []
+    out += ["### Extraction quality (WCXB dev, extraction-dev)", "", _meta(quality), ""]
+    out += quality_lines(quality) + [""]
+    return out
+
+
+#: The order of the sections in the report; each is marked ``<!-- section: NAME -->`` in the doc so that a
+#: rewrite keeps the blocks of sections not measured since (latest.json is git-ignored: a fresh checkout has none)
+ORDER = ("crawl", "replay", "crawl_real", "replay_real", "quality", "extract", "archive", "archives", "memory",
+         "distributed", "profile", "profile_real")
+SECTION_MARK = "<!-- section: {} -->"
+
+
+def blocks(results: dict[str, Any], table: Any) -> dict[str, list[str]]:
+    """Each measured section's lines by name, with ``table(header, rows)`` choosing markdown or plain text."""
+    s = results.get("sections", {})
+    out: dict[str, list[str]] = {}
+    for suffix in ("", "_real"):
+        out["crawl" + suffix] = crawl_lines(s.get("crawl" + suffix), table)
+        out["replay" + suffix] = replay_lines(s.get("replay" + suffix), table)
+        if prof := s.get("profile" + suffix):
+            out["profile" + suffix] = (["### Profile (real-page site)", "", f"skipped: {prof['skipped']}", ""]
+                                       if "skipped" in prof else profile_lines(prof, table))
+    if (quality := s.get("quality")) is not None:
+        out["quality"] = _quality_lines(quality)
     if ext := s.get("extract"):
-        out += ["### Extraction", "", _meta(ext), ""]
-        pool = ext.get("pool", {})
-        if pool and "skipped" not in pool:
-            rows = [[label, f"{pool[k]['pages']:,}" if "pages" in pool[k] else f"{pool['pages']:,}",
-                     _f(pool[k]["seconds"], 2), _f(pool[k]["pages_per_s"])]
-                    for label, k in (("sequential trafilatura.extract", "sequential"),
-                                     ("sequential extract_article", "sequential_extract_article"),
-                                     (f"ExtractionPool ({pool.get('workers')} workers)", "pool"))]
-            out += ["", *table(["variant", "pages", "seconds", "pages/s"], rows), "",
-                    f"- pool vs trafilatura loop: {pool['speedup']:.2f}x; pool vs the same work sequentially: "
-                    f"{pool['pool_scaling']:.2f}x"]
-        elif pool:
-            out.append(f"- extraction pool benchmark: skipped ({pool['skipped']})")
-        out.append("")
+        out["extract"] = _extract_lines(ext, table)
     if arc := s.get("archive"):
-        out += ["### WARC capture cost (`bench.bench_archive`: its own gzip article server)", "", _meta(arc), ""]
-        if "skipped" in arc:
-            out.append(f"skipped: {arc['skipped']}")
-        else:
-            out.append(f"- {arc['pages']} pages, {arc['rounds']} rounds alternating, median engine time: with WARC "
-                       f"{arc['with_warc_s']:.2f} s, without {arc['without_warc_s']:.2f} s: **{arc['ratio']:.2f}x** "
-                       f"(target <= {arc['target_ratio']}: {_verdict(arc['ratio'], arc['target_ratio'])}); "
-                       f"{arc['warc_bytes'] / 2**20:.1f} MiB of WARC")
-        out.append("")
+        out["archive"] = _archive_lines(arc)
     if arcs := s.get("archives"):
-        out += _archives(arcs, table)
+        out["archives"] = _archives(arcs, table)
     if mem := s.get("memory"):
-        small, big = mem["small"], mem["large"]
-        rows = [[f"{r['articles_site']:,} articles", f"{r['pages']:,}", _f(r["wall_s"]), _mib(r["main_rss_kib"]),
-                 _mib(r["tree_rss_kib"])] for r in (small, big)]
-        out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
-        out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
-        g = mem["growth_main_rss"]
-        out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
-                f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+        out["memory"] = _memory_lines(mem, table)
     if dist := s.get("distributed"):
-        out += distributed_lines(dist, table)
-    if prof := s.get("profile"):
-        out += [f"### Profile of one full crawl (cProfile, reactor process; {prof['crawl']['pages']:,} pages, "
-                f"{prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
-        for key, label in (("by_own", "own time"), ("by_cumulative", "cumulative time")):
-            # the entry-point chain (runpy, cli.main, reactor.run, ...) holds ~all cumulative time: not news
-            shown = [r for r in prof[key] if key == "by_own" or r["cumulative_s"] < 0.9 * prof["profiled_s"]]
-            rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
-                    for r in shown[:15]]
-            out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
+        out["distributed"] = distributed_lines(dist, table)
+    return {k: v for k, v in out.items() if v}
+
+
+def sections(results: dict[str, Any], table: Any) -> list[str]:
+    """Every measured section as lines, in :data:`ORDER`."""
+    measured = blocks(results, table)
+    return [line for name in ORDER for line in measured.get(name, [])]
+
+
+def profile_lines(prof: dict[str, Any], table: Any) -> list[str]:
+    """The profile section of one site: top functions by own and cumulative time."""
+    site = prof.get("site", {}).get("label", "demo site")
+    out = [f"### Profile of one full crawl of the {site} (cProfile, reactor process; "
+           f"{prof['crawl']['pages']:,} pages, {prof['crawl']['wall_s']:.0f} s under the profiler)", "", _meta(prof), ""]
+    for key, label in (("by_own", "own time"), ("by_cumulative", "cumulative time")):
+        # the entry-point chain (runpy, cli.main, reactor.run, ...) holds ~all cumulative time: not news
+        shown = [r for r in prof[key] if key == "by_own" or r["cumulative_s"] < 0.9 * prof["profiled_s"]]
+        rows = [[r["function"].replace("|", "\\|"), f"{r['calls']:,}", _f(r["own_s"], 2), _f(r["cumulative_s"], 2)]
+                for r in shown[:15]]
+        out += [f"Top functions by {label}:", "", *table(["function", "calls", "own s", "cumulative s"], rows), ""]
     return out
 
 
@@ -259,27 +339,67 @@ def distributed_lines(dist: dict[str, Any], table: Any) -> list[str]:
     return out
 
 
+def headline(name: str, section: dict[str, Any]) -> str | None:
+    """A section's ratio against the baseline measured with it, in one line (None when it has none)."""
+    if "skipped" in section:
+        return f"skipped ({section['skipped']})"
+    if name.startswith("crawl") and "ratios" in section:
+        r = section["ratios"]
+        return (f"full / bare wall {r['full_over_bare_wall']:.2f}x, CPU {r['full_over_bare_cpu']:.2f}x"
+                + (f"; full / wget wall {r['full_over_wget_wall']:.2f}x" if "full_over_wget_wall" in r else ""))
+    if name.startswith("replay") and "ratio_vs_trafilatura" in section:
+        return (f"replay {section['ratio_vs_trafilatura']:.2f}x the plain warcio + trafilatura loop's articles/s, "
+                f"{section['time_ratio_vs_trafilatura']:.2f}x less time")
+    if name == "extract" and "speedup" in (pool := section.get("pool", {})):
+        return f"extraction pool {pool['speedup']:.2f}x the plain trafilatura loop"
+    if name == "archive" and "ratio" in section:
+        return f"crawl with WARC / without {section['ratio']:.2f}x"
+    if name == "memory":
+        return f"reactor-process peak RSS {section['growth_main_rss']:.2f}x for the larger crawl"
+    if name == "archives" and "speed" in section:
+        return f"newswarc reader {section['speed']['ratio_vs_warcio_gz']:.2f}x warcio on .warc.gz"
+    if name == "distributed" and "speedup" in section:
+        return ", ".join(f"{n} workers {x:.2f}x one worker" for n, x in section["speedup"].items())
+    return None
+
+
 def terminal(results: dict[str, Any]) -> str:
     return "\n".join(sections(results, _text_table)) + "\n"
 
 
-def markdown(results: dict[str, Any], notes: str) -> str:
+def markdown(results: dict[str, Any], notes: str, kept: dict[str, str] | None = None) -> str:
+    """The doc: machine, every section (measured ones from ``results``, the others as ``kept`` from the old doc), notes."""
     m = results["machine"]
     v = m["versions"]
     lines = ["# Benchmarks", "",
              "Written by `python -m bench` (`make bench`); raw numbers in `bench/results/latest.json` "
              "(git-ignored). Sections can be re-measured alone with `--only`; each says when it was measured "
-             "and under what load (other work shared this 2-core machine, so numbers are noisy). The default run takes "
-             "about 15 minutes here; the memory section (a 20,000-article crawl, about 20 minutes more) runs only "
-             "with `python -m bench --only memory`.", "",
+             "and under what load (other work shared this 2-core machine, so numbers are noisy). The crawl and replay "
+             "sections run on two sites: the synthetic demo site and a site of real pages (`bench/realsite.py`: "
+             "the WCXB dev article pages, `--real-pages DIR`). The default run (crawl, replay, extract, archive) "
+             "takes under 10 minutes here; quality, profile, archives, distributed and memory (a 20,000-article "
+             "crawl, about 20 minutes) run with `python -m bench --only SECTION`.", "",
              "## Machine", "",
              f"- {m['cores']} cores, {m['cpu_model'] or 'unknown CPU'}, {m['memory_gib']} GiB RAM, {m['os']}",
              f"- Python {v['python']}, Scrapy {v.get('scrapy')}, Twisted {v.get('twisted')}, trafilatura "
              f"{v.get('trafilatura')}, warcio {v.get('warcio')}, lxml {v.get('lxml')}",
              f"- {v.get('nginx', 'nginx not installed')}; {v.get('wget', 'wget not installed')}",
              f"- document written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
-             "## Results", "", *sections(results, _md_table), NOTES_MARKER, notes.strip("\n"), ""]
+             "## Results", ""]
+    measured, kept = blocks(results, _md_table), kept or {}
+    for name in ORDER:
+        if name in measured:
+            lines += [SECTION_MARK.format(name), *measured[name]]
+        elif name in kept:
+            lines += [SECTION_MARK.format(name), kept[name].strip("\n"), ""]
+    lines += [NOTES_MARKER, notes.strip("\n"), ""]
     return "\n".join(lines)
+
+
+def old_blocks(text: str) -> dict[str, str]:
+    """The marked section blocks of an existing doc, by name (what a rewrite keeps of sections not re-measured)."""
+    parts = re.split(r"^<!-- section: (\w+) -->\n", text.split(NOTES_MARKER, 1)[0], flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def existing_notes(text: str) -> str:
