@@ -4,8 +4,10 @@ The site is served from a separate process (nginx when installed, else
 :mod:`bench.static_server`, labeled as the slower fallback) so that the server is not what is
 being measured. Each tool under test runs as a child process reaped with ``os.wait4``, which
 gives that child's own rusage: CPU seconds (its waited-for children, such as extraction
-workers, included) and ``ru_maxrss`` (the largest of the child and any one of its children).
-The child's own peak RSS is also sampled from ``/proc/PID/status`` (``VmHWM``).
+workers, included) and ``ru_maxrss`` (the largest of the child and any one of its children, but
+never below the bench's own peak: Linux carries a parent's high-water mark into a forked child;
+:func:`via_fresh_parent` avoids that). The child's own peak RSS is sampled from
+``/proc/PID/status`` (``VmHWM``, reset at exec): that is the figure the reports use.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ class Measured:
     main_rss_kib: int  # the child's own peak RSS (VmHWM)
     tree_rss_kib: int  # peak of the summed RSS of the child and its descendants (sampled)
     ru_cpu_s: float  # os.wait4: the child plus the descendants it reaped itself
-    ru_maxrss_kib: int  # os.wait4: the largest of the child and any one reaped descendant
+    ru_maxrss_kib: int  # os.wait4: the largest of the child and any one reaped descendant (floored by the bench's own)
     processes: int
     returncode: int
     #: [seconds since start, the child's own CPU s, the tree's CPU s] about once a second: where the

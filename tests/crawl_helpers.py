@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scrapy.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
         "-s", "NEWSWARC_EXTRACT_WORKERS=2"]
@@ -69,3 +71,11 @@ def count_jsonl_lines(out: Path) -> int:
 
 def run_reports(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+
+
+def project_settings(**values: Any) -> Settings:
+    """newswarc's defaults (project priority) with ``values`` set as on the command line."""
+    settings = Settings()
+    settings.setmodule("crawler.config.settings", priority="project")
+    settings.setdict(values, priority="cmdline")
+    return settings

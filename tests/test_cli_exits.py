@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from scrapy.crawler import Crawler
-from scrapy.settings import Settings
 
 import crawler.cli.crawl
 import crawler.replay.replayer
@@ -24,7 +23,8 @@ from crawler.config.check import NEWSWARC_NAMES, check_setting_name, check_setti
 from crawler.config.seeds import load_seed, parse_seed
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import ConfigError, NewswarcError
-from tests.crawl_helpers import ROOT, newswarc, write_seed
+from crawler.replay.replayer import parse_when
+from tests.crawl_helpers import ROOT, newswarc, project_settings, write_seed
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
 
@@ -165,24 +165,17 @@ def test_a_log_level_has_one_rule_in_a_profile_and_on_the_command_line(tmp_path,
     problem = "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"
     assert err == f"newswarc: {profile}: crawl.log_level: {problem}", err
     with pytest.raises(ConfigError) as setting_error:
-        check_settings(_settings_with(LOG_LEVEL="LOUD"))
+        check_settings(project_settings(LOG_LEVEL="LOUD"))
     assert setting_error.value.problems == [(None, problem)]
-    check_settings(_settings_with(LOG_LEVEL=10))  # a level number, as Scrapy allows
+    check_settings(project_settings(LOG_LEVEL=10))  # a level number, as Scrapy allows
 
 
 def test_seed_names_and_file_name_settings_share_one_message():
     with pytest.raises(ConfigError) as seed_error:
         parse_seed({"name": "a/b", "start_urls": "https://a.example/"})
     with pytest.raises(ConfigError) as setting_error:
-        check_settings(_settings_with(NEWSWARC_ARCHIVE_PREFIX="a/b"))
+        check_settings(project_settings(NEWSWARC_ARCHIVE_PREFIX="a/b"))
     assert seed_error.value.problems[0][1] == setting_error.value.problems[0][1]
-
-
-def _settings_with(**values):
-    settings = Settings()
-    settings.setmodule("crawler.config.settings", priority="project")
-    settings.setdict(values, priority="cmdline")
-    return settings
 
 
 def test_any_command_whose_reader_is_gone_exits_141_quietly():
@@ -201,8 +194,6 @@ def test_any_command_whose_reader_is_gone_exits_141_quietly():
 
 def test_a_duration_error_names_the_flag_once():
     """``--until 999999w``: the line names ``--until``, not a seed file's ``since`` key."""
-    from crawler.replay.replayer import parse_when
-
     with pytest.raises(ConfigError) as err:
         parse_when("999999w", end=True, flag="--until")
     assert str(err.value) == "--until: '999999w' is more than 100 years"

@@ -6,6 +6,7 @@ import pytest
 
 from crawler.config.seeds import load_profile, load_seed, parse_seed, resolve_seed_path
 from crawler.errors import ConfigError
+from tests.crawl_helpers import project_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,15 +135,6 @@ def test_profile_scrapy_passthrough(tmp_path):
     assert load_profile(path) == {"DOWNLOAD_DELAY": 0.5, "NEWSWARC_OUTPUT_URI": "s3://b/p"}
 
 
-def _project_settings(**values):
-    from scrapy.settings import Settings
-
-    settings = Settings()
-    settings.setmodule("crawler.config.settings", priority="project")
-    settings.setdict(values, priority="cmdline")
-    return settings
-
-
 def test_every_number_and_boolean_default_is_checked():
     """A setting added to crawler/config/settings.py is range- or boolean-checked at start (check.py)."""
     from crawler.config import settings as defaults
@@ -154,7 +146,7 @@ def test_every_number_and_boolean_default_is_checked():
     assert bools and numbers
     assert [n for n in bools if n not in BOOLS] == []
     assert [n for n in numbers if n not in RANGES] == []
-    check_settings(_project_settings())  # the defaults themselves pass
+    check_settings(project_settings())  # the defaults themselves pass
 
 
 @pytest.mark.parametrize("name, value, words", [
@@ -171,7 +163,7 @@ def test_new_settings_are_checked(name, value, words):
     from crawler.config.check import check_settings
 
     with pytest.raises(ConfigError) as err:
-        check_settings(_project_settings(**{name: value}))
+        check_settings(project_settings(**{name: value}))
     assert str(err.value).startswith(name) and words in str(err.value) and err.value.exit_code == 2
 
 
@@ -179,8 +171,8 @@ def test_a_flag_is_named_for_the_setting_it_set():
     from crawler.config.check import check_settings
 
     with pytest.raises(ConfigError, match=r"^--workers \(NEWSWARC_EXTRACT_WORKERS\): must be between 0 and"):
-        check_settings(_project_settings(NEWSWARC_EXTRACT_WORKERS=999), {"NEWSWARC_EXTRACT_WORKERS": "--workers"})
-    check_settings(_project_settings(NEWSWARC_NEAR_DUPLICATE_THRESHOLD=1))  # 1 itself is allowed
+        check_settings(project_settings(NEWSWARC_EXTRACT_WORKERS=999), {"NEWSWARC_EXTRACT_WORKERS": "--workers"})
+    check_settings(project_settings(NEWSWARC_NEAR_DUPLICATE_THRESHOLD=1))  # 1 itself is allowed
 
 
 def test_profile_threshold_is_checked_with_its_key(tmp_path):
@@ -188,7 +180,7 @@ def test_profile_threshold_is_checked_with_its_key(tmp_path):
 
     path = write(tmp_path, "[dedup]\nnear_duplicate_threshold = 2\n", "p.toml")
     with pytest.raises(ConfigError, match=r"\(\[dedup\] near_duplicate_threshold\): must be above 0 and at most 1"):
-        check_settings(_project_settings(**load_profile(path)))
+        check_settings(project_settings(**load_profile(path)))
 
 
 @pytest.mark.parametrize("language", ["en", "EN", "pt-BR", "pt_BR"])
