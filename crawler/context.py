@@ -23,6 +23,7 @@ from typing import Any
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet import threads
+from twisted.python.threadpool import ThreadPool
 
 from crawler.errors import NewswarcError
 from crawler.extract.pool import ExtractionPool
@@ -52,9 +53,47 @@ ALREADY_ARCHIVED = "newswarc/crawl/already_archived"
 
 
 async def in_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``func(*args, **kwargs)`` in the reactor's thread pool, awaited: how a crawl keeps CPU work
-    (parsing, decoding, hashing) and blocking IO (files, SQLite) off the reactor thread."""
+    """``func(*args, **kwargs)`` in the reactor's thread pool, awaited: how a crawl keeps blocking
+    IO (files, SQLite) and C work that releases the GIL (zlib, brotli) off the reactor thread."""
     return await maybe_deferred_to_future(threads.deferToThread(func, *args, **kwargs))
+
+
+_cpu_pool: ThreadPool | None = None
+_cpu_lock = threading.Lock()
+
+
+def _cpu_threads() -> ThreadPool:
+    global _cpu_pool
+    with _cpu_lock:
+        if _cpu_pool is None:
+            pool = ThreadPool(minthreads=1, maxthreads=1, name="newswarc-cpu")
+            pool.start()
+            _reactor().addSystemEventTrigger("during", "shutdown", pool.stop)
+            _cpu_pool = pool
+        return _cpu_pool
+
+
+async def in_cpu_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` in the process's one CPU thread, awaited: for Python work that
+    holds the GIL (analysing a page: classifying it, finding and checking its links; parsing a
+    feed).
+
+    One thread, not the reactor's pool of ten: Python code in two threads does not run at once,
+    and every extra thread running it takes the GIL from the reactor thread in turns of the
+    switch interval, so fetching, the downloader's slots and the pipeline wait. Measured on the
+    demo-site crawl, the pool of ten cost about 15 % more wall time and 10 % more CPU than one
+    thread (docs/benchmarks.md, "Where the crawl's time goes").
+    """
+    return await maybe_deferred_to_future(threads.deferToThreadPool(_reactor(), _cpu_threads(), func,
+                                                                    *args, **kwargs))
+
+
+def _reactor() -> Any:
+    # imported when first used: importing it at module level would install Twisted's default
+    # reactor before Scrapy installs the one its settings name
+    from twisted.internet import reactor
+
+    return reactor
 
 
 def count_already_archived(crawler: Any, article_id: str | None) -> None:

@@ -350,3 +350,41 @@ def test_two_seeds_in_one_command(tmp_path, demo_server, fresh_demo_server):
     assert sites == {"gazette", "other"}
     names = [p.name for p in (out / "warc").glob("*.warc.gz")]
     assert len(names) == len(set(names)) >= 2
+
+
+ANALYSIS_THREADS = r"""
+import json, sys, threading
+import crawler.crawl.spider as spider
+from crawler.cli.main import main
+
+seen, running, most = set(), [0], [0]
+lock = threading.Lock()
+real = spider.analyse_page
+def recording(*args, **kwargs):
+    with lock:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        seen.add(threading.current_thread().name)
+    try:
+        return real(*args, **kwargs)
+    finally:
+        with lock:
+            running[0] -= 1
+spider.analyse_page = recording
+code = main(sys.argv[1:])
+print(json.dumps({"threads": sorted(seen), "most_at_once": most[0]}))
+sys.exit(code)
+"""
+
+
+def test_pages_are_analysed_in_one_cpu_thread_off_the_reactor(tmp_path, demo_server):
+    """Page analysis (parse, classify, vet links) is GIL-bound Python: it runs in the one CPU
+    thread, never on the reactor thread and never in several threads at once (they would only take
+    the GIL from the reactor in turns)."""
+    seed = write_seed(tmp_path, demo_server.url)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", ANALYSIS_THREADS, "crawl", str(seed), "--out", str(out),
+                           "--max-pages", "40", "-q", *FAST], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"threads": ["PoolThread-newswarc-cpu-0"], "most_at_once": 1}, seen

@@ -23,7 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.config.seeds import Seed, load_seed
-from crawler.context import count_already_archived, in_thread, run_context
+from crawler.context import count_already_archived, in_cpu_thread, in_thread, run_context
 from crawler.crawl.frontier import Frontier
 from crawler.crawl.items import ArticlePage
 from crawler.crawl.malloc import tune_malloc
@@ -273,7 +273,7 @@ class NewsSpider(scrapy.Spider):
     async def parse_feed(self, response: Response):
         if response.meta.get("newswarc_undecoded"):
             return  # archived as received, counted and logged by the DecodingMiddleware
-        feed = await in_thread(parse_feed, response.body, response.url)
+        feed = await in_cpu_thread(parse_feed, response.body, response.url)
         for req in self._feed_requests(response, feed):
             yield req
 
@@ -323,10 +323,10 @@ class NewsSpider(scrapy.Spider):
         if response.meta.get("newswarc_truncated"):
             self._skip(response, "truncated", "body truncated at NEWSWARC_ARCHIVE_MAX_BODY")
             return
-        # lxml parsing releases the GIL: do it in a thread so the reactor keeps fetching
-        page = await in_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
-                                self.seed.article_url_patterns, self.seed.deny_url_patterns,
-                                response.meta.get("newswarc_discovered"), response.encoding)
+        # parsing, classifying and vetting links is CPU work: in the CPU thread, so the reactor keeps fetching
+        page = await in_cpu_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
+                                   self.seed.article_url_patterns, self.seed.deny_url_patterns,
+                                   response.meta.get("newswarc_discovered"), response.encoding)
         stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
         stats.inc_value(f"newswarc/crawl/kind_reason/{page.kind.reason}")
         if page.kind.kind == "article":
