@@ -186,6 +186,10 @@ class Measured:
     ru_maxrss_kib: int  # os.wait4: the largest of the child and any one reaped descendant (floored by the bench's own)
     processes: int
     returncode: int
+    #: each kind of process's largest own peak RSS (VmHWM, KiB): ``main`` (the command), ``spawned`` (children
+    #: started by multiprocessing's spawn: a crawl's WARC writer), ``forkserver`` (the fork server and the
+    #: processes it forked: a crawl's extraction workers), ``other``
+    process_rss_kib: dict[str, int] = field(default_factory=dict)
     #: [seconds since start, the child's own CPU s, the tree's CPU s] about once a second: where the
     #: cores were busy, and where they waited (start-up, the tail of extraction after the last fetch)
     timeline: list[list[float]] = field(default_factory=list)
@@ -232,6 +236,19 @@ class _TreeSampler(threading.Thread):
         self.stop = threading.Event()
         self.started = time.perf_counter()
         self.timeline: list[list[float]] = []
+        self.kinds: dict[int, str] = {}
+        self.kind_hwm: dict[str, int] = {}
+
+    def _kind(self, pid: int) -> str:
+        if pid not in self.kinds:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmdline = fh.read()
+            except OSError:
+                return "other"
+            self.kinds[pid] = ("main" if pid == self.pid else "forkserver" if b"forkserver" in cmdline
+                               else "spawned" if b"spawn_main" in cmdline else "other")
+        return self.kinds[pid]
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -252,6 +269,8 @@ class _TreeSampler(threading.Thread):
             _, cpu, kib = procs[p]
             self.cpu[p] = max(self.cpu.get(p, 0.0), cpu)
             rss += kib
+            kind = self._kind(p)
+            self.kind_hwm[kind] = max(self.kind_hwm.get(kind, 0), _vm_hwm(p))
         self.tree_rss = max(self.tree_rss, rss)
         self.main_hwm = max(self.main_hwm, _vm_hwm(self.pid))
         now = time.perf_counter() - self.started
@@ -297,7 +316,8 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
     return Measured(wall_s=wall, cpu_s=tree_cpu, main_cpu_s=main_cpu,
                     main_rss_kib=max(sampler.main_hwm, 0) or ru.ru_maxrss, tree_rss_kib=sampler.tree_rss,
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
-                    processes=len(sampler.cpu), returncode=proc.returncode, timeline=sampler.timeline)
+                    processes=len(sampler.cpu), returncode=proc.returncode, timeline=sampler.timeline,
+                    process_rss_kib=dict(sampler.kind_hwm))
 
 
 

@@ -213,9 +213,18 @@ def _memory_lines(mem: dict[str, Any], table: Any) -> list[str]:
              _mib(r["tree_rss_kib"])] for r in (small, big)]
     out += ["### Memory growth of the full crawl", "", _meta(mem), ""]
     out += table(["site", "pages", "wall s", "peak RSS MiB (main)", "peak RSS MiB (all procs)"], rows)
-    g = mem["growth_main_rss"]
+    g, target = mem["growth_main_rss"], mem.get("target", 1.5)
     out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
-            f"**{g:.2f}x** (target <= 1.5: {_verdict(g, 1.5)}); all processes {mem['growth_tree_rss']:.2f}x", ""]
+            f"**{g:.2f}x** (target <= {target}: {_verdict(g, target)}); all processes {mem['growth_tree_rss']:.2f}x"]
+    names = {"main": "crawl (reactor) process", "spawned": "WARC writer", "forkserver": "extraction (fork server and workers)",
+             "other": "other processes"}
+    growth = mem.get("growth_by_process") or {}
+    for kind in sorted(growth, key=lambda k: list(names).index(k) if k in names else len(names)):
+        ratio = growth[kind]
+        out.append(f"- {names.get(kind, kind)}: {_mib(small['process_rss_kib'][kind])} / "
+                   f"{_mib(big['process_rss_kib'][kind])} MiB peak, **{ratio:.2f}x** (target <= {target}: "
+                   f"{_verdict(ratio, target)})")
+    out.append("")
     return out
 
 

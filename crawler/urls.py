@@ -65,7 +65,7 @@ def _clean_netloc(scheme: str, netloc: str) -> str:
     return f"{userinfo}{sep}{host}{':' + port if port else ''}"
 
 
-@functools.lru_cache(maxsize=32768)  # menus and related links repeat on every page of a site
+@functools.lru_cache(maxsize=8192)  # menus and related links repeat on every page (bounded: ~400 B an entry)
 def canonicalize_url(url: str, *, keep_query: bool = True) -> str:
     """Return the one spelling of ``url`` used for dedup and state.
 

@@ -5,15 +5,64 @@ an entry in memory (URL, discovery fields, priority) costs about 700 bytes, so a
 site would hold 700 MB before the first article is fetched. The :class:`Frontier` keeps the
 next entries and the latest ones in memory (``chunk`` each) and the rest in a private temporary
 SQLite file, deleted when the frontier is closed or the process ends.
+
+:func:`batches_in_thread` is how a sitemap's entries get here: read in a thread, handed to the
+reactor a batch at a time.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from crawler.context import in_thread
 
 Entry = tuple[str, dict, int]  # URL, request meta (JSON values), priority
+
+
+async def batches_in_thread(batches: Callable[[], Iterable[list[Any]]], consume: Callable[[list[Any]], None],
+                            *, ahead: int = 2) -> None:
+    """Iterate ``batches()`` in one thread of the reactor's pool; ``consume`` each batch on the reactor thread.
+
+    Why a callback through the reactor rather than an async generator that asks the pool for the
+    next batch: every ``in_thread`` call may land on another pool thread, and a streaming lxml
+    parser must stay in the thread that started it (it shares that thread's string dictionary
+    without a lock). The reading thread hands each batch over with ``callFromThread`` and waits
+    while ``ahead`` batches are not yet consumed: memory holds a few batches whatever the size
+    of what is read, and the reactor thread only does ``consume``'s own work. The reader gives
+    up (rather than block the pool's shutdown) when the reactor stops. An exception of
+    ``consume`` stops the reading and is raised here; returns when the last batch is consumed.
+    """
+    from twisted.internet import reactor  # at call time: importing it installs a reactor (Scrapy picks which)
+
+    slots = threading.Semaphore(ahead)
+    failed: list[BaseException] = []
+
+    def deliver(batch: list[Any]) -> None:
+        try:
+            if not failed:
+                consume(batch)
+        except Exception as exc:  # noqa: BLE001 - raised again below, on the awaiting side
+            failed.append(exc)
+        finally:
+            slots.release()
+
+    def work() -> None:
+        for batch in batches():
+            while not slots.acquire(timeout=1.0):
+                if not reactor.running:
+                    return
+            if failed:
+                return
+            reactor.callFromThread(deliver, batch)
+
+    await in_thread(work)  # its result comes through callFromThread too: after the last deliver
+    if failed:
+        raise failed[0]
 
 
 class Frontier:

@@ -23,8 +23,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.config.seeds import Seed, load_seed
-from crawler.context import count_already_archived, in_cpu_thread, in_thread, run_context
-from crawler.crawl.frontier import Frontier
+from crawler.context import count_already_archived, in_cpu_thread, run_context
+from crawler.crawl.frontier import Frontier, batches_in_thread
 from crawler.crawl.items import ArticlePage
 from crawler.crawl.malloc import tune_malloc
 from crawler.crawl.middlewares import ROBOTS_ROUTE
@@ -35,7 +35,7 @@ from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
-from crawler.discovery.sitemaps import absolute_http, looks_like_sitemap, parse_sitemap
+from crawler.discovery.sitemaps import SitemapEntry, SitemapReader, absolute_http, looks_like_sitemap
 from crawler.output.dedup import DigestSet
 from crawler.urls import canonicalize_url, is_allowed_domain, redact_url, url_problem
 
@@ -207,23 +207,23 @@ class NewsSpider(scrapy.Spider):
     async def parse_sitemap(self, response: Response):
         if response.meta.get("newswarc_undecoded"):
             return  # archived as received, counted and logged by the DecodingMiddleware
-        # a 50,000-URL sitemap is a second of CPU: parse it off the reactor thread
-        sitemap = await in_thread(parse_sitemap, response.body, response.url)
-        for req in self._sitemap_requests(response, sitemap):
+        # a 50,000-URL sitemap is a second of CPU: read off the reactor thread, as a stream; its
+        # entries reach the frontier a batch at a time, so the whole list is never in memory
+        reader = SitemapReader(response.body, response.url)
+        children: list[str] = []
+        await batches_in_thread(reader.batches, lambda batch: self._sitemap_batch(reader.kind, batch, children))
+        for req in self._sitemap_requests(response, reader, children):
             yield req
 
-    def _sitemap_requests(self, response: Response, sitemap) -> Iterator[scrapy.Request]:
-        if sitemap.kind == "invalid":
-            self._skip(response, "sitemap_invalid", sitemap.error)
+    def _sitemap_batch(self, kind: str, entries: list[SitemapEntry], children: list[str]) -> None:
+        """One batch of a sitemap's entries (on the reactor thread): an index's children are kept
+        for requests, a urlset's pages wait in the frontier."""
+        if kind == "sitemapindex":
+            children.extend(entry.loc for entry in entries)
             return
         stats = self.crawler.stats
-        if sitemap.kind == "sitemapindex":
-            for entry in sitemap.entries:
-                if req := self._request(entry.loc, "sitemap", self.parse_sitemap):
-                    yield req
-            return
         cutoff = self._since_cutoff()
-        for entry in sitemap.entries:
+        for entry in entries:
             stats.inc_value("newswarc/discovery/sitemap_urls")
             published = entry.news_publication_date or entry.lastmod
             if cutoff and published and published < cutoff:
@@ -247,6 +247,16 @@ class NewsSpider(scrapy.Spider):
                         continue
                     meta["newswarc_changed"] = True  # lastmod moved on: fetch the new version
             self._frontier.append((entry.loc, meta, PRIORITY["article"] + (5 if entry.news_publication_date else 0)))
+
+    def _sitemap_requests(self, response: Response, reader: SitemapReader, children: list[str]) -> Iterator[scrapy.Request]:
+        if reader.kind == "invalid":
+            self._skip(response, "sitemap_invalid", reader.error)
+            return
+        if reader.kind == "sitemapindex":
+            for loc in children:
+                if req := self._request(loc, "sitemap", self.parse_sitemap):
+                    yield req
+            return
         yield from self._from_frontier(FRONTIER_BATCH)
 
     def _from_frontier(self, n: int) -> Iterator[scrapy.Request]:

@@ -89,7 +89,7 @@ def _is_utility_url(url: str) -> bool:
     return any(s in _UTILITY_SEGMENTS for s in _segments(url))
 
 
-@functools.lru_cache(maxsize=32768)
+@functools.lru_cache(maxsize=8192)  # as canonicalize_url's: the same links
 def looks_like_article_url(url: str) -> bool:
     """URL-shape guess used to prioritise: date path, long numeric id or ``.html`` slug.
 

@@ -5,19 +5,30 @@ break half-way, or are plain text. ``parse_sitemap`` recovers what it can and re
 rest as ``kind="invalid"`` with a one-line reason; it never raises. The XML parser never
 resolves entities nor touches the network (XXE-safe). The date and XML helpers here are
 shared with ``feeds``.
+
+A sitemap may list 50,000 URLs (50 MB of XML): as one lxml tree and one list of entries that
+is ~2.5 KB an entry, 120 MB at the protocol's limits. :class:`SitemapReader` reads it as a
+stream instead (gzip inflated and XML parsed in 64 KiB pieces, each ``<url>`` dropped once read)
+and hands out its entries in batches: what it holds is a batch, whatever the sitemap's size.
+``parse_sitemap`` is the same reader, collected into one :class:`Sitemap`.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
+import itertools
 import logging
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 
+import numpy as np
 from lxml import etree
 
 from crawler.dates import parse_date
@@ -27,6 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_DECOMPRESSED = 50 * 1024 * 1024  # the sitemap protocol's own limit
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1024 * 1024
+_PIECE = 64 * 1024  # what the streaming reader inflates and parses at a time
 
 
 class BodyTooLarge(ValueError):
@@ -59,6 +71,22 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.S | re.I)
 _ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[A-Za-z_][\w.-]*;")
 
 
+# recover what lxml can; never expand an entity, load a DTD or touch the network; huge_tree off
+# cuts pathological documents short
+_XML_OPTIONS = {"recover": True, "resolve_entities": False, "no_network": True, "load_dtd": False,
+                "huge_tree": False, "remove_comments": True, "remove_pis": True}
+
+
+def _has_doctype(data: bytes) -> bool:
+    return b"<!DOCTYPE" in data[:4096] or b"<!doctype" in data[:4096]
+
+
+def _without_doctype(data: bytes) -> bytes:
+    """Entities are never expanded (billion laughs); but an unexpanded reference made lxml drop
+    everything after it: the internal subset and the references to its entities go."""
+    return _ENTITY_REF.sub(b"", _DOCTYPE.sub(b"", data, count=1))
+
+
 def xml_root(data: bytes, url: str) -> tuple[etree._Element | None, str | None]:
     """Parse XML safely and leniently: (root or None, first parser error or None).
 
@@ -68,19 +96,9 @@ def xml_root(data: bytes, url: str) -> tuple[etree._Element | None, str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     data = data.lstrip()
-    if b"<!DOCTYPE" in data[:4096] or b"<!doctype" in data[:4096]:
-        # entities are never expanded (billion laughs); but an unexpanded reference made lxml drop
-        # everything after it: the internal subset and the references to its entities go
-        data = _ENTITY_REF.sub(b"", _DOCTYPE.sub(b"", data, count=1))
-    parser = etree.XMLParser(
-        recover=True,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    if _has_doctype(data):
+        data = _without_doctype(data)
+    parser = etree.XMLParser(**_XML_OPTIONS)
     try:
         root = etree.fromstring(data, parser, base_url=url or None)
     except (etree.XMLSyntaxError, ValueError) as exc:
@@ -158,30 +176,6 @@ class Sitemap:
     recovered: bool = False  # broken XML, entries are what lxml could recover
 
 
-def _invalid(error: str) -> Sitemap:
-    return Sitemap(kind="invalid", entries=[], error=_one_line(error))
-
-
-def _text_sitemap(data: bytes, url: str) -> Sitemap:
-    """Plain-text sitemap: one absolute URL per line; anything else means it is not one."""
-    text = data.decode("utf-8", errors="replace")
-    entries: list[SitemapEntry] = []
-    seen: set[str] = set()
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if not line.lower().startswith(("http://", "https://")) or " " in line:
-            continue
-        loc = absolute_http(line, url)
-        if loc and loc not in seen:
-            seen.add(loc)
-            entries.append(SitemapEntry(loc=loc))
-    if not entries:
-        return _invalid("not a sitemap: no XML and no URL lines")
-    return Sitemap(kind="urlset", entries=entries)
-
-
 def _children(el: etree._Element) -> dict[str, etree._Element]:
     """Direct children by local name (first one wins), in one pass."""
     out: dict[str, etree._Element] = {}
@@ -221,6 +215,226 @@ def _entry(el: etree._Element, url: str) -> SitemapEntry | None:
     )
 
 
+def _inflate(fileobj: io.RawIOBase | io.BytesIO, log: bool) -> Iterator[bytes]:
+    """:func:`gunzip_capped` as a stream of pieces: the same cap, the same errors, the same truncation
+    (read a MiB at a time like it: a corrupt stream that fails in its first MiB is refused whole)."""
+    total = 0
+    try:
+        with gzip.GzipFile(fileobj=fileobj) as gz:
+            while chunk := gz.read(_CHUNK):
+                total += len(chunk)
+                if total > MAX_DECOMPRESSED:
+                    raise BodyTooLarge(f"too large: more than {MAX_DECOMPRESSED} bytes after gunzip")
+                for at in range(0, len(chunk), _PIECE):
+                    yield chunk[at:at + _PIECE]
+    except (OSError, EOFError, zlib.error) as exc:
+        if not total:
+            raise ValueError(f"bad gzip: {exc}") from exc
+        if log:
+            logger.debug("truncated gzip stream, keeping %d bytes: %s", total, exc)
+
+
+class _Pieces(io.RawIOBase):
+    """A read-only file over an iterator of byte strings (the inner file of a gzip inside gzip)."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self._pieces, self._piece, self._at = pieces, b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while self._at >= len(self._piece):
+            self._piece, self._at = next(self._pieces, None), 0
+            if self._piece is None:
+                self._piece = b""
+                return 0
+        n = min(len(buffer), len(self._piece) - self._at)
+        buffer[:n] = self._piece[self._at:self._at + n]
+        self._at += n
+        return n
+
+
+def _head(pieces: Iterable[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``n`` bytes or more (fewer at the end), and the pieces again from the start."""
+    rest, head = iter(pieces), b""
+    for piece in rest:
+        head += piece
+        if len(head) >= n:
+            break
+    return head, itertools.chain((head,) if head else (), rest)
+
+
+def _body_pieces(body: bytes, log: bool = False) -> Iterator[bytes]:
+    """The body as :func:`gunzip_capped` (twice for gzip inside gzip) would give it, in pieces."""
+    if not body.startswith(_GZIP_MAGIC):
+        for at in range(0, len(body), _PIECE):
+            yield body[at:at + _PIECE]
+        return
+    head, outer = _head(_inflate(io.BytesIO(body), log), 2)
+    yield from _inflate(_Pieces(outer), log) if head.startswith(_GZIP_MAGIC) else outer
+
+
+def _events(parser: etree.XMLPullParser, pieces: Iterable[bytes]) -> Iterator[tuple[str, etree._Element]]:
+    for piece in pieces:
+        for at in range(0, len(piece), _PIECE):
+            parser.feed(piece[at:at + _PIECE])
+            yield from parser.read_events()
+    parser.close()  # and the end events of what a broken document left open
+    yield from parser.read_events()
+
+
+class _SeenLocs:
+    """The locs read so far as 64-bit hashes: a sorted ``uint64`` array (8 bytes a loc) and a buffer of
+    the latest (a set of ints, ~60 bytes each, merged when 4,096 long). Two of a sitemap's 50,000
+    locs share a hash with odds of one in 10 billion; then the later one is dropped as a repeat."""
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.uint64)
+        self._recent: set[int] = set()
+
+    def add(self, loc: str) -> bool:
+        """True if ``loc`` is new (and now seen)."""
+        key = hash(loc) & 0xFFFF_FFFF_FFFF_FFFF
+        if key in self._recent:
+            return False
+        keys = self._sorted
+        at = int(keys.searchsorted(np.uint64(key)))
+        if at < len(keys) and int(keys[at]) == key:
+            return False
+        self._recent.add(key)
+        if len(self._recent) >= 4096:
+            new = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
+            new.sort()
+            self._sorted = np.insert(keys, keys.searchsorted(new), new)
+            self._recent = set()
+        return True
+
+
+class SitemapReader:
+    """A sitemap read as a stream: ``batches()`` yields lists of up to ``batch`` entries, in order.
+
+    Once the first batch is out, ``kind`` is ``urlset`` or ``sitemapindex``; after the last, ``kind``,
+    ``error`` and ``recovered`` are what :func:`parse_sitemap` returns. ``kind`` turns ``invalid``
+    only when no entry came out (a gzip bomb or a corrupt gzip is found before the first entry: the
+    body is inflated once, uncounted, before it is parsed). The whole iteration must run in one
+    thread: lxml binds a parser to the string dictionary of the thread that fed it first, and
+    other threads use that dictionary without a lock. Never raises.
+    """
+
+    def __init__(self, body: bytes, url: str, batch: int = 1000):
+        self.url, self.kind, self.error, self.recovered = url, "", None, False
+        self.count = 0
+        self._body, self._batch = body or b"", batch
+        self._seen = _SeenLocs()  # a sitemap lists a URL once
+
+    def batches(self) -> Iterator[list[SitemapEntry]]:
+        entries = self._entries()
+        while batch := list(itertools.islice(entries, self._batch)):
+            yield batch
+
+    def _fail(self, error: str) -> None:
+        self.kind, self.error = "invalid", _one_line(error)
+
+    def _new(self, entry: SitemapEntry | None) -> bool:
+        if entry is None or not self._seen.add(entry.loc):
+            return False
+        self.count += 1
+        return True
+
+    def _entries(self) -> Iterator[SitemapEntry]:
+        body = self._body
+        self._body = b""
+        try:
+            if body.startswith(_GZIP_MAGIC):
+                for _ in _body_pieces(body, log=True):  # the size and the errors, before any entry goes out
+                    pass
+            head, pieces = _head(_body_pieces(body), 512)
+        except ValueError as exc:
+            return self._fail(str(exc))
+        head = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not head:
+            return self._fail("empty body")
+        if not head.startswith(b"<") and b"\x00" not in head:
+            self.kind = "urlset"
+            yield from filter(self._new, _text_entries(pieces, self.url))
+            if not self.count:
+                self._fail("not a sitemap: no XML and no URL lines")
+            return
+        yield from self._xml_entries(pieces)
+
+    def _xml_entries(self, pieces: Iterator[bytes]) -> Iterator[SitemapEntry]:
+        head, pieces = _head(pieces, 3)
+        if head.startswith(b"\xef\xbb\xbf"):
+            next(pieces)
+            pieces = itertools.chain((head[3:],), pieces)
+        data = b""
+        for piece in pieces:  # as xml_root: leading whitespace goes, the DOCTYPE is looked for in 4 KiB
+            data = (data + piece).lstrip()
+            if len(data) >= 4096:
+                break
+        if _has_doctype(data):
+            whole = _without_doctype(b"".join((data, *pieces)))
+            pieces = (whole[at:at + _PIECE] for at in range(0, len(whole), _PIECE))
+        else:
+            pieces = itertools.chain((data,), pieces)
+        parser = etree.XMLPullParser(events=("start", "end"), base_url=self.url or None, **_XML_OPTIONS)
+        failure: str | None = None
+        root, depth, item = None, 0, ""
+        try:
+            for event, el in _events(parser, pieces):
+                if depth < 0:
+                    continue  # past the root (lxml reports the extra content as an error)
+                if event == "start":
+                    depth += 1
+                    if root is None:
+                        root, self.kind = el, localname(el)
+                        if self.kind not in ("urlset", "sitemapindex"):
+                            return self._fail(f"not a sitemap: root element is <{self.kind or '?'}>")
+                        item = "url" if self.kind == "urlset" else "sitemap"
+                    continue
+                depth -= 1
+                if depth == 1:  # a child of the root, whole: read it, then drop it
+                    if localname(el) == item and self._new(entry := _entry(el, self.url)):
+                        yield entry  # type: ignore[misc]
+                    el.clear()
+                    while el.getprevious() is not None:
+                        del root[0]
+                elif depth == 0:
+                    depth = -1
+        except (etree.XMLSyntaxError, ValueError) as exc:
+            failure = _one_line(str(exc)) or "not XML"
+        errors = parser.feed_error_log.filter_from_errors()
+        error = _one_line(errors[0].message) if len(errors) else failure
+        if root is None:
+            return self._fail(f"not XML: {error or 'nothing parseable'}")
+        if error and not self.count:
+            return self._fail(f"broken XML: {error}")
+        if error:
+            self.recovered = True
+            logger.debug("sitemap %s is broken XML (%s); recovered %d entries", self.url, error, self.count)
+        return None
+
+
+def _text_entries(pieces: Iterator[bytes], url: str) -> Iterator[SitemapEntry]:
+    """Plain-text sitemap: one absolute URL per line; anything else is skipped."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    rest = ""
+    for piece in itertools.chain(pieces, (None,)):
+        text = rest + decoder.decode(piece if piece is not None else b"", final=piece is None)
+        lines, rest = text.splitlines(keepends=True), ""
+        if piece is not None and lines and lines[-1].splitlines()[0] == lines[-1]:
+            rest = lines.pop()  # cut by the piece's end: it waits for the next (an empty line is skipped anyway)
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not line.lower().startswith(("http://", "https://")) or " " in line:
+                continue
+            if loc := absolute_http(line, url):
+                yield SitemapEntry(loc=loc)
+
+
 def parse_sitemap(body: bytes, url: str) -> Sitemap:
     """Parse a sitemap, sitemap index or text sitemap; never raises.
 
@@ -230,38 +444,9 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
     Returns:
         a ``Sitemap``; ``kind="invalid"`` with a one-line ``error`` when nothing usable was found.
     """
-    try:
-        data = gunzip_capped(body or b"")
-        if data.startswith(_GZIP_MAGIC):  # gzip inside gzip (.gz file sent with Content-Encoding)
-            data = gunzip_capped(data)
-    except ValueError as exc:
-        return _invalid(str(exc))
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head:
-        return _invalid("empty body")
-    if not head.startswith(b"<") and b"\x00" not in head:
-        return _text_sitemap(data, url)
-    root, error = xml_root(data, url)
-    if root is None:
-        return _invalid(f"not XML: {error or 'nothing parseable'}")
-    kind = localname(root)
-    if kind not in ("urlset", "sitemapindex"):
-        return _invalid(f"not a sitemap: root element is <{kind or '?'}>")
-    item_name = "url" if kind == "urlset" else "sitemap"
-    entries: list[SitemapEntry] = []
-    seen: set[str] = set()
-    for el in root:
-        if localname(el) != item_name:
-            continue
-        entry = _entry(el, url)
-        if entry is not None and entry.loc not in seen:
-            seen.add(entry.loc)
-            entries.append(entry)
-    if error and not entries:
-        return _invalid(f"broken XML: {error}")
-    if error:
-        logger.debug("sitemap %s is broken XML (%s); recovered %d entries", url, error, len(entries))
-    return Sitemap(kind=kind, entries=entries, error=None, recovered=bool(error))
+    reader = SitemapReader(body, url)
+    entries = [entry for batch in reader.batches() for entry in batch]
+    return Sitemap(kind=reader.kind, entries=entries, error=reader.error, recovered=reader.recovered)
 
 
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
@@ -288,4 +473,4 @@ def looks_like_sitemap(body: bytes) -> bool:
     return bool(lines) and all(ln.lower().startswith((b"http://", b"https://")) for ln in lines)
 
 
-__all__ = ["Sitemap", "SitemapEntry", "looks_like_sitemap", "parse_date", "parse_sitemap"]
+__all__ = ["Sitemap", "SitemapEntry", "SitemapReader", "looks_like_sitemap", "parse_date", "parse_sitemap"]
