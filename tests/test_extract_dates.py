@@ -138,3 +138,10 @@ def test_choose_published_rules():
     assert choose_published(None, None, shown) == "2025-11-14"
     assert choose_published(None, None, shown, date(2025, 11, 1)) == "2025-11-01"
     assert choose_published(None, None, None) is None  # htmldate's turn
+
+
+def test_comments_and_processing_instructions_next_to_the_headline():
+    tree = _tree('<div><h1>Tram line approved<!-- x --></h1><!-- meta -->May 4, 2024<?php echo 1 ?></div>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 5, 4), None, False)
+    tree = _tree('<div><!-- a --><p>Back</p><!-- b -->Jan 3, 2024<h1>Tram line approved</h1></div>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 1, 3), None, False)

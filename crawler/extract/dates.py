@@ -117,8 +117,15 @@ def _is_marked(node: etree._Element) -> tuple[bool, str | None]:
 
 def _walk(root: etree._Element, skip_root_tail: bool = False):
     """(element, text) of ``root``'s subtree in document order, tails included, script-free."""
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        if event == "start":
+    if not isinstance(root.tag, str):  # a comment or processing instruction: only its tail is text
+        if root.tail and not skip_root_tail:
+            yield root.getparent(), root.tail
+        return
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):
+            if el.tail:
+                yield el.getparent(), el.tail
+        elif event == "start":
             if isinstance(el.tag, str) and el.tag not in _SKIP and el.text:
                 yield el, el.text
         elif el.tail and not (skip_root_tail and el is root):
