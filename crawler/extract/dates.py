@@ -1,0 +1,274 @@
+"""The date a page shows next to its headline, and how it is weighed against the declared dates.
+
+Readers (and the people who label pages) take an article's date from its header: the line under
+or above the ``<h1>`` ("By …, Updated March 3, 2025", ``<time datetime=…>``). That shown date picks
+the answer: it confirms the declared ``datePublished``; when it is the declared ``dateModified``
+it is the update line and the publication stays declared; marked up as a date (``<time>``,
+class/id/itemprop naming a date) and more than a day from the declaration, it replaces it (the
+page states it twice, visibly); one day off is the time zone, settled by a date in the URL.
+Without a declaration the URL's date, else the shown one, is the answer, and htmldate's costly
+search is not needed. The scan is bounded (40 short text nodes after the headline, 12 before) and
+stops at the first date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+
+class VisibleDate(NamedTuple):
+    """A date shown in the article's header."""
+
+    day: date
+    stamp: str | None  # the ISO value of its ``<time datetime>`` when that is the same day
+    marked: bool  # inside ``<time>`` or an element whose class/id/itemprop names a date
+
+
+_MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
+    "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?" \
+         r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MDY = re.compile(rf"\b{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH}\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_YMD = re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_NUMERIC = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)\d{2})\b")
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "select", "option", "button"})
+_MARK = re.compile(r"date|time|publish|posted|updated|modified", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_SHORT = 80  # a date line is short; longer text nodes are prose, whose dates are not the article's
+_AFTER = 40  # non-blank text nodes read after the headline
+_BEFORE = 12  # and before it (a dateline above the headline)
+
+
+def _valid(year: int, month: int, day: int, latest: date) -> date | None:
+    try:
+        found = date(year, month, day)
+    except ValueError:
+        return None
+    return found if date(1995, 1, 1) <= found <= latest else None
+
+
+def text_date(text: str, latest: date, month_first: bool = True, hints: Iterable[date] = ()) -> date | None:
+    """The first full date (day, month, year) in a short text, or None; never later than ``latest``.
+
+    Month names are English; numeric dates are read month-first for slashes when ``month_first``
+    (US English), day-first for dots, and the other way round when that is the only valid reading
+    or when it is one of the ``hints`` (dates the page declares or its URL states).
+    """
+    best: tuple[int, date] | None = None
+    for m in _MDY.finditer(text):
+        if found := _valid(int(m[3]), _MONTHS[m[1].lower()], int(m[2]), latest):
+            best = min(best or (m.start(), found), (m.start(), found))
+            break
+    for m in _DMY.finditer(text):
+        if found := _valid(int(m[3]), _MONTHS[m[2].lower()], int(m[1]), latest):
+            best = min(best or (m.start(), found), (m.start(), found))
+            break
+    for m in _YMD.finditer(text):
+        if found := _valid(int(m[1]), int(m[2]), int(m[3]), latest):
+            best = min(best or (m.start(), found), (m.start(), found))
+            break
+    if best is None:
+        for m in _NUMERIC.finditer(text):
+            a, b, year = int(m[1]), int(m[3]), int(m[4])
+            first_is_month = month_first if m[2] == "/" else False
+            order = [(a, b), (b, a)] if first_is_month else [(b, a), (a, b)]
+            if any((h.year, h.month, h.day) == (year, *order[1]) for h in hints):
+                order.reverse()
+            for month, day in order:
+                if found := _valid(year, month, day, latest):
+                    return found
+    return best[1] if best else None
+
+
+def _stamp(value: str | None, day: date) -> str | None:
+    """A ``<time datetime>`` value as ISO 8601 (zone kept) when it falls on ``day`` as written."""
+    value = _WS.sub(" ", value or "").strip()
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?)\s*(Z|[+-]\d{2}:?\d{2})?)?$", value)
+    if not m or m[1] != day.isoformat():
+        return None
+    if not m[2]:
+        return m[1]
+    return f"{m[1]}T{m[2]}{m[3] or ''}"
+
+
+def _is_marked(node: etree._Element) -> tuple[bool, str | None]:
+    """(marked as a date, the ``datetime`` attribute) for a text's element and two ancestors."""
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            break
+        if node.tag == "time" or node.get("datetime"):
+            return True, node.get("datetime")
+        if _MARK.search(" ".join(filter(None, (node.get("class"), node.get("id"), node.get("itemprop"))))):
+            return True, None
+        node = node.getparent()
+    return False, None
+
+
+def _walk(root: etree._Element, skip_root_tail: bool = False):
+    """(element, text) of ``root``'s subtree in document order, tails included, script-free."""
+    if not isinstance(root.tag, str):  # a comment or processing instruction: only its tail is text
+        if root.tail and not skip_root_tail:
+            yield root.getparent(), root.tail
+        return
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):
+            if el.tail:
+                yield el.getparent(), el.tail
+        elif event == "start":
+            if isinstance(el.tag, str) and el.tag not in _SKIP and el.text:
+                yield el, el.text
+        elif el.tail and not (skip_root_tail and el is root):
+            yield el.getparent(), el.tail
+
+
+def _texts_after(start: etree._Element):
+    """(element, text) in document order from ``start`` (its own text included) to the end of the body."""
+    yield from _walk(start, skip_root_tail=True)
+    node: etree._Element | None = start
+    while node is not None and node.tag != "body":
+        if node.tail:
+            yield node.getparent(), node.tail
+        for sibling in node.itersiblings():
+            yield from _walk(sibling)
+        node = node.getparent()
+
+
+def _texts_before(start: etree._Element, limit: int) -> list[tuple[etree._Element, str]]:
+    """Up to ``limit`` non-blank (element, text) before ``start``, nearest first."""
+    out: list[tuple[etree._Element, str]] = []
+    for text in start.xpath(f"preceding::text()[normalize-space()][position() <= {limit}]"):
+        parent = text.getparent()
+        if parent is None:
+            continue
+        owner = parent.getparent() if text.is_tail else parent
+        if not text.is_tail and (not isinstance(parent.tag, str) or parent.tag in _SKIP):
+            continue
+        out.append((owner if owner is not None else parent, str(text)))
+    out.reverse()
+    return out
+
+
+def _date_in(element: etree._Element, text: str, latest: date, month_first: bool,
+             hints: tuple[date, ...]) -> VisibleDate | None:
+    text = _WS.sub(" ", text).strip()
+    if not text or len(text) > _SHORT or not any(c.isdigit() for c in text):
+        return None
+    found = text_date(text, latest, month_first, hints)
+    if found is None:
+        return None
+    marked, value = _is_marked(element)
+    return VisibleDate(found, _stamp(value, found), marked)
+
+
+def headline(tree: HtmlElement, title: str | None) -> etree._Element | None:
+    """The article's ``<h1>``: the longest one that is part of the declared title (or holds it).
+
+    The longest, since a site-name ``<h1>`` is part of "Headline - Site" too. Without a match, the
+    page's only ``<h1>``; several unmatched ones are widget headings ("Contact Us", "Follow Us"),
+    whose neighbours are no article header.
+    """
+    key = _WS.sub(" ", title or "").strip().lower()
+    found: list[etree._Element] = []
+    best: tuple[int, etree._Element] | None = None
+    for h1 in tree.iter("h1"):
+        text = _WS.sub(" ", h1.text_content()).strip().lower()
+        if not text:
+            continue
+        if key and (text in key or key in text) and (best is None or len(text) > best[0]):
+            best = (len(text), h1)
+        found.append(h1)
+        if len(found) > 8:
+            break
+    if best is not None:
+        return best[1]
+    return found[0] if len(found) == 1 or (found and not key) else None
+
+
+_URL_DATE = re.compile(rf"/(?P<y>(?:19|20)\d{{2}})/(?P<m>\d{{1,2}}|{_MONTH})/(?P<d>\d{{1,2}})(?:/|$)", re.IGNORECASE)
+
+
+def url_date(url: str | None) -> date | None:
+    """A ``/YYYY/MM/DD/`` (or ``/YYYY/month/DD/``) date in the URL's path."""
+    m = _URL_DATE.search(url or "")
+    if not m:
+        return None
+    month = int(m["m"]) if m["m"].isdigit() else _MONTHS[m["m"].lower()]
+    return _valid(int(m["y"]), month, int(m["d"]), date.max)
+
+
+def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
+                 now: datetime | None = None) -> VisibleDate | None:
+    """The first date in the short text lines after the headline, else the nearest one before it.
+
+    A numeric date that reads both ways (``03/10/2023``) takes the reading one of ``hints`` has
+    (the declared dates, the URL's).
+    """
+    h1 = headline(tree, title)
+    if h1 is None:
+        return None
+    latest = ((now or datetime.now(UTC)) + timedelta(days=1)).date()
+    lang = (tree.get("lang") or "").lower()
+    month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    known = tuple(h for h in hints if h)
+    seen = 0
+    for element, text in _texts_after(h1):
+        if not text.strip():
+            continue
+        seen += 1
+        if seen > _AFTER:
+            break
+        if found := _date_in(element, text, latest, month_first, known):
+            return found
+    for element, text in _texts_before(h1, _BEFORE):
+        if found := _date_in(element, text, latest, month_first, known):
+            return found
+    return None
+
+
+def parse_day(value: str | None) -> date | None:
+    """The calendar day an ISO 8601 value is written on (its own time zone), or None."""
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def choose_published(declared: str | None, modified: str | None, shown: VisibleDate | None,
+                     in_url: date | None = None) -> str | None:
+    """The publication date to report, from the declared dates, the URL's and the one the header shows.
+
+    A header showing the declared modification date is the update line: the publication stays the
+    declared one (``updated`` carries the other). Without a declaration, a date in the URL is the
+    publication (it is fixed when the page is first published), else the shown date is. A shown date
+    that is neither wins over the declaration only when it is marked up as a date (the page states
+    it twice, visibly) and more than a day away: one day apart is the time zone, and the declared
+    timestamp is exact. None when nothing is known (htmldate searches then).
+    """
+    if shown is None:
+        return declared
+    day = shown.day
+    if parse_day(declared) == day:
+        return declared
+    if parse_day(modified) == day:
+        return declared or (in_url.isoformat() if in_url else modified)
+    if declared is None:
+        if in_url and in_url != day:
+            return in_url.isoformat()
+        return shown.stamp or day.isoformat()
+    stated = parse_day(declared)
+    if stated is None or abs((day - stated).days) > 1:
+        return shown.stamp or day.isoformat() if shown.marked else declared
+    if in_url == day:  # the page's own day, in its header and its URL; the declaration is in another zone
+        return shown.stamp or day.isoformat()
+    return declared

@@ -1,0 +1,147 @@
+"""Publication dates: the date shown next to the headline weighed against the declared ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from unittest import mock
+
+from lxml.html import fromstring
+
+import crawler.extract.metadata as metadata
+from crawler.extract import extract_article
+from crawler.extract.dates import VisibleDate, choose_published, headline, text_date, url_date, visible_date
+
+PARAS = [
+    "The city council approved the new tram line on Tuesday evening after a debate that lasted more than "
+    "four hours and drew a large crowd of residents to the public gallery of the town hall.",
+    "Construction is expected to begin next spring and the first trams should run along the harbour "
+    "within three years, according to the transport department's published timetable for the works.",
+    "Shop owners on the planned route asked for compensation during the building works, and the council "
+    "promised a fund for the businesses that lose customers while the street is closed to traffic.",
+]
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _page(header: str = "", head: str = "", above: str = "", title: str = "Tram line approved") -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    return (f'<html lang="en"><head><title>{title}</title>{head}</head><body><article>{above}'
+            f"<h1>Tram line approved</h1>{header}{body}</article></body></html>")
+
+
+def _ld(published: str, modified: str | None = None) -> str:
+    extra = f', "dateModified": "{modified}"' if modified else ""
+    return ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+            f'"headline": "Tram line approved", "datePublished": "{published}"{extra}}}</script>')
+
+
+def test_a_marked_header_date_far_from_the_declared_one_wins():
+    html = _page('<div class="meta">By Ann Lee <time datetime="2023-03-20T00:00:00-07:00">March 20, 2023</time></div>',
+                 _ld("2013-03-11T11:11:07-07:00"))
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2023-03-20T00:00:00-07:00"
+
+
+def test_a_header_showing_the_update_keeps_the_declared_publication():
+    html = _page('<p class="byline">Updated <span class="date">December 6, 2024</span></p>',
+                 _ld("2023-10-02T14:21:11+00:00", "2024-12-06T11:29:12+00:00"))
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2023-10-02T14:21:11+00:00"
+    assert a.updated == "2024-12-06T11:29:12+00:00"
+
+
+def test_the_local_day_in_header_and_url_beats_a_utc_timestamp_of_the_next_day():
+    html = _page('<p>Posted on <time datetime="2025-12-18T21:41:41-05:00">December 18, 2025</time></p>',
+                 '<meta property="article:published_time" content="2025-12-19T02:41:41+00:00">')
+    a = extract_article(html, "https://blog.example/2025/12/18/tram-line-approved/")
+    assert a is not None and a.published == "2025-12-18T21:41:41-05:00"
+    # without the URL's agreement the exact declared timestamp stays
+    b = extract_article(html, "https://blog.example/tram-line-approved/")
+    assert b is not None and b.published == "2025-12-19T02:41:41+00:00"
+
+
+def test_a_shown_date_without_a_declaration_skips_htmldate():
+    html = _page('<div class="byline">By Ann Lee | 12.03.2025</div>', title="Tram line approved | City News")
+    with mock.patch.object(metadata, "find_date", side_effect=AssertionError("htmldate called")):
+        a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2025-03-12"
+
+
+def test_a_date_in_the_url_wins_over_a_different_shown_date_when_nothing_is_declared():
+    html = _page('<p class="byline">Updated November 11, 2022</p>')
+    a = extract_article(html, "https://news.example/health/2022/11/09/tram-line-approved")
+    assert a is not None and a.published == "2022-11-09"
+
+
+def test_text_dates_in_the_usual_forms():
+    latest = date(2026, 1, 1)
+    assert text_date("Last Updated: 2025-02-22", latest) == date(2025, 2, 22)
+    assert text_date("• November 4th, 2025", latest) == date(2025, 11, 4)
+    assert text_date("Updated Feb. 27, 2025 · 8 min read", latest) == date(2025, 2, 27)
+    assert text_date("On 8 Oct 2022 in NEWS", latest) == date(2022, 10, 8)
+    assert text_date("03/01/2017", latest) == date(2017, 3, 1)  # month first for slashes (US English)
+    assert text_date("03/01/2017", latest, month_first=False) == date(2017, 1, 3)
+    assert text_date("24/04/2000", latest) == date(2000, 4, 24)  # the only valid reading
+    assert text_date("12.03.2025", latest) == date(2025, 3, 12)  # dots: day first
+    # an ambiguous one takes the reading a declared or URL date has
+    assert text_date("03/10/2023", latest, hints=[date(2023, 10, 3)]) == date(2023, 10, 3)
+    assert text_date("March 3, 2031", latest) is None  # never in the future
+    assert text_date("© 2024 City News", latest) is None  # a year is no date
+    assert text_date("Posted in May", latest) is None
+
+
+def test_url_dates():
+    assert url_date("https://a.example/2023/10/03/title/") == date(2023, 10, 3)
+    assert url_date("https://a.example/blog/2023/october/03/title") == date(2023, 10, 3)
+    assert url_date("https://a.example/2023/13/40/title") is None
+    assert url_date("https://a.example/title-2023") is None
+
+
+def _tree(body: str, title: str = "Tram line approved"):
+    return fromstring(f'<html lang="en"><head><title>{title}</title></head><body>{body}</body></html>')
+
+
+def test_visible_date_reads_the_header_not_the_prose_nor_widgets():
+    prose = " ".join(PARAS) + " The vote on March 3, 2021 was postponed."
+    # the first short date line after the headline
+    tree = _tree(f'<h1>Tram line approved</h1><p>By <a href="/ann">Ann</a></p><p>Jan 5, 2025</p><p>{prose}</p>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2025, 1, 5), None, False)
+    # a date inside a long paragraph is prose, not the article's date
+    assert visible_date(_tree(f"<h1>Tram line approved</h1><p>{prose}</p>"), "Tram line approved", now=NOW) is None
+    # a dateline above the headline counts when none follows it
+    tree = _tree(f'<p>Back</p><span class="post-date">January 23, 2025</span><h1>Tram line approved</h1><p>{prose}</p>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2025, 1, 23), None, True)
+    # script text is not shown
+    tree = _tree(f'<h1>Tram line approved</h1><script>var d = "May 1, 2024";</script><p>{prose}</p>')
+    assert visible_date(tree, "Tram line approved", now=NOW) is None
+
+
+def test_headline_is_the_h1_that_matches_the_title():
+    tree = _tree("<h1>City News</h1><h1>Tram line approved</h1>", "Tram line approved - City News")
+    assert headline(tree, "Tram line approved - City News").text == "Tram line approved"
+    # several h1s and none is the title: widget headings, no header to read
+    tree = _tree('<h1>Contact Us</h1><p>August 19, 2025</p><h1>Follow Us</h1>')
+    assert headline(tree, "Tram line approved") is None
+    assert visible_date(tree, "Tram line approved", now=NOW) is None
+    # a single h1 is the headline even when its wording differs from the declared title
+    assert headline(_tree("<h1>Tram line: yes</h1>"), "Tram line approved").text == "Tram line: yes"
+
+
+def test_choose_published_rules():
+    shown = VisibleDate(date(2025, 11, 14), None, False)
+    marked = shown._replace(marked=True, stamp="2025-11-14T09:00:00-05:00")
+    assert choose_published("2025-11-14T14:00:00Z", None, shown) == "2025-11-14T14:00:00Z"  # agreeing: exact
+    assert choose_published("2024-09-06", "2025-11-14T06:49:57+00:00", marked) == "2024-09-06"  # the update line
+    assert choose_published(None, "2025-11-14T06:49:57+00:00", shown) == "2025-11-14T06:49:57+00:00"
+    assert choose_published("2020-01-01", None, shown) == "2020-01-01"  # plain text never overrides a declaration
+    assert choose_published("2020-01-01", None, marked) == "2025-11-14T09:00:00-05:00"
+    assert choose_published("2025-11-15T03:00:00Z", None, marked) == "2025-11-15T03:00:00Z"  # a day off: the zone
+    assert choose_published(None, None, shown) == "2025-11-14"
+    assert choose_published(None, None, shown, date(2025, 11, 1)) == "2025-11-01"
+    assert choose_published(None, None, None) is None  # htmldate's turn
+
+
+def test_comments_and_processing_instructions_next_to_the_headline():
+    tree = _tree('<div><h1>Tram line approved<!-- x --></h1><!-- meta -->May 4, 2024<?php echo 1 ?></div>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 5, 4), None, False)
+    tree = _tree('<div><!-- a --><p>Back</p><!-- b -->Jan 3, 2024<h1>Tram line approved</h1></div>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 1, 3), None, False)
