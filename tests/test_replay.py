@@ -504,3 +504,48 @@ def test_replay_stops_and_exits_141_when_stdout_is_closed_as_the_crawl_does(tmp_
     assert "the replay stopped" in closed[0]
     if with_out:  # replay stopped early: not every article was written
         assert 0 < len(rows_of(tmp_path / "out")) < len(urls)
+
+
+def _news_page(title: str, *, jsonld: bool, extra: str = "") -> str:
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          f'"headline": "{title}", "datePublished": "2026-12-01T08:00:00Z"}}</script>') if jsonld else ""
+    paras = "".join(f"<p>Paragraph {i}: the council voted on the tram line to the hospital, which opens next spring "
+                    "and costs less than the bus lanes it replaces, said the mayor.</p><!-- ad slot -->" for i in range(7))
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html><html lang="en"><head><title>{title} | City News'
+            f'</title>{ld}<meta property="og:type" content="article"></head><body><nav><a href="/">Home</a></nav>'
+            f'<article><h1>{title}</h1><p class="byline">By Jane Roe</p>{paras}</article>{extra}</body></html>')
+
+
+def test_replay_parses_each_page_once_with_the_crawls_verdicts_and_articles(monkeypatch):
+    """One tree for classification and extraction; the same kind, kind_reason and article as the crawl path."""
+    from crawler.crawl.spider import analyse_page
+    from crawler.extract import api
+    from crawler.extract.api import extract_with_reason
+    from crawler.replay import worker
+
+    teasers = "".join(f'<div class="card"><h2><a href="/2026/11/{i:02d}/story-{i}/">Story {i} of the week</a></h2>'
+                      f"<p>A short teaser for story {i}.</p></div>" for i in range(1, 25))
+    pages = {
+        "https://news.test/2026/12/01/tram-line/": _news_page("Tram line approved", jsonld=True),
+        "https://news.test/2026/12/01/bus-lanes/": _news_page("Bus lanes go", jsonld=False),
+        "https://news.test/category/city/": f"<html><head><title>City</title></head><body><h1>City</h1>{teasers}"
+                                            "<!-- end --></body></html>",
+        "https://news.test/about/": "<html><head><title>About us</title></head><body><p>Contact.</p></body></html>",
+    }
+    parses = []
+    real_parse, real_parse_html = api._parse, worker.parse_html
+    monkeypatch.setattr(api, "_parse", lambda text: parses.append("extractor") or real_parse(text))
+    monkeypatch.setattr(worker, "parse_html", lambda *a, **k: parses.append("classifier") or real_parse_html(*a, **k))
+    content_type = "text/html; charset=utf-8"
+    kinds = set()
+    for url, html in pages.items():
+        body = html.encode()
+        crawl_kind = analyse_page(body, url, content_type, (), (), charset="utf-8").kind
+        crawl_article = extract_with_reason(body, url, charset="utf-8") if crawl_kind.kind == "article" else (None, None)
+        parses.clear()
+        replayed = worker.replay_page(body, url, [("Content-Type", content_type)], max_decoded=1 << 20)
+        assert parses == ["extractor"], url
+        assert (replayed.kind, replayed.kind_reason) == (crawl_kind.kind, crawl_kind.reason), url
+        assert (replayed.article, replayed.reason) == crawl_article, url
+        kinds.add(replayed.kind)
+    assert "article" in kinds and len(kinds) > 1

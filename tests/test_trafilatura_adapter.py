@@ -50,3 +50,49 @@ def test_private_helpers_still_do_what_newswarc_relies_on():
     assert adapter.DOCTYPE_TAG.sub("", '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN"><html>') == "<html>"
     assert adapter.FAULTY_HTML.sub(r"\1>", '<html lang="en"/><body>') == '<html lang="en"><body>'
     assert adapter.INVALID_XML_CHARS.sub("", "a\x0bb") == "ab"
+
+
+def _page(extra: str = "") -> str:
+    paras = "".join(f"<p>Paragraph {i} of the council's report on the new tram line, which opens next spring and "
+                    "links the station to the hospital, the university and the northern suburbs.</p>" for i in range(8))
+    return f"<html><head><title>Tram</title></head><body><article><h1>Tram line</h1>{paras}</article>{extra}</body></html>"
+
+
+def _run(html: str, bound: bool, monkeypatch) -> tuple[str, int]:
+    """trafilatura's text for ``html`` in precision mode, and how often its comparison really ran."""
+    calls = []
+    real = adapter.compare_extraction
+    monkeypatch.setattr(adapter, "compare_extraction", lambda *a: calls.append(1) or real(*a))
+    cls = adapter.BoundedExtractor if bound else adapter.Extractor
+    opts = cls(output_format="python", with_metadata=False, comments=False, precision=True)
+    tree = fromstring(html)
+    if bound:
+        opts.text_bound = adapter.text_bound(tree)
+    return adapter.bare_extraction(tree, options=opts).text, len(calls)
+
+
+def test_trafilatura_looks_up_its_comparison_at_each_call():
+    core = importlib.import_module("trafilatura.core")
+    assert "compare_extraction" in core._extract_and_compare.__code__.co_names, (
+        "trafilatura changed: _extract_and_compare no longer calls compare_extraction")
+    assert core.compare_extraction is adapter._compare_unless_futile
+
+
+def test_futile_comparison_is_skipped_with_the_same_text(monkeypatch):
+    plain, ran = _run(_page(), bound=False, monkeypatch=monkeypatch)
+    assert ran == 1  # without a bound (any other caller of trafilatura): as trafilatura does
+    bounded, ran = _run(_page(), bound=True, monkeypatch=monkeypatch)
+    assert ran == 0 and bounded == plain and "Paragraph 7" in bounded
+
+
+def test_comparison_runs_when_readability_could_win(monkeypatch):
+    # as much text again outside the article: readability's could be more than twice trafilatura's
+    menu = "<div>" + "".join(f"<span>Section number {i} of the site menu</span>" for i in range(120)) + "</div>"
+    plain, _ = _run(_page(menu), bound=False, monkeypatch=monkeypatch)
+    bounded, ran = _run(_page(menu), bound=True, monkeypatch=monkeypatch)
+    assert ran == 1 and bounded == plain
+
+
+def test_text_bound_is_the_trimmed_text_length():
+    tree = fromstring("<html><body><p>  two \n words </p><div>and\tthree</div></body></html>")
+    assert adapter.text_bound(tree) == len("two words and three")

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Article", "ExtractOptions", "body_text", "count_words", "decode_html", "extract_article", "extract_with_reason",
-    "normalize_text", "warm_up",
+    "normalize_text", "parse_page", "warm_up",
 ]
 
 MAX_HTML_CHARS = 20 * 1024 * 1024  # bigger pages are not articles (and would stall a worker)
@@ -242,28 +242,40 @@ def _looks_binary(data: str | bytes) -> bool:
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 
 
-def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptions,
-         with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
-    """Shared core: (article, reason, cleaned body text).
+def parse_page(html: str | bytes, charset: str | None = None) -> tuple[HtmlElement | None, str | None]:
+    """The extractor's checks and parse of a page: ``(tree, None)``, or ``(None, reason)``.
 
-    The tree is parsed once; trafilatura works on its own copy of it. Order matters: metadata is
-    read before the tree is cut down (pruning, then elements that never hold article text).
-    With ``with_metadata=False`` (:func:`body_text`) only what the body depends on is computed: the
-    title (its repeated line is dropped), not the paywall, dates, authors, terms or language.
-    The article is then None, with no reason.
+    The tree can be read by others first (replay classifies the page on it, so that a page is
+    parsed once) and then handed to :func:`extract_with_reason`, which prunes it in place.
+    Reasons: ``empty``, ``binary``, ``too_large``, ``not_html``.
     """
     if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
-        return None, "empty", ""
+        return None, "empty"
     if _looks_binary(html):
-        return None, "binary", ""
+        return None, "binary"
     text = decode_html(html, charset)
     if len(text) > MAX_HTML_CHARS:
-        return None, "too_large", ""
+        return None, "too_large"
     if not re.search(r"<\s*(html|body|p|div|article|head|title|h1|br)\b", text[:200_000], re.IGNORECASE):
-        return None, "not_html", ""
+        return None, "not_html"
     tree = _parse(text)
+    return (tree, None) if tree is not None else (None, "not_html")
+
+
+def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptions,
+         with_metadata: bool = True, tree: HtmlElement | None = None) -> tuple[Article | None, str | None, str]:
+    """Shared core: (article, reason, cleaned body text).
+
+    The tree is parsed once (or given, from :func:`parse_page`); trafilatura works on its own copy
+    of it. Order matters: metadata is read before the tree is cut down (pruning, then elements
+    that never hold article text). With ``with_metadata=False`` (:func:`body_text`) only what the
+    body depends on is computed: the title (its repeated line is dropped), not the paywall,
+    dates, authors, terms or language. The article is then None, with no reason.
+    """
     if tree is None:
-        return None, "not_html", ""
+        tree, reason = parse_page(html, charset)
+        if tree is None:
+            return None, reason, ""
     page = _read_head(tree)  # before the body is pruned in place
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
@@ -302,21 +314,23 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
 
 
 def extract_with_reason(html: str | bytes, url: str, *, charset: str | None = None,
-                        options: ExtractOptions | None = None) -> tuple[Article | None, str | None]:
+                        options: ExtractOptions | None = None,
+                        tree: HtmlElement | None = None) -> tuple[Article | None, str | None]:
     """Like :func:`extract_article`, plus why there is no article (a bounded token for stats).
 
     Reasons: ``empty``, ``binary``, ``too_large``, ``not_html``, ``no_text``, ``too_short``,
-    ``time_cap`` (the page used more than ``options.time_cap`` seconds of CPU).
+    ``time_cap`` (the page used more than ``options.time_cap`` seconds of CPU). ``tree``: the
+    page as :func:`parse_page` parsed it, which saves a second parse (it is pruned in place).
     """
-    article, reason, _ = _capped(html, url, charset, options or DEFAULT_OPTIONS)
+    article, reason, _ = _capped(html, url, charset, options or DEFAULT_OPTIONS, tree=tree)
     return article, reason
 
 
-def _capped(html: str | bytes, url: str, charset: str | None,
-            options: ExtractOptions, with_metadata: bool = True) -> tuple[Article | None, str | None, str]:
+def _capped(html: str | bytes, url: str, charset: str | None, options: ExtractOptions,
+            with_metadata: bool = True, tree: HtmlElement | None = None) -> tuple[Article | None, str | None, str]:
     try:
         with time_cap(options.time_cap):
-            return _run(html, url, charset, options, with_metadata)
+            return _run(html, url, charset, options, with_metadata, tree)
     except PageTimeCap:
         logger.warning("Extraction of %s cut off after %.1f s of CPU", url, options.time_cap)
         return None, "time_cap", ""

@@ -12,7 +12,7 @@ from copy import copy
 from lxml.html import HtmlElement
 
 from crawler.config.extract import FAVOR_CHOICES
-from crawler.extract._trafilatura import Document, Extractor, bare_extraction
+from crawler.extract._trafilatura import BoundedExtractor, Document, bare_extraction, text_bound
 from crawler.extract.guard import PageProse
 
 __all__ = ["AUTO_SHARE", "BASE", "extract_body"]
@@ -21,9 +21,9 @@ __all__ = ["AUTO_SHARE", "BASE", "extract_body"]
 AUTO_SHARE = 0.4
 
 
-def _extractor(favor: str) -> Extractor:
+def _extractor(favor: str) -> BoundedExtractor:
     # metadata is read by _page_metadata, which skips the costly searches a page makes unnecessary
-    return Extractor(output_format="python", with_metadata=False, comments=False, tables=True,
+    return BoundedExtractor(output_format="python", with_metadata=False, comments=False, tables=True,
                      precision=favor == "precision", recall=favor == "recall")
 
 
@@ -37,8 +37,10 @@ def extract_body(tree: HtmlElement, url: str, favor: str, prose: PageProse | Non
     contents); when what it keeps is a small part of the page's prose, balanced mode runs too
     and the longer text wins.
     """
+    bound = text_bound(tree)  # lets trafilatura skip its readability/justext comparison when futile
     opts = copy(BASE.get("precision" if favor == "auto" else favor, BASE["precision"]))
     opts.url = opts.source = url
+    opts.text_bound = bound
     doc = bare_extraction(tree, options=opts)
     if favor != "auto" or prose is None:
         return doc
@@ -47,5 +49,6 @@ def extract_body(tree: HtmlElement, url: str, favor: str, prose: PageProse | Non
         return doc
     opts = copy(BASE["balanced"])
     opts.url = opts.source = url
+    opts.text_bound = bound
     second = bare_extraction(tree, options=opts)
     return second if second is not None and len(second.text or "") > kept else doc

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import parse_html
 from crawler.discovery.pagekind import PageKind, classify_page
-from crawler.extract.api import Article, extract_with_reason
+from crawler.extract.api import Article, extract_with_reason, parse_page
 from crawler.urls import canonicalize_url
 from crawler.warc.codecs import DecodeError, dechunk, decode_payload, header_values
 
@@ -52,14 +52,19 @@ def replay_page(body: bytes, url: str, http_headers: Sequence[tuple[str, str]], 
         body, mismatch = decode_payload(body, header_values(http_headers, "content-encoding"), max_decoded)
     except DecodeError as exc:
         return ReplayedPage("undecodable", None, str(exc))
-    # parsed as the spider parses it (analyse_page): the encoding Scrapy gives the response
+    # decoded as the spider decodes it (analyse_page): the encoding Scrapy gives the response
     charset = scrapy_encoding(url, body, headers)
-    tree = parse_html(body, headers.get("content-type"), charset=charset)
-    kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree) \
-        if tree is not None else PageKind("other", "unparseable")
+    # One parse for both steps: the extractor's tree, classified before extraction prunes it (the
+    # classifier gives it the verdicts it gives the spider's parse_html tree: comments and
+    # processing instructions, which only the extractor's parser drops, carry no signal it reads).
+    # Without a charset, or when the extractor refuses the page, the spider's own parse classifies.
+    tree = parse_page(body, charset)[0] if charset else None
+    seen = tree if tree is not None else parse_html(body, headers.get("content-type"), charset=charset)
+    kind = classify_page(body, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=seen) \
+        if seen is not None else PageKind("other", "unparseable")
     if kind.kind != "article":
         return ReplayedPage(kind.kind, None, None, mismatch=mismatch, kind_reason=kind.reason)
-    article, reason = extract_with_reason(body, url, charset=charset, options=options)
+    article, reason = extract_with_reason(body, url, charset=charset, options=options, tree=tree)
     return ReplayedPage("article", article, reason, canonicalize_url(url), mismatch, kind.reason)
 
 
