@@ -52,6 +52,11 @@ def _name_words(s: str) -> list[str]:
     return re.findall(r"\w+", s.casefold())
 
 
+def _is_credential(word: str) -> bool:
+    """A credential after a name is written "MA", "M.A." or "PhD": "Ma", "Do" as a last word are surnames."""
+    return bool(_CREDENTIAL.match(word)) and ("." in word or word != word.capitalize())
+
+
 def clean_one(raw: str) -> str | None:
     """One candidate → a name, or None when nothing name-like remains."""
     return _clean(raw)[0]
@@ -70,9 +75,9 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     if role and len(cut.split()) < 2:
         return None, True  # "Trial Attorney", "Acme Staff": a qualifier or a brand, not a person
     words = cut.split()
-    while len(words) >= 2 and (_CREDENTIAL.match(words[-1]) or _MONTH_TAIL.match(words[-1])
+    while len(words) >= 2 and (_is_credential(words[-1]) or _MONTH_TAIL.match(words[-1])
                                or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
-        role = role or bool(_CREDENTIAL.match(words[-1]))
+        role = role or _is_credential(words[-1])
         words.pop()  # "Jane Doe RN", "Jane Doe December", "Acme November"
     s = " ".join(words)
     if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):

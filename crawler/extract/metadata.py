@@ -212,7 +212,7 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
         return names
     if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
         return names
-    if (byline := _tidy(extract_author(tree))) and (names := clean_authors(byline.split(";"), sites)):
+    if (byline := _tidy(extract_author(tree))) and (names := clean_authors([byline], sites)):
         return names
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):

@@ -1,0 +1,35 @@
+"""Headline and author rules on the shapes of real pages (small pages written here, no shared data)."""
+
+from __future__ import annotations
+
+from crawler.extract import extract_article
+from crawler.extract.authors import clean_authors, clean_one
+
+URL = "https://news.example.org/2025/03/04/council-approves-harbour-plan"
+SENTENCES = [
+    "The council approved the harbour plan on Tuesday after a long debate about costs and timing.",
+    "Residents who live near the water front asked for more details about the construction noise.",
+    "The mayor said the first phase would begin in the spring and finish before the summer season.",
+    "Engineers expect the new breakwater to protect the fishing fleet from the worst winter storms.",
+    "Opponents argued that the money should go to schools and roads instead of the harbour works.",
+    "A final vote on the second phase is expected next year, once the first contracts are signed.",
+]
+BODY = "".join(f"<p>{s} {s}</p>" for s in SENTENCES)
+
+
+def page(body: str, head: str = "", title: str = "Council approves harbour plan") -> str:
+    return f"<!DOCTYPE html><html><head><title>{title}</title>{head}</head><body>{body}</body></html>"
+
+
+def test_a_surname_that_spells_a_credential_stays() -> None:
+    assert clean_authors(["Rui Ma"]) == ["Rui Ma"]
+    assert clean_one("Anh Do") == "Anh Do"
+    assert clean_one("Jane Roe MA") == "Jane Roe"  # the credential as it is written after a name
+    assert clean_one("Jane Roe Ph.D.") == "Jane Roe"
+
+
+def test_a_byline_ends_at_the_first_role() -> None:
+    byline = ('<div class="byline">Reviewed by <a href="/people/jon-moe">Jon Moe</a>, Trial Attorney at '
+              'Smith &amp; Partners, on December 9, 2024.</div>')
+    article = extract_article(page(f"<article>{byline}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jon Moe"]
