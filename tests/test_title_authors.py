@@ -33,3 +33,13 @@ def test_a_byline_ends_at_the_first_role() -> None:
               'Smith &amp; Partners, on December 9, 2024.</div>')
     article = extract_article(page(f"<article>{byline}{BODY}</article>"), URL)
     assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_a_desk_byline_is_kept_when_no_person_is_named() -> None:
+    assert clean_authors(["Harbour Herald Staff"]) == ["Harbour Herald Staff"]
+    assert clean_authors(["The Harbour Team"]) == ["The Harbour Team"]
+    assert clean_authors(["Harbour Herald Staff", "Jane Roe"]) == ["Jane Roe"]
+    assert clean_authors(["Jane Roe, Staff Writer"]) == ["Jane Roe"]
+    head = '<meta name="author" content="Harbour Herald Staff">'
+    article = extract_article(page(f"<article>{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Harbour Herald Staff"]

@@ -40,6 +40,8 @@ _ROLE_TAIL = re.compile(rf"\s+{_QUALIFIER}\b(?:{_ROLE_WORDS})\b.*$", _I)
 _ROLE_ONLY = re.compile(rf"^{_QUALIFIER}(?:{_ROLE_WORDS})(?:\s+\w+){{0,3}}$", _I)
 _CREDENTIAL = re.compile(r"^(?:m\.?d|ph\.?d|rn|bsn|msn|dvm|dds|dmd|mba|cpa|esq|jr|sr|ii|iii|facp|faclm|"
                          r"ms|ma|bs|ba|lcsw|rd|rdn|np|pa-c|do|od|pharmd|msc|bsc)\.?$", _I)
+# a desk's byline ("Resy Staff", "The Acme Team", "Editorial Staff"): what the page credits when no person is named
+_TEAM = re.compile(r"^(?:the\s+)?(?:[\w&'’.+-]+\s+){1,3}(?:staff|team|contributors?|editors|desk|newsroom)$", _I)
 _MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$", _I)
 # month words that are no one's name: dropped from the end of a two-word byline too
 _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
@@ -68,6 +70,8 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     for _ in range(2):
         s = _LEAD.sub("", s).strip()
     s = _CUT.sub("", s).strip(" ,;:-–—|")
+    if _TEAM.match(s) and not _NOT_NAME.search(s):
+        return s, False
     if _ROLE_ONLY.match(s) or _CREDENTIAL.match(s):
         return None, True
     cut = _ROLE_TAIL.sub("", s).strip(" ,;:-–—|")
@@ -89,7 +93,7 @@ def _clean(raw: str) -> tuple[str | None, bool]:
 
 def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = ()) -> list[str]:
     """Cleaned, deduplicated names in order; a name whose words another name contains is dropped,
-    and the site's own name is dropped when people are named too."""
+    and the site's own name and a desk's byline ("Acme Staff") are dropped when people are named too."""
     names: list[str] = []
     for raw in candidates:
         for part in _SPLIT.split(str(raw)):
@@ -106,7 +110,7 @@ def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = 
         out = [o for o in out if not set(_name_words(o)) < words]
         out.append(name)
     sites = {"".join(_name_words(s)) for s in site_names if s}
-    people = [n for n in out if "".join(_name_words(n)) not in sites]
+    people = [n for n in out if "".join(_name_words(n)) not in sites and not _TEAM.match(n)]
     return people or out
 
 
