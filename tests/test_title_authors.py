@@ -43,3 +43,14 @@ def test_a_desk_byline_is_kept_when_no_person_is_named() -> None:
     head = '<meta name="author" content="Harbour Herald Staff">'
     article = extract_article(page(f"<article>{BODY}</article>", head), URL)
     assert article is not None and article.authors == ["Harbour Herald Staff"]
+
+
+def test_a_plain_by_line_names_the_author() -> None:
+    article = extract_article(page(f'<article><p class="meta">by Jane Roe on March 4, 2025</p>{BODY}</article>'), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    split = '<div class="meta"><div><span>By </span><strong>Jon Moe</strong></div><p>5 min</p></div>'
+    article = extract_article(page(f"<article>{split}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jon Moe"]
+    prose = "<p>By the end of the year the harbour will be open to ferries.</p>"
+    article = extract_article(page(f"<article>{prose}{BODY}</article>"), URL)
+    assert article is not None and article.authors == []

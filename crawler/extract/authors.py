@@ -155,6 +155,10 @@ _AUTHOR_LINKS = etree.XPath(
     "contains(@class, 'authorname') or contains(@class, 'byline__name') or contains(@class, 'author_name')]")
 _WRITTEN_BY = re.compile(r"^(?:written|posted|article|story|words|reported)\s+by\s+(.{3,60})$", _I)
 _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
+# a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
+_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
+_BY_LEAD = re.compile(r"^by\s*:?(?:\s|$)", _I)
+_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,60})$", _I)
 _CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
 NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
              "dcterms.creator", "byl")
@@ -173,4 +177,29 @@ def page_byline(tree: etree._Element) -> list[str]:
             name = clean_one(m.group(1))
             if name and _CAPITALIZED.match(name):
                 return [name]
+    return _by_line(tree)
+
+
+def _by_line(tree: etree._Element) -> list[str]:
+    """A "By Jane Roe" line, the name in the same element or in the next one ("<span>By</span><a>Jane Roe</a>")."""
+    for node in _BY_TEXT(tree):
+        if not _BY_LEAD.match(node.strip()):
+            continue
+        el = node.getparent()
+        if el is None:
+            continue
+        if node.is_tail:
+            el = el.getparent()
+        for _ in range(3):  # up from a lone "By" to the element that holds the name too
+            if el is None:
+                break
+            text = " ".join(el.text_content().split())
+            if len(text) > 100:
+                break
+            if m := _BY_LINE.match(text):
+                name = clean_one(m.group(1))
+                if name and _CAPITALIZED.match(name):
+                    return [name]
+                break
+            el = el.getparent()
     return []
