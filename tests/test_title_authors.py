@@ -51,6 +51,12 @@ def test_a_plain_by_line_names_the_author() -> None:
     split = '<div class="meta"><div><span>By </span><strong>Jon Moe</strong></div><p>5 min</p></div>'
     article = extract_article(page(f"<article>{split}{BODY}</article>"), URL)
     assert article is not None and article.authors == ["Jon Moe"]
+    cards = '<div class="meta"><div>By</div><div>The Harbour Team</div><div>|</div><div>6</div><div>mins</div></div>'
+    article = extract_article(page(f"<article>{cards}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["The Harbour Team"]
+    tail = '<p class="meta"><span>·</span> By Jane Roe <span>·</span> March 4, 2025 <span>·</span> 5 minutes to read</p>'
+    article = extract_article(page(f"<article>{tail}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
     prose = "<p>By the end of the year the harbour will be open to ferries.</p>"
     article = extract_article(page(f"<article>{prose}{BODY}</article>"), URL)
     assert article is not None and article.authors == []

@@ -181,19 +181,15 @@ def page_byline(tree: etree._Element) -> list[str]:
 
 
 def _by_line(tree: etree._Element) -> list[str]:
-    """A "By Jane Roe" line, the name in the same element or in the next one ("<span>By</span><a>Jane Roe</a>")."""
+    """A "By Jane Roe" line: the name in the same text, or in the next element ("<span>By</span><a>Jane Roe</a>")."""
     for node in _BY_TEXT(tree):
         if not _BY_LEAD.match(node.strip()):
             continue
         el = node.getparent()
-        if el is None:
-            continue
-        if node.is_tail:
+        if el is not None and node.is_tail:
             el = el.getparent()
-        for _ in range(3):  # up from a lone "By" to the element that holds the name too
-            if el is None:
-                break
-            text = " ".join(el.text_content().split())
+        text = " ".join(node.split())
+        for _ in range(4):  # the text itself, then up to three elements up from a lone "By"
             if len(text) > 100:
                 break
             if m := _BY_LINE.match(text):
@@ -201,5 +197,8 @@ def _by_line(tree: etree._Element) -> list[str]:
                 if name and _CAPITALIZED.match(name):
                     return [name]
                 break
+            if el is None:
+                break
+            text = " ".join(" ".join(el.itertext()).split())  # "<div>By</div><div>Jane Roe</div>": spaced
             el = el.getparent()
     return []
