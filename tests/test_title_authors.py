@@ -60,3 +60,14 @@ def test_a_plain_by_line_names_the_author() -> None:
     prose = "<p>By the end of the year the harbour will be open to ferries.</p>"
     article = extract_article(page(f"<article>{prose}{BODY}</article>"), URL)
     assert article is not None and article.authors == []
+
+
+def test_the_written_by_field_of_seo_plugins() -> None:
+    head = ('<meta name="twitter:label1" content="Est. reading time"><meta name="twitter:data1" content="7 minutes">'
+            '<meta name="twitter:label2" content="Written by"><meta name="twitter:data2" content="Jane (Guha) Roe">')
+    article = extract_article(page(f"<article>{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Jane (Guha) Roe"]
+    desk = head.replace("Jane (Guha) Roe", "Harbour Herald Staff")  # a desk there gives way to the byline
+    byline = '<p class="byline">By <a rel="author" href="/people/jon-moe">Jon Moe</a></p>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", desk), URL)
+    assert article is not None and article.authors == ["Jon Moe"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline"]
+__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -112,6 +112,19 @@ def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = 
     sites = {"".join(_name_words(s)) for s in site_names if s}
     people = [n for n in out if "".join(_name_words(n)) not in sites and not _TEAM.match(n)]
     return people or out
+
+
+def written_by(meta: Mapping[str, list[str]]) -> list[str]:
+    """The names in the ``twitter:dataN`` field labelled "Written by"/"Author" (WordPress SEO plug-ins write
+    the post author's display name there, as the page shows it). A desk's name there ("Acme Staff") is left
+    to the other sources: it is often the account that posted an article a person signs."""
+    out: list[str] = []
+    for n in range(1, 5):
+        label = (meta.get(f"twitter:label{n}") or [""])[0].strip().casefold()
+        if label in ("written by", "author", "by") and (data := meta.get(f"twitter:data{n}")) \
+                and not _TEAM.match(data[0].strip()):
+            out.append(data[0])
+    return out
 
 
 def _types(obj: Mapping[str, Any]) -> set[str]:

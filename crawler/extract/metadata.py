@@ -29,7 +29,7 @@ from crawler.extract._trafilatura import (
     extract_title,
     line_processing,
 )
-from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline
+from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline, written_by
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
 
@@ -209,6 +209,8 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     """
     people, orgs = jsonld_authors(page.jsonld, page.ld)
     if names := clean_authors(people, sites):
+        return names
+    if names := clean_authors(written_by(page.meta), sites):
         return names
     if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
         return names
