@@ -71,3 +71,16 @@ def test_the_written_by_field_of_seo_plugins() -> None:
     byline = '<p class="byline">By <a rel="author" href="/people/jon-moe">Jon Moe</a></p>'
     article = extract_article(page(f"<article>{byline}{BODY}</article>", desk), URL)
     assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_an_h1_with_a_date_or_a_count_glued_on_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    for h1 in ("Mar 4 2025 Council approves harbour plan", "Council approves harbour plan (harbourherald.com) 87"):
+        html = page(f"<article><h1>{h1}</h1>{BODY}</article>", head, title="Council approves harbour plan - Herald")
+        assert extract_article(html, URL).title == "Council approves harbour plan"
+    longer = page(f"<article><h1>Council approves harbour plan after debate</h1>{BODY}</article>", head)
+    assert extract_article(longer, URL).title == "Council approves harbour plan after debate"  # words: the h1's
+
+
+def test_a_team_page_link_is_not_a_desk_byline() -> None:
+    assert "Meet Our Staff" not in clean_authors(["Meet Our Staff"])

@@ -41,7 +41,7 @@ _ROLE_ONLY = re.compile(rf"^{_QUALIFIER}(?:{_ROLE_WORDS})(?:\s+\w+){{0,3}}$", _I
 _CREDENTIAL = re.compile(r"^(?:m\.?d|ph\.?d|rn|bsn|msn|dvm|dds|dmd|mba|cpa|esq|jr|sr|ii|iii|facp|faclm|"
                          r"ms|ma|bs|ba|lcsw|rd|rdn|np|pa-c|do|od|pharmd|msc|bsc)\.?$", _I)
 # a desk's byline ("Resy Staff", "The Acme Team", "Editorial Staff"): what the page credits when no person is named
-_TEAM = re.compile(r"^(?:the\s+)?(?:[\w&'’.+-]+\s+){1,3}(?:staff|team|contributors?|editors|desk|newsroom)$", _I)
+_TEAM = re.compile(r"^(?!.*\b(?:our|meet|about|contact|join|all)\b)(?:the\s+)?(?:[\w&'’.+-]+\s+){1,3}(?:staff|team|contributors?|editors|desk|newsroom)$", _I)
 _MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$", _I)
 # month words that are no one's name: dropped from the end of a two-word byline too
 _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
