@@ -80,6 +80,23 @@ def _agreement(h1: str, declared: str) -> float:
     return min(sum(w in ds for w in hw) / len(hw), sum(w in hs for w in dw) / len(dw))
 
 
+_MONTH_OR_NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|"
+                              r"march|april|june|july|august|september|october|november|december|com|org|net)$")
+
+
+def _plus_noise(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title plus a date, a count or a domain ("Dec 18 2025 Title", "Title (site.com) 87")."""
+    hw, dw = _words(h1), _words(declared)
+    n = len(dw)
+    if not n or len(hw) <= n:
+        return False
+    for start in range(len(hw) - n + 1):
+        if hw[start:start + n] == dw:
+            rest = hw[:start] + hw[start + n:]
+            return all(_MONTH_OR_NUMBER.match(w) or (len(w) > 2 and f"{w}." in h1.casefold()) for w in rest)
+    return False
+
+
 def _h1s(tree: etree._Element) -> list[str]:
     out = []
     for el in _H1(tree):
@@ -108,7 +125,7 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        return best
+        return next((t for t in bare if _plus_noise(best, t)), best)
     if not titles:
         return fallback or (h1s[0] if h1s else None)
     return strip_site_name(titles[0], sites, url) or titles[0]
