@@ -84,3 +84,9 @@ def test_an_h1_with_a_date_or_a_count_glued_on_gives_the_declared_title() -> Non
 
 def test_a_team_page_link_is_not_a_desk_byline() -> None:
     assert "Meet Our Staff" not in clean_authors(["Meet Our Staff"])
+
+
+def test_a_lone_month_is_not_an_author() -> None:
+    assert clean_authors(["August"]) == []
+    assert clean_authors(["October", "Jane Roe"]) == ["Jane Roe"]
+    assert clean_one("August Wilson") == "August Wilson"

@@ -72,6 +72,8 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     s = _CUT.sub("", s).strip(" ,;:-–—|")
     if _TEAM.match(s) and not _NOT_NAME.search(s):
         return s, False
+    if _MONTH_WORD.match(s):
+        return None, False  # "August": what is left of a date, not a name
     if _ROLE_ONLY.match(s) or _CREDENTIAL.match(s):
         return None, True
     cut = _ROLE_TAIL.sub("", s).strip(" ,;:-–—|")
