@@ -90,3 +90,18 @@ def test_a_lone_month_is_not_an_author() -> None:
     assert clean_authors(["August"]) == []
     assert clean_authors(["October", "Jane Roe"]) == ["Jane Roe"]
     assert clean_one("August Wilson") == "August Wilson"
+
+
+def test_the_visible_h1_wins_when_it_shares_a_third_of_the_declared_words() -> None:
+    head = '<meta property="og:title" content="Harbour plan: what the council decided on Tuesday">'
+    declared = "Harbour plan: what the council decided on Tuesday"
+    html = page(f"<article><h1>Council approves harbour plan</h1>{BODY}</article>", head, title=declared)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+    unrelated = page(f"<article><h1>Weather for the weekend</h1>{BODY}</article>", head, title=declared)
+    assert extract_article(unrelated, URL).title == "Harbour plan: what the council decided on Tuesday"
+
+
+def test_h1_text_keeps_line_breaks_as_spaces_and_words_whole() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    html = page(f"<article><h1>Council<br>approves <span>harbour</span> pl<em>an</em></h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan"

@@ -22,7 +22,8 @@ _SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/|:)\s+")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")  # a CJK character is a word (no spaces there)
 _H1 = etree.XPath("//h1")
-MIN_AGREEMENT = 0.4  # share of words an <h1> and a declared title have in common (the smaller one)
+MIN_AGREEMENT = 0.25  # share of words an <h1> and a declared title have in common (the smaller one); the
+# labels of real pages are the visible <h1> far more often than the declared title when both differ
 MAX_H1_CHARS = 300
 
 
@@ -97,10 +98,25 @@ def _plus_noise(h1: str, declared: str) -> bool:
     return False
 
 
+_BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
+
+
+def _spaced_text(el: etree._Element) -> str:
+    """The element's text with a space where a line breaks (``WEEKEND<br>CODING``), none inside a word."""
+    out = [el.text or ""]
+    for child in el:
+        brk = isinstance(child.tag, str) and child.tag in _BREAKS
+        out.append(" " if brk else "")
+        out.append(_spaced_text(child) if isinstance(child.tag, str) else "")
+        out.append(" " if brk else "")
+        out.append(child.tail or "")
+    return "".join(out)
+
+
 def _h1s(tree: etree._Element) -> list[str]:
     out = []
     for el in _H1(tree):
-        text = " ".join(el.text_content().split())
+        text = " ".join(_spaced_text(el).split())
         if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
             out.append(text)
     return out
