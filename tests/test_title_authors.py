@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import lxml.html
+
 from crawler.extract import extract_article
 from crawler.extract.authors import clean_authors, clean_one
+from crawler.extract.title import choose_title
 
 URL = "https://news.example.org/2025/03/04/council-approves-harbour-plan"
 SENTENCES = [
@@ -105,3 +108,9 @@ def test_h1_text_keeps_line_breaks_as_spaces_and_words_whole() -> None:
     head = '<meta property="og:title" content="Council approves harbour plan">'
     html = page(f"<article><h1>Council<br>approves <span>harbour</span> pl<em>an</em></h1>{BODY}</article>", head)
     assert extract_article(html, URL).title == "Council approves harbour plan"
+
+
+def test_a_title_that_is_also_the_site_name_is_still_a_title() -> None:
+    tree = lxml.html.fromstring(f"<html><head><title>Cheap fixes are the best</title></head><body>{BODY}</body></html>")
+    title = "Cheap fixes are the best"
+    assert choose_title(tree, [None, title], [title], URL) == title  # a page whose metadata names the site so

@@ -126,11 +126,13 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
                  url: str = "", fallback: str | None = None) -> str | None:
     """The headline: the ``<h1>`` that agrees with a declared title, else the declared title sans site name.
 
-    ``fallback`` (a title found by searching the page) is used only when the page declares none.
+    ``fallback`` (a title found by searching the page) is used only when the page declares none. A
+    declared title that is the site's name (or that the site's name was taken from) is the last resort.
     """
     sites = [s for s in site_names if s]
     site_keys = {_compact(x) for x in sites}
-    titles = [t for t in declared if t and _compact(t) not in site_keys]
+    named = [t for t in declared if t]
+    titles = [t for t in named if _compact(t) not in site_keys]
     bare = [strip_site_name(t, sites, url) for t in titles]  # a logo <h1> must not agree with "| Site"
     h1s = _h1s(tree)
     best, score = None, 0.0
@@ -143,5 +145,5 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
         return next((t for t in bare if _plus_noise(best, t)), best)
     if not titles:
-        return fallback or (h1s[0] if h1s else None)
+        return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
     return strip_site_name(titles[0], sites, url) or titles[0]
