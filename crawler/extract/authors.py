@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline"]
+__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -40,6 +40,8 @@ _ROLE_TAIL = re.compile(rf"\s+{_QUALIFIER}\b(?:{_ROLE_WORDS})\b.*$", _I)
 _ROLE_ONLY = re.compile(rf"^{_QUALIFIER}(?:{_ROLE_WORDS})(?:\s+\w+){{0,3}}$", _I)
 _CREDENTIAL = re.compile(r"^(?:m\.?d|ph\.?d|rn|bsn|msn|dvm|dds|dmd|mba|cpa|esq|jr|sr|ii|iii|facp|faclm|"
                          r"ms|ma|bs|ba|lcsw|rd|rdn|np|pa-c|do|od|pharmd|msc|bsc)\.?$", _I)
+# a desk's byline ("Resy Staff", "The Acme Team", "Editorial Staff"): what the page credits when no person is named
+_TEAM = re.compile(r"^(?!.*\b(?:our|meet|about|contact|join|all)\b)(?:the\s+)?(?:[\w&'’.+-]+\s+){1,3}(?:staff|team|contributors?|editors|desk|newsroom)$", _I)
 _MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$", _I)
 # month words that are no one's name: dropped from the end of a two-word byline too
 _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
@@ -50,6 +52,11 @@ _NOT_NAME = re.compile(r"https?://|www\.|@|\.com\b|^\W*$|\d")
 
 def _name_words(s: str) -> list[str]:
     return re.findall(r"\w+", s.casefold())
+
+
+def _is_credential(word: str) -> bool:
+    """A credential after a name is written "MA", "M.A." or "PhD": "Ma", "Do" as a last word are surnames."""
+    return bool(_CREDENTIAL.match(word)) and ("." in word or word != word.capitalize())
 
 
 def clean_one(raw: str) -> str | None:
@@ -63,6 +70,10 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     for _ in range(2):
         s = _LEAD.sub("", s).strip()
     s = _CUT.sub("", s).strip(" ,;:-–—|")
+    if _TEAM.match(s) and not _NOT_NAME.search(s):
+        return s, False
+    if _MONTH_WORD.match(s):
+        return None, False  # "August": what is left of a date, not a name
     if _ROLE_ONLY.match(s) or _CREDENTIAL.match(s):
         return None, True
     cut = _ROLE_TAIL.sub("", s).strip(" ,;:-–—|")
@@ -70,9 +81,9 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     if role and len(cut.split()) < 2:
         return None, True  # "Trial Attorney", "Acme Staff": a qualifier or a brand, not a person
     words = cut.split()
-    while len(words) >= 2 and (_CREDENTIAL.match(words[-1]) or _MONTH_TAIL.match(words[-1])
+    while len(words) >= 2 and (_is_credential(words[-1]) or _MONTH_TAIL.match(words[-1])
                                or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
-        role = role or bool(_CREDENTIAL.match(words[-1]))
+        role = role or _is_credential(words[-1])
         words.pop()  # "Jane Doe RN", "Jane Doe December", "Acme November"
     s = " ".join(words)
     if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):
@@ -84,7 +95,7 @@ def _clean(raw: str) -> tuple[str | None, bool]:
 
 def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = ()) -> list[str]:
     """Cleaned, deduplicated names in order; a name whose words another name contains is dropped,
-    and the site's own name is dropped when people are named too."""
+    and the site's own name and a desk's byline ("Acme Staff") are dropped when people are named too."""
     names: list[str] = []
     for raw in candidates:
         for part in _SPLIT.split(str(raw)):
@@ -101,8 +112,21 @@ def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = 
         out = [o for o in out if not set(_name_words(o)) < words]
         out.append(name)
     sites = {"".join(_name_words(s)) for s in site_names if s}
-    people = [n for n in out if "".join(_name_words(n)) not in sites]
+    people = [n for n in out if "".join(_name_words(n)) not in sites and not _TEAM.match(n)]
     return people or out
+
+
+def written_by(meta: Mapping[str, list[str]]) -> list[str]:
+    """The names in the ``twitter:dataN`` field labelled "Written by"/"Author" (WordPress SEO plug-ins write
+    the post author's display name there, as the page shows it). A desk's name there ("Acme Staff") is left
+    to the other sources: it is often the account that posted an article a person signs."""
+    out: list[str] = []
+    for n in range(1, 5):
+        label = (meta.get(f"twitter:label{n}") or [""])[0].strip().casefold()
+        if label in ("written by", "author", "by") and (data := meta.get(f"twitter:data{n}")) \
+                and not _TEAM.match(data[0].strip()):
+            out.append(data[0])
+    return out
 
 
 def _types(obj: Mapping[str, Any]) -> set[str]:
@@ -146,6 +170,10 @@ _AUTHOR_LINKS = etree.XPath(
     "contains(@class, 'authorname') or contains(@class, 'byline__name') or contains(@class, 'author_name')]")
 _WRITTEN_BY = re.compile(r"^(?:written|posted|article|story|words|reported)\s+by\s+(.{3,60})$", _I)
 _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
+# a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
+_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
+_BY_LEAD = re.compile(r"^by\s*:?(?:\s|$)", _I)
+_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,60})$", _I)
 _CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
 NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
              "dcterms.creator", "byl")
@@ -164,4 +192,28 @@ def page_byline(tree: etree._Element) -> list[str]:
             name = clean_one(m.group(1))
             if name and _CAPITALIZED.match(name):
                 return [name]
+    return _by_line(tree)
+
+
+def _by_line(tree: etree._Element) -> list[str]:
+    """A "By Jane Roe" line: the name in the same text, or in the next element ("<span>By</span><a>Jane Roe</a>")."""
+    for node in _BY_TEXT(tree):
+        if not _BY_LEAD.match(node.strip()):
+            continue
+        el = node.getparent()
+        if el is not None and node.is_tail:
+            el = el.getparent()
+        text = " ".join(node.split())
+        for _ in range(4):  # the text itself, then up to three elements up from a lone "By"
+            if len(text) > 100:
+                break
+            if m := _BY_LINE.match(text):
+                name = clean_one(m.group(1))
+                if name and _CAPITALIZED.match(name):
+                    return [name]
+                break
+            if el is None:
+                break
+            text = " ".join(" ".join(el.itertext()).split())  # "<div>By</div><div>Jane Roe</div>": spaced
+            el = el.getparent()
     return []

@@ -29,7 +29,7 @@ from crawler.extract._trafilatura import (
     extract_title,
     line_processing,
 )
-from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline
+from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline, written_by
 from crawler.extract.dates import choose_published, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
@@ -211,9 +211,11 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     people, orgs = jsonld_authors(page.jsonld, page.ld)
     if names := clean_authors(people, sites):
         return names
+    if names := clean_authors(written_by(page.meta), sites):
+        return names
     if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
         return names
-    if (byline := _tidy(extract_author(tree))) and (names := clean_authors(byline.split(";"), sites)):
+    if (byline := _tidy(extract_author(tree))) and (names := clean_authors([byline], sites)):
         return names
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):

@@ -22,7 +22,8 @@ _SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/|:)\s+")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")  # a CJK character is a word (no spaces there)
 _H1 = etree.XPath("//h1")
-MIN_AGREEMENT = 0.4  # share of words an <h1> and a declared title have in common (the smaller one)
+MIN_AGREEMENT = 0.25  # share of words an <h1> and a declared title have in common (the smaller one); the
+# labels of real pages are the visible <h1> far more often than the declared title when both differ
 MAX_H1_CHARS = 300
 
 
@@ -80,10 +81,42 @@ def _agreement(h1: str, declared: str) -> float:
     return min(sum(w in ds for w in hw) / len(hw), sum(w in hs for w in dw) / len(dw))
 
 
+_MONTH_OR_NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|"
+                              r"march|april|june|july|august|september|october|november|december|com|org|net)$")
+
+
+def _plus_noise(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title plus a date, a count or a domain ("Dec 18 2025 Title", "Title (site.com) 87")."""
+    hw, dw = _words(h1), _words(declared)
+    n = len(dw)
+    if not n or len(hw) <= n:
+        return False
+    for start in range(len(hw) - n + 1):
+        if hw[start:start + n] == dw:
+            rest = hw[:start] + hw[start + n:]
+            return all(_MONTH_OR_NUMBER.match(w) or (len(w) > 2 and f"{w}." in h1.casefold()) for w in rest)
+    return False
+
+
+_BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
+
+
+def _spaced_text(el: etree._Element) -> str:
+    """The element's text with a space where a line breaks (``WEEKEND<br>CODING``), none inside a word."""
+    out = [el.text or ""]
+    for child in el:
+        brk = isinstance(child.tag, str) and child.tag in _BREAKS
+        out.append(" " if brk else "")
+        out.append(_spaced_text(child) if isinstance(child.tag, str) else "")
+        out.append(" " if brk else "")
+        out.append(child.tail or "")
+    return "".join(out)
+
+
 def _h1s(tree: etree._Element) -> list[str]:
     out = []
     for el in _H1(tree):
-        text = " ".join(el.text_content().split())
+        text = " ".join(_spaced_text(el).split())
         if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
             out.append(text)
     return out
@@ -93,11 +126,13 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
                  url: str = "", fallback: str | None = None) -> str | None:
     """The headline: the ``<h1>`` that agrees with a declared title, else the declared title sans site name.
 
-    ``fallback`` (a title found by searching the page) is used only when the page declares none.
+    ``fallback`` (a title found by searching the page) is used only when the page declares none. A
+    declared title that is the site's name (or that the site's name was taken from) is the last resort.
     """
     sites = [s for s in site_names if s]
     site_keys = {_compact(x) for x in sites}
-    titles = [t for t in declared if t and _compact(t) not in site_keys]
+    named = [t for t in declared if t]
+    titles = [t for t in named if _compact(t) not in site_keys]
     bare = [strip_site_name(t, sites, url) for t in titles]  # a logo <h1> must not agree with "| Site"
     h1s = _h1s(tree)
     best, score = None, 0.0
@@ -108,7 +143,7 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        return best
+        return next((t for t in bare if _plus_noise(best, t)), best)
     if not titles:
-        return fallback or (h1s[0] if h1s else None)
+        return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
     return strip_site_name(titles[0], sites, url) or titles[0]

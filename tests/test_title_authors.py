@@ -1,0 +1,116 @@
+"""Headline and author rules on the shapes of real pages (small pages written here, no shared data)."""
+
+from __future__ import annotations
+
+import lxml.html
+
+from crawler.extract import extract_article
+from crawler.extract.authors import clean_authors, clean_one
+from crawler.extract.title import choose_title
+
+URL = "https://news.example.org/2025/03/04/council-approves-harbour-plan"
+SENTENCES = [
+    "The council approved the harbour plan on Tuesday after a long debate about costs and timing.",
+    "Residents who live near the water front asked for more details about the construction noise.",
+    "The mayor said the first phase would begin in the spring and finish before the summer season.",
+    "Engineers expect the new breakwater to protect the fishing fleet from the worst winter storms.",
+    "Opponents argued that the money should go to schools and roads instead of the harbour works.",
+    "A final vote on the second phase is expected next year, once the first contracts are signed.",
+]
+BODY = "".join(f"<p>{s} {s}</p>" for s in SENTENCES)
+
+
+def page(body: str, head: str = "", title: str = "Council approves harbour plan") -> str:
+    return f"<!DOCTYPE html><html><head><title>{title}</title>{head}</head><body>{body}</body></html>"
+
+
+def test_a_surname_that_spells_a_credential_stays() -> None:
+    assert clean_authors(["Rui Ma"]) == ["Rui Ma"]
+    assert clean_one("Anh Do") == "Anh Do"
+    assert clean_one("Jane Roe MA") == "Jane Roe"  # the credential as it is written after a name
+    assert clean_one("Jane Roe Ph.D.") == "Jane Roe"
+
+
+def test_a_byline_ends_at_the_first_role() -> None:
+    byline = ('<div class="byline">Reviewed by <a href="/people/jon-moe">Jon Moe</a>, Trial Attorney at '
+              'Smith &amp; Partners, on December 9, 2024.</div>')
+    article = extract_article(page(f"<article>{byline}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_a_desk_byline_is_kept_when_no_person_is_named() -> None:
+    assert clean_authors(["Harbour Herald Staff"]) == ["Harbour Herald Staff"]
+    assert clean_authors(["The Harbour Team"]) == ["The Harbour Team"]
+    assert clean_authors(["Harbour Herald Staff", "Jane Roe"]) == ["Jane Roe"]
+    assert clean_authors(["Jane Roe, Staff Writer"]) == ["Jane Roe"]
+    head = '<meta name="author" content="Harbour Herald Staff">'
+    article = extract_article(page(f"<article>{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Harbour Herald Staff"]
+
+
+def test_a_plain_by_line_names_the_author() -> None:
+    article = extract_article(page(f'<article><p class="meta">by Jane Roe on March 4, 2025</p>{BODY}</article>'), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    split = '<div class="meta"><div><span>By </span><strong>Jon Moe</strong></div><p>5 min</p></div>'
+    article = extract_article(page(f"<article>{split}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jon Moe"]
+    cards = '<div class="meta"><div>By</div><div>The Harbour Team</div><div>|</div><div>6</div><div>mins</div></div>'
+    article = extract_article(page(f"<article>{cards}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["The Harbour Team"]
+    tail = '<p class="meta"><span>·</span> By Jane Roe <span>·</span> March 4, 2025 <span>·</span> 5 minutes to read</p>'
+    article = extract_article(page(f"<article>{tail}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    prose = "<p>By the end of the year the harbour will be open to ferries.</p>"
+    article = extract_article(page(f"<article>{prose}{BODY}</article>"), URL)
+    assert article is not None and article.authors == []
+
+
+def test_the_written_by_field_of_seo_plugins() -> None:
+    head = ('<meta name="twitter:label1" content="Est. reading time"><meta name="twitter:data1" content="7 minutes">'
+            '<meta name="twitter:label2" content="Written by"><meta name="twitter:data2" content="Jane (Guha) Roe">')
+    article = extract_article(page(f"<article>{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Jane (Guha) Roe"]
+    desk = head.replace("Jane (Guha) Roe", "Harbour Herald Staff")  # a desk there gives way to the byline
+    byline = '<p class="byline">By <a rel="author" href="/people/jon-moe">Jon Moe</a></p>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", desk), URL)
+    assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_an_h1_with_a_date_or_a_count_glued_on_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    for h1 in ("Mar 4 2025 Council approves harbour plan", "Council approves harbour plan (harbourherald.com) 87"):
+        html = page(f"<article><h1>{h1}</h1>{BODY}</article>", head, title="Council approves harbour plan - Herald")
+        assert extract_article(html, URL).title == "Council approves harbour plan"
+    longer = page(f"<article><h1>Council approves harbour plan after debate</h1>{BODY}</article>", head)
+    assert extract_article(longer, URL).title == "Council approves harbour plan after debate"  # words: the h1's
+
+
+def test_a_team_page_link_is_not_a_desk_byline() -> None:
+    assert "Meet Our Staff" not in clean_authors(["Meet Our Staff"])
+
+
+def test_a_lone_month_is_not_an_author() -> None:
+    assert clean_authors(["August"]) == []
+    assert clean_authors(["October", "Jane Roe"]) == ["Jane Roe"]
+    assert clean_one("August Wilson") == "August Wilson"
+
+
+def test_the_visible_h1_wins_when_it_shares_a_third_of_the_declared_words() -> None:
+    head = '<meta property="og:title" content="Harbour plan: what the council decided on Tuesday">'
+    declared = "Harbour plan: what the council decided on Tuesday"
+    html = page(f"<article><h1>Council approves harbour plan</h1>{BODY}</article>", head, title=declared)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+    unrelated = page(f"<article><h1>Weather for the weekend</h1>{BODY}</article>", head, title=declared)
+    assert extract_article(unrelated, URL).title == "Harbour plan: what the council decided on Tuesday"
+
+
+def test_h1_text_keeps_line_breaks_as_spaces_and_words_whole() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    html = page(f"<article><h1>Council<br>approves <span>harbour</span> pl<em>an</em></h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+
+
+def test_a_title_that_is_also_the_site_name_is_still_a_title() -> None:
+    tree = lxml.html.fromstring(f"<html><head><title>Cheap fixes are the best</title></head><body>{BODY}</body></html>")
+    title = "Cheap fixes are the best"
+    assert choose_title(tree, [None, title], [title], URL) == title  # a page whose metadata names the site so
