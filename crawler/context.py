@@ -82,7 +82,7 @@ async def in_cpu_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     and every extra thread running it takes the GIL from the reactor thread in turns of the
     switch interval, so fetching, the downloader's slots and the pipeline wait. Measured on the
     demo-site crawl, the pool of ten cost about 15 % more wall time and 10 % more CPU than one
-    thread (docs/benchmarks.md, "Where the crawl's time goes").
+    thread (docs/benchmarks.md, "One CPU thread").
     """
     return await maybe_deferred_to_future(threads.deferToThreadPool(_reactor(), _cpu_threads(), func,
                                                                     *args, **kwargs))
