@@ -27,10 +27,10 @@ from twisted.python.threadpool import ThreadPool
 
 from crawler.errors import NewswarcError
 from crawler.extract.pool import ExtractionPool
-from crawler.output.dedup import DigestSet
 from crawler.state import DEFAULT_FILENAME, CrawlState
 from crawler.storage import Storage, open_storage
 from crawler.storage.base import temp_path
+from crawler.urls import DigestSet
 from crawler.warc.writer_process import WriterHost, WriterProcess
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _cpu_threads() -> ThreadPool:
         if _cpu_pool is None:
             pool = ThreadPool(minthreads=1, maxthreads=1, name="newswarc-cpu")
             pool.start()
-            _reactor().addSystemEventTrigger("during", "shutdown", pool.stop)
+            installed_reactor().addSystemEventTrigger("during", "shutdown", pool.stop)
             _cpu_pool = pool
         return _cpu_pool
 
@@ -76,7 +76,8 @@ def _cpu_threads() -> ThreadPool:
 async def in_cpu_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``func(*args, **kwargs)`` in the process's one CPU thread, awaited: for Python work that
     holds the GIL (analysing a page: classifying it, finding and checking its links; parsing a
-    feed).
+    feed or a sitemap). One thread is also what a streaming lxml parser needs: it must stay in the
+    thread that started it.
 
     One thread, not the reactor's pool of ten: Python code in two threads does not run at once,
     and every extra thread running it takes the GIL from the reactor thread in turns of the
@@ -84,11 +85,12 @@ async def in_cpu_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     demo-site crawl, the pool of ten cost about 15 % more wall time and 10 % more CPU than one
     thread (docs/benchmarks.md, "One CPU thread").
     """
-    return await maybe_deferred_to_future(threads.deferToThreadPool(_reactor(), _cpu_threads(), func,
+    return await maybe_deferred_to_future(threads.deferToThreadPool(installed_reactor(), _cpu_threads(), func,
                                                                     *args, **kwargs))
 
 
-def _reactor() -> Any:
+def installed_reactor() -> Any:
+    """The reactor Scrapy installed (for ``callFromThread``, system event triggers)."""
     # imported when first used: importing it at module level would install Twisted's default
     # reactor before Scrapy installs the one its settings name
     from twisted.internet import reactor

@@ -23,7 +23,8 @@ from crawler.config.seeds import Seed
 from crawler.crawl.dupefilter import CompactDupeFilter
 from crawler.crawl.frontier import Frontier
 from crawler.crawl.spider import Link, NewsSpider
-from crawler.output.dedup import Dedup, DigestSet
+from crawler.output.dedup import Dedup
+from crawler.urls import DigestSet
 from crawler.warc.writer import RevisitIndex
 
 N = 40_000

@@ -2,7 +2,7 @@
 
 A sitemap at the protocol's limit (50,000 URLs) parsed whole is an lxml tree plus a list of
 50,000 entries; the crawl reads it with :class:`SitemapReader` instead, a batch at a time, from
-one thread of the pool, each batch handed to the reactor (:func:`batches_in_thread`).
+the CPU thread, each batch handed to the reactor (:func:`batches_in_thread`).
 """
 
 from __future__ import annotations

@@ -7,17 +7,7 @@ import lxml.html
 from crawler.extract import extract_article
 from crawler.extract.authors import clean_authors, clean_one
 from crawler.extract.title import choose_title
-
-URL = "https://news.example.org/2025/03/04/council-approves-harbour-plan"
-SENTENCES = [
-    "The council approved the harbour plan on Tuesday after a long debate about costs and timing.",
-    "Residents who live near the water front asked for more details about the construction noise.",
-    "The mayor said the first phase would begin in the spring and finish before the summer season.",
-    "Engineers expect the new breakwater to protect the fishing fleet from the worst winter storms.",
-    "Opponents argued that the money should go to schools and roads instead of the harbour works.",
-    "A final vote on the second phase is expected next year, once the first contracts are signed.",
-]
-BODY = "".join(f"<p>{s} {s}</p>" for s in SENTENCES)
+from tests.test_extract_quality import BODY, URL  # the same small article page
 
 
 def page(body: str, head: str = "", title: str = "Council approves harbour plan") -> str:

@@ -2,7 +2,7 @@
 
 Scrapy's :class:`~scrapy.dupefilters.RFPDupeFilter` keeps every request's 20-byte fingerprint in a
 Python set (about 90 bytes a request); :class:`CompactDupeFilter` keeps their first 8 bytes in a
-:class:`~crawler.output.dedup.DigestSet`. ``JOBDIR`` (``requests.seen``) works as in Scrapy.
+:class:`~crawler.urls.DigestSet`. ``JOBDIR`` (``requests.seen``) works as in Scrapy.
 A distributed worker's scheduler uses its own filter on Redis (``crawler.distributed.scheduler``).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from scrapy.dupefilters import RFPDupeFilter
 
-from crawler.output.dedup import DigestSet
+from crawler.urls import DigestSet
 
 
 class CompactDupeFilter(RFPDupeFilter):

@@ -19,26 +19,26 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from crawler.context import in_thread
+from crawler.context import in_cpu_thread, installed_reactor
 
 Entry = tuple[str, dict, int]  # URL, request meta (JSON values), priority
 
 
 async def batches_in_thread(batches: Callable[[], Iterable[list[Any]]], consume: Callable[[list[Any]], None],
                             *, ahead: int = 2) -> None:
-    """Iterate ``batches()`` in one thread of the reactor's pool; ``consume`` each batch on the reactor thread.
+    """Iterate ``batches()`` in the CPU thread (:func:`~crawler.context.in_cpu_thread`); ``consume``
+    each batch on the reactor thread.
 
-    Why a callback through the reactor rather than an async generator that asks the pool for the
-    next batch: every ``in_thread`` call may land on another pool thread, and a streaming lxml
-    parser must stay in the thread that started it (it shares that thread's string dictionary
-    without a lock). The reading thread hands each batch over with ``callFromThread`` and waits
+    Why one call that hands batches back through the reactor rather than an async generator that
+    asks for the next batch: the whole iteration stays in one call of one thread, as a streaming
+    lxml parser must (it shares that thread's string dictionary without a lock), and the reactor
+    does not wait on the thread per batch. The reading thread hands each batch over with ``callFromThread`` and waits
     while ``ahead`` batches are not yet consumed: memory holds a few batches whatever the size
     of what is read, and the reactor thread only does ``consume``'s own work. The reader gives
     up (rather than block the pool's shutdown) when the reactor stops. An exception of
     ``consume`` stops the reading and is raised here; returns when the last batch is consumed.
     """
-    from twisted.internet import reactor  # at call time: importing it installs a reactor (Scrapy picks which)
-
+    reactor = installed_reactor()
     slots = threading.Semaphore(ahead)
     failed: list[BaseException] = []
 
@@ -60,7 +60,7 @@ async def batches_in_thread(batches: Callable[[], Iterable[list[Any]]], consume:
                 return
             reactor.callFromThread(deliver, batch)
 
-    await in_thread(work)  # its result comes through callFromThread too: after the last deliver
+    await in_cpu_thread(work)  # its result comes through callFromThread too: after the last deliver
     if failed:
         raise failed[0]
 

@@ -28,10 +28,10 @@ from datetime import datetime
 from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 
-import numpy as np
 from lxml import etree
 
 from crawler.dates import parse_date
+from crawler.urls import DigestSet
 
 logger = logging.getLogger(__name__)
 
@@ -284,33 +284,6 @@ def _events(parser: etree.XMLPullParser, pieces: Iterable[bytes]) -> Iterator[tu
     yield from parser.read_events()
 
 
-class _SeenLocs:
-    """The locs read so far as 64-bit hashes: a sorted ``uint64`` array (8 bytes a loc) and a buffer of
-    the latest (a set of ints, ~60 bytes each, merged when 4,096 long). Two of a sitemap's 50,000
-    locs share a hash with odds of one in 10 billion; then the later one is dropped as a repeat."""
-
-    def __init__(self) -> None:
-        self._sorted = np.empty(0, dtype=np.uint64)
-        self._recent: set[int] = set()
-
-    def add(self, loc: str) -> bool:
-        """True if ``loc`` is new (and now seen)."""
-        key = hash(loc) & 0xFFFF_FFFF_FFFF_FFFF
-        if key in self._recent:
-            return False
-        keys = self._sorted
-        at = int(keys.searchsorted(np.uint64(key)))
-        if at < len(keys) and int(keys[at]) == key:
-            return False
-        self._recent.add(key)
-        if len(self._recent) >= 4096:
-            new = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
-            new.sort()
-            self._sorted = np.insert(keys, keys.searchsorted(new), new)
-            self._recent = set()
-        return True
-
-
 class SitemapReader:
     """A sitemap read as a stream: ``batches()`` yields lists of up to ``batch`` entries, in order.
 
@@ -326,7 +299,7 @@ class SitemapReader:
         self.url, self.kind, self.error, self.recovered = url, "", None, False
         self.count = 0
         self._body, self._batch = body or b"", batch
-        self._seen = _SeenLocs()  # a sitemap lists a URL once
+        self._seen = DigestSet()  # a sitemap lists a URL once (8 bytes a loc)
 
     def batches(self) -> Iterator[list[SitemapEntry]]:
         entries = self._entries()
@@ -337,8 +310,9 @@ class SitemapReader:
         self.kind, self.error = "invalid", _one_line(error)
 
     def _new(self, entry: SitemapEntry | None) -> bool:
-        if entry is None or not self._seen.add(entry.loc):
+        if entry is None or entry.loc in self._seen:
             return False
+        self._seen.add(entry.loc)
         self.count += 1
         return True
 

@@ -15,17 +15,17 @@ from typing import Any
 
 from lxml import etree
 
+from crawler.extract.dates import MONTH_NAMES
+
 __all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
                    r"(?:article|post|story|words|text|written|authored|posted|published|reported)\s+by|by|von|par|"
                    r"por|di|author|authors|autor|written|posted)\s*:?\s+", _I)
-_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 # from here on a byline no longer names the author
 _CUT = re.compile(rf"\s*(?:\b(?:updated|reviewed|edited|fact[- ]checked|medically reviewed|published|posted|"
-                  rf"last updated|on)\b.*$|\b(?:{_MONTHS})\b\.?\s+\d.*$|\s\d{{1,4}}\b.*$|\s*[|•·@].*$)", _I)
+                  rf"last updated|on)\b.*$|\b(?:{MONTH_NAMES})\b\.?\s+\d.*$|\s\d{{1,4}}\b.*$|\s*[|•·@].*$)", _I)
 _ROLE_WORDS = (
     "staff writer|senior writer|contributing writer|freelance writer|writer|contributor|contributing editor|"
     "senior editor|managing editor|executive editor|editor-in-chief|editor in chief|editor|reporter|"
@@ -42,7 +42,7 @@ _CREDENTIAL = re.compile(r"^(?:m\.?d|ph\.?d|rn|bsn|msn|dvm|dds|dmd|mba|cpa|esq|j
                          r"ms|ma|bs|ba|lcsw|rd|rdn|np|pa-c|do|od|pharmd|msc|bsc)\.?$", _I)
 # a desk's byline ("Resy Staff", "The Acme Team", "Editorial Staff"): what the page credits when no person is named
 _TEAM = re.compile(r"^(?!.*\b(?:our|meet|about|contact|join|all)\b)(?:the\s+)?(?:[\w&'’.+-]+\s+){1,3}(?:staff|team|contributors?|editors|desk|newsroom)$", _I)
-_MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$", _I)
+_MONTH_WORD = re.compile(rf"^(?:{MONTH_NAMES})\.?$", _I)
 # month words that are no one's name: dropped from the end of a two-word byline too
 _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
                          r"sep|sept|oct|nov|dec)\.?$", _I)

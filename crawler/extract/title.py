@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from crawler.extract.dates import MONTH_NAMES
 from crawler.urls import url_host
 
 __all__ = ["choose_title", "strip_site_name"]
@@ -81,8 +82,7 @@ def _agreement(h1: str, declared: str) -> float:
     return min(sum(w in ds for w in hw) / len(hw), sum(w in hs for w in dw) / len(dw))
 
 
-_MONTH_OR_NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|"
-                              r"march|april|june|july|august|september|october|november|december|com|org|net)$")
+_MONTH_OR_NUMBER = re.compile(rf"^(?:\d+(?:st|nd|rd|th)?|{MONTH_NAMES}|com|org|net)$")
 
 
 def _plus_noise(h1: str, declared: str) -> bool:
