@@ -22,10 +22,9 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import threads
 
 from crawler.config.settings import NEWSWARC_ARCHIVE_MAX_BODY as DEFAULT_MAX_BODY
+from crawler.context import in_thread
 from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.urls import canonicalize_url
@@ -261,7 +260,7 @@ class ArchiveDownloaderMiddleware:
         """Scan the sources in a thread before the first request (Scrapy waits for this handler)."""
         if self.index is None:
             try:
-                self.index = await _in_thread(ArchiveIndex.open, self.specs, self.settings)
+                self.index = await in_thread(ArchiveIndex.open, self.specs, self.settings)
             except (OSError, ValueError, StorageError) as exc:
                 logger.error("Cannot read the archive %s: %s", " ".join(self.specs), exc)
                 raise CloseSpider("archive_unreadable") from None
@@ -280,7 +279,7 @@ class ArchiveDownloaderMiddleware:
             logger.debug("Not in the archive: %s", request.url)
             raise IgnoreRequest(f"not in the archive: {request.url}")
         if self.threaded:
-            found = await _in_thread(self.index.read, capture, self.max_body)
+            found = await in_thread(self.index.read, capture, self.max_body)
         else:
             found = self.index.read(capture, self.max_body)
         if found is None:
@@ -308,6 +307,3 @@ class ArchiveDownloaderMiddleware:
         if self.stats is not None:
             self.stats.inc_value(STATS + what)
 
-
-def _in_thread(func: Any, *args: Any) -> Any:
-    return maybe_deferred_to_future(threads.deferToThread(func, *args))
