@@ -211,6 +211,10 @@ class NewsSpider(scrapy.Spider):
         reader = SitemapReader(response.body, response.url)
         children: list[str] = []
         await batches_in_thread(reader.batches, lambda batch: self._sitemap_batch(reader.kind, batch, children))
+        if reader.bad_locs:  # a <loc> that cannot be resolved to http(s) (a broken IPv6 literal, javascript:)
+            self.crawler.stats.inc_value("newswarc/crawl/skipped/bad_url", reader.bad_locs)
+            logger.info("Skipped %d entries of %s (bad_url): no usable http(s) <loc>", reader.bad_locs,
+                        redact_url(response.url))
         for req in self._sitemap_requests(response, reader, children):
             yield req
 

@@ -298,6 +298,7 @@ class SitemapReader:
     def __init__(self, body: bytes, url: str, batch: int = 1000):
         self.url, self.kind, self.error, self.recovered = url, "", None, False
         self.count = 0
+        self.bad_locs = 0  # <url>/<sitemap> entries whose <loc> is missing or not a usable http(s) URL
         self._body, self._batch = body or b"", batch
         self._seen = DigestSet()  # a sitemap lists a URL once (8 bytes a loc)
 
@@ -310,7 +311,10 @@ class SitemapReader:
         self.kind, self.error = "invalid", _one_line(error)
 
     def _new(self, entry: SitemapEntry | None) -> bool:
-        if entry is None or entry.loc in self._seen:
+        if entry is None:
+            self.bad_locs += 1
+            return False
+        if entry.loc in self._seen:
             return False
         self._seen.add(entry.loc)
         self.count += 1
