@@ -104,3 +104,17 @@ def test_a_title_that_is_also_the_site_name_is_still_a_title() -> None:
     tree = lxml.html.fromstring(f"<html><head><title>Cheap fixes are the best</title></head><body>{BODY}</body></html>")
     title = "Cheap fixes are the best"
     assert choose_title(tree, [None, title], [title], URL) == title  # a page whose metadata names the site so
+
+
+def test_an_h1_that_names_the_site_loses_the_name_like_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan"><meta property="og:site_name" content="Harbour Herald">'
+    html = page(f"<article><h1>Council approves harbour plan | Harbour Herald</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+
+
+def test_an_h1_with_question_marks_for_lost_characters_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Harbour plan: the council’s answer">'
+    html = page(f"<article><h1>Harbour plan? the council? answer</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Harbour plan: the council’s answer"
+    asked = page(f"<article><h1>Harbour plan? What the council said</h1>{BODY}</article>", head)
+    assert extract_article(asked, URL).title == "Harbour plan? What the council said"  # a real question stays

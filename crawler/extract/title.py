@@ -98,6 +98,14 @@ def _plus_noise(h1: str, declared: str) -> bool:
     return False
 
 
+def _damaged(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title with ``?`` where a broken encoding lost a character ("Beginner? Guide")."""
+    if "?" not in h1 and "\ufffd" not in h1:
+        return False
+    pattern = ".{1,2}".join(re.escape(part) for part in re.split("[?\ufffd]", h1))
+    return re.fullmatch(pattern, declared, re.IGNORECASE) is not None and h1.casefold() != declared.casefold()
+
+
 _BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
 
 
@@ -143,7 +151,8 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        return next((t for t in bare if _plus_noise(best, t)), best)
+        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t)), best)
+        return strip_site_name(best, sites, url) or best
     if not titles:
         return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
     return strip_site_name(titles[0], sites, url) or titles[0]
