@@ -118,3 +118,12 @@ def test_an_h1_with_question_marks_for_lost_characters_gives_the_declared_title(
     assert extract_article(html, URL).title == "Harbour plan: the council’s answer"
     asked = page(f"<article><h1>Harbour plan? What the council said</h1>{BODY}</article>", head)
     assert extract_article(asked, URL).title == "Harbour plan? What the council said"  # a real question stays
+
+
+def test_an_h1_with_a_label_before_the_declared_title_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    html = page(f"<article><h1>Opinion: Council approves harbour plan</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+    told = page(f"<article><h1>Harbour: Council approves harbour plan</h1>{BODY}</article>",
+                '<meta property="og:title" content="Harbour: Council approves harbour plan">')
+    assert extract_article(told, URL).title == "Harbour: Council approves harbour plan"  # declared with it: kept

@@ -106,6 +106,13 @@ def _damaged(h1: str, declared: str) -> bool:
     return re.fullmatch(pattern, declared, re.IGNORECASE) is not None and h1.casefold() != declared.casefold()
 
 
+def _plus_kicker(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title after a label of a word or two ("Opinion: Title", "Title:Title")."""
+    hw, dw = _words(h1), _words(declared)
+    extra = len(hw) - len(dw)
+    return 0 < extra <= 2 and hw[extra:] == dw and re.match(r"^[^:|]{1,40}[:|]", h1) is not None
+
+
 _BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
 
 
@@ -151,7 +158,7 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t)), best)
+        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t) or _plus_kicker(best, t)), best)
         return strip_site_name(best, sites, url) or best
     if not titles:
         return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
