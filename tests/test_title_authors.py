@@ -125,5 +125,6 @@ def test_an_h1_with_a_label_before_the_declared_title_gives_the_declared_title()
     html = page(f"<article><h1>Opinion: Council approves harbour plan</h1>{BODY}</article>", head)
     assert extract_article(html, URL).title == "Council approves harbour plan"
     told = page(f"<article><h1>Harbour: Council approves harbour plan</h1>{BODY}</article>",
-                '<meta property="og:title" content="Harbour: Council approves harbour plan">')
+                '<meta property="og:title" content="Harbour: Council approves harbour plan">',
+                title="Harbour: Council approves harbour plan")
     assert extract_article(told, URL).title == "Harbour: Council approves harbour plan"  # declared with it: kept
