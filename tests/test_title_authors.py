@@ -128,3 +128,12 @@ def test_an_h1_with_a_label_before_the_declared_title_gives_the_declared_title()
                 '<meta property="og:title" content="Harbour: Council approves harbour plan">',
                 title="Harbour: Council approves harbour plan")
     assert extract_article(told, URL).title == "Harbour: Council approves harbour plan"  # declared with it: kept
+
+
+def test_an_h1_that_mentions_the_site_name_is_still_the_headline() -> None:
+    head = ('<meta property="og:site_name" content="Harbour">'
+            '<meta property="og:title" content="Harbour plan wins council vote | Harbour">')
+    html = page(f"<article><h1>Harbour plan wins the council vote</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Harbour plan wins the council vote"
+    logo = page(f"<header><h1>Harbour</h1></header><article>{BODY}</article>", head)
+    assert extract_article(logo, URL).title == "Harbour plan wins council vote"  # the name alone is a logo

@@ -152,7 +152,8 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
     h1s = _h1s(tree)
     best, score = None, 0.0
     for h1 in h1s:
-        if _is_site(h1, sites):
+        key = _compact(strip_site_name(h1, sites, url))
+        if not key or any(key in k for k in site_keys):
             continue
         s = max((_agreement(h1, t) for t in bare), default=0.0)
         if s > score:
