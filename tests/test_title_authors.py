@@ -137,3 +137,14 @@ def test_an_h1_that_mentions_the_site_name_is_still_the_headline() -> None:
     assert extract_article(html, URL).title == "Harbour plan wins the council vote"
     logo = page(f"<header><h1>Harbour</h1></header><article>{BODY}</article>", head)
     assert extract_article(logo, URL).title == "Harbour plan wins council vote"  # the name alone is a logo
+
+
+def test_an_h1_with_a_kicker_or_badge_element_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    for h1 in ('<span class="kicker">Local news</span> Council approves harbour plan',
+               'Council approves harbour plan <em class="badge">Updated</em>'):
+        html = page(f"<article><h1>{h1}</h1>{BODY}</article>", head)
+        assert extract_article(html, URL).title == "Council approves harbour plan"
+    own = page(f"<article><h1>Council approves harbour plan <em>tonight</em></h1>{BODY}</article>",
+               '<meta property="og:title" content="Council approves harbour plan tonight">')
+    assert extract_article(own, URL).title == "Council approves harbour plan tonight"

@@ -116,25 +116,32 @@ def _plus_kicker(h1: str, declared: str) -> bool:
 _BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
 
 
-def _spaced_text(el: etree._Element) -> str:
+def _spaced_text(el: etree._Element, skip: etree._Element | None = None) -> str:
     """The element's text with a space where a line breaks (``WEEKEND<br>CODING``), none inside a word."""
     out = [el.text or ""]
     for child in el:
         brk = isinstance(child.tag, str) and child.tag in _BREAKS
         out.append(" " if brk else "")
-        out.append(_spaced_text(child) if isinstance(child.tag, str) else "")
+        out.append(_spaced_text(child, skip) if isinstance(child.tag, str) and child is not skip else "")
         out.append(" " if brk else "")
         out.append(child.tail or "")
     return "".join(out)
 
 
-def _h1s(tree: etree._Element) -> list[str]:
-    out = []
+def _h1s(tree: etree._Element) -> dict[str, etree._Element]:
+    out: dict[str, etree._Element] = {}
     for el in _H1(tree):
         text = " ".join(_spaced_text(el).split())
         if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
-            out.append(text)
+            out[text] = el
     return out
+
+
+def _plus_part(el: etree._Element, declared: str) -> bool:
+    """The ``<h1>`` is the declared title plus a short element of its own (a kicker, a badge, a series name)."""
+    want = _words(declared)
+    return any(isinstance(child.tag, str) and 0 < len(_words(child.text_content())) <= 4
+               and _words(_spaced_text(el, skip=child)) == want for child in el.iterdescendants())
 
 
 def choose_title(tree: etree._Element, declared: Iterable[str | None], site_names: Iterable[str | None],
@@ -159,8 +166,9 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t) or _plus_kicker(best, t)), best)
+        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t) or _plus_kicker(best, t)
+                     or _plus_part(h1s[best], t)), best)
         return strip_site_name(best, sites, url) or best
     if not titles:
-        return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
+        return fallback or next(iter(h1s), None) or (named[0] if named else None)
     return strip_site_name(titles[0], sites, url) or titles[0]
