@@ -146,5 +146,6 @@ def test_an_h1_with_a_kicker_or_badge_element_gives_the_declared_title() -> None
         html = page(f"<article><h1>{h1}</h1>{BODY}</article>", head)
         assert extract_article(html, URL).title == "Council approves harbour plan"
     own = page(f"<article><h1>Council approves harbour plan <em>tonight</em></h1>{BODY}</article>",
-               '<meta property="og:title" content="Council approves harbour plan tonight">')
+               '<meta property="og:title" content="Council approves harbour plan tonight">',
+               title="Council approves harbour plan tonight")
     assert extract_article(own, URL).title == "Council approves harbour plan tonight"
