@@ -149,3 +149,10 @@ def test_an_h1_with_a_kicker_or_badge_element_gives_the_declared_title() -> None
                '<meta property="og:title" content="Council approves harbour plan tonight">',
                title="Council approves harbour plan tonight")
     assert extract_article(own, URL).title == "Council approves harbour plan tonight"
+
+
+def test_an_h1_with_a_subtitle_element_the_declared_title_leaves_out_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    h1 = 'Council approves harbour plan <span class="subtitle">after a long night of debate over the old docks</span>'
+    assert extract_article(page(f"<article><h1>{h1}</h1>{BODY}</article>", head), URL).title == \
+        "Council approves harbour plan"

@@ -138,9 +138,10 @@ def _h1s(tree: etree._Element) -> dict[str, etree._Element]:
 
 
 def _plus_part(el: etree._Element, declared: str) -> bool:
-    """The ``<h1>`` is the declared title plus a short element of its own (a kicker, a badge, a series name)."""
+    """The ``<h1>`` is the declared title plus an element of its own (a kicker, a badge, a subtitle): the
+    page's own title leaves that part out."""
     want = _words(declared)
-    return any(isinstance(child.tag, str) and 0 < len(_words(child.text_content())) <= 4
+    return any(isinstance(child.tag, str) and _words(child.text_content())
                and _words(_spaced_text(el, skip=child)) == want for child in el.iterdescendants())
 
 
