@@ -4,7 +4,9 @@ A page states its title in several places: ``<h1>`` (what the reader sees), ``og
 JSON-LD ``headline`` (for sharing; often a shorter or SEO variant), ``<title>`` (usually the
 headline plus `` | Site Name``). The visible ``<h1>`` is the headline when it agrees with what
 the page declares (many shared words); otherwise the declared title, with a site-name part
-(``og:site_name``, the publisher, the host name, or a short trailing segment) cut off.
+(``og:site_name``, the publisher, the host name, or a short trailing segment) cut off. An
+``<h1>`` that is a declared title plus something the page's own title leaves out (a date, a
+label, a kicker element, ``?`` for characters an encoding lost) gives that declared title.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def _damaged(h1: str, declared: str) -> bool:
 
 
 def _plus_kicker(h1: str, declared: str) -> bool:
-    """The ``<h1>`` is the declared title after a label of a word or two ("Opinion: Title", "Title:Title")."""
+    """The ``<h1>`` is the declared title after a label of a word or two ("Opinion: Title", "Title: Title")."""
     hw, dw = _words(h1), _words(declared)
     extra = len(hw) - len(dw)
     return 0 < extra <= 2 and hw[extra:] == dw and re.match(r"^[^:|]{1,40}[:|]", h1) is not None
@@ -161,8 +163,8 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
     best, score = None, 0.0
     for h1 in h1s:
         key = _compact(strip_site_name(h1, sites, url))
-        if not key or any(key in k for k in site_keys):
-            continue
+        if not key or any(key == k or (len(key) >= 4 and key in k) for k in site_keys):
+            continue  # a logo: the site's name or part of it (a headline that mentions the name is not)
         s = max((_agreement(h1, t) for t in bare), default=0.0)
         if s > score:
             best, score = h1, s
