@@ -104,3 +104,55 @@ def test_a_title_that_is_also_the_site_name_is_still_a_title() -> None:
     tree = lxml.html.fromstring(f"<html><head><title>Cheap fixes are the best</title></head><body>{BODY}</body></html>")
     title = "Cheap fixes are the best"
     assert choose_title(tree, [None, title], [title], URL) == title  # a page whose metadata names the site so
+
+
+def test_an_h1_that_names_the_site_loses_the_name_like_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan for the old docks">'
+    html = page(f"<article><h1>Council approves harbour plan for the old docks | Town News</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan for the old docks"
+
+
+def test_an_h1_with_question_marks_for_lost_characters_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Harbour plan: the council’s answer">'
+    html = page(f"<article><h1>Harbour plan? the council? answer</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Harbour plan: the council’s answer"
+    asked = page(f"<article><h1>Harbour plan? What the council said</h1>{BODY}</article>", head)
+    assert extract_article(asked, URL).title == "Harbour plan? What the council said"  # a real question stays
+
+
+def test_an_h1_with_a_label_before_the_declared_title_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    html = page(f"<article><h1>Opinion: Council approves harbour plan</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Council approves harbour plan"
+    told = page(f"<article><h1>Harbour: Council approves harbour plan</h1>{BODY}</article>",
+                '<meta property="og:title" content="Harbour: Council approves harbour plan">',
+                title="Harbour: Council approves harbour plan")
+    assert extract_article(told, URL).title == "Harbour: Council approves harbour plan"  # declared with it: kept
+
+
+def test_an_h1_that_mentions_the_site_name_is_still_the_headline() -> None:
+    head = ('<meta property="og:site_name" content="Harbour">'
+            '<meta property="og:title" content="Harbour plan wins council vote | Harbour">')
+    html = page(f"<article><h1>Harbour plan wins the council vote</h1>{BODY}</article>", head)
+    assert extract_article(html, URL).title == "Harbour plan wins the council vote"
+    logo = page(f"<header><h1>Harbour</h1></header><article>{BODY}</article>", head)
+    assert extract_article(logo, URL).title == "Harbour plan wins council vote"  # the name alone is a logo
+
+
+def test_an_h1_with_a_kicker_or_badge_element_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    for h1 in ('<span class="kicker">Local news</span> Council approves harbour plan',
+               'Council approves harbour plan <em class="badge">Updated</em>'):
+        html = page(f"<article><h1>{h1}</h1>{BODY}</article>", head)
+        assert extract_article(html, URL).title == "Council approves harbour plan"
+    own = page(f"<article><h1>Council approves harbour plan <em>tonight</em></h1>{BODY}</article>",
+               '<meta property="og:title" content="Council approves harbour plan tonight">',
+               title="Council approves harbour plan tonight")
+    assert extract_article(own, URL).title == "Council approves harbour plan tonight"
+
+
+def test_an_h1_with_a_subtitle_element_the_declared_title_leaves_out_gives_the_declared_title() -> None:
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    h1 = 'Council approves harbour plan <span class="subtitle">after a long night of debate over the old docks</span>'
+    assert extract_article(page(f"<article><h1>{h1}</h1>{BODY}</article>", head), URL).title == \
+        "Council approves harbour plan"

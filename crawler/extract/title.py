@@ -4,7 +4,9 @@ A page states its title in several places: ``<h1>`` (what the reader sees), ``og
 JSON-LD ``headline`` (for sharing; often a shorter or SEO variant), ``<title>`` (usually the
 headline plus `` | Site Name``). The visible ``<h1>`` is the headline when it agrees with what
 the page declares (many shared words); otherwise the declared title, with a site-name part
-(``og:site_name``, the publisher, the host name, or a short trailing segment) cut off.
+(``og:site_name``, the publisher, the host name, or a short trailing segment) cut off. An
+``<h1>`` that is a declared title plus something the page's own title leaves out (a date, a
+label, a kicker element, ``?`` for characters an encoding lost) gives that declared title.
 """
 
 from __future__ import annotations
@@ -98,28 +100,51 @@ def _plus_noise(h1: str, declared: str) -> bool:
     return False
 
 
+def _damaged(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title with ``?`` where a broken encoding lost a character ("Beginner? Guide")."""
+    if "?" not in h1 and "\ufffd" not in h1:
+        return False
+    pattern = ".{1,2}".join(re.escape(part) for part in re.split("[?\ufffd]", h1))
+    return re.fullmatch(pattern, declared, re.IGNORECASE) is not None and h1.casefold() != declared.casefold()
+
+
+def _plus_kicker(h1: str, declared: str) -> bool:
+    """The ``<h1>`` is the declared title after a label of a word or two ("Opinion: Title", "Title: Title")."""
+    hw, dw = _words(h1), _words(declared)
+    extra = len(hw) - len(dw)
+    return 0 < extra <= 2 and hw[extra:] == dw and re.match(r"^[^:|]{1,40}[:|]", h1) is not None
+
+
 _BREAKS = frozenset({"br", "div", "p", "li", "h2", "h3", "small"})
 
 
-def _spaced_text(el: etree._Element) -> str:
+def _spaced_text(el: etree._Element, skip: etree._Element | None = None) -> str:
     """The element's text with a space where a line breaks (``WEEKEND<br>CODING``), none inside a word."""
     out = [el.text or ""]
     for child in el:
         brk = isinstance(child.tag, str) and child.tag in _BREAKS
         out.append(" " if brk else "")
-        out.append(_spaced_text(child) if isinstance(child.tag, str) else "")
+        out.append(_spaced_text(child, skip) if isinstance(child.tag, str) and child is not skip else "")
         out.append(" " if brk else "")
         out.append(child.tail or "")
     return "".join(out)
 
 
-def _h1s(tree: etree._Element) -> list[str]:
-    out = []
+def _h1s(tree: etree._Element) -> dict[str, etree._Element]:
+    out: dict[str, etree._Element] = {}
     for el in _H1(tree):
         text = " ".join(_spaced_text(el).split())
         if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
-            out.append(text)
+            out[text] = el
     return out
+
+
+def _plus_part(el: etree._Element, declared: str) -> bool:
+    """The ``<h1>`` is the declared title plus an element of its own (a kicker, a badge, a subtitle): the
+    page's own title leaves that part out."""
+    want = _words(declared)
+    return any(isinstance(child.tag, str) and _words(child.text_content())
+               and _words(_spaced_text(el, skip=child)) == want for child in el.iterdescendants())
 
 
 def choose_title(tree: etree._Element, declared: Iterable[str | None], site_names: Iterable[str | None],
@@ -137,13 +162,16 @@ def choose_title(tree: etree._Element, declared: Iterable[str | None], site_name
     h1s = _h1s(tree)
     best, score = None, 0.0
     for h1 in h1s:
-        if _is_site(h1, sites):
-            continue
+        key = _compact(strip_site_name(h1, sites, url))
+        if not key or any(key == k or (len(key) >= 4 and key in k) for k in site_keys):
+            continue  # a logo: the site's name or part of it (a headline that mentions the name is not)
         s = max((_agreement(h1, t) for t in bare), default=0.0)
         if s > score:
             best, score = h1, s
     if best is not None and (score >= MIN_AGREEMENT or (len(h1s) == 1 and not titles)):
-        return next((t for t in bare if _plus_noise(best, t)), best)
+        best = next((t for t in bare if _plus_noise(best, t) or _damaged(best, t) or _plus_kicker(best, t)
+                     or _plus_part(h1s[best], t)), best)
+        return strip_site_name(best, sites, url) or best
     if not titles:
-        return fallback or (h1s[0] if h1s else None) or (named[0] if named else None)
+        return fallback or next(iter(h1s), None) or (named[0] if named else None)
     return strip_site_name(titles[0], sites, url) or titles[0]
