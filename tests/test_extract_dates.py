@@ -42,11 +42,15 @@ def test_a_marked_header_date_far_from_the_declared_one_wins():
 
 
 def test_a_header_showing_the_update_keeps_the_declared_publication():
-    html = _page('<p class="byline">Updated <span class="date">December 6, 2024</span></p>',
-                 _ld("2023-10-02T14:21:11+00:00", "2024-12-06T11:29:12+00:00"))
+    header = '<p class="byline">Updated <span class="date">December 6, 2024</span></p>'
+    ld = _ld("2023-10-02T14:21:11+00:00", "2024-12-06T11:29:12+00:00")
+    html = _page(header, ld + '<meta property="article:published_time" content="2023-10-02T14:21:11+00:00">')
     a = extract_article(html, "https://city.example/tram")
     assert a is not None and a.published == "2023-10-02T14:21:11+00:00"
     assert a.updated == "2024-12-06T11:29:12+00:00"
+    # the publication in the JSON-LD alone: the page presents the update as its date
+    b = extract_article(_page(header, ld), "https://city.example/tram")
+    assert b is not None and b.published == "2024-12-06T11:29:12+00:00"
 
 
 def test_the_local_day_in_header_and_url_beats_a_utc_timestamp_of_the_next_day():
@@ -138,6 +142,15 @@ def test_choose_published_rules():
     assert choose_published(None, None, shown) == "2025-11-14"
     assert choose_published(None, None, shown, date(2025, 11, 1)) == "2025-11-01"
     assert choose_published(None, None, None) is None  # htmldate's turn
+
+
+def test_update_line_wins_when_the_publication_is_only_in_structured_data():
+    """A header showing only the update date, the first publication declared in JSON-LD alone: the update."""
+    shown = VisibleDate(date(2025, 11, 14), None, True)
+    modified = "2025-11-14T06:49:57+00:00"
+    assert choose_published("2024-09-06", modified, shown, announced=False) == modified
+    assert choose_published("2024-09-06", modified, shown, announced=True) == "2024-09-06"  # <meta> says it too
+    assert choose_published("2024-09-06", modified, shown, date(2024, 9, 6), announced=False) == "2024-09-06"
 
 
 def test_comments_and_processing_instructions_next_to_the_headline():

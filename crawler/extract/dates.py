@@ -248,7 +248,7 @@ def parse_day(value: str | None) -> date | None:
 
 
 def choose_published(declared: str | None, modified: str | None, shown: VisibleDate | None,
-                     in_url: date | None = None) -> str | None:
+                     in_url: date | None = None, *, announced: bool = True) -> str | None:
     """The publication date to report, from the declared dates, the URL's and the one the header shows.
 
     A header showing the declared modification date is the update line: the publication stays the
@@ -257,6 +257,10 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     that is neither wins over the declaration only when it is marked up as a date (the page states
     it twice, visibly) and more than a day away: one day apart is the time zone, and the declared
     timestamp is exact. None when nothing is known (htmldate searches then).
+
+    ``announced`` says whether the publication is in the page's ``<meta>`` (``article:published_time``)
+    too. When it is only in the structured data and the header shows just the update date, the page
+    presents that update as its date, and the update wins.
     """
     if shown is None:
         return declared
@@ -264,6 +268,8 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     if parse_day(declared) == day:
         return declared
     if parse_day(modified) == day:
+        if declared and not announced and in_url is None:
+            return modified
         return declared or (in_url.isoformat() if in_url else modified)
     if declared is None:
         if in_url and in_url != day:

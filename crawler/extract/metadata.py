@@ -252,7 +252,8 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     in_url = url_date(url)
     title = _first(meta.get("og:title"), ld.get("headline"), tree.findtext(".//title"))
     shown = visible_date(tree, title, (parse_day(stated), parse_day(modified), in_url))
-    if chosen := choose_published(stated, modified, shown, in_url):
+    announced = bool(meta.get("article:published_time") or meta.get("og:published_time"))
+    if chosen := choose_published(stated, modified, shown, in_url, announced=announced):
         return chosen
     try:
         return _iso(find_date(tree, **{**date_params, "url": url}))
