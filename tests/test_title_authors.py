@@ -104,3 +104,19 @@ def test_a_title_that_is_also_the_site_name_is_still_a_title() -> None:
     tree = lxml.html.fromstring(f"<html><head><title>Cheap fixes are the best</title></head><body>{BODY}</body></html>")
     title = "Cheap fixes are the best"
     assert choose_title(tree, [None, title], [title], URL) == title  # a page whose metadata names the site so
+
+
+def test_a_byline_in_a_button_or_hover_card_is_read_before_pruning() -> None:
+    for byline in ('<p class="byline">By <button class="author-popup">Jane Roe</button></p>',
+                   '<div class="meta"><span>By</span> <button type="button">Jane Roe</button><span>May 4, 2025</span></div>',
+                   '<div class="meta">By <a href="/team/jane" class="tooltip-trigger">Jane Roe</a></div>',
+                   '<div class="meta">By <span class="author-hovercard">Jane Roe</span></div>'):
+        article = extract_article(page(f"<article>{byline}{BODY}</article>"), URL)
+        assert article is not None and article.authors == ["Jane Roe"], byline
+        assert "Jane Roe" not in article.text  # the pop-up stays out of the body
+
+
+def test_an_avatars_initials_are_not_part_of_the_name() -> None:
+    assert clean_one("JR Jane Roe") == "Jane Roe"
+    assert clean_one("AJ Jane Roe") == "AJ Jane Roe"  # not her initials: a name
+    assert clean_one("JRR Tolkien") == "JRR Tolkien"

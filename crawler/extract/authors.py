@@ -81,6 +81,8 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     if role and len(cut.split()) < 2:
         return None, True  # "Trial Attorney", "Acme Staff": a qualifier or a brand, not a person
     words = cut.split()
+    if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]).upper():
+        words.pop(0)  # "JR Jane Roe": an avatar's initials before the name
     while len(words) >= 2 and (_is_credential(words[-1]) or _MONTH_TAIL.match(words[-1])
                                or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
         role = role or _is_credential(words[-1])

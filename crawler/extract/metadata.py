@@ -262,13 +262,23 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
         return None
 
 
+def _declared_site(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> str | None:
+    publisher = page.ld.get("publisher")
+    return _first(page.meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
+        or _site_name(tree, home, head)
+
+
+def page_authors(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> list[str]:
+    """The authors, read before the tree is pruned: a byline's name can sit in a ``<button>`` (a
+    profile pop-up) or a hover-card link, which the pruning removes with its text."""
+    return _authors(tree, head, page, (_declared_site(tree, page, head, home),))
+
+
 def _title_and_site(tree: HtmlElement, url: str, page: _Head, head: Document,
                     home: str | None) -> tuple[str | None, str | None]:
     """The headline (``extract/title.py``) and the site name, which it is told apart from."""
     meta, ld = page.meta, page.ld
-    publisher = ld.get("publisher")
-    site_name = _first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
-        or _site_name(tree, home, head)
+    site_name = _declared_site(tree, page, head, home)
     declared = (_first(meta.get("og:title")), _first(ld.get("headline")), _tidy(head.title),
                 _first(tree.findtext(".//title")))
     sites = (site_name, _first(meta.get("application-name")))
@@ -290,7 +300,7 @@ class _Meta(NamedTuple):
 
 
 def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
-                   published: str | None) -> _Meta:
+                   published: str | None, authors: list[str] | None = None) -> _Meta:
     """Metadata: what the page declares first; each costly search only for what is still missing."""
     meta, ld = page.meta, page.ld
     tags = [_tidy(t) for t in head.tags or []] \
@@ -302,7 +312,7 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
     title, site_name = _title_and_site(tree, url, page, head, home)
     return _Meta(
         title=title,
-        authors=_authors(tree, head, page, (site_name,)),
+        authors=_authors(tree, head, page, (site_name,)) if authors is None else authors,
         published=published,
         updated=_modified(meta, ld),
         site_name=site_name,
