@@ -120,3 +120,18 @@ def test_an_avatars_initials_are_not_part_of_the_name() -> None:
     assert clean_one("JR Jane Roe") == "Jane Roe"
     assert clean_one("AJ Jane Roe") == "AJ Jane Roe"  # not her initials: a name
     assert clean_one("JRR Tolkien") == "JRR Tolkien"
+
+
+def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
+    title = "<h1>Council approves harbour plan</h1>"
+    line = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span><span>·</span><span>5 min</span></div></div>'
+    article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    # a section link and a reviewer next to the date are no byline
+    for line in ('<p><a href="/harbour-news/">Harbour News</a> · May 4, 2025</p>',
+                 '<div><div>Reviewed by <a href="/r/jon">Jon Moe</a></div><span>May 4, 2025</span></div>',
+                 '<div><div>Reviewed by <span>Jon Moe</span></div><span>May 4, 2025</span></div>',
+                 '<p>Harbour News</p><p>Jane Roe in the harbour office on May 4, 2025 and the crowds that came to '
+                 'see the ferries arrive for the very first time this spring</p>'):
+        article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
+        assert article is not None and article.authors == [], line

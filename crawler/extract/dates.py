@@ -135,7 +135,7 @@ def _walk(root: etree._Element, skip_root_tail: bool = False):
             yield el.getparent(), el.tail
 
 
-def _texts_after(start: etree._Element):
+def texts_after(start: etree._Element):
     """(element, text) in document order from ``start`` (its own text included) to the end of the body."""
     yield from _walk(start, skip_root_tail=True)
     node: etree._Element | None = start
@@ -225,7 +225,7 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
     month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
     known = tuple(h for h in hints if h)
     seen = 0
-    for element, text in _texts_after(h1):
+    for element, text in texts_after(h1):
         if not text.strip():
             continue
         seen += 1

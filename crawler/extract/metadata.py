@@ -29,7 +29,14 @@ from crawler.extract._trafilatura import (
     extract_title,
     line_processing,
 )
-from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline, written_by
+from crawler.extract.authors import (
+    NAME_META,
+    clean_authors,
+    dateline_name,
+    jsonld_authors,
+    page_byline,
+    written_by,
+)
 from crawler.extract.dates import choose_published, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
@@ -220,7 +227,10 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
         return names
-    return clean_authors(page_byline(tree), sites) or clean_authors(orgs)
+    if names := clean_authors(page_byline(tree), sites):
+        return names
+    title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
+    return clean_authors(dateline_name(tree, title), sites) or clean_authors(orgs)
 
 
 def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
