@@ -127,6 +127,9 @@ def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
     line = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span><span>·</span><span>5 min</span></div></div>'
     article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
     assert article is not None and article.authors == ["Jane Roe"]
+    beside = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span> · 5 min</div><p>' + "Intro. " * 30 + "</p></div>"
+    article = extract_article(page(f"<article>{title}{beside}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
     # a section link and a reviewer next to the date are no byline
     for line in ('<p><a href="/harbour-news/">Harbour News</a> · May 4, 2025</p>',
                  '<div><div>Reviewed by <a href="/r/jon">Jon Moe</a></div><span>May 4, 2025</span></div>',

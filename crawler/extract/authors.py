@@ -226,6 +226,8 @@ _DATELINE_NODES = 40  # text lines read after the headline for its date (as ``da
 _DATELINE_CHARS = 150  # a header's meta line: the name, the date, a reading time
 _OTHER_ROLE = re.compile(r"(?:review|edit|check|photo|illustrat|image|video|credit)\w*\s*(?:by)?\s*:?\s*$", _I)
 _NOT_TEXT = frozenset({"script", "style", "noscript", "template", "svg"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_DATELINE_NEIGHBOUR = 60
 
 
 def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
@@ -249,24 +251,36 @@ def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
 
 
 def _name_beside(el: etree._Element, date_line: str) -> list[str]:
-    """A name-like line in the small block around the date (up to three levels up)."""
-    node = el
+    """A name-like line in the small block around the date (up to three levels up), else in the
+    element just before or after that block ("<p>Jane Roe</p><div>May 4, 2025 · 5 min</div>")."""
+    node = block = el
     for _ in range(3):
         node = node.getparent()
         if node is None or len(" ".join(node.text_content().split())) > _DATELINE_CHARS:
             break
-        for part in node.iter():
-            if not isinstance(part.tag, str) or part.tag in _NOT_TEXT:
-                continue
-            link = part if part.tag == "a" else next(part.iterancestors("a"), None)
-            if link is not None and link.get("href"):
-                continue  # a link in a header is a section's (an author's link was read before)
-            line = " ".join((part.text or "").split()).strip(" ·•|,-–—")
-            if line and line != date_line and not any(c.isdigit() for c in line) and not _credited(part):
-                name = clean_one(line)
-                if name and name == line and _CAPITALIZED.match(name):
-                    return [name]
+        block = node
+        if name := _name_in(node, date_line):
+            return [name]
+    for near in (block.getprevious(), block.getnext()):
+        if near is not None and isinstance(near.tag, str) and near.tag not in _HEADINGS \
+                and len(near.text_content()) <= _DATELINE_NEIGHBOUR and (name := _name_in(near, date_line)):
+            return [name]
     return []
+
+
+def _name_in(node: etree._Element, date_line: str) -> str | None:
+    for part in node.iter():
+        if not isinstance(part.tag, str) or part.tag in _NOT_TEXT:
+            continue
+        link = part if part.tag == "a" else next(part.iterancestors("a"), None)
+        if link is not None and link.get("href"):
+            continue  # a link in a header is a section's (an author's link was read before)
+        line = " ".join((part.text or "").split()).strip(" ·•|,-–—")
+        if line and line != date_line and not any(c.isdigit() for c in line) and not _credited(part):
+            name = clean_one(line)
+            if name and name == line and _CAPITALIZED.match(name):
+                return name
+    return None
 
 
 def _credited(el: etree._Element) -> bool:
