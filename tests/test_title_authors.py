@@ -134,6 +134,8 @@ def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
     for line in ('<p><a href="/harbour-news/">Harbour News</a> · May 4, 2025</p>',
                  '<div><div>Reviewed by <a href="/r/jon">Jon Moe</a></div><span>May 4, 2025</span></div>',
                  '<div><div>Reviewed by <span>Jon Moe</span></div><span>May 4, 2025</span></div>',
+                 '<div><span>May 4, 2025</span><button>Copy Link</button><span>Text Size</span></div>',
+                 '<div><span>May 4, 2025</span><span>Products &amp; Tools</span></div>',
                  '<p>Harbour News</p><p>Jane Roe in the harbour office on May 4, 2025 and the crowds that came to '
                  'see the ferries arrive for the very first time this spring</p>'):
         article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)

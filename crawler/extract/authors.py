@@ -228,6 +228,9 @@ _OTHER_ROLE = re.compile(r"(?:review|edit|check|photo|illustrat|image|video|cred
 _NOT_TEXT = frozenset({"script", "style", "noscript", "template", "svg"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _DATELINE_NEIGHBOUR = 60
+# a control's label, a digit, a list of several things: not one person's name
+_NOT_DATELINE_NAME = re.compile(r"\d|[&,;/]|\s(?:and|or)\s|\b(?:copy|link|share|print|text|size|font|listen|save|follow|"
+                                r"subscribe|comments?|reply|read|menu|search|e-?mail|home)\b", _I)
 
 
 def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
@@ -246,11 +249,11 @@ def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
         if seen > _DATELINE_NODES:
             break
         if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
-            return _name_beside(el, line)
+            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
     return []
 
 
-def _name_beside(el: etree._Element, date_line: str) -> list[str]:
+def _name_beside(el: etree._Element, date_line: str, title: str) -> list[str]:
     """A name-like line in the small block around the date (up to three levels up), else in the
     element just before or after that block ("<p>Jane Roe</p><div>May 4, 2025 · 5 min</div>")."""
     node = block = el
@@ -259,16 +262,16 @@ def _name_beside(el: etree._Element, date_line: str) -> list[str]:
         if node is None or len(" ".join(node.text_content().split())) > _DATELINE_CHARS:
             break
         block = node
-        if name := _name_in(node, date_line):
+        if name := _name_in(node, date_line, title):
             return [name]
     for near in (block.getprevious(), block.getnext()):
         if near is not None and isinstance(near.tag, str) and near.tag not in _HEADINGS \
-                and len(near.text_content()) <= _DATELINE_NEIGHBOUR and (name := _name_in(near, date_line)):
+                and len(near.text_content()) <= _DATELINE_NEIGHBOUR and (name := _name_in(near, date_line, title)):
             return [name]
     return []
 
 
-def _name_in(node: etree._Element, date_line: str) -> str | None:
+def _name_in(node: etree._Element, date_line: str, title: str) -> str | None:
     for part in node.iter():
         if not isinstance(part.tag, str) or part.tag in _NOT_TEXT:
             continue
@@ -276,7 +279,8 @@ def _name_in(node: etree._Element, date_line: str) -> str | None:
         if link is not None and link.get("href"):
             continue  # a link in a header is a section's (an author's link was read before)
         line = " ".join((part.text or "").split()).strip(" ·•|,-–—")
-        if line and line != date_line and not any(c.isdigit() for c in line) and not _credited(part):
+        if line and line != date_line and not _NOT_DATELINE_NAME.search(line) and not _credited(part) \
+                and line.casefold() not in title:
             name = clean_one(line)
             if name and name == line and _CAPITALIZED.match(name):
                 return name
