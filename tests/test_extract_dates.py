@@ -158,3 +158,11 @@ def test_comments_and_processing_instructions_next_to_the_headline():
     assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 5, 4), None, False)
     tree = _tree('<div><!-- a --><p>Back</p><!-- b -->Jan 3, 2024<h1>Tram line approved</h1></div>')
     assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 1, 3), None, False)
+
+
+def test_a_declaration_not_in_iso_form_does_not_hide_the_next_one():
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Tram line approved", "datePublished": "Dec 18, 2025"}</script>')
+    html = _page("", ld + '<meta property="article:published_time" content="2025-12-18T13:22:47Z">')
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2025-12-18T13:22:47Z"

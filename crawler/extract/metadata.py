@@ -256,8 +256,10 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     ``crawler.extract.dates`` reads the date next to the ``<h1>`` and decides; htmldate's search
     (the costliest step left, ~10 ms) runs only when the page neither declares nor shows a date.
     """
-    stated = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
-                         meta.get("datepublished"), meta.get("og:published_time")))
+    # the first declaration in ISO 8601 ("datePublished": "Dec 18, 2025" does not hide the <meta>)
+    stated = next(filter(None, (_iso(_first(v)) for v in (ld.get("datePublished"), meta.get("article:published_time"),
+                                                          meta.get("datepublished"), meta.get("og:published_time")))),
+                  None)
     modified = _modified(meta, ld)
     in_url = url_date(url)
     title = _first(meta.get("og:title"), ld.get("headline"), tree.findtext(".//title"))
