@@ -139,6 +139,9 @@ def test_choose_published_rules():
     assert choose_published("2020-01-01", None, shown) == "2020-01-01"  # plain text never overrides a declaration
     assert choose_published("2020-01-01", None, marked) == "2025-11-14T09:00:00-05:00"
     assert choose_published("2025-11-15T03:00:00Z", None, marked) == "2025-11-15T03:00:00Z"  # a day off: the zone
+    # a day off, but the declared instant is on the shown day in no time zone: the header's day
+    assert choose_published("2025-11-15T22:02:58.705Z", None, shown) == "2025-11-14"
+    assert choose_published("2025-11-15T22:02:58", None, shown) == "2025-11-15T22:02:58"  # no zone: kept
     assert choose_published(None, None, shown) == "2025-11-14"
     assert choose_published(None, None, shown, date(2025, 11, 1)) == "2025-11-01"
     assert choose_published(None, None, None) is None  # htmldate's turn

@@ -278,6 +278,20 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     stated = parse_day(declared)
     if stated is None or abs((day - stated).days) > 1:
         return shown.stamp or day.isoformat() if shown.marked else declared
-    if in_url == day:  # the page's own day, in its header and its URL; the declaration is in another zone
+    if in_url == day or not _some_zone_day(declared, day):
+        # the page's own day, in its header and its URL, the declaration in another zone; or a day
+        # the declared instant falls on in no time zone (UTC-12 to UTC+14)
         return shown.stamp or day.isoformat()
     return declared
+
+
+def _some_zone_day(stamp: str, day: date) -> bool:
+    """Whether the instant ``stamp`` (with a UTC offset) is on ``day`` somewhere; True without an offset."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if moment.tzinfo is None:
+        return True
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return (utc - timedelta(hours=12)).date() <= day <= (utc + timedelta(hours=14)).date()
