@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 from lxml.html import fromstring
@@ -169,3 +169,10 @@ def test_a_declaration_not_in_iso_form_does_not_hide_the_next_one():
     html = _page("", ld + '<meta property="article:published_time" content="2025-12-18T13:22:47Z">')
     a = extract_article(html, "https://city.example/tram")
     assert a is not None and a.published == "2025-12-18T13:22:47Z"
+
+
+def test_no_date_later_than_tomorrow_is_returned():
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    html = _page('<p>March 20, 2023</p>', _ld(f"{later}T10:00:00Z", later))
+    a = extract_article(html, f"https://city.example/{later.replace('-', '/')}/tram")
+    assert a is not None and a.published == "2023-03-20"

@@ -9,6 +9,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
@@ -262,6 +263,10 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
                   None)
     modified = _modified(meta, ld)
     in_url = url_date(url)
+    # no date later than tomorrow (the zones ahead of UTC): an event's or a typo's, not a publication
+    latest = (datetime.now(UTC) + timedelta(days=1)).date()
+    stated, modified = (v if (d := parse_day(v)) is None or d <= latest else None for v in (stated, modified))
+    in_url = in_url if in_url is None or in_url <= latest else None
     title = _first(meta.get("og:title"), ld.get("headline"), tree.findtext(".//title"))
     shown = visible_date(tree, title, (parse_day(stated), parse_day(modified), in_url))
     announced = bool(meta.get("article:published_time") or meta.get("og:published_time"))
