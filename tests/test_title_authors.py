@@ -130,6 +130,9 @@ def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
     beside = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span> · 5 min</div><p>' + "Intro. " * 30 + "</p></div>"
     article = extract_article(page(f"<article>{title}{beside}{BODY}</article>"), URL)
     assert article is not None and article.authors == ["Jane Roe"]
+    above = '<div class="meta"><span>Jane Roe</span><span>May 4, 2025</span></div>'
+    article = extract_article(page(f"<article>{above}{title}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
     # a section link and a reviewer next to the date are no byline
     for line in ('<p><a href="/harbour-news/">Harbour News</a> · May 4, 2025</p>',
                  '<div><div>Reviewed by <a href="/r/jon">Jon Moe</a></div><span>May 4, 2025</span></div>',

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.extract.dates import MONTH_NAMES, headline, text_date, texts_after
+from crawler.extract.dates import MONTH_NAMES, headline, text_date, texts_after, texts_before
 
 __all__ = ["NAME_META", "clean_authors", "dateline_name", "jsonld_authors", "page_byline", "written_by"]
 
@@ -223,6 +223,7 @@ def _by_line(tree: etree._Element) -> list[str]:
 
 
 _DATELINE_NODES = 40  # text lines read after the headline for its date (as ``dates.visible_date``)
+_DATELINE_ABOVE = 12  # and before it (as ``dates.visible_date``)
 _DATELINE_CHARS = 150  # a header's meta line: the name, the date, a reading time
 _OTHER_ROLE = re.compile(r"(?:review|edit|check|photo|illustrat|image|video|credit)\w*\s*(?:by)?\s*:?\s*$", _I)
 _NOT_TEXT = frozenset({"script", "style", "noscript", "template", "svg"})
@@ -234,8 +235,8 @@ _NOT_DATELINE_NAME = re.compile(r"\d|[&,;/]|\s(?:and|or)\s|\b(?:copy|link|share|
 
 
 def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
-    """A name standing alone next to the date under the headline ("Jane Roe · May 4, 2025"): the
-    byline of a page that neither says "By" nor marks the name up as an author."""
+    """A name standing alone next to the date under the headline ("Jane Roe · May 4, 2025"), else
+    above it: the byline of a page that neither says "By" nor marks the name up as an author."""
     h1 = headline(tree, title)
     if h1 is None:
         return []
@@ -248,6 +249,10 @@ def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
         seen += 1
         if seen > _DATELINE_NODES:
             break
+        if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
+            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
+    for el, text in texts_before(h1, _DATELINE_ABOVE):  # nearest first: a dateline above it
+        line = " ".join(text.split())
         if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
             return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
     return []

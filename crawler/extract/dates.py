@@ -147,7 +147,7 @@ def texts_after(start: etree._Element):
         node = node.getparent()
 
 
-def _texts_before(start: etree._Element, limit: int) -> list[tuple[etree._Element, str]]:
+def texts_before(start: etree._Element, limit: int) -> list[tuple[etree._Element, str]]:
     """Up to ``limit`` non-blank (element, text) before ``start``, nearest first."""
     out: list[tuple[etree._Element, str]] = []
     for text in start.xpath(f"preceding::text()[normalize-space()][position() <= {limit}]"):
@@ -233,7 +233,7 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
             break
         if found := _date_in(element, text, latest, month_first, known):
             return found
-    for element, text in _texts_before(h1, _BEFORE):
+    for element, text in texts_before(h1, _BEFORE):
         if found := _date_in(element, text, latest, month_first, known):
             return found
     return None
