@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 from lxml.html import fromstring
@@ -42,11 +42,15 @@ def test_a_marked_header_date_far_from_the_declared_one_wins():
 
 
 def test_a_header_showing_the_update_keeps_the_declared_publication():
-    html = _page('<p class="byline">Updated <span class="date">December 6, 2024</span></p>',
-                 _ld("2023-10-02T14:21:11+00:00", "2024-12-06T11:29:12+00:00"))
+    header = '<p class="byline">Updated <span class="date">December 6, 2024</span></p>'
+    ld = _ld("2023-10-02T14:21:11+00:00", "2024-12-06T11:29:12+00:00")
+    html = _page(header, ld + '<meta property="article:published_time" content="2023-10-02T14:21:11+00:00">')
     a = extract_article(html, "https://city.example/tram")
     assert a is not None and a.published == "2023-10-02T14:21:11+00:00"
     assert a.updated == "2024-12-06T11:29:12+00:00"
+    # the publication in the JSON-LD alone: the page presents the update as its date
+    b = extract_article(_page(header, ld), "https://city.example/tram")
+    assert b is not None and b.published == "2024-12-06T11:29:12+00:00"
 
 
 def test_the_local_day_in_header_and_url_beats_a_utc_timestamp_of_the_next_day():
@@ -135,9 +139,21 @@ def test_choose_published_rules():
     assert choose_published("2020-01-01", None, shown) == "2020-01-01"  # plain text never overrides a declaration
     assert choose_published("2020-01-01", None, marked) == "2025-11-14T09:00:00-05:00"
     assert choose_published("2025-11-15T03:00:00Z", None, marked) == "2025-11-15T03:00:00Z"  # a day off: the zone
+    # a day off, but the declared instant is on the shown day in no time zone: the header's day
+    assert choose_published("2025-11-15T22:02:58.705Z", None, shown) == "2025-11-14"
+    assert choose_published("2025-11-15T22:02:58", None, shown) == "2025-11-15T22:02:58"  # no zone: kept
     assert choose_published(None, None, shown) == "2025-11-14"
     assert choose_published(None, None, shown, date(2025, 11, 1)) == "2025-11-01"
     assert choose_published(None, None, None) is None  # htmldate's turn
+
+
+def test_update_line_wins_when_the_publication_is_only_in_structured_data():
+    """A header showing only the update date, the first publication declared in JSON-LD alone: the update."""
+    shown = VisibleDate(date(2025, 11, 14), None, True)
+    modified = "2025-11-14T06:49:57+00:00"
+    assert choose_published("2024-09-06", modified, shown, announced=False) == modified
+    assert choose_published("2024-09-06", modified, shown, announced=True) == "2024-09-06"  # <meta> says it too
+    assert choose_published("2024-09-06", modified, shown, date(2024, 9, 6), announced=False) == "2024-09-06"
 
 
 def test_comments_and_processing_instructions_next_to_the_headline():
@@ -145,3 +161,18 @@ def test_comments_and_processing_instructions_next_to_the_headline():
     assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 5, 4), None, False)
     tree = _tree('<div><!-- a --><p>Back</p><!-- b -->Jan 3, 2024<h1>Tram line approved</h1></div>')
     assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2024, 1, 3), None, False)
+
+
+def test_a_declaration_not_in_iso_form_does_not_hide_the_next_one():
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Tram line approved", "datePublished": "Dec 18, 2025"}</script>')
+    html = _page("", ld + '<meta property="article:published_time" content="2025-12-18T13:22:47Z">')
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2025-12-18T13:22:47Z"
+
+
+def test_no_date_later_than_tomorrow_is_returned():
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    html = _page('<p>March 20, 2023</p>', _ld(f"{later}T10:00:00Z", later))
+    a = extract_article(html, f"https://city.example/{later.replace('-', '/')}/tram")
+    assert a is not None and a.published == "2023-03-20"

@@ -156,3 +156,42 @@ def test_an_h1_with_a_subtitle_element_the_declared_title_leaves_out_gives_the_d
     h1 = 'Council approves harbour plan <span class="subtitle">after a long night of debate over the old docks</span>'
     assert extract_article(page(f"<article><h1>{h1}</h1>{BODY}</article>", head), URL).title == \
         "Council approves harbour plan"
+
+
+def test_a_byline_in_a_button_or_hover_card_is_read_before_pruning() -> None:
+    for byline in ('<p class="byline">By <button class="author-popup">Jane Roe</button></p>',
+                   '<div class="meta"><span>By</span> <button type="button">Jane Roe</button><span>May 4, 2025</span></div>',
+                   '<div class="meta">By <a href="/team/jane" class="tooltip-trigger">Jane Roe</a></div>',
+                   '<div class="meta">By <span class="author-hovercard">Jane Roe</span></div>'):
+        article = extract_article(page(f"<article>{byline}{BODY}</article>"), URL)
+        assert article is not None and article.authors == ["Jane Roe"], byline
+        assert "Jane Roe" not in article.text  # the pop-up stays out of the body
+
+
+def test_an_avatars_initials_are_not_part_of_the_name() -> None:
+    assert clean_one("JR Jane Roe") == "Jane Roe"
+    assert clean_one("AJ Jane Roe") == "AJ Jane Roe"  # not her initials: a name
+    assert clean_one("JRR Tolkien") == "JRR Tolkien"
+
+
+def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
+    title = "<h1>Council approves harbour plan</h1>"
+    line = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span><span>·</span><span>5 min</span></div></div>'
+    article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    beside = '<div class="meta"><p>Jane Roe</p><div><span>May 4, 2025</span> · 5 min</div><p>' + "Intro. " * 30 + "</p></div>"
+    article = extract_article(page(f"<article>{title}{beside}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    above = '<div class="meta"><span>Jane Roe</span><span>May 4, 2025</span></div>'
+    article = extract_article(page(f"<article>{above}{title}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    # a section link and a reviewer next to the date are no byline
+    for line in ('<p><a href="/harbour-news/">Harbour News</a> · May 4, 2025</p>',
+                 '<div><div>Reviewed by <a href="/r/jon">Jon Moe</a></div><span>May 4, 2025</span></div>',
+                 '<div><div>Reviewed by <span>Jon Moe</span></div><span>May 4, 2025</span></div>',
+                 '<div><span>May 4, 2025</span><button>Copy Link</button><span>Text Size</span></div>',
+                 '<div><span>May 4, 2025</span><span>Products &amp; Tools</span></div>',
+                 '<p>Harbour News</p><p>Jane Roe in the harbour office on May 4, 2025 and the crowds that came to '
+                 'see the ferries arrive for the very first time this spring</p>'):
+        article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
+        assert article is not None and article.authors == [], line

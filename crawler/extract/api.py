@@ -34,6 +34,7 @@ from crawler.extract.metadata import (
     _published,
     _read_head,
     _title_and_site,
+    page_authors,
 )
 from crawler.extract.paywall import detect_paywall
 from crawler.extract.text import clean_body, count_words, normalize_text
@@ -282,11 +283,12 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
     if with_metadata:
         paywall = detect_paywall(tree, page.meta, page.ld)  # before pruning: prompts look like widgets
         published = _published(tree, home, page.meta, page.ld, BASE["precision"].date_params)  # <meta>, scripts
+        authors = page_authors(tree, page, head, home)  # bylines in buttons and hover cards: before pruning
     etree.strip_elements(tree, *_RAW_TAGS, with_tail=False)
     prose = _prune(tree, options)
     strip_tags_guarded(tree, _NOISE_TAGS, prose)  # an unclosed <button> can hold the whole page
     if with_metadata:
-        meta = _page_metadata(tree, url, page, head, home, published)
+        meta = _page_metadata(tree, url, page, head, home, published, authors)
         title = meta.title
     else:
         title, _ = _title_and_site(tree, url, page, head, home)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from lxml import etree
 
-from crawler.extract.dates import MONTH_NAMES
+from crawler.extract.dates import MONTH_NAMES, headline, text_date, texts_after, texts_before
 
-__all__ = ["NAME_META", "clean_authors", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "clean_authors", "dateline_name", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -81,6 +82,8 @@ def _clean(raw: str) -> tuple[str | None, bool]:
     if role and len(cut.split()) < 2:
         return None, True  # "Trial Attorney", "Acme Staff": a qualifier or a brand, not a person
     words = cut.split()
+    if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]).upper():
+        words.pop(0)  # "JR Jane Roe": an avatar's initials before the name
     while len(words) >= 2 and (_is_credential(words[-1]) or _MONTH_TAIL.match(words[-1])
                                or (len(words) >= 3 and _MONTH_WORD.match(words[-1]))):
         role = role or _is_credential(words[-1])
@@ -217,3 +220,82 @@ def _by_line(tree: etree._Element) -> list[str]:
             text = " ".join(" ".join(el.itertext()).split())  # "<div>By</div><div>Jane Roe</div>": spaced
             el = el.getparent()
     return []
+
+
+_DATELINE_NODES = 40  # text lines read after the headline for its date (as ``dates.visible_date``)
+_DATELINE_ABOVE = 12  # and before it (as ``dates.visible_date``)
+_DATELINE_CHARS = 150  # a header's meta line: the name, the date, a reading time
+_OTHER_ROLE = re.compile(r"(?:review|edit|check|photo|illustrat|image|video|credit)\w*\s*(?:by)?\s*:?\s*$", _I)
+_NOT_TEXT = frozenset({"script", "style", "noscript", "template", "svg"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_DATELINE_NEIGHBOUR = 60
+# a control's label, a digit, a list of several things: not one person's name
+_NOT_DATELINE_NAME = re.compile(r"\d|[&,;/]|\s(?:and|or)\s|\b(?:copy|link|share|print|text|size|font|listen|save|follow|"
+                                r"subscribe|comments?|reply|read|menu|search|e-?mail|home)\b", _I)
+
+
+def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
+    """A name standing alone next to the date under the headline ("Jane Roe · May 4, 2025"), else
+    above it: the byline of a page that neither says "By" nor marks the name up as an author."""
+    h1 = headline(tree, title)
+    if h1 is None:
+        return []
+    latest = date.today() + timedelta(days=1)
+    seen = 0
+    for el, text in texts_after(h1):
+        line = " ".join(text.split())
+        if not line:
+            continue
+        seen += 1
+        if seen > _DATELINE_NODES:
+            break
+        if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
+            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
+    for el, text in texts_before(h1, _DATELINE_ABOVE):  # nearest first: a dateline above it
+        line = " ".join(text.split())
+        if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
+            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
+    return []
+
+
+def _name_beside(el: etree._Element, date_line: str, title: str) -> list[str]:
+    """A name-like line in the small block around the date (up to three levels up), else in the
+    element just before or after that block ("<p>Jane Roe</p><div>May 4, 2025 · 5 min</div>")."""
+    node = block = el
+    for _ in range(3):
+        node = node.getparent()
+        if node is None or len(" ".join(node.text_content().split())) > _DATELINE_CHARS:
+            break
+        block = node
+        if name := _name_in(node, date_line, title):
+            return [name]
+    for near in (block.getprevious(), block.getnext()):
+        if near is not None and isinstance(near.tag, str) and near.tag not in _HEADINGS \
+                and len(near.text_content()) <= _DATELINE_NEIGHBOUR and (name := _name_in(near, date_line, title)):
+            return [name]
+    return []
+
+
+def _name_in(node: etree._Element, date_line: str, title: str) -> str | None:
+    for part in node.iter():
+        if not isinstance(part.tag, str) or part.tag in _NOT_TEXT:
+            continue
+        link = part if part.tag == "a" else next(part.iterancestors("a"), None)
+        if link is not None and link.get("href"):
+            continue  # a link in a header is a section's (an author's link was read before)
+        line = " ".join((part.text or "").split()).strip(" ·•|,-–—")
+        if line and line != date_line and not _NOT_DATELINE_NAME.search(line) and not _credited(part) \
+                and line.casefold() not in title:
+            name = clean_one(line)
+            if name and name == line and _CAPITALIZED.match(name):
+                return name
+    return None
+
+
+def _credited(el: etree._Element) -> bool:
+    """The text just before ``el`` credits someone else: "Reviewed by", "Photo:"."""
+    prev = el.getprevious()
+    before = (prev.tail if prev is not None else (el.getparent().text if el.getparent() is not None else "")) or ""
+    if not before.strip() and prev is not None:
+        before = prev.text_content()
+    return bool(_OTHER_ROLE.search(before))

@@ -135,7 +135,7 @@ def _walk(root: etree._Element, skip_root_tail: bool = False):
             yield el.getparent(), el.tail
 
 
-def _texts_after(start: etree._Element):
+def texts_after(start: etree._Element):
     """(element, text) in document order from ``start`` (its own text included) to the end of the body."""
     yield from _walk(start, skip_root_tail=True)
     node: etree._Element | None = start
@@ -147,7 +147,7 @@ def _texts_after(start: etree._Element):
         node = node.getparent()
 
 
-def _texts_before(start: etree._Element, limit: int) -> list[tuple[etree._Element, str]]:
+def texts_before(start: etree._Element, limit: int) -> list[tuple[etree._Element, str]]:
     """Up to ``limit`` non-blank (element, text) before ``start``, nearest first."""
     out: list[tuple[etree._Element, str]] = []
     for text in start.xpath(f"preceding::text()[normalize-space()][position() <= {limit}]"):
@@ -225,7 +225,7 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
     month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
     known = tuple(h for h in hints if h)
     seen = 0
-    for element, text in _texts_after(h1):
+    for element, text in texts_after(h1):
         if not text.strip():
             continue
         seen += 1
@@ -233,7 +233,7 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
             break
         if found := _date_in(element, text, latest, month_first, known):
             return found
-    for element, text in _texts_before(h1, _BEFORE):
+    for element, text in texts_before(h1, _BEFORE):
         if found := _date_in(element, text, latest, month_first, known):
             return found
     return None
@@ -248,7 +248,7 @@ def parse_day(value: str | None) -> date | None:
 
 
 def choose_published(declared: str | None, modified: str | None, shown: VisibleDate | None,
-                     in_url: date | None = None) -> str | None:
+                     in_url: date | None = None, *, announced: bool = True) -> str | None:
     """The publication date to report, from the declared dates, the URL's and the one the header shows.
 
     A header showing the declared modification date is the update line: the publication stays the
@@ -257,6 +257,10 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     that is neither wins over the declaration only when it is marked up as a date (the page states
     it twice, visibly) and more than a day away: one day apart is the time zone, and the declared
     timestamp is exact. None when nothing is known (htmldate searches then).
+
+    ``announced`` says whether the publication is in the page's ``<meta>`` (``article:published_time``)
+    too. When it is only in the structured data and the header shows just the update date, the page
+    presents that update as its date, and the update wins.
     """
     if shown is None:
         return declared
@@ -264,6 +268,8 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     if parse_day(declared) == day:
         return declared
     if parse_day(modified) == day:
+        if declared and not announced and in_url is None:
+            return modified
         return declared or (in_url.isoformat() if in_url else modified)
     if declared is None:
         if in_url and in_url != day:
@@ -272,6 +278,20 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     stated = parse_day(declared)
     if stated is None or abs((day - stated).days) > 1:
         return shown.stamp or day.isoformat() if shown.marked else declared
-    if in_url == day:  # the page's own day, in its header and its URL; the declaration is in another zone
+    if in_url == day or not _some_zone_day(declared, day):
+        # the page's own day, in its header and its URL, the declaration in another zone; or a day
+        # the declared instant falls on in no time zone (UTC-12 to UTC+14)
         return shown.stamp or day.isoformat()
     return declared
+
+
+def _some_zone_day(stamp: str, day: date) -> bool:
+    """Whether the instant ``stamp`` (with a UTC offset) is on ``day`` somewhere; True without an offset."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if moment.tzinfo is None:
+        return True
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return (utc - timedelta(hours=12)).date() <= day <= (utc + timedelta(hours=14)).date()

@@ -9,6 +9,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
@@ -29,7 +30,14 @@ from crawler.extract._trafilatura import (
     extract_title,
     line_processing,
 )
-from crawler.extract.authors import NAME_META, clean_authors, jsonld_authors, page_byline, written_by
+from crawler.extract.authors import (
+    NAME_META,
+    clean_authors,
+    dateline_name,
+    jsonld_authors,
+    page_byline,
+    written_by,
+)
 from crawler.extract.dates import choose_published, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
@@ -220,7 +228,10 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
         return names
-    return clean_authors(page_byline(tree), sites) or clean_authors(orgs)
+    if names := clean_authors(page_byline(tree), sites):
+        return names
+    title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
+    return clean_authors(dateline_name(tree, title), sites) or clean_authors(orgs)
 
 
 def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
@@ -246,13 +257,20 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     ``crawler.extract.dates`` reads the date next to the ``<h1>`` and decides; htmldate's search
     (the costliest step left, ~10 ms) runs only when the page neither declares nor shows a date.
     """
-    stated = _iso(_first(ld.get("datePublished"), meta.get("article:published_time"),
-                         meta.get("datepublished"), meta.get("og:published_time")))
+    # the first declaration in ISO 8601 ("datePublished": "Dec 18, 2025" does not hide the <meta>)
+    stated = next(filter(None, (_iso(_first(v)) for v in (ld.get("datePublished"), meta.get("article:published_time"),
+                                                          meta.get("datepublished"), meta.get("og:published_time")))),
+                  None)
     modified = _modified(meta, ld)
     in_url = url_date(url)
+    # no date later than tomorrow (the zones ahead of UTC): an event's or a typo's, not a publication
+    latest = (datetime.now(UTC) + timedelta(days=1)).date()
+    stated, modified = (v if (d := parse_day(v)) is None or d <= latest else None for v in (stated, modified))
+    in_url = in_url if in_url is None or in_url <= latest else None
     title = _first(meta.get("og:title"), ld.get("headline"), tree.findtext(".//title"))
     shown = visible_date(tree, title, (parse_day(stated), parse_day(modified), in_url))
-    if chosen := choose_published(stated, modified, shown, in_url):
+    announced = bool(meta.get("article:published_time") or meta.get("og:published_time"))
+    if chosen := choose_published(stated, modified, shown, in_url, announced=announced):
         return chosen
     try:
         return _iso(find_date(tree, **{**date_params, "url": url}))
@@ -261,13 +279,23 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
         return None
 
 
+def _declared_site(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> str | None:
+    publisher = page.ld.get("publisher")
+    return _first(page.meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
+        or _site_name(tree, home, head)
+
+
+def page_authors(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> list[str]:
+    """The authors, read before the tree is pruned: a byline's name can sit in a ``<button>`` (a
+    profile pop-up) or a hover-card link, which the pruning removes with its text."""
+    return _authors(tree, head, page, (_declared_site(tree, page, head, home),))
+
+
 def _title_and_site(tree: HtmlElement, url: str, page: _Head, head: Document,
                     home: str | None) -> tuple[str | None, str | None]:
     """The headline (``extract/title.py``) and the site name, which it is told apart from."""
     meta, ld = page.meta, page.ld
-    publisher = ld.get("publisher")
-    site_name = _first(meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
-        or _site_name(tree, home, head)
+    site_name = _declared_site(tree, page, head, home)
     declared = (_first(meta.get("og:title")), _first(ld.get("headline")), _tidy(head.title),
                 _first(tree.findtext(".//title")))
     sites = (site_name, _first(meta.get("application-name")))
@@ -289,7 +317,7 @@ class _Meta(NamedTuple):
 
 
 def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
-                   published: str | None) -> _Meta:
+                   published: str | None, authors: list[str] | None = None) -> _Meta:
     """Metadata: what the page declares first; each costly search only for what is still missing."""
     meta, ld = page.meta, page.ld
     tags = [_tidy(t) for t in head.tags or []] \
@@ -301,7 +329,7 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
     title, site_name = _title_and_site(tree, url, page, head, home)
     return _Meta(
         title=title,
-        authors=_authors(tree, head, page, (site_name,)),
+        authors=_authors(tree, head, page, (site_name,)) if authors is None else authors,
         published=published,
         updated=_modified(meta, ld),
         site_name=site_name,
