@@ -120,7 +120,7 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
     body = root.find("body")
     text = body.text_content() if body is not None else ""
     text_chars = len(" ".join(text.split())) or 1
-    link_chars = sum(len(" ".join((a.text_content() or "").split())) for a in body.iter("a")) if body is not None else 0
+    link_chars = len(" ".join(" ".join(body.xpath(".//a//text()")).split())) if body is not None else 0
     cards = sum(1 for el in root.iter("article", "li", "div") if _CARD_CLASS.search(el.get("class") or ""))
     blocks = sum(1 for _ in root.iter("div", "li", "article", "section")) or 1
     return {
