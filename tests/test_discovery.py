@@ -437,7 +437,8 @@ def test_classify_url_shape_needs_paragraph_text() -> None:
     assert classify_page(long_page, url).kind == "article"
     assert classify_page(long_page, url).reason.startswith("model:")
     assert classify_page(short_page, url).kind == "other"
-    assert classify_page(long_page, "https://ex.com/news/").kind == "other"
+    cards = "".join(f'<article class="card"><h2><a href="/news/s{i}">Story {i}</a></h2>{para}</article>' for i in range(4))
+    assert classify_page(f"<html><body><main>{cards}</main></body></html>", "https://ex.com/news/").kind != "article"
 
 
 def test_classify_accepts_parsed_tree_and_never_raises() -> None:
@@ -502,3 +503,11 @@ def test_undeclared_non_utf8_page_keeps_its_non_ascii_hrefs() -> None:
     assert extract_links(body, "https://ex.com/") == want
     assert extract_links(parse_html(body, "text/html"), "https://ex.com/") == want
     assert extract_links(parse_html(body, "text/html", charset="cp1252"), "https://ex.com/") == want
+
+
+def test_a_techarticle_declaration_leaves_the_verdict_to_the_page_model() -> None:
+    ld = '<script type="application/ld+json">{"@type": "TechArticle", "headline": "Configure the client"}</script>'
+    docs = f"<html><head>{ld}</head><body><main><h1>Configure the client</h1><p>Set the option.</p></main></body></html>"
+    assert classify_page(docs, "https://ex.com/docs/client/configure").kind != "article"
+    both = docs.replace('"TechArticle"', '["TechArticle", "NewsArticle"]')
+    assert classify_page(both, "https://ex.com/docs/client/configure").reason == "jsonld:NewsArticle"

@@ -16,8 +16,9 @@ WORDS = ("The harbour committee met on Monday evening to discuss the plan for th
 
 
 def _thin_article(title: str) -> bytes:
-    # no Open Graph, no JSON-LD, no date, no byline, a URL without a date or a long slug
-    body = "".join(f"<p>{WORDS}{WORDS}</p>" for _ in range(3))
+    # a brief: no Open Graph, no JSON-LD, no date, no byline, a URL without a date or a long slug, two
+    # paragraphs (a longer text in one block is evidence enough for the page model on its own)
+    body = f"<p>{WORDS}</p><p>{WORDS}</p>"
     return f"<html><head><title>{title}</title></head><body><div>{body}</div></body></html>".encode()
 
 

@@ -56,6 +56,9 @@ _DATE_INLINE = re.compile(
 _NUMERIC_ID = re.compile(r"(?:^|[-_/.a-z])\d{5,}(?:[-_/.]|\.html?$|$)", re.I)
 _PAGE_N = re.compile(r"/page/\d+/?$")
 
+# article types that documentation sites put on every page (schema.org: "how-to topics, step-by-step,
+# procedural troubleshooting, specifications"): the page model decides those pages
+MODEL_DECIDES_TYPES = frozenset({"techarticle"})
 MIN_TEASERS = 3
 MIN_HEADLINE_LINKS = 6
 
@@ -132,6 +135,11 @@ def _jsonld_objects(root: etree._Element) -> Iterator[dict]:
                     yield main
 
 
+def declared_article_type(types: Sequence[str]) -> str | None:
+    """The JSON-LD article type that decides before the page model (lower-cased ``types``), if any."""
+    return article_type(t for t in types if t not in MODEL_DECIDES_TYPES)
+
+
 def _listing_signal(root: etree._Element, url: str, teasers: int) -> bool:
     if teasers >= MIN_TEASERS or _is_listing_url(url):
         return True
@@ -205,7 +213,7 @@ def _classify(
     mains = main_articles(root)
     listing_url = _is_listing_url(url)
     teaser_list = listing_url and len(mains) >= MIN_TEASERS
-    declared = article_type(types)
+    declared = declared_article_type(types)
     if declared and not teaser_list:
         return PageKind("article", f"jsonld:{declared}")
     feats = features(root, url, objects, mains=mains)

@@ -47,21 +47,22 @@ _WORD = re.compile(r"\w+")
 FEATURES = ("bias", "ld_article", "ld_forum", "ld_product", "ld_collection", "ld_service", "ld_webpage",
             "og_article", "og_website", "og_product", "published_meta", "author_meta", "date_url",
             "blog_url", "forum_url", "product_url", "docs_url", "url_depth0", "slug_words", "log_prose",
-            "long_paragraphs", "prose_share_main", "headline_links", "price", "cart", "reply_words",
+            "long_paragraphs", "prose_share_main", "prose_share_section", "prose_share_text", "link_share", "headline_links", "price", "cart", "reply_words",
             "forms", "time_tags", "h2_count", "card_share", "dated_article", "h1_agrees", "single_h1", "byline",
             "post_blocks", "table_rows", "code_blocks")
 
-WEIGHTS = {  # fitted on the tune half (docs/extraction.md)
-    "bias": -3.785, "ld_article": 0.884, "ld_forum": -1.012, "ld_product": -1.788, "ld_collection": -0.057,
-    "ld_service": -0.61, "ld_webpage": -0.382, "og_article": 0.914, "og_website": 0.373, "og_product": -1.917,
-    "published_meta": 0.498, "author_meta": 0.848, "date_url": 1.677, "blog_url": 1.187, "forum_url": -2.368,
-    "product_url": -0.49, "docs_url": -3.231, "url_depth0": -1.172, "slug_words": 0.281, "log_prose": 0.303,
-    "long_paragraphs": 0.044, "prose_share_main": 1.736, "headline_links": 0.003, "price": -0.016, "cart": -0.305,
-    "reply_words": -0.005, "forms": -0.029, "time_tags": -0.055, "h2_count": -0.004, "card_share": 0.123,
-    "dated_article": 0.965, "h1_agrees": 0.59, "single_h1": -0.255, "byline": 1.533, "post_blocks": -0.051,
-    "table_rows": 0.003, "code_blocks": -0.133,
+WEIGHTS = {  # fitted on the tune half by bench/fit_pagekind.py (docs/extraction.md)
+    "bias": -3.722, "ld_article": 0.0, "ld_forum": -0.745, "ld_product": -1.544, "ld_collection": -1.206,
+    "ld_service": -0.54, "ld_webpage": -0.225, "og_article": 0.819, "og_website": 0.351, "og_product": -1.449,
+    "published_meta": 0.514, "author_meta": 0.771, "date_url": 1.373, "blog_url": 1.171, "forum_url": -1.946,
+    "product_url": -0.521, "docs_url": -2.419, "url_depth0": -1.158, "slug_words": 0.236, "log_prose": 0.224,
+    "long_paragraphs": 0.036, "prose_share_main": 1.184, "prose_share_section": 0.97, "prose_share_text": 1.053,
+    "link_share": -1.335, "headline_links": 0.007, "price": -0.016, "cart": -0.186, "reply_words": -0.008,
+    "forms": -0.019, "time_tags": -0.051, "h2_count": 0.007, "card_share": 0.109, "dated_article": 0.819,
+    "h1_agrees": 0.51, "single_h1": -0.232, "byline": 1.158, "post_blocks": -0.04, "table_rows": -0.003,
+    "code_blocks": -0.11,
 }
-THRESHOLD = 0.5  # score above which a page is an article (precision first: a wrong article costs more)
+THRESHOLD = 0.2  # logit above which a page is an article (probability 0.55; chosen on the tune half)
 
 
 def _types(objs: Iterable[dict]) -> set[str]:
@@ -106,9 +107,20 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         if parent is not None and n >= 40:
             by_parent[parent] = by_parent.get(parent, 0) + n
     main = max(by_parent.values(), default=0)
+    # the same one level up: an article split in sections (a <div> per subheading) is still one block
+    by_grandparent: dict[etree._Element, int] = {}
+    for parent, n in by_parent.items():
+        if _is_teaser(parent):
+            continue  # cards side by side are many texts, not sections of one
+        grand = parent.getparent()
+        key = grand if grand is not None else parent
+        by_grandparent[key] = by_grandparent.get(key, 0) + n
+    section_main = max(by_grandparent.values(), default=0)
     headline_links = sum(1 for h in root.iter("h2", "h3", "h4") if next(h.iter("a"), None) is not None)
     body = root.find("body")
     text = body.text_content() if body is not None else ""
+    text_chars = len(" ".join(text.split())) or 1
+    link_chars = len(" ".join(" ".join(body.xpath(".//a//text()")).split())) if body is not None else 0
     cards = sum(1 for el in root.iter("article", "li", "div") if _CARD_CLASS.search(el.get("class") or ""))
     blocks = sum(1 for _ in root.iter("div", "li", "article", "section")) or 1
     return {
@@ -135,6 +147,9 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         "log_prose": math.log1p(prose / 100),
         "long_paragraphs": float(min(sum(n >= 200 for n in paragraphs), 30)),
         "prose_share_main": main / prose if prose else 0.0,
+        "prose_share_section": section_main / prose if prose else 0.0,
+        "prose_share_text": min(prose / text_chars, 1.0),
+        "link_share": min(link_chars / text_chars, 1.0),
         "headline_links": float(min(headline_links, 40)),
         "price": float(min(len(_PRICE.findall(text)), 40)),
         "cart": float(bool(_CART.search(text))),
@@ -153,6 +168,13 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         "table_rows": float(min(sum(1 for _ in root.iter("tr")), 60)),
         "code_blocks": float(min(sum(1 for _ in root.iter("pre")), 30)),
     }
+
+
+def _is_teaser(el: etree._Element) -> bool:
+    """A block that heads itself with a link (a teaser card) or is a card by its class or tag."""
+    if el.tag == "article" or _CARD_CLASS.search(el.get("class") or ""):
+        return True
+    return any(next(h.iter("a"), None) is not None for h in el.iter("h2", "h3", "h4"))
 
 
 def _h1_agreement(root: etree._Element, meta: dict[str, str]) -> float:
