@@ -48,8 +48,9 @@ def _trimmed_len(el: HtmlElement) -> int:
 
 
 def block_text_len(tree: HtmlElement) -> int:
-    """Characters (whitespace runs collapsed) of the outermost text blocks of ``tree``: the text an
-    article is written in, without the loose text of menus, buttons and layout wrappers."""
+    """Characters (whitespace runs collapsed) of the outermost text blocks of ``tree`` outside links:
+    the text an article is written in, without the loose text of menus, buttons and layout
+    wrappers, nor the link titles of menus and teaser lists written as list items."""
     total, top = 0, None
     for el in tree.iter(_BLOCKS):
         if top is not None:
@@ -59,7 +60,7 @@ def block_text_len(tree: HtmlElement) -> int:
             if parent is top:
                 continue  # inside the block counted last (document order)
         top = el
-        total += _trimmed_len(el)
+        total += _trimmed_len(el) - sum(_trimmed_len(a) for a in el.iter("a"))
     return total
 
 
