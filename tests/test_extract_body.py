@@ -20,6 +20,14 @@ def test_block_text_len_counts_outermost_blocks_once() -> None:
     assert block_text_len(tree) == len("Hello world") + len("a b") + len("Sub head")
 
 
+def test_block_text_len_leaves_out_links() -> None:
+    """A menu or a teaser list written as list items is not text the extractor should have kept."""
+    tree = fromstring("<html><body><ul><li><a href='/a'>Other story one</a></li>"
+                      "<li><a href='/b'>Other story two</a></li></ul>"
+                      "<p>Read <a href='/c'>this</a> now</p></body></html>")
+    assert block_text_len(tree) == len("Read this now") - len("this")
+
+
 def _stub(monkeypatch: pytest.MonkeyPatch, lengths: dict[str, int]) -> list[str]:
     calls: list[str] = []
 

@@ -6,10 +6,11 @@ layouts: cards, grids, tables of contents), balanced mode too; the longer text w
 
 Both modes also drop parts of an article: a section laid out in a table, a list of steps, an
 FAQ, text after a widget they took for the end. When what they kept is well under the text of
-the page's text blocks (paragraphs, list items, quotes, cells, subheadings), recall mode runs
-once more and its text replaces theirs when clearly longer. The block text is measured on the
-pruned tree, so menus and widgets already cut do not count; link lists in ``<li>`` do, which is
-why the share is well below one.
+the page's text blocks (paragraphs, list items, quotes, cells, subheadings) outside links,
+recall mode runs once more and its text replaces theirs when clearly longer. The block text is
+measured on the pruned tree, so menus and widgets already cut do not count; link text does not
+either (a short news page beside long menus and teaser lists would otherwise get recall's
+boilerplate).
 """
 
 from __future__ import annotations
