@@ -15,7 +15,10 @@ from lxml.html import HTMLParser, fromstring
 
 from crawler.extract import _trafilatura as adapter
 
-SOURCES = {"trafilatura.utils": ("DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "line_processing"),
+SOURCES = {"trafilatura.utils": ("DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "line_processing",
+                                 "trim"),
+           "trafilatura.xpaths": ("AUTHOR_XPATHS", "AUTHOR_DISCARD_XPATHS"),
+           "trafilatura.json_metadata": ("normalize_authors",),
            "trafilatura.metadata": ("META_URL", "examine_meta", "extract_author", "extract_catstags",
                                     "extract_meta_json", "extract_sitename", "extract_title", "extract_url")}
 

@@ -14,6 +14,10 @@ gone or its signature changed.
   ``extract_sitename``, ``extract_title``, ``extract_url``, ``META_URL`` (``trafilatura.metadata``):
   each metadata search on its own, run only for what the page's declarations leave missing
   (``bare_extraction(with_metadata=True)`` runs them all, on every page).
+- ``AUTHOR_XPATHS``, ``AUTHOR_DISCARD_XPATHS`` (``trafilatura.xpaths``), ``normalize_authors``
+  (``trafilatura.json_metadata``), ``trim`` (``trafilatura.utils``): ``extract_author``'s parts,
+  which ``extract/_author_search.py`` reproduces without copying the page (and falls back to
+  ``extract_author`` itself when the expressions change).
 - ``compare_extraction``, ``SANITIZED_XPATH`` (``trafilatura.external``), called by
   ``trafilatura.core._extract_and_compare``: after its own extraction, trafilatura runs
   readability (and, on an "unclean" or short result, justext) and keeps their text only when its
@@ -31,6 +35,7 @@ import trafilatura.core as _core
 from lxml import etree
 from trafilatura import bare_extraction
 from trafilatura.external import SANITIZED_XPATH, compare_extraction
+from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     META_URL,
     examine_meta,
@@ -42,7 +47,8 @@ from trafilatura.metadata import (
     extract_url,
 )
 from trafilatura.settings import Document, Extractor
-from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing, trim
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 # name -> the parameters newswarc calls it with (checked by the test)
 PRIVATE_FUNCTIONS = {
@@ -55,14 +61,17 @@ PRIVATE_FUNCTIONS = {
     "extract_url": ("tree", "default_url"),
     "line_processing": ("line", "preserve_space", "trailing_space"),
     "compare_extraction": ("cleaned_tree", "raw_tree", "body", "text", "options"),
+    "normalize_authors": ("current_authors", "author_string"),
+    "trim": ("string",),
 }
 PRIVATE_PATTERNS = ("DOCTYPE_TAG", "FAULTY_HTML", "INVALID_XML_CHARS", "META_URL")
 
 __all__ = [
-    "DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "META_URL", "SANITIZED_XPATH",
+    "AUTHOR_DISCARD_XPATHS", "AUTHOR_XPATHS", "DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "META_URL", "SANITIZED_XPATH",
     "BoundedExtractor", "Document", "Extractor", "bare_extraction", "comparison_is_futile", "compare_extraction",
     "examine_meta", "extract_author", "extract_catstags", "extract_meta_json",
-    "extract_sitename", "extract_title", "extract_url", "line_processing", "text_bound",
+    "extract_sitename", "extract_title", "extract_url", "line_processing", "normalize_authors", "text_bound",
+    "trim",
 ]
 
 
