@@ -24,11 +24,14 @@ gone or its signature changed.
   own is empty, less than half of readability's, or has no paragraphs. ``BoundedExtractor``
   carries an upper bound of the page's text length; with it, the comparison is skipped when it
   cannot change the result (:func:`comparison_is_futile`), a third of trafilatura's time on
-  most article pages. Other callers of trafilatura in the process are not affected.
+  most article pages. The check replaces ``trafilatura.core._extract_and_compare`` (extraction,
+  then comparison), so that a skipped comparison also skips trafilatura's copy of the raw tree
+  made for it. Other callers of trafilatura in the process are not affected.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 import trafilatura.core as _core
@@ -61,6 +64,7 @@ PRIVATE_FUNCTIONS = {
     "extract_url": ("tree", "default_url"),
     "line_processing": ("line", "preserve_space", "trailing_space"),
     "compare_extraction": ("cleaned_tree", "raw_tree", "body", "text", "options"),
+    "_extract_and_compare": ("cleaned_tree", "cleaned_tree_backup", "tree", "options"),
     "normalize_authors": ("current_authors", "author_string"),
     "trim": ("string",),
 }
@@ -115,12 +119,22 @@ def comparison_is_futile(body: etree._Element, text: str, options: Any) -> bool:
         and len(body.findall(".//table")) <= len(body.findall(".//p")) and not _SANITIZED(body)
 
 
-def _compare_unless_futile(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, options: Any) -> Any:
-    """``compare_extraction``, skipped when it cannot change the result (only with a ``BoundedExtractor``)."""
-    if comparison_is_futile(body, text, options):
-        return body, text
-    return compare_extraction(cleaned_tree, raw_tree, body, text, options)
+_extract_and_compare = _core._extract_and_compare  # trafilatura's own, for every other caller
 
 
-# trafilatura.core._extract_and_compare looks compare_extraction up in its module at each call
-_core.compare_extraction = _compare_unless_futile
+def _extract_and_compare_bounded(cleaned_tree: Any, cleaned_tree_backup: Any, tree: Any, options: Any) -> Any:
+    """``trafilatura.core._extract_and_compare``, with the comparison skipped when futile.
+
+    The check comes before trafilatura's copy of the raw tree for the comparison, which a
+    skipped comparison never reads. Without a ``BoundedExtractor`` trafilatura's own runs.
+    """
+    if getattr(options, "text_bound", None) is None:
+        return _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
+    postbody, temp_text = _core.extract_content(cleaned_tree, options)
+    if not options.fast and not comparison_is_futile(postbody, temp_text, options):
+        postbody, temp_text = compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
+    return postbody, temp_text
+
+
+# trafilatura_sequence and _recall_retry look _extract_and_compare up in their module at each call
+_core._extract_and_compare = _extract_and_compare_bounded
