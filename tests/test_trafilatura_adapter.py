@@ -15,7 +15,10 @@ from lxml.html import HTMLParser, fromstring
 
 from crawler.extract import _trafilatura as adapter
 
-SOURCES = {"trafilatura.utils": ("DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "line_processing"),
+SOURCES = {"trafilatura.utils": ("DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "line_processing",
+                                 "trim"),
+           "trafilatura.xpaths": ("AUTHOR_XPATHS", "AUTHOR_DISCARD_XPATHS"),
+           "trafilatura.json_metadata": ("normalize_authors",),
            "trafilatura.metadata": ("META_URL", "examine_meta", "extract_author", "extract_catstags",
                                     "extract_meta_json", "extract_sitename", "extract_title", "extract_url")}
 
@@ -62,7 +65,9 @@ def _run(html: str, bound: bool, monkeypatch) -> tuple[str, int]:
     """trafilatura's text for ``html`` in precision mode, and how often its comparison really ran."""
     calls = []
     real = adapter.compare_extraction
-    monkeypatch.setattr(adapter, "compare_extraction", lambda *a: calls.append(1) or real(*a))
+    counted = lambda *a: calls.append(1) or real(*a)  # noqa: E731
+    monkeypatch.setattr(adapter, "compare_extraction", counted)  # the bounded path's call
+    monkeypatch.setattr(importlib.import_module("trafilatura.core"), "compare_extraction", counted)  # trafilatura's
     cls = adapter.BoundedExtractor if bound else adapter.Extractor
     opts = cls(output_format="python", with_metadata=False, comments=False, precision=True)
     tree = fromstring(html)
@@ -71,11 +76,13 @@ def _run(html: str, bound: bool, monkeypatch) -> tuple[str, int]:
     return adapter.bare_extraction(tree, options=opts).text, len(calls)
 
 
-def test_trafilatura_looks_up_its_comparison_at_each_call():
+def test_trafilatura_looks_up_its_extraction_step_at_each_call():
     core = importlib.import_module("trafilatura.core")
-    assert "compare_extraction" in core._extract_and_compare.__code__.co_names, (
-        "trafilatura changed: _extract_and_compare no longer calls compare_extraction")
-    assert core.compare_extraction is adapter._compare_unless_futile
+    names = adapter._extract_and_compare.__code__.co_names  # the replaced step: extraction, then comparison
+    assert {"extract_content", "compare_extraction"} <= set(names), (
+        "trafilatura changed: _extract_and_compare no longer calls extract_content and compare_extraction")
+    assert "_extract_and_compare" in core.trafilatura_sequence.__code__.co_names
+    assert core._extract_and_compare is adapter._extract_and_compare_bounded
 
 
 def test_futile_comparison_is_skipped_with_the_same_text(monkeypatch):

@@ -14,23 +14,31 @@ gone or its signature changed.
   ``extract_sitename``, ``extract_title``, ``extract_url``, ``META_URL`` (``trafilatura.metadata``):
   each metadata search on its own, run only for what the page's declarations leave missing
   (``bare_extraction(with_metadata=True)`` runs them all, on every page).
+- ``AUTHOR_XPATHS``, ``AUTHOR_DISCARD_XPATHS`` (``trafilatura.xpaths``), ``normalize_authors``
+  (``trafilatura.json_metadata``), ``trim`` (``trafilatura.utils``): ``extract_author``'s parts,
+  which ``extract/_author_search.py`` reproduces without copying the page (and falls back to
+  ``extract_author`` itself when the expressions change).
 - ``compare_extraction``, ``SANITIZED_XPATH`` (``trafilatura.external``), called by
   ``trafilatura.core._extract_and_compare``: after its own extraction, trafilatura runs
   readability (and, on an "unclean" or short result, justext) and keeps their text only when its
   own is empty, less than half of readability's, or has no paragraphs. ``BoundedExtractor``
   carries an upper bound of the page's text length; with it, the comparison is skipped when it
   cannot change the result (:func:`comparison_is_futile`), a third of trafilatura's time on
-  most article pages. Other callers of trafilatura in the process are not affected.
+  most article pages. The check replaces ``trafilatura.core._extract_and_compare`` (extraction,
+  then comparison), so that a skipped comparison also skips trafilatura's copy of the raw tree
+  made for it. Other callers of trafilatura in the process are not affected.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 import trafilatura.core as _core
 from lxml import etree
 from trafilatura import bare_extraction
 from trafilatura.external import SANITIZED_XPATH, compare_extraction
+from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     META_URL,
     examine_meta,
@@ -42,7 +50,8 @@ from trafilatura.metadata import (
     extract_url,
 )
 from trafilatura.settings import Document, Extractor
-from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing
+from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing, trim
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 # name -> the parameters newswarc calls it with (checked by the test)
 PRIVATE_FUNCTIONS = {
@@ -55,14 +64,18 @@ PRIVATE_FUNCTIONS = {
     "extract_url": ("tree", "default_url"),
     "line_processing": ("line", "preserve_space", "trailing_space"),
     "compare_extraction": ("cleaned_tree", "raw_tree", "body", "text", "options"),
+    "_extract_and_compare": ("cleaned_tree", "cleaned_tree_backup", "tree", "options"),
+    "normalize_authors": ("current_authors", "author_string"),
+    "trim": ("string",),
 }
 PRIVATE_PATTERNS = ("DOCTYPE_TAG", "FAULTY_HTML", "INVALID_XML_CHARS", "META_URL")
 
 __all__ = [
-    "DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "META_URL", "SANITIZED_XPATH",
+    "AUTHOR_DISCARD_XPATHS", "AUTHOR_XPATHS", "DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "META_URL", "SANITIZED_XPATH",
     "BoundedExtractor", "Document", "Extractor", "bare_extraction", "comparison_is_futile", "compare_extraction",
     "examine_meta", "extract_author", "extract_catstags", "extract_meta_json",
-    "extract_sitename", "extract_title", "extract_url", "line_processing", "text_bound",
+    "extract_sitename", "extract_title", "extract_url", "line_processing", "normalize_authors", "text_bound",
+    "trim",
 ]
 
 
@@ -106,12 +119,22 @@ def comparison_is_futile(body: etree._Element, text: str, options: Any) -> bool:
         and len(body.findall(".//table")) <= len(body.findall(".//p")) and not _SANITIZED(body)
 
 
-def _compare_unless_futile(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, options: Any) -> Any:
-    """``compare_extraction``, skipped when it cannot change the result (only with a ``BoundedExtractor``)."""
-    if comparison_is_futile(body, text, options):
-        return body, text
-    return compare_extraction(cleaned_tree, raw_tree, body, text, options)
+_extract_and_compare = _core._extract_and_compare  # trafilatura's own, for every other caller
 
 
-# trafilatura.core._extract_and_compare looks compare_extraction up in its module at each call
-_core.compare_extraction = _compare_unless_futile
+def _extract_and_compare_bounded(cleaned_tree: Any, cleaned_tree_backup: Any, tree: Any, options: Any) -> Any:
+    """``trafilatura.core._extract_and_compare``, with the comparison skipped when futile.
+
+    The check comes before trafilatura's copy of the raw tree for the comparison, which a
+    skipped comparison never reads. Without a ``BoundedExtractor`` trafilatura's own runs.
+    """
+    if getattr(options, "text_bound", None) is None:
+        return _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
+    postbody, temp_text = _core.extract_content(cleaned_tree, options)
+    if not options.fast and not comparison_is_futile(postbody, temp_text, options):
+        postbody, temp_text = compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
+    return postbody, temp_text
+
+
+# trafilatura_sequence and _recall_retry look _extract_and_compare up in their module at each call
+_core._extract_and_compare = _extract_and_compare_bounded

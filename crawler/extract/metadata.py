@@ -19,11 +19,11 @@ from lxml.html import HtmlElement
 
 from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
 from crawler.discovery.sitemaps import absolute_http
+from crawler.extract._author_search import author_search
 from crawler.extract._trafilatura import (
     META_URL,
     Document,
     examine_meta,
-    extract_author,
     extract_catstags,
     extract_meta_json,
     extract_sitename,
@@ -223,7 +223,7 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
         return names
     if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
         return names
-    if (byline := _tidy(extract_author(tree))) and (names := clean_authors([byline], sites)):
+    if (byline := _tidy(author_search(tree))) and (names := clean_authors([byline], sites)):
         return names
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
