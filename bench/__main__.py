@@ -259,9 +259,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def _quality(args: argparse.Namespace, results: dict[str, Any]) -> None:
     section = timed("quality", results, lambda: bench_quality.run(
         args.wcxb, args.extraction_dev, args.scorers, limit=60 if args.quick else 0))
-    for name, part in (("WCXB dev", section["wcxb"]), ("extraction-dev", section["extraction_dev"])):
+    parts = (("WCXB dev", section["wcxb"]), ("extraction-dev", section["extraction_dev"]))
+    for name, part in parts:
         if "skipped" in part:
             logger.info("quality: %s skipped (%s)", name, part["skipped"])
+    if all("skipped" in part for _, part in parts):
+        # nothing measured: the table and the report keep what was last measured
+        del results["sections"]["quality"]
+        logger.info("quality: nothing measured, %s left as it was", args.quality_doc)
+        return
     bench_quality.write_doc(args.quality_doc, section)
     logger.info("quality: table written into %s", args.quality_doc)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench import realsite, report
+from bench import bench_quality, realsite, report
 from bench.harness import ROOT, StaticSite, nginx_binary, read_rss_kib, run_measured
 from crawler.discovery.pagekind import looks_like_article_url
 
@@ -175,21 +175,31 @@ def test_replay_bench_reports_the_median_round() -> None:
 
 
 def test_quality_section_skips_missing_data_sets_with_one_line_and_keeps_the_doc(tmp_path: Path) -> None:
+    """Without the data sets nothing is measured: the doc keeps its last measured table."""
     doc = tmp_path / "extraction.md"
-    doc.write_text("# Extraction\n\nhand-written text\n", encoding="utf-8")
+    measured = f"# Extraction\n\nhand-written text\n\n{bench_quality.BEGIN}\n\nbody 0.9\n\n{bench_quality.END}\n"
+    doc.write_text(measured, encoding="utf-8")
     missing = tmp_path / "nowhere"
     cmd = [sys.executable, "-m", "bench", "--only", "quality", "--wcxb", str(missing), "--extraction-dev", str(missing),
            "--scorers", str(missing), "--results", str(tmp_path / "results"), "--doc", str(tmp_path / "bench.md"),
            "--quality-doc", str(doc)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert doc.read_text(encoding="utf-8") == measured
+    assert "quality: WCXB dev skipped" in proc.stderr and "quality: extraction-dev skipped" in proc.stderr
+    assert "left as it was" in proc.stderr
+    assert "quality" not in json.loads((tmp_path / "results" / "latest.json").read_text())["sections"]
+
+
+def test_quality_table_is_replaced_between_its_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "extraction.md"
+    doc.write_text("# Extraction\n\nhand-written text\n", encoding="utf-8")
+    section = {"wcxb": {"skipped": "no data"}, "extraction_dev": {"skipped": "no data"}, "measured_at": "now"}
+    bench_quality.write_doc(doc, section)
+    bench_quality.write_doc(doc, section)  # a second run replaces the table instead of appending another one
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Extraction\n\nhand-written text\n")
-    assert text.count("skipped") == 2 and "WCXB dev: skipped" in text and "extraction-dev: skipped" in text
-    assert "quality: WCXB dev skipped" in proc.stderr
-    # a second run replaces the table between its markers instead of appending another one
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
-    assert doc.read_text(encoding="utf-8").count("WCXB dev: skipped") == 1
+    assert text.count("WCXB dev: skipped") == 1 and text.count(bench_quality.BEGIN) == 1
 
 
 BIG_PARENT = """
