@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
 from typing import Any
 
 from lxml import etree
 
-from crawler.extract.dates import MONTH_NAMES, headline, text_date, texts_after, texts_before
+from crawler.extract.dates import MONTH_NAMES, header_date_line
 
 __all__ = ["NAME_META", "clean_authors", "dateline_name", "jsonld_authors", "page_byline", "written_by"]
 
@@ -222,8 +221,6 @@ def _by_line(tree: etree._Element) -> list[str]:
     return []
 
 
-_DATELINE_NODES = 40  # text lines read after the headline for its date (as ``dates.visible_date``)
-_DATELINE_ABOVE = 12  # and before it (as ``dates.visible_date``)
 _DATELINE_CHARS = 150  # a header's meta line: the name, the date, a reading time
 _OTHER_ROLE = re.compile(r"(?:review|edit|check|photo|illustrat|image|video|credit)\w*\s*(?:by)?\s*:?\s*$", _I)
 _NOT_TEXT = frozenset({"script", "style", "noscript", "template", "svg"})
@@ -235,27 +232,13 @@ _NOT_DATELINE_NAME = re.compile(r"\d|[&,;/]|\s(?:and|or)\s|\b(?:copy|link|share|
 
 
 def dateline_name(tree: etree._Element, title: str | None) -> list[str]:
-    """A name standing alone next to the date under the headline ("Jane Roe · May 4, 2025"), else
-    above it: the byline of a page that neither says "By" nor marks the name up as an author."""
-    h1 = headline(tree, title)
-    if h1 is None:
+    """A name standing alone next to the date the header shows ("Jane Roe · May 4, 2025"; the line
+    ``dates.header_date_line`` finds): the byline of a page that neither says "By" nor marks the
+    name up as an author."""
+    line = header_date_line(tree, title)
+    if line is None:
         return []
-    latest = date.today() + timedelta(days=1)
-    seen = 0
-    for el, text in texts_after(h1):
-        line = " ".join(text.split())
-        if not line:
-            continue
-        seen += 1
-        if seen > _DATELINE_NODES:
-            break
-        if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
-            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
-    for el, text in texts_before(h1, _DATELINE_ABOVE):  # nearest first: a dateline above it
-        line = " ".join(text.split())
-        if len(line) <= 80 and any(c.isdigit() for c in line) and text_date(line, latest):
-            return _name_beside(el, line, " ".join(h1.text_content().split()).casefold())
-    return []
+    return _name_beside(line.element, line.text, " ".join(line.headline.text_content().split()).casefold())
 
 
 def _name_beside(el: etree._Element, date_line: str, title: str) -> list[str]:

@@ -210,17 +210,32 @@ def url_date(url: str | None) -> date | None:
     return _valid(int(m["y"]), month, int(m["d"]), date.max)
 
 
-def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
-                 now: datetime | None = None) -> VisibleDate | None:
-    """The first date in the short text lines after the headline, else the nearest one before it.
+class DateLine(NamedTuple):
+    """The header line that shows the article's date, and the headline it was found from."""
+
+    headline: etree._Element
+    element: etree._Element  # the element whose text (or tail) the line is
+    text: str  # whitespace collapsed
+    shown: VisibleDate
+
+
+def latest_day(now: datetime | None = None) -> date:
+    """The latest day a publication date can name: tomorrow in UTC (zones ahead of UTC are on it)."""
+    return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
+
+
+def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
+                     now: datetime | None = None) -> DateLine | None:
+    """The first short text line with a date after the headline, else the nearest one before it.
 
     A numeric date that reads both ways (``03/10/2023``) takes the reading one of ``hints`` has
-    (the declared dates, the URL's).
+    (the declared dates, the URL's). The date rules and the dateline byline
+    (``authors.dateline_name``) read the same line.
     """
     h1 = headline(tree, title)
     if h1 is None:
         return None
-    latest = ((now or datetime.now(UTC)) + timedelta(days=1)).date()
+    latest = latest_day(now)
     lang = (tree.get("lang") or "").lower()
     month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
     known = tuple(h for h in hints if h)
@@ -232,11 +247,18 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
         if seen > _AFTER:
             break
         if found := _date_in(element, text, latest, month_first, known):
-            return found
+            return DateLine(h1, element, _WS.sub(" ", text).strip(), found)
     for element, text in texts_before(h1, _BEFORE):
         if found := _date_in(element, text, latest, month_first, known):
-            return found
+            return DateLine(h1, element, _WS.sub(" ", text).strip(), found)
     return None
+
+
+def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
+                 now: datetime | None = None) -> VisibleDate | None:
+    """The date the article's header shows (:func:`header_date_line`)."""
+    line = header_date_line(tree, title, hints, now)
+    return line.shown if line is not None else None
 
 
 def parse_day(value: str | None) -> date | None:

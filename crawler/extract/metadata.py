@@ -9,7 +9,6 @@ import logging
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
@@ -38,7 +37,7 @@ from crawler.extract.authors import (
     page_byline,
     written_by,
 )
-from crawler.extract.dates import choose_published, parse_day, url_date, visible_date
+from crawler.extract.dates import choose_published, latest_day, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
 
@@ -264,7 +263,7 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     modified = _modified(meta, ld)
     in_url = url_date(url)
     # no date later than tomorrow (the zones ahead of UTC): an event's or a typo's, not a publication
-    latest = (datetime.now(UTC) + timedelta(days=1)).date()
+    latest = latest_day()
     stated, modified = (v if (d := parse_day(v)) is None or d <= latest else None for v in (stated, modified))
     in_url = in_url if in_url is None or in_url <= latest else None
     title = _first(meta.get("og:title"), ld.get("headline"), tree.findtext(".//title"))
@@ -317,7 +316,7 @@ class _Meta(NamedTuple):
 
 
 def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
-                   published: str | None, authors: list[str] | None = None) -> _Meta:
+                   published: str | None, authors: list[str]) -> _Meta:
     """Metadata: what the page declares first; each costly search only for what is still missing."""
     meta, ld = page.meta, page.ld
     tags = [_tidy(t) for t in head.tags or []] \
@@ -329,7 +328,7 @@ def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, hom
     title, site_name = _title_and_site(tree, url, page, head, home)
     return _Meta(
         title=title,
-        authors=_authors(tree, head, page, (site_name,)) if authors is None else authors,
+        authors=authors,
         published=published,
         updated=_modified(meta, ld),
         site_name=site_name,
