@@ -22,6 +22,7 @@ from crawler.discovery import (
     sitemaps_from_robots,
 )
 from crawler.discovery.pagekind_model import features
+from crawler.discovery.sitemaps import absolute_http
 
 DATA = Path(__file__).parent / "data" / "discovery"
 SITE = "https://news.example.com"
@@ -321,7 +322,24 @@ def test_extract_links_base_href_area_and_junk_hrefs() -> None:
         "https://ex.com/sub/a.html#x",
         "https://ex.com/map-target",
         "https://cdn.example.com/c",
+        "http://[::1",  # unresolvable, passed on as found: the spider counts it as a bad URL
     ]
+
+
+def test_broken_http_links_are_passed_on_for_the_spider_to_count() -> None:
+    base = "https://ex.com/dir/"
+    assert absolute_http("http://[::1/x", base) is None
+    assert absolute_http("http://[::1/x", base, keep_broken=True) == "http://[::1/x"
+    assert absolute_http("//[::1/x", base, keep_broken=True) == "https://[::1/x"
+    assert absolute_http("//[::1/x", "", keep_broken=True) is None  # no scheme to give it
+    assert absolute_http("mailto:[x", base, keep_broken=True) is None
+    rss = parse_feed(b'<rss version="2.0"><channel><item><link>http://[::1/a</link></item>'
+                     b"<item><link>http://[::1/b</link><guid>https://ex.com/b</guid></item></channel></rss>", base)
+    # a broken link is the entry's URL only when nothing else is: the good permalink guid wins
+    assert [e.url for e in rss.entries] == ["http://[::1/a", "https://ex.com/b"]
+    atom = parse_feed(b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link href="http://[::1/c"/></entry>'
+                      b"</feed>", base)
+    assert [e.url for e in atom.entries] == ["http://[::1/c"]
 
 
 def test_extract_links_encodings() -> None:

@@ -75,6 +75,8 @@ def _rss_item(item: etree._Element, base: str) -> FeedEntry | None:
     if not url:
         about = next((v for k, v in item.attrib.items() if k.endswith("}about") or k == "about"), None)
         url = absolute_http(about, base)
+    if not url and links:  # only a broken link (``http://[::1/x``): the spider counts it as a bad URL
+        url = absolute_http((links[0].text or "").strip() or links[0].get("href"), base, keep_broken=True)
     if not url:
         return None
     return FeedEntry(
@@ -103,6 +105,9 @@ def _atom_entry(entry: etree._Element, base: str) -> FeedEntry | None:
         ident = child_text(entry, "id")
         if ident and ident.lower().startswith(("http://", "https://")):
             url = absolute_http(ident, base)
+    if not url:  # only a broken link (``http://[::1/x``): the spider counts it as a bad URL
+        url = next((link for c in entry if localname(c) == "link"
+                    and (link := absolute_http(c.get("href"), c.base or base, keep_broken=True))), None)
     if not url:
         return None
     return FeedEntry(

@@ -167,7 +167,7 @@ def extract_links(html: bytes | str | etree._Element, url: str) -> list[str]:
         href = el.get("href")
         if href is None or _skip_href(href):
             continue
-        link = absolute_http(href, base)
+        link = absolute_http(href, base, keep_broken=True)  # the spider counts a broken one
         if link and link not in seen:
             seen.add(link)
             out.append(link)

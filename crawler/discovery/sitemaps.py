@@ -133,11 +133,17 @@ def child_text(el: etree._Element, name: str) -> str | None:
     return _text(child(el, name))
 
 
+_HTTP_PREFIX = re.compile(r"^https?:", re.I)
 _ABSOLUTE_HTTP = re.compile(r"^https?://[a-z0-9.-]+(?::\d+)?(?:[/?#][^\s\\]*)?$", re.I)
 
 
-def absolute_http(href: str | None, base: str) -> str | None:
-    """``href`` made absolute against ``base`` if it is http(s); None otherwise."""
+def absolute_http(href: str | None, base: str, *, keep_broken: bool = False) -> str | None:
+    """``href`` made absolute against ``base`` if it is http(s); None otherwise.
+
+    ``keep_broken``: an http(s) link that cannot be resolved at all (a broken IPv6 literal such as
+    ``http://[::1/x``) is returned as found (scheme-relative ones with ``base``'s scheme) instead of
+    None, so that the spider's URL check counts it as a skipped ``bad_url`` instead of it vanishing.
+    """
     if not href:
         return None
     href = href.strip().replace("\n", "").replace("\t", "").replace("\r", "")
@@ -149,10 +155,20 @@ def absolute_http(href: str | None, base: str) -> str | None:
         full = urljoin(base, href) if base else href
         parts = urlsplit(full)
     except ValueError:
-        return None
+        return _broken_http(href, base) if keep_broken else None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return full
+
+
+def _broken_http(href: str, base: str) -> str | None:
+    """An unresolvable ``href`` as the link it meant to be, when it means an http(s) URL."""
+    if _HTTP_PREFIX.match(href):
+        return href
+    if href.startswith("//"):
+        scheme = base.partition(":")[0].lower()
+        return f"{scheme}:{href}" if scheme in ("http", "https") else None
+    return None
 
 
 @dataclass(frozen=True)
