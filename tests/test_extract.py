@@ -187,6 +187,16 @@ def test_clean_lines_generic_boilerplate():
     assert clean_lines(lines, "My Title") == [long.strip(), long.strip()]
 
 
+def test_a_related_heading_cuts_link_titles_not_the_prose_list_under_it():
+    intro = "The guidance below covers what every gardener can do this season, and why it matters now. " * 2
+    items = [f"- Principle {i}: each bed is mulched in autumn and left undug, so that the soil keeps its "
+             f"structure and the worms that live in it through the winter months." for i in range(3)]
+    lines = [intro.strip(), "More from the extension service on soil care:", *items]
+    assert clean_lines(lines, None) == [intro.strip(), *items]  # long items are prose, kept
+    teasers = ["- Ten plants for shade", "- How to start a compost heap"]
+    assert clean_lines([intro.strip(), "More from the extension service:", *teasers], None) == [intro.strip()]
+
+
 def test_seed_boilerplate_patterns_and_body_xpath():
     opts = ExtractOptions.from_mapping({"boilerplate_patterns": ["^The reopened bridge"],
                                         "body_xpath": "//div[@class='entry-content']"}, source="seed.toml")

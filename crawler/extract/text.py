@@ -66,9 +66,15 @@ def _same_title(line: str, title: str | None) -> bool:
 
 
 def _is_linkish(line: str) -> bool:
-    """A short line without sentence ending (a link title), or a list item."""
+    """A link title: a short list item, or a short line without sentence ending.
+
+    A long list item is prose (a list of principles, steps or findings under a "More from ..."
+    heading), not a teaser title: cutting it would cut the rest of the article with it.
+    """
     words = line.split()
-    return bool(_LIST_ITEM.match(line)) or (len(words) <= 16 and not re.search(r"[.!?]\W*$", line))
+    if len(words) > 16:
+        return False
+    return bool(_LIST_ITEM.match(line)) or not re.search(r"[.!?]\W*$", line)
 
 
 def clean_lines(lines: list[str], title: str | None, extra: Iterable[re.Pattern[str]] = ()) -> list[str]:
