@@ -305,7 +305,7 @@ pool_init, host_init = ExtractionPool.__init__, WriterHost.__init__
 
 def counting_pool(self, *args, **kwargs):
     pool_init(self, *args, **kwargs)
-    started["pools"].append(self.worker_pids)
+    started["pools"].append(self.workers)
 
 def counting_host(self):
     host_init(self)
@@ -329,7 +329,7 @@ def test_two_seeds_in_one_command_share_one_pool_and_one_writer_process(tmp_path
                             timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     started = json.loads(result.stdout.strip().splitlines()[-1])
-    assert len(started["pools"]) == 1 and len(started["pools"][0]) == 2, started  # 2 workers, not 2 x 2
+    assert started["pools"] == [2], started  # one pool of 2 workers, not 2 x 2
     assert len(started["writers"]) == 1, started
     assert {r["site"] for r in read_jsonl(out)} == {"gazette", "other"}
     names = [p.name for p in (out / "warc").glob("*.warc.gz")]

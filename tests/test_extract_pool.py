@@ -136,3 +136,35 @@ def test_pages_behind_a_hung_page_are_requeued_not_lost():
         behind = [p.submit(ARTICLE, f"{URL}?b={i}") for i in range(3)]  # the first waits in the hung worker's pipe
         assert hung.result(timeout=60) == ExtractResult(None, "timeout")
         assert all(f.result(timeout=60).article is not None for f in behind)
+
+
+_SLOW_START = """
+from pathlib import Path
+from crawler.extract.pool import ExtractionPool
+pool = ExtractionPool(workers=1, timeout=30.0, preload=["slow_warm"])  # returns before the fork server is up
+Path({tmp!r}, "go").touch()  # only now may the fork server's preload finish
+future = pool.submit(b"<html><body><p>x</p></body></html>", "https://example.org/a")
+assert pool.wait_ready(timeout=60), "the worker never became ready"
+print("result", future.result(timeout=60).reason)
+pool.close()
+"""
+
+
+def test_the_constructor_does_not_wait_for_the_fork_server(tmp_path):
+    """A crawl creates the pool on its reactor thread: the fork server's warm-up (seconds) must not
+    block it. Here the fork server's preload waits until the parent has returned from the
+    constructor; a constructor that waited for the first worker would never return."""
+    import subprocess
+    import sys
+
+    (tmp_path / "slow_warm.py").write_text(
+        "import time\nfrom pathlib import Path\n"
+        f"Path({str(tmp_path)!r}, 'imported').touch()\n"
+        f"while not Path({str(tmp_path)!r}, 'go').exists():\n    time.sleep(0.05)\n")
+    script = _SLOW_START.format(tmp=str(tmp_path))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}  # for the fork server too
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90, cwd=root, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "result too_short" in run.stdout or "result no_text" in run.stdout, run.stdout
+    assert (tmp_path / "imported").exists()  # the fork server did wait for the parent

@@ -8,10 +8,14 @@ queued pages simply go to the next free worker. No future is ever left unresolve
 
 Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe).
 The fork server preloads :mod:`crawler.extract.warm`, which warms the extractor (the language
-model and lazy imports, about a second of CPU) once, so every worker and every replacement
-starts warm in milliseconds. A worker still runs :func:`crawler.extract.api.warm_up` (a few ms when
-the fork server was warm) and says so before it is given a page, so a cold start never counts
-against a page's ``timeout``.
+model, dateparser's locale tables, lazy imports: seconds of CPU) once, so every worker and every
+replacement starts warm in milliseconds. A worker still runs :func:`crawler.extract.api.warm_up`
+(a few ms when the fork server was warm) and says so before it is given a page, so a cold start
+never counts against a page's ``timeout``.
+
+The dispatcher thread starts the workers, not the constructor: the first start waits for the
+fork server's warm-up, and a crawl's reactor would sit blocked for it instead of fetching its
+first pages (pages submitted meanwhile wait in the queue).
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ class ExtractionPool:
         self._broken = False  # the dispatcher gave up: new pages resolve as "crashed" at once
         self._ready = 0  # workers warmed up, under _lock
         self._ready_changed = threading.Condition(self._lock)
-        self._pool: list[_Worker] = [self._spawn() for _ in range(self.workers)]
+        self._pool: list[_Worker] = []  # started by the dispatcher thread (see the module's docstring)
         self._thread = threading.Thread(target=self._run, name="newswarc-extract-pool", daemon=True)
         self._thread.start()
 
@@ -229,6 +233,8 @@ class ExtractionPool:
 
     def _run(self) -> None:
         try:
+            while len(self._pool) < self.workers and not self._closing:
+                self._pool.append(self._spawn())
             while self._step():
                 pass
         except _CannotStart as exc:
