@@ -105,6 +105,7 @@ def url_host(url: str) -> str:
     return host.rstrip(".").lower()
 
 
+@functools.lru_cache(maxsize=1024)  # a crawl sees few hosts, and checks each of its links
 def _idna(host: str) -> str:
     """ASCII (punycode) form of a host name, so Unicode and encoded spellings compare equal."""
     host = host.strip().strip(".").lower()

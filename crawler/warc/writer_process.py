@@ -65,7 +65,9 @@ from crawler.warc.records import (
 )
 from crawler.warc.writer import RevisitIndex, WarcFileWriter
 
-_PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: a batch of pages fits without blocking the reactor
+logger = logging.getLogger(__name__)
+
+_PIPE_SIZE = 1 << 20  # ask for 1 MiB pipes: fewer waits of the sender thread for the child
 
 
 class _WarcDir:
@@ -234,10 +236,13 @@ class WriterHost:
         self.dead = False
         self.stopping = False
         self._lock = threading.Lock()
-        self._send_lock = threading.Lock()
         self._numbers = itertools.count(1)
         self._channels: dict[int, WriterProcess] = {}
         self._stopped = threading.Event()
+        self._outgoing: collections.deque = collections.deque()
+        self._outgoing_ready = threading.Condition()
+        self._sender = threading.Thread(target=self._send_loop, name="newswarc-warc-send", daemon=True)
+        self._sender.start()
         self._thread = threading.Thread(target=self._receive, name="newswarc-warc-results", daemon=True)
         self._thread.start()
 
@@ -256,10 +261,34 @@ class WriterHost:
         return channel
 
     def send(self, msg: Any) -> None:
+        """Queue ``msg`` for the child; never waits for the pipe.
+
+        A batch of pages is larger than the pipe, so writing it waits until the child has read
+        the rest, and the child's reading thread shares the child's GIL with the record
+        building: on the crawl's reactor thread those waits added up to seconds. The sender
+        thread waits instead. When the pipe breaks (the child died), what was queued is lost
+        like what was in the pipe: the receiving thread then fails every capture in flight.
+        """
         if self.dead:
             raise BrokenPipeError("the WARC writer process is gone")
-        with self._send_lock:  # crawls send from the reactor and from their closing threads
-            self._inbox.send(msg)
+        with self._outgoing_ready:  # crawls send from the reactor and from their closing threads
+            self._outgoing.append(msg)
+            self._outgoing_ready.notify()
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._outgoing_ready:
+                while not self._outgoing:
+                    self._outgoing_ready.wait()
+                msg = self._outgoing.popleft()
+            try:
+                self._inbox.send(msg)
+            except (OSError, ValueError) as exc:  # the child is gone; _receive sees its pipe close
+                logger.debug("send to the WARC writer process failed: %s", exc)
+                self.dead = True
+                return
+            if isinstance(msg, Stop):
+                return
 
     def release(self, channel: WriterProcess, timeout: float | None) -> None:
         """A channel is done; the last one stops the process."""
@@ -286,6 +315,12 @@ class WriterHost:
             self.process.kill()
             self.process.join(5)
         self._thread.join(5)
+        if self._sender.is_alive():  # the child was killed with messages queued: let the thread go
+            with self._outgoing_ready:
+                self._outgoing.clear()
+                self._outgoing.append(Stop())
+                self._outgoing_ready.notify()
+            self._sender.join(5)
         return stopped
 
     def _receive(self) -> None:
