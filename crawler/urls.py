@@ -123,12 +123,18 @@ def is_allowed_domain(url: str, allowed_domains: Sequence[str]) -> bool:
     allowed domain is ignored.
     """
     try:
-        scheme = urlsplit((url or "").strip()).scheme.lower()
+        parts = urlsplit((url or "").strip())
+        host = parts.hostname or ""
     except ValueError:
         return False
-    if scheme not in ("http", "https"):
+    if parts.scheme.lower() not in ("http", "https"):
         return False
-    host = _idna(url_host(url))
+    return _host_allowed(host.rstrip(".").lower(), tuple(allowed_domains))
+
+
+@functools.lru_cache(maxsize=1024)  # the spider checks every link of every page: few distinct hosts
+def _host_allowed(host: str, allowed_domains: tuple[str, ...]) -> bool:
+    host = _idna(host)
     if not host:
         return False
     for domain in allowed_domains:
