@@ -28,6 +28,7 @@ class VisibleDate(NamedTuple):
     day: date
     stamp: str | None  # the ISO value of its ``<time datetime>`` when that is the same day
     marked: bool  # inside ``<time>`` or an element whose class/id/itemprop names a date
+    update: bool = False  # the line says it is an update ("Updated …", "Last modified …")
 
 
 _MONTHS = {
@@ -48,6 +49,7 @@ _NUMERIC = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)\d{2})\b")
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "select", "option", "button"})
 _MARK = re.compile(r"date|time|publish|posted|updated|modified", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+_UPDATE = re.compile(r"\b(?:updated|modified|revised)\b", re.IGNORECASE)
 _SHORT = 80  # a date line is short; longer text nodes are prose, whose dates are not the article's
 _AFTER = 40  # non-blank text nodes read after the headline
 _BEFORE = 12  # and before it (a dateline above the headline)
@@ -171,7 +173,7 @@ def _date_in(element: etree._Element, text: str, latest: date, month_first: bool
     if found is None:
         return None
     marked, value = _is_marked(element)
-    return VisibleDate(found, _stamp(value, found), marked)
+    return VisibleDate(found, _stamp(value, found), marked, bool(_UPDATE.search(text)))
 
 
 def headline(tree: HtmlElement, title: str | None) -> etree._Element | None:
@@ -254,11 +256,35 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
     return None
 
 
+_PUBLISHED_MARK = etree.XPath("//time[@pubdate] | //*[@itemprop='datePublished'][not(self::meta)]")
+
+
+def marked_publication(tree: HtmlElement, now: datetime | None = None) -> VisibleDate | None:
+    """The day the page marks as its publication date (``<time pubdate>``, microdata
+    ``itemprop="datePublished"`` on an element), wherever it stands, when all such marks name the
+    same day: teaser cards of other articles carry the same marks, each with its own date."""
+    latest = latest_day(now)
+    shown: VisibleDate | None = None
+    for node in _PUBLISHED_MARK(tree):
+        value = node.get("datetime") or node.get("content")
+        found = parse_day(value)
+        if found is None or not date(1995, 1, 1) <= found <= latest:
+            text = _WS.sub(" ", node.text_content()).strip()
+            found = text_date(text, latest) if len(text) <= _SHORT else None
+        if found is None:
+            continue
+        if shown is not None and shown.day != found:
+            return None
+        shown = shown or VisibleDate(found, _stamp(value, found), True)
+    return shown
+
+
 def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
                  now: datetime | None = None) -> VisibleDate | None:
-    """The date the article's header shows (:func:`header_date_line`)."""
+    """The date the article's header shows (:func:`header_date_line`), else the one the page marks up
+    as its publication date (:func:`marked_publication`)."""
     line = header_date_line(tree, title, hints, now)
-    return line.shown if line is not None else None
+    return line.shown if line is not None else marked_publication(tree, now)
 
 
 def parse_day(value: str | None) -> date | None:
@@ -289,6 +315,9 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     day = shown.day
     if parse_day(declared) == day:
         return declared
+    if shown.update and all(known is None or day > known for known in (parse_day(declared), parse_day(modified))):
+        # an "Updated …" line later than every declared date: the page's latest modification
+        modified = shown.stamp or day.isoformat()
     if parse_day(modified) == day:
         if declared and not announced and in_url is None:
             return modified
