@@ -9,7 +9,15 @@ from lxml.html import fromstring
 
 import crawler.extract.metadata as metadata
 from crawler.extract import extract_article
-from crawler.extract.dates import VisibleDate, choose_published, headline, text_date, url_date, visible_date
+from crawler.extract.dates import (
+    VisibleDate,
+    choose_published,
+    headline,
+    lone_date,
+    text_date,
+    url_date,
+    visible_date,
+)
 
 PARAS = [
     "The city council approved the new tram line on Tuesday evening after a debate that lasted more than "
@@ -207,3 +215,26 @@ def test_a_marked_publication_below_the_header_counts_when_the_page_marks_only_o
                     for d in (3, 9))
     tree = _tree(f'<h1>Tram line approved</h1><ul>{filler}</ul><ul>{cards}</ul>')
     assert visible_date(tree, "Tram line approved", now=NOW) is None
+
+
+def test_lone_date_is_the_one_day_the_short_lines_name():
+    prose = " ".join(PARAS) + " The vote on March 3, 2021 was postponed."
+    foot = '<p style="text-align:right">Last updated: November 13, 2025</p>'
+    assert lone_date(_tree(f"<p>{prose}</p>{foot}"), now=NOW) == date(2025, 11, 13)  # prose dates do not count
+    assert lone_date(_tree(f"<p>Nov 13, 2025</p>{foot}"), now=NOW) == date(2025, 11, 13)  # the same day twice
+    assert lone_date(_tree(f"<p>Event: May 2, 2025</p>{foot}"), now=NOW) is None  # two days: none is the page's
+    assert lone_date(_tree("<p>© 2025 City News</p>"), now=NOW) is None
+    assert lone_date(_tree("<script>var d = 'May 1, 2024';</script><p>Hello</p>"), now=NOW) is None
+
+
+def test_the_fallback_is_htmldate_fast_search_without_its_padded_years():
+    page = _page("", title="Tram line approved").replace("<h1>", '<p>Last updated: November 13, 2025</p><h1>')
+    with mock.patch.object(metadata, "find_date", return_value="2024-01-01") as fast:  # "© 2024" as a date
+        a = extract_article(_page(""), "https://city.example/tram")  # no date in the page
+    assert fast.call_args.kwargs["extensive_search"] is False
+    assert a is not None and a.published is None  # htmldate's copyright year is no publication day
+    with mock.patch.object(metadata, "find_date", return_value=None):
+        tree = fromstring(page.replace("<h1>Tram line approved</h1>", "<h2>Tram line approved</h2>"))
+        assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2025-11-13"
+    with mock.patch.object(metadata, "find_date", return_value="2024-03-05"):
+        assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2024-03-05"

@@ -279,6 +279,28 @@ def marked_publication(tree: HtmlElement, now: datetime | None = None) -> Visibl
     return shown
 
 
+def lone_date(tree: HtmlElement, now: datetime | None = None) -> date | None:
+    """The day the page's short text lines name when they all name the same one ("Last updated:
+    November 13, 2025" at the foot of a page without other dates), else None."""
+    body = tree.find("body")
+    if body is None:
+        return None
+    latest = latest_day(now)
+    lang = (tree.get("lang") or "").lower()
+    month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    found: date | None = None
+    for _, text in _walk(body):
+        if len(text) > 4 * _SHORT or not any(c.isdigit() for c in text):
+            continue
+        text = _WS.sub(" ", text).strip()
+        if len(text) > _SHORT or not (day := text_date(text, latest, month_first)):
+            continue
+        if found is not None and day != found:
+            return None
+        found = day
+    return found
+
+
 def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
                  now: datetime | None = None) -> VisibleDate | None:
     """The date the article's header shows (:func:`header_date_line`), else the one the page marks up
