@@ -8,7 +8,11 @@ class/id/itemprop naming a date) and more than a day from the declaration, it re
 page states it twice, visibly); one day off is the time zone, settled by a date in the URL.
 Without a declaration the URL's date, else the shown one, is the answer, and htmldate's costly
 search is not needed. The scan is bounded (40 short text nodes after the headline, 12 before) and
-stops at the first date.
+stops at the first date. An "Updated …" line later than every declared date is the update (the
+declared ``dateModified`` is stale). Without a header date, a ``<time pubdate>`` or
+``itemprop="datePublished"`` mark is the shown date when all such marks name one day (teaser
+cards carry them too). For pages with no date at all so far, :func:`lone_date` is the fallback
+after htmldate's fast search: the one day the page's short lines name.
 """
 
 from __future__ import annotations
