@@ -9,7 +9,15 @@ from lxml.html import fromstring
 
 import crawler.extract.metadata as metadata
 from crawler.extract import extract_article
-from crawler.extract.dates import VisibleDate, choose_published, headline, text_date, url_date, visible_date
+from crawler.extract.dates import (
+    VisibleDate,
+    choose_published,
+    headline,
+    lone_date,
+    text_date,
+    url_date,
+    visible_date,
+)
 
 PARAS = [
     "The city council approved the new tram line on Tuesday evening after a debate that lasted more than "
@@ -176,3 +184,57 @@ def test_no_date_later_than_tomorrow_is_returned():
     html = _page('<p>March 20, 2023</p>', _ld(f"{later}T10:00:00Z", later))
     a = extract_article(html, f"https://city.example/{later.replace('-', '/')}/tram")
     assert a is not None and a.published == "2023-03-20"
+
+
+def test_an_updated_line_later_than_every_declared_date_is_the_update():
+    """A stale ``dateModified``: the header's "Updated …" line is the page's latest modification."""
+    header = '<p class="info">Updated Dec 18, 2025 · 12 min read</p>'
+    ld = _ld("2025-06-17", "2025-06-17")
+    a = extract_article(_page(header, ld), "https://city.example/tram")
+    assert a is not None and a.published == "2025-12-18"  # the publication declared in JSON-LD only
+    meta = '<meta property="article:published_time" content="2025-06-17T08:00:00Z">'
+    b = extract_article(_page(header, ld + meta), "https://city.example/tram")
+    assert b is not None and b.published == "2025-06-17"  # the <meta> announces it: it stays
+    # the same date without the word "Updated" is plain text: it does not override a declaration
+    c = extract_article(_page('<p class="info">Dec 18, 2025 · 12 min read</p>', ld), "https://city.example/tram")
+    assert c is not None and c.published == "2025-06-17"
+    shown = VisibleDate(date(2025, 11, 14), None, False, True)
+    assert choose_published("2025-11-20", None, shown) == "2025-11-20"  # an update before the publication: ignored
+
+
+def test_a_marked_publication_below_the_header_counts_when_the_page_marks_only_one_day():
+    filler = "".join(f"<li>Step {i}: keep going</li>" for i in range(60))  # more lines than the header scan reads
+    tail = '<div class="foot">Published <time pubdate datetime="2025-08-13">August 13, 2025</time></div>'
+    html = _page(f"<ul>{filler}</ul>{tail}", _ld("2025-11-29T12:28:31-05:00"))
+    a = extract_article(html, "https://city.example/tram")
+    assert a is not None and a.published == "2025-08-13"
+    tree = _tree(f'<h1>Tram line approved</h1><ul>{filler}</ul><p itemprop="datePublished">Aug 13, 2025</p>')
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2025, 8, 13), None, True)
+    # teaser cards of other articles carry the same mark with their own dates: none is the page's
+    cards = "".join(f'<li><a href="/a{d}">Other</a> <time itemprop="datePublished">May {d}, 2025</time></li>'
+                    for d in (3, 9))
+    tree = _tree(f'<h1>Tram line approved</h1><ul>{filler}</ul><ul>{cards}</ul>')
+    assert visible_date(tree, "Tram line approved", now=NOW) is None
+
+
+def test_lone_date_is_the_one_day_the_short_lines_name():
+    prose = " ".join(PARAS) + " The vote on March 3, 2021 was postponed."
+    foot = '<p style="text-align:right">Last updated: November 13, 2025</p>'
+    assert lone_date(_tree(f"<p>{prose}</p>{foot}"), now=NOW) == date(2025, 11, 13)  # prose dates do not count
+    assert lone_date(_tree(f"<p>Nov 13, 2025</p>{foot}"), now=NOW) == date(2025, 11, 13)  # the same day twice
+    assert lone_date(_tree(f"<p>Event: May 2, 2025</p>{foot}"), now=NOW) is None  # two days: none is the page's
+    assert lone_date(_tree("<p>© 2025 City News</p>"), now=NOW) is None
+    assert lone_date(_tree("<script>var d = 'May 1, 2024';</script><p>Hello</p>"), now=NOW) is None
+
+
+def test_the_fallback_is_htmldate_fast_search_without_its_padded_years():
+    page = _page("", title="Tram line approved").replace("<h1>", '<p>Last updated: November 13, 2025</p><h1>')
+    with mock.patch.object(metadata, "find_date", return_value="2024-01-01") as fast:  # "© 2024" as a date
+        a = extract_article(_page(""), "https://city.example/tram")  # no date in the page
+    assert fast.call_args.kwargs["extensive_search"] is False
+    assert a is not None and a.published is None  # htmldate's copyright year is no publication day
+    with mock.patch.object(metadata, "find_date", return_value=None):
+        tree = fromstring(page.replace("<h1>Tram line approved</h1>", "<h2>Tram line approved</h2>"))
+        assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2025-11-13"
+    with mock.patch.object(metadata, "find_date", return_value="2024-03-05"):
+        assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2024-03-05"

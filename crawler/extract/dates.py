@@ -8,7 +8,11 @@ class/id/itemprop naming a date) and more than a day from the declaration, it re
 page states it twice, visibly); one day off is the time zone, settled by a date in the URL.
 Without a declaration the URL's date, else the shown one, is the answer, and htmldate's costly
 search is not needed. The scan is bounded (40 short text nodes after the headline, 12 before) and
-stops at the first date.
+stops at the first date. An "Updated …" line later than every declared date is the update (the
+declared ``dateModified`` is stale). Without a header date, a ``<time pubdate>`` or
+``itemprop="datePublished"`` mark is the shown date when all such marks name one day (teaser
+cards carry them too). For pages with no date at all so far, :func:`lone_date` is the fallback
+after htmldate's fast search: the one day the page's short lines name.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class VisibleDate(NamedTuple):
     day: date
     stamp: str | None  # the ISO value of its ``<time datetime>`` when that is the same day
     marked: bool  # inside ``<time>`` or an element whose class/id/itemprop names a date
+    update: bool = False  # the line says it is an update ("Updated …", "Last modified …")
 
 
 _MONTHS = {
@@ -48,6 +53,7 @@ _NUMERIC = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)\d{2})\b")
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "select", "option", "button"})
 _MARK = re.compile(r"date|time|publish|posted|updated|modified", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+_UPDATE = re.compile(r"\b(?:updated|modified|revised)\b", re.IGNORECASE)
 _SHORT = 80  # a date line is short; longer text nodes are prose, whose dates are not the article's
 _AFTER = 40  # non-blank text nodes read after the headline
 _BEFORE = 12  # and before it (a dateline above the headline)
@@ -171,7 +177,7 @@ def _date_in(element: etree._Element, text: str, latest: date, month_first: bool
     if found is None:
         return None
     marked, value = _is_marked(element)
-    return VisibleDate(found, _stamp(value, found), marked)
+    return VisibleDate(found, _stamp(value, found), marked, bool(_UPDATE.search(text)))
 
 
 def headline(tree: HtmlElement, title: str | None) -> etree._Element | None:
@@ -254,11 +260,57 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
     return None
 
 
+_PUBLISHED_MARK = etree.XPath("//time[@pubdate] | //*[@itemprop='datePublished'][not(self::meta)]")
+
+
+def marked_publication(tree: HtmlElement, now: datetime | None = None) -> VisibleDate | None:
+    """The day the page marks as its publication date (``<time pubdate>``, microdata
+    ``itemprop="datePublished"`` on an element), wherever it stands, when all such marks name the
+    same day: teaser cards of other articles carry the same marks, each with its own date."""
+    latest = latest_day(now)
+    shown: VisibleDate | None = None
+    for node in _PUBLISHED_MARK(tree):
+        value = node.get("datetime") or node.get("content")
+        found = parse_day(value)
+        if found is None or not date(1995, 1, 1) <= found <= latest:
+            text = _WS.sub(" ", node.text_content()).strip()
+            found = text_date(text, latest) if len(text) <= _SHORT else None
+        if found is None:
+            continue
+        if shown is not None and shown.day != found:
+            return None
+        shown = shown or VisibleDate(found, _stamp(value, found), True)
+    return shown
+
+
+def lone_date(tree: HtmlElement, now: datetime | None = None) -> date | None:
+    """The day the page's short text lines name when they all name the same one ("Last updated:
+    November 13, 2025" at the foot of a page without other dates), else None."""
+    body = tree.find("body")
+    if body is None:
+        return None
+    latest = latest_day(now)
+    lang = (tree.get("lang") or "").lower()
+    month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    found: date | None = None
+    for _, text in _walk(body):
+        if len(text) > 4 * _SHORT or not any(c.isdigit() for c in text):
+            continue
+        text = _WS.sub(" ", text).strip()
+        if len(text) > _SHORT or not (day := text_date(text, latest, month_first)):
+            continue
+        if found is not None and day != found:
+            return None
+        found = day
+    return found
+
+
 def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
                  now: datetime | None = None) -> VisibleDate | None:
-    """The date the article's header shows (:func:`header_date_line`)."""
+    """The date the article's header shows (:func:`header_date_line`), else the one the page marks up
+    as its publication date (:func:`marked_publication`)."""
     line = header_date_line(tree, title, hints, now)
-    return line.shown if line is not None else None
+    return line.shown if line is not None else marked_publication(tree, now)
 
 
 def parse_day(value: str | None) -> date | None:
@@ -289,6 +341,9 @@ def choose_published(declared: str | None, modified: str | None, shown: VisibleD
     day = shown.day
     if parse_day(declared) == day:
         return declared
+    if shown.update and all(known is None or day > known for known in (parse_day(declared), parse_day(modified))):
+        # an "Updated …" line later than every declared date: the page's latest modification
+        modified = shown.stamp or day.isoformat()
     if parse_day(modified) == day:
         if declared and not announced and in_url is None:
             return modified

@@ -37,7 +37,7 @@ from crawler.extract.authors import (
     page_byline,
     written_by,
 )
-from crawler.extract.dates import choose_published, latest_day, parse_day, url_date, visible_date
+from crawler.extract.dates import choose_published, latest_day, lone_date, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
 from crawler.urls import canonicalize_url, url_host
 
@@ -253,8 +253,8 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
                date_params: Mapping[str, Any]) -> str | None:
     """The page's publication timestamp: the declared one, weighed against the date its header shows.
 
-    ``crawler.extract.dates`` reads the date next to the ``<h1>`` and decides; htmldate's search
-    (the costliest step left, ~10 ms) runs only when the page neither declares nor shows a date.
+    ``crawler.extract.dates`` reads the date next to the ``<h1>`` and decides; the fallback
+    (:func:`_searched_date`) runs only when the page neither declares nor shows a date.
     """
     # the first declaration in ISO 8601 ("datePublished": "Dec 18, 2025" does not hide the <meta>)
     stated = next(filter(None, (_iso(_first(v)) for v in (ld.get("datePublished"), meta.get("article:published_time"),
@@ -271,11 +271,26 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     announced = bool(meta.get("article:published_time") or meta.get("og:published_time"))
     if chosen := choose_published(stated, modified, shown, in_url, announced=announced):
         return chosen
+    return _searched_date(tree, url, date_params)
+
+
+def _searched_date(tree: HtmlElement, url: str, date_params: Mapping[str, Any]) -> str | None:
+    """htmldate's fast search (markup, ``<time>``, date-named elements, timestamps), else the one day
+    the page's short text lines name (``dates.lone_date``).
+
+    Not htmldate's extensive search: its free-text pass costs ten times the rest, and what it finds
+    beyond the fast search is mostly the copyright year padded to January 1st or one of several
+    dates in the text. A January 1st from htmldate is such a padded year, not a day.
+    """
     try:
-        return _iso(find_date(tree, **{**date_params, "url": url}))
+        found = _iso(find_date(tree, **{**date_params, "extensive_search": False, "url": url}))
     except Exception:  # htmldate is best effort: no date is a valid outcome
         logger.debug("htmldate failed for %s", url, exc_info=True)
-        return None
+        found = None
+    if found and found[5:10] != "01-01":
+        return found
+    lone = lone_date(tree)
+    return lone.isoformat() if lone else None
 
 
 def _declared_site(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> str | None:
