@@ -293,16 +293,6 @@ def test_language_detected_only_without_declaration():
     assert b is not None and b.language == "en"
 
 
-def test_warm_up_loads_every_date_parser_locale():
-    """The fork server's warm-up pays for dateparser's locale tables (htmldate's free-text dates),
-    so a worker forked from it does not, on its first page with such a date."""
-    from htmldate.extractors import get_external_parser
-
-    warm_up()
-    loader = get_external_parser()._get_locale_loader()
-    assert len(loader._loaded_locales) > 100
-
-
 def test_warm_up_is_repeatable():
     """warm_up runs the whole extraction once; doing it twice changes nothing a page sees afterwards."""
     url = "https://city.example/tram"

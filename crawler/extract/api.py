@@ -363,19 +363,5 @@ _WARM_PAGE = (
 
 
 def warm_up() -> None:
-    """Pay the one-off costs before the first real page: py3langid's model, lazy imports, and
-    dateparser's tables of every locale (htmldate's last resort for a date in free text)."""
+    """Pay the one-off costs (py3langid's model, lazy imports) before the first real page."""
     extract_with_reason(_WARM_PAGE, "https://warm-up.invalid/")
-    _warm_date_parser()
-
-
-def _warm_date_parser() -> None:
-    """Load the data and split expressions of all of dateparser's locales, as htmldate's parser does
-    on the first free-text date that no locale reads: seconds of CPU that every extraction worker
-    paid again on its first such page, while the fork server can pay them once for all of them."""
-    try:
-        from htmldate.extractors import get_external_parser
-
-        get_external_parser().get_date_data("warm-up 1 of 2")
-    except Exception as exc:  # htmldate or dateparser changed: the first such page pays, as before
-        logger.debug("dateparser warm-up skipped: %s", exc)

@@ -8,7 +8,7 @@ queued pages simply go to the next free worker. No future is ever left unresolve
 
 Workers come from the ``forkserver`` context (forking a threaded Twisted process is unsafe).
 The fork server preloads :mod:`crawler.extract.warm`, which warms the extractor (the language
-model, dateparser's locale tables, lazy imports: seconds of CPU) once, so every worker and every
+model and lazy imports, about a second of CPU) once, so every worker and every
 replacement starts warm in milliseconds. A worker still runs :func:`crawler.extract.api.warm_up`
 (a few ms when the fork server was warm) and says so before it is given a page, so a cold start
 never counts against a page's ``timeout``.
