@@ -146,3 +146,25 @@ def test_default_ports_are_not_in_host_header():
 
 def test_warc_date_format():
     assert warc_date(0.25) == "1970-01-01T00:00:00.250000Z"
+
+
+def test_record_ids_are_random_uuids_distinct_in_forked_children():
+    import os
+    import uuid
+
+    from crawler.warc.records import make_record_id
+
+    ids = {make_record_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    sample = next(iter(ids))
+    assert sample.startswith("<urn:uuid:") and sample.endswith(">")
+    assert uuid.UUID(sample[10:-1]).version == 4
+    read, write = os.pipe()
+    pid = os.fork()  # the extraction pool's workers are forked: each must draw its own IDs
+    if pid == 0:
+        os.write(write, make_record_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert child != make_record_id() and child not in ids
