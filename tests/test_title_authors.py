@@ -195,3 +195,13 @@ def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
                  'see the ferries arrive for the very first time this spring</p>'):
         article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
         assert article is not None and article.authors == [], line
+
+
+def test_a_declared_login_gives_way_to_the_byline_the_page_shows() -> None:
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Council approves harbour plan", "author": {"@type": "Person", "name": "jon.moe"}}</script>')
+    byline = '<div class="author-name">Jane Roe</div>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", ld), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    article = extract_article(page(f"<article>{BODY}</article>", ld), URL)  # nothing else: the login, spaced
+    assert article is not None and article.authors == ["Jon Moe"]

@@ -17,7 +17,7 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "clean_authors", "dateline_name", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "clean_authors", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -48,6 +48,8 @@ _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|decem
                          r"sep|sept|oct|nov|dec)\.?$", _I)
 _SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\be\b|\by\b)\s*", _I)
 _NOT_NAME = re.compile(r"https?://|www\.|@|\.com\b|^\W*$|\d")
+# a login ("jane.roe", "jane_roe"): what a CMS writes when the writer set no display name
+_HANDLE = re.compile(r"^[a-z0-9]+(?:[._][a-z0-9]+)+$")
 
 
 def _name_words(s: str) -> list[str]:
@@ -116,6 +118,14 @@ def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = 
     sites = {"".join(_name_words(s)) for s in site_names if s}
     people = [n for n in out if "".join(_name_words(n)) not in sites and not _TEAM.match(n)]
     return people or out
+
+
+def from_handle(name: str | None, declared: Iterable[str]) -> bool:
+    """``name`` is only a declared login with its dots turned into spaces and capitals added (as
+    trafilatura's ``normalize_authors`` does): "Jane Roe" from "jane.roe" is not the byline's spelling."""
+    words = _name_words(name or "")
+    return bool(words) and any(_HANDLE.match(d.strip()) and _name_words(d.replace("_", " ")) == words
+                               for d in declared)
 
 
 def written_by(meta: Mapping[str, list[str]]) -> list[str]:

@@ -33,6 +33,7 @@ from crawler.extract.authors import (
     NAME_META,
     clean_authors,
     dateline_name,
+    from_handle,
     jsonld_authors,
     page_byline,
     written_by,
@@ -220,17 +221,20 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
         return names
     if names := clean_authors(written_by(page.meta), sites):
         return names
-    if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
+    declared = [v for key in NAME_META for v in page.meta.get(key, [])]
+    login = head.author if from_handle(head.author, people + declared) else None  # the byline may spell it
+    if head.author and not login and (names := clean_authors(_tidy(head.author).split(";"), sites)):
         return names
     if (byline := _tidy(author_search(tree))) and (names := clean_authors([byline], sites)):
         return names
-    declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
         return names
     if names := clean_authors(page_byline(tree), sites):
         return names
     title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
-    return clean_authors(dateline_name(tree, title), sites) or clean_authors(orgs)
+    if names := clean_authors(dateline_name(tree, title), sites):
+        return names
+    return (clean_authors(_tidy(login).split(";"), sites) if login else []) or clean_authors(orgs)
 
 
 def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
