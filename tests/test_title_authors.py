@@ -205,3 +205,10 @@ def test_a_declared_login_gives_way_to_the_byline_the_page_shows() -> None:
     assert article is not None and article.authors == ["Jane Roe"]
     article = extract_article(page(f"<article>{BODY}</article>", ld), URL)  # nothing else: the login, spaced
     assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_a_this_post_was_written_by_line_names_its_first_person() -> None:
+    line = ('<p><em>This post was written by <a href="/doctors/jane-roe">Jane Roe, MD</a>, cardiologist, '
+            'Harbour General Hospital.</em></p>')
+    article = extract_article(page(f"<article>{line}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]

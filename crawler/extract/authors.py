@@ -180,7 +180,8 @@ _AUTHOR_LINKS = etree.XPath(
     "contains(@href, '/autor/') or contains(@href, '/people/') or contains(@href, '/staff/')]"
     " | //*[@itemprop='author' or contains(@class, 'author-name') or contains(@class, 'author__name') or "
     "contains(@class, 'authorname') or contains(@class, 'byline__name') or contains(@class, 'author_name')]")
-_WRITTEN_BY = re.compile(r"^(?:written|posted|article|story|words|reported)\s+by\s+(.{3,60})$", _I)
+_WRITTEN_BY = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)|written|posted|"
+                         r"article|story|words|reported)\s+by\s+(.{3,100})$", _I)
 _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
 # a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
 _BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
@@ -200,10 +201,11 @@ def page_byline(tree: etree._Element) -> list[str]:
             return [name]
     for el in _SHORT_TEXT(tree):
         text = " ".join(el.text_content().split())
-        if len(text) <= 80 and (m := _WRITTEN_BY.match(text)):
-            name = clean_one(m.group(1))
-            if name and _CAPITALIZED.match(name):
-                return [name]
+        if len(text) <= 120 and (m := _WRITTEN_BY.match(text)):
+            # "Written by Jane Roe and Jon Moe", else the first name of "... by Jane Roe, MD, cardiologist at ..."
+            for name in (clean_one(m.group(1)), clean_one(_SPLIT.split(m.group(1))[0])):
+                if name and _CAPITALIZED.match(name):
+                    return [name]
     return _by_line(tree)
 
 
