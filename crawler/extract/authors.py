@@ -17,7 +17,7 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "clean_authors", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "author_card", "clean_authors", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -294,3 +294,38 @@ def _credited(el: etree._Element) -> bool:
     if not before.strip() and prev is not None:
         before = prev.text_content()
     return bool(_OTHER_ROLE.search(before))
+
+
+_CARDS = etree.XPath("//*[contains(@class, 'author') or contains(@class, 'Author')]")
+_CARD_LABEL = re.compile(r"^(?:about\s+(?:the\s+)?authors?|(?:written|posted)\s+by|by|authors?|meet\s+the\s+authors?)"
+                         r"\s*:?$", _I)
+_CARD_CHARS = 1500  # a name, a title, a short biography, links
+
+
+def author_card(tree: etree._Element) -> list[str]:
+    """The name that opens an author card (``class="blog-author"``, ``"author-box"``, an ``<h4>``
+    or a bold line before a biography): the byline of pages whose card text is too long for the
+    byline search and that say "By" nowhere."""
+    for card in _CARDS(tree):
+        if _longer(card, _CARD_CHARS) or any("comment" in (el.get("class") or "")
+                                              for el in (card, *card.iterancestors())):
+            continue  # a block that holds much more than a card, or a commenter's card
+        for text in card.itertext():
+            line = " ".join(text.split()).strip(" ·•|,-–—")
+            if not line or _CARD_LABEL.match(line):
+                continue
+            name = clean_one(line)
+            if name and name == line and _CAPITALIZED.match(name):
+                return [name]
+            break
+    return []
+
+
+def _longer(el: etree._Element, limit: int) -> bool:
+    """``len(el.text_content()) > limit``, without reading all of a large block's text."""
+    size = 0
+    for text in el.itertext():
+        size += len(text)
+        if size > limit:
+            return True
+    return False

@@ -31,6 +31,7 @@ from crawler.extract._trafilatura import (
 )
 from crawler.extract.authors import (
     NAME_META,
+    author_card,
     clean_authors,
     dateline_name,
     from_handle,
@@ -230,6 +231,8 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
         return names
     if names := clean_authors(page_byline(tree), sites):
+        return names
+    if names := clean_authors(author_card(tree), sites):
         return names
     title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
     if names := clean_authors(dateline_name(tree, title), sites):
