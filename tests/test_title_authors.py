@@ -225,3 +225,10 @@ def test_the_name_that_opens_an_author_card_is_the_byline() -> None:
                  f'<div class="author-box"><p>{bio}</p><p><b>Jane Roe</b></p></div>'):
         article = extract_article(page(f"<article>{BODY}{card}</article>"), URL)
         assert article is not None and article.authors == [], card
+
+
+def test_a_credits_list_in_the_author_meta_is_no_byline() -> None:
+    head = '<meta name="author" content="content: Harbour Herald, design: Jon Moe, code: Ann Lee">'
+    byline = '<div class="byline">Jane Roe</div>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Jane Roe"]

@@ -17,7 +17,7 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "author_card", "clean_authors", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -126,6 +126,15 @@ def from_handle(name: str | None, declared: Iterable[str]) -> bool:
     words = _name_words(name or "")
     return bool(words) and any(_HANDLE.match(d.strip()) and _name_words(d.replace("_", " ")) == words
                                for d in declared)
+
+
+_CREDIT = re.compile(r"(?:^|[,;])\s*[^\W\d]+\s*:\s", _I)
+
+
+def credits_list(value: str) -> bool:
+    """An author meta that lists who did what ("content: Acme, design: Jane Roe, code: Jon Moe"):
+    a site's credits, not the article's byline."""
+    return len(_CREDIT.findall(value)) >= 2
 
 
 def written_by(meta: Mapping[str, list[str]]) -> list[str]:

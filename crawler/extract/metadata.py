@@ -33,6 +33,7 @@ from crawler.extract.authors import (
     NAME_META,
     author_card,
     clean_authors,
+    credits_list,
     dateline_name,
     from_handle,
     jsonld_authors,
@@ -223,8 +224,11 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
     if names := clean_authors(written_by(page.meta), sites):
         return names
     declared = [v for key in NAME_META for v in page.meta.get(key, [])]
-    login = head.author if from_handle(head.author, people + declared) else None  # the byline may spell it
-    if head.author and not login and (names := clean_authors(_tidy(head.author).split(";"), sites)):
+    stated = head.author
+    if any(credits_list(v) for v in declared):  # trafilatura's meta reader read the same list
+        stated, declared = None, [v for v in declared if not credits_list(v)]
+    login = stated if from_handle(stated, people + declared) else None  # the byline may spell it
+    if stated and not login and (names := clean_authors(_tidy(stated).split(";"), sites)):
         return names
     if (byline := _tidy(author_search(tree))) and (names := clean_authors([byline], sites)):
         return names
