@@ -232,3 +232,10 @@ def test_a_credits_list_in_the_author_meta_is_no_byline() -> None:
     byline = '<div class="byline">Jane Roe</div>'
     article = extract_article(page(f"<article>{byline}{BODY}</article>", head), URL)
     assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_the_post_author_a_wordpress_tag_manager_plugin_declares() -> None:
+    script = ('<script>var dataLayer_content = {"pagePostType":"post","pagePostAuthor":"Jane Roe"};'
+              "dataLayer.push(dataLayer_content);</script>")
+    article = extract_article(page(f"<article>{BODY}</article>", script), URL)
+    assert article is not None and article.authors == ["Jane Roe"]

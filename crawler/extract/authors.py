@@ -17,7 +17,7 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalayer_author", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
@@ -338,3 +338,16 @@ def _longer(el: etree._Element, limit: int) -> bool:
         if size > limit:
             return True
     return False
+
+
+_INLINE_SCRIPTS = etree.XPath("//script[not(@src)]/text()")
+_POST_AUTHOR = re.compile(r'"pagePostAuthor"\s*:\s*"([^"\\]{2,80})"')
+
+
+def datalayer_author(tree: etree._Element) -> list[str]:
+    """The post author's display name that the GTM4WP plug-in (Google Tag Manager for WordPress)
+    writes into the page's ``dataLayer``: the byline of WordPress pages whose theme shows none."""
+    for script in _INLINE_SCRIPTS(tree):
+        if '"pagePostAuthor"' in script and (m := _POST_AUTHOR.search(script)):
+            return [m.group(1)]
+    return []

@@ -34,6 +34,7 @@ from crawler.extract.authors import (
     author_card,
     clean_authors,
     credits_list,
+    datalayer_author,
     dateline_name,
     from_handle,
     jsonld_authors,
@@ -240,6 +241,8 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
         return names
     title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
     if names := clean_authors(dateline_name(tree, title), sites):
+        return names
+    if names := clean_authors(datalayer_author(tree), sites):
         return names
     return (clean_authors(_tidy(login).split(";"), sites) if login else []) or clean_authors(orgs)
 
