@@ -239,3 +239,10 @@ def test_the_post_author_a_wordpress_tag_manager_plugin_declares() -> None:
               "dataLayer.push(dataLayer_content);</script>")
     article = extract_article(page(f"<article>{BODY}</article>", script), URL)
     assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_a_by_line_with_a_long_role_names_its_first_person() -> None:
+    meta = ('<div class="node-meta"><time datetime="2025-03-04">03/04/2025</time> by Jane Roe, Candidate '
+            'Representative to the Harbour Liaison Committee</div>')
+    article = extract_article(page(f"<article>{meta}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]

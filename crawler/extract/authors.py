@@ -195,7 +195,7 @@ _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
 # a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
 _BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
 _BY_LEAD = re.compile(r"^by\s*:?(?:\s|$)", _I)
-_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,60})$", _I)
+_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,100})$", _I)
 _CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
 NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
              "dcterms.creator", "byl")
@@ -231,9 +231,10 @@ def _by_line(tree: etree._Element) -> list[str]:
             if len(text) > 100:
                 break
             if m := _BY_LINE.match(text):
-                name = clean_one(m.group(1))
-                if name and _CAPITALIZED.match(name):
-                    return [name]
+                # "By Jane Roe and Jon Moe", else the first name of "by Jane Roe, Representative to the ..."
+                for name in (clean_one(m.group(1)), clean_one(_SPLIT.split(m.group(1))[0])):
+                    if name and _CAPITALIZED.match(name):
+                        return [name]
                 break
             if el is None:
                 break
