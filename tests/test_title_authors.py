@@ -217,7 +217,8 @@ def test_a_this_post_was_written_by_line_names_its_first_person() -> None:
 def test_the_name_that_opens_an_author_card_is_the_byline() -> None:
     bio = "Jane writes about harbours, ferries and the people who keep them running. " * 3
     for card in (f'<div class="blog-author"><img src="/jane.jpg" alt=""><div><h4>Jane Roe</h4><p>{bio}</p></div></div>',
-                 f'<div class="post-author-box"><p>About the author</p><p><b>Jane Roe</b></p><p>{bio}</p></div>'):
+                 f'<div class="post-author-box"><p>About the author</p><p><b>Jane Roe</b></p><p>{bio}</p></div>',
+                 f'<div class="author-meta"><p><strong>Jane Roe:</strong> {bio}</p></div>'):
         article = extract_article(page(f"<article>{BODY}{card}</article>"), URL)
         assert article is not None and article.authors == ["Jane Roe"], card
     # a commenter's card and a card that opens with a sentence name no one

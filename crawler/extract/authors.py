@@ -321,7 +321,7 @@ def author_card(tree: etree._Element) -> list[str]:
                                               for el in (card, *card.iterancestors())):
             continue  # a block that holds much more than a card, or a commenter's card
         for text in card.itertext():
-            line = " ".join(text.split()).strip(" ·•|,-–—")
+            line = " ".join(text.split()).strip(" ·•|,:-–—")
             if not line or _CARD_LABEL.match(line):
                 continue
             name = clean_one(line)
