@@ -247,3 +247,10 @@ def test_a_by_line_with_a_long_role_names_its_first_person() -> None:
             'Representative to the Harbour Liaison Committee</div>')
     article = extract_article(page(f"<article>{meta}{BODY}</article>"), URL)
     assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_a_placeholder_or_a_profile_link_label_is_cleaned() -> None:
+    assert clean_authors(["undefined"]) == []
+    assert clean_authors(["Null"]) == []
+    assert clean_one("View all posts by Jane Roe") == "Jane Roe"
+    assert clean_one("More articles by Jane Roe") == "Jane Roe"

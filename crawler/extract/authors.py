@@ -21,6 +21,7 @@ __all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalay
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
+                   r"(?:(?:view|see|read|more)\s+)?(?:all\s+)?(?:more\s+)?(?:posts|articles|stories)\s+(?:by|from)|"
                    r"(?:article|post|story|words|text|written|authored|posted|published|reported)\s+by|by|von|par|"
                    r"por|di|author|authors|autor|written|posted)\s*:?\s+", _I)
 # from here on a byline no longer names the author
@@ -48,6 +49,8 @@ _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|decem
                          r"sep|sept|oct|nov|dec)\.?$", _I)
 _SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\be\b|\by\b)\s*", _I)
 _NOT_NAME = re.compile(r"https?://|www\.|@|\.com\b|^\W*$|\d")
+# a script's placeholder for an empty field
+_NOT_PERSON = re.compile(r"^(?:undefined|null|none|unknown|n/a|nan)$", _I)
 # a login ("jane.roe", "jane_roe"): what a CMS writes when the writer set no display name
 _HANDLE = re.compile(r"^[a-z0-9]+(?:[._][a-z0-9]+)+$")
 
@@ -90,7 +93,7 @@ def _clean(raw: str) -> tuple[str | None, bool]:
         role = role or _is_credential(words[-1])
         words.pop()  # "Jane Doe RN", "Jane Doe December", "Acme November"
     s = " ".join(words)
-    if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):
+    if not s or _NOT_NAME.search(s) or _NOT_PERSON.search(s) or (" " not in s and "." in s):
         return None, role
     if len(words) > 5 or len(s) > 60:
         return None, role
