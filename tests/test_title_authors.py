@@ -254,3 +254,10 @@ def test_a_placeholder_or_a_profile_link_label_is_cleaned() -> None:
     assert clean_authors(["Null"]) == []
     assert clean_one("View all posts by Jane Roe") == "Jane Roe"
     assert clean_one("More articles by Jane Roe") == "Jane Roe"
+
+
+def test_a_written_by_label_with_the_name_in_the_next_element() -> None:
+    for line in ('<div class="meta"><span>Written by</span><div class="row"><span>Jane Roe</span></div></div>',
+                 '<div class="meta">Posted by <div class="row"><strong>Jane Roe</strong></div></div>'):
+        article = extract_article(page(f"<article>{line}{BODY}</article>"), URL)
+        assert article is not None and article.authors == ["Jane Roe"], line

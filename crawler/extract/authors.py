@@ -196,9 +196,10 @@ _WRITTEN_BY = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+
                          r"article|story|words|reported)\s+by\s+(.{3,100})$", _I)
 _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
 # a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
-_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
-_BY_LEAD = re.compile(r"^by\s*:?(?:\s|$)", _I)
-_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,100})$", _I)
+_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and contains('|by|wr|po|', concat('|', "
+                       "translate(substring(normalize-space(.), 1, 2), 'BYWRPO', 'bywrpo'), '|'))]")
+_BY_LEAD = re.compile(r"^(?:(?:written|posted)\s+)?by\s*:?(?:\s|$)", _I)
+_BY_LINE = re.compile(r"^(?:(?:written|posted)\s+)?by\s*:?\s+(.{3,100})$", _I)
 _CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
 NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
              "dcterms.creator", "byl")
