@@ -17,7 +17,8 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalayer_author", "dateline_name", "from_handle", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalayer_author", "dateline_name",
+           "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
