@@ -195,3 +195,69 @@ def test_a_name_standing_next_to_the_header_date_is_the_byline() -> None:
                  'see the ferries arrive for the very first time this spring</p>'):
         article = extract_article(page(f"<article>{title}{line}{BODY}</article>"), URL)
         assert article is not None and article.authors == [], line
+
+
+def test_a_declared_login_gives_way_to_the_byline_the_page_shows() -> None:
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          '"headline": "Council approves harbour plan", "author": {"@type": "Person", "name": "jon.moe"}}</script>')
+    byline = '<div class="author-name">Jane Roe</div>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", ld), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+    article = extract_article(page(f"<article>{BODY}</article>", ld), URL)  # nothing else: the login, spaced
+    assert article is not None and article.authors == ["Jon Moe"]
+
+
+def test_a_this_post_was_written_by_line_names_its_first_person() -> None:
+    line = ('<p><em>This post was written by <a href="/doctors/jane-roe">Jane Roe, MD</a>, cardiologist, '
+            'Harbour General Hospital.</em></p>')
+    article = extract_article(page(f"<article>{line}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_the_name_that_opens_an_author_card_is_the_byline() -> None:
+    bio = "Jane writes about harbours, ferries and the people who keep them running. " * 3
+    for card in (f'<div class="blog-author"><img src="/jane.jpg" alt=""><div><h4>Jane Roe</h4><p>{bio}</p></div></div>',
+                 f'<div class="post-author-box"><p>About the author</p><p><b>Jane Roe</b></p><p>{bio}</p></div>',
+                 f'<div class="author-meta"><p><strong>Jane Roe:</strong> {bio}</p></div>'):
+        article = extract_article(page(f"<article>{BODY}{card}</article>"), URL)
+        assert article is not None and article.authors == ["Jane Roe"], card
+    # a commenter's card and a card that opens with a sentence name no one
+    for card in (f'<div class="comment"><div class="comment-author"><b>Jon Moe</b><p>{bio}</p></div></div>',
+                 f'<div class="author-box"><p>{bio}</p><p><b>Jane Roe</b></p></div>'):
+        article = extract_article(page(f"<article>{BODY}{card}</article>"), URL)
+        assert article is not None and article.authors == [], card
+
+
+def test_a_credits_list_in_the_author_meta_is_no_byline() -> None:
+    head = '<meta name="author" content="content: Harbour Herald, design: Jon Moe, code: Ann Lee">'
+    byline = '<div class="byline">Jane Roe</div>'
+    article = extract_article(page(f"<article>{byline}{BODY}</article>", head), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_the_post_author_a_wordpress_tag_manager_plugin_declares() -> None:
+    script = ('<script>var dataLayer_content = {"pagePostType":"post","pagePostAuthor":"Jane Roe"};'
+              "dataLayer.push(dataLayer_content);</script>")
+    article = extract_article(page(f"<article>{BODY}</article>", script), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_a_by_line_with_a_long_role_names_its_first_person() -> None:
+    meta = ('<div class="node-meta"><time datetime="2025-03-04">03/04/2025</time> by Jane Roe, Candidate '
+            'Representative to the Harbour Liaison Committee</div>')
+    article = extract_article(page(f"<article>{meta}{BODY}</article>"), URL)
+    assert article is not None and article.authors == ["Jane Roe"]
+
+
+def test_a_placeholder_or_a_profile_link_label_is_cleaned() -> None:
+    assert clean_authors(["undefined"]) == []
+    assert clean_authors(["Null"]) == []
+    assert clean_one("View all posts by Jane Roe") == "Jane Roe"
+    assert clean_one("More articles by Jane Roe") == "Jane Roe"
+
+
+def test_a_written_by_label_with_the_name_in_the_next_element() -> None:
+    for line in ('<div class="meta"><span>Written by</span><div class="row"><span>Jane Roe</span></div></div>',
+                 '<div class="meta">Posted by <div class="row"><strong>Jane Roe</strong></div></div>'):
+        article = extract_article(page(f"<article>{line}{BODY}</article>"), URL)
+        assert article is not None and article.authors == ["Jane Roe"], line

@@ -17,10 +17,12 @@ from lxml import etree
 
 from crawler.extract.dates import MONTH_NAMES, header_date_line
 
-__all__ = ["NAME_META", "clean_authors", "dateline_name", "jsonld_authors", "page_byline", "written_by"]
+__all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalayer_author", "dateline_name",
+           "from_handle", "jsonld_authors", "page_byline", "written_by"]
 
 _I = re.IGNORECASE
 _LEAD = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)\s+by|"
+                   r"(?:(?:view|see|read|more)\s+)?(?:all\s+)?(?:more\s+)?(?:posts|articles|stories)\s+(?:by|from)|"
                    r"(?:article|post|story|words|text|written|authored|posted|published|reported)\s+by|by|von|par|"
                    r"por|di|author|authors|autor|written|posted)\s*:?\s+", _I)
 # from here on a byline no longer names the author
@@ -48,6 +50,10 @@ _MONTH_TAIL = re.compile(r"^(?:january|february|september|october|november|decem
                          r"sep|sept|oct|nov|dec)\.?$", _I)
 _SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\be\b|\by\b)\s*", _I)
 _NOT_NAME = re.compile(r"https?://|www\.|@|\.com\b|^\W*$|\d")
+# a script's placeholder for an empty field
+_NOT_PERSON = re.compile(r"^(?:undefined|null|none|unknown|n/a|nan)$", _I)
+# a login ("jane.roe", "jane_roe"): what a CMS writes when the writer set no display name
+_HANDLE = re.compile(r"^[a-z0-9]+(?:[._][a-z0-9]+)+$")
 
 
 def _name_words(s: str) -> list[str]:
@@ -88,7 +94,7 @@ def _clean(raw: str) -> tuple[str | None, bool]:
         role = role or _is_credential(words[-1])
         words.pop()  # "Jane Doe RN", "Jane Doe December", "Acme November"
     s = " ".join(words)
-    if not s or _NOT_NAME.search(s) or (" " not in s and "." in s):
+    if not s or _NOT_NAME.search(s) or _NOT_PERSON.search(s) or (" " not in s and "." in s):
         return None, role
     if len(words) > 5 or len(s) > 60:
         return None, role
@@ -116,6 +122,23 @@ def clean_authors(candidates: Iterable[str], site_names: Iterable[str | None] = 
     sites = {"".join(_name_words(s)) for s in site_names if s}
     people = [n for n in out if "".join(_name_words(n)) not in sites and not _TEAM.match(n)]
     return people or out
+
+
+def from_handle(name: str | None, declared: Iterable[str]) -> bool:
+    """``name`` is only a declared login with its dots turned into spaces and capitals added (as
+    trafilatura's ``normalize_authors`` does): "Jane Roe" from "jane.roe" is not the byline's spelling."""
+    words = _name_words(name or "")
+    return bool(words) and any(_HANDLE.match(d.strip()) and _name_words(d.replace("_", " ")) == words
+                               for d in declared)
+
+
+_CREDIT = re.compile(r"(?:^|[,;])\s*[^\W\d]+\s*:\s", _I)
+
+
+def credits_list(value: str) -> bool:
+    """An author meta that lists who did what ("content: Acme, design: Jane Roe, code: Jon Moe"):
+    a site's credits, not the article's byline."""
+    return len(_CREDIT.findall(value)) >= 2
 
 
 def written_by(meta: Mapping[str, list[str]]) -> list[str]:
@@ -170,12 +193,14 @@ _AUTHOR_LINKS = etree.XPath(
     "contains(@href, '/autor/') or contains(@href, '/people/') or contains(@href, '/staff/')]"
     " | //*[@itemprop='author' or contains(@class, 'author-name') or contains(@class, 'author__name') or "
     "contains(@class, 'authorname') or contains(@class, 'byline__name') or contains(@class, 'author_name')]")
-_WRITTEN_BY = re.compile(r"^(?:written|posted|article|story|words|reported)\s+by\s+(.{3,60})$", _I)
+_WRITTEN_BY = re.compile(r"^(?:(?:this|the)\s+(?:post|article|story)\s+(?:was\s+)?(?:written|authored)|written|posted|"
+                         r"article|story|words|reported)\s+by\s+(.{3,100})$", _I)
 _SHORT_TEXT = etree.XPath("//p | //span | //div[not(*)] | //div[not(div)]")
 # a text node that starts a byline: "By Jane Roe", "by:" with the name in the next element
-_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and starts-with(translate(normalize-space(.), 'BY', 'by'), 'by')]")
-_BY_LEAD = re.compile(r"^by\s*:?(?:\s|$)", _I)
-_BY_LINE = re.compile(r"^by\s*:?\s+(.{3,60})$", _I)
+_BY_TEXT = etree.XPath("//text()[string-length(.) < 200 and contains('|by|wr|po|', concat('|', "
+                       "translate(substring(normalize-space(.), 1, 2), 'BYWRPO', 'bywrpo'), '|'))]")
+_BY_LEAD = re.compile(r"^(?:(?:written|posted)\s+)?by\s*:?(?:\s|$)", _I)
+_BY_LINE = re.compile(r"^(?:(?:written|posted)\s+)?by\s*:?\s+(.{3,100})$", _I)
 _CAPITALIZED = re.compile(r"^[A-ZÀ-Þ][\w'’.-]*(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-Þ][\w'’.-]*){1,3}$")
 NAME_META = ("author", "article:author", "cxenseparse:author", "parsely-author", "sailthru.author", "dc.creator",
              "dcterms.creator", "byl")
@@ -190,10 +215,11 @@ def page_byline(tree: etree._Element) -> list[str]:
             return [name]
     for el in _SHORT_TEXT(tree):
         text = " ".join(el.text_content().split())
-        if len(text) <= 80 and (m := _WRITTEN_BY.match(text)):
-            name = clean_one(m.group(1))
-            if name and _CAPITALIZED.match(name):
-                return [name]
+        if len(text) <= 120 and (m := _WRITTEN_BY.match(text)):
+            # "Written by Jane Roe and Jon Moe", else the first name of "... by Jane Roe, MD, cardiologist at ..."
+            for name in (clean_one(m.group(1)), clean_one(_SPLIT.split(m.group(1))[0])):
+                if name and _CAPITALIZED.match(name):
+                    return [name]
     return _by_line(tree)
 
 
@@ -210,9 +236,10 @@ def _by_line(tree: etree._Element) -> list[str]:
             if len(text) > 100:
                 break
             if m := _BY_LINE.match(text):
-                name = clean_one(m.group(1))
-                if name and _CAPITALIZED.match(name):
-                    return [name]
+                # "By Jane Roe and Jon Moe", else the first name of "by Jane Roe, Representative to the ..."
+                for name in (clean_one(m.group(1)), clean_one(_SPLIT.split(m.group(1))[0])):
+                    if name and _CAPITALIZED.match(name):
+                        return [name]
                 break
             if el is None:
                 break
@@ -282,3 +309,51 @@ def _credited(el: etree._Element) -> bool:
     if not before.strip() and prev is not None:
         before = prev.text_content()
     return bool(_OTHER_ROLE.search(before))
+
+
+_CARDS = etree.XPath("//*[contains(@class, 'author') or contains(@class, 'Author')]")
+_CARD_LABEL = re.compile(r"^(?:about\s+(?:the\s+)?authors?|(?:written|posted)\s+by|by|authors?|meet\s+the\s+authors?)"
+                         r"\s*:?$", _I)
+_CARD_CHARS = 1500  # a name, a title, a short biography, links
+
+
+def author_card(tree: etree._Element) -> list[str]:
+    """The name that opens an author card (``class="blog-author"``, ``"author-box"``, an ``<h4>``
+    or a bold line before a biography): the byline of pages whose card text is too long for the
+    byline search and that say "By" nowhere."""
+    for card in _CARDS(tree):
+        if _longer(card, _CARD_CHARS) or any("comment" in (el.get("class") or "")
+                                              for el in (card, *card.iterancestors())):
+            continue  # a block that holds much more than a card, or a commenter's card
+        for text in card.itertext():
+            line = " ".join(text.split()).strip(" ·•|,:-–—")
+            if not line or _CARD_LABEL.match(line):
+                continue
+            name = clean_one(line)
+            if name and name == line and _CAPITALIZED.match(name):
+                return [name]
+            break
+    return []
+
+
+def _longer(el: etree._Element, limit: int) -> bool:
+    """``len(el.text_content()) > limit``, without reading all of a large block's text."""
+    size = 0
+    for text in el.itertext():
+        size += len(text)
+        if size > limit:
+            return True
+    return False
+
+
+_INLINE_SCRIPTS = etree.XPath("//script[not(@src)]/text()")
+_POST_AUTHOR = re.compile(r'"pagePostAuthor"\s*:\s*"([^"\\]{2,80})"')
+
+
+def datalayer_author(tree: etree._Element) -> list[str]:
+    """The post author's display name that the GTM4WP plug-in (Google Tag Manager for WordPress)
+    writes into the page's ``dataLayer``: the byline of WordPress pages whose theme shows none."""
+    for script in _INLINE_SCRIPTS(tree):
+        if '"pagePostAuthor"' in script and (m := _POST_AUTHOR.search(script)):
+            return [m.group(1)]
+    return []

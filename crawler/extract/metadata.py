@@ -31,8 +31,12 @@ from crawler.extract._trafilatura import (
 )
 from crawler.extract.authors import (
     NAME_META,
+    author_card,
     clean_authors,
+    credits_list,
+    datalayer_author,
     dateline_name,
+    from_handle,
     jsonld_authors,
     page_byline,
     written_by,
@@ -220,17 +224,27 @@ def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | 
         return names
     if names := clean_authors(written_by(page.meta), sites):
         return names
-    if head.author and (names := clean_authors(_tidy(head.author).split(";"), sites)):
+    declared = [v for key in NAME_META for v in page.meta.get(key, [])]
+    stated = head.author
+    if any(credits_list(v) for v in declared):  # trafilatura's meta reader read the same list
+        stated, declared = None, [v for v in declared if not credits_list(v)]
+    login = stated if from_handle(stated, people + declared) else None  # the byline may spell it
+    if stated and not login and (names := clean_authors(_tidy(stated).split(";"), sites)):
         return names
     if (byline := _tidy(author_search(tree))) and (names := clean_authors([byline], sites)):
         return names
-    declared = [v for key in NAME_META for v in page.meta.get(key, [])]
     if names := clean_authors([v for v in declared if not v.startswith(("http://", "https://", "//"))], sites):
         return names
     if names := clean_authors(page_byline(tree), sites):
         return names
+    if names := clean_authors(author_card(tree), sites):
+        return names
     title = _first(page.meta.get("og:title"), page.ld.get("headline"), tree.findtext(".//title"))
-    return clean_authors(dateline_name(tree, title), sites) or clean_authors(orgs)
+    if names := clean_authors(dateline_name(tree, title), sites):
+        return names
+    if names := clean_authors(datalayer_author(tree), sites):
+        return names
+    return (clean_authors(_tidy(login).split(";"), sites) if login else []) or clean_authors(orgs)
 
 
 def _site_name(tree: HtmlElement, url: str, doc: Document) -> str | None:
