@@ -1,14 +1,14 @@
-"""trafilatura's ``re:test`` XPath expressions, evaluated without a Python call per element.
+"""trafilatura's class/id XPath expressions, evaluated in Python instead of libxml2.
 
 trafilatura prunes and searches its trees with XPath expressions that test class and id values
-with EXSLT regular expressions (``re:test(@class, '...')``). lxml answers each ``re:test`` with
-a call into Python that converts its arguments to Python objects, once per element the
-expression looks at, for every test of the predicate: on article pages the largest share of
-the XPath time in an extraction. Here each such expression is read once into a predicate over
-an element's attributes. A C-only XPath (the same expression with every ``re:test`` replaced
-by "the attribute is there") selects the candidates, and the predicate, the same tests with
-Python's ``re`` (which is what lxml's ``re:test`` uses), keeps the matches: the same elements
-in the same order.
+with EXSLT regular expressions (``re:test(@class, '...')``), ``contains()`` and ``translate()``.
+lxml answers each ``re:test`` with a call into Python that converts its arguments to Python
+objects, once per element the expression looks at, for every test of the predicate; and libxml2
+evaluates even the string functions on attributes more slowly than Python's string tests on the
+same elements. Here each such expression is read once into a generated Python function: lxml's
+iterator walks the descendants (of the tags the expression names, selected in C) and one
+Python condition, the same tests with Python's ``re`` (which is what lxml's ``re:test``
+uses), keeps the matches: the same elements in the same order.
 
 Only the expression shapes and XPath functions newswarc has read are translated (``.//*`` with
 predicates, a trailing ``[1]`` or ``(...)[1]``; ``self::``, attributes, ``=``, ``contains``,
@@ -34,6 +34,7 @@ _ACTIVE: ContextVar[bool] = ContextVar("newswarc_fast_xpaths", default=False)
 
 _TOKEN = re.compile(r"\s*(?:(?P<str>'[^']*'|\"[^\"]*\")|(?P<attr>@[\w:-]+)|(?P<path>\.//[\w*-]+)|"
                     r"(?P<self>self::[\w-]+)|(?P<name>[\w:-]+)|(?P<punct>[()\[\],|=]))")
+
 
 class _Unsupported(ValueError):
     """An expression outside the translated subset: trafilatura's XPath is kept."""
