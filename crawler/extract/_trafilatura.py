@@ -27,6 +27,11 @@ gone or its signature changed.
   most article pages. The check replaces ``trafilatura.core._extract_and_compare`` (extraction,
   then comparison), so that a skipped comparison also skips trafilatura's copy of the raw tree
   made for it. Other callers of trafilatura in the process are not affected.
+- The XPath lists of its extraction (``BODY_XPATH``, ``OVERALL_DISCARD_XPATH`` and the other
+  ``FAST_XPATH_LISTS``, ``trafilatura.xpaths``): their class and id tests (``re:test``,
+  ``contains``, ``translate``) cost a Python call per element inside lxml; each expression is
+  translated into Python (``extract/_xpath_fast.py``) and runs so only inside newswarc's calls
+  (``fast_xpaths()``, in ``extract/body.py``). An expression it cannot read keeps its XPath.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from copy import copy
 from typing import Any
 
 import trafilatura.core as _core
+import trafilatura.xpaths as _xpaths
 from lxml import etree
 from trafilatura import bare_extraction
 from trafilatura.external import SANITIZED_XPATH, compare_extraction
@@ -52,6 +58,8 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, INVALID_XML_CHARS, line_processing, trim
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+
+from crawler.extract._xpath_fast import fast_xpaths, install
 
 # name -> the parameters newswarc calls it with (checked by the test)
 PRIVATE_FUNCTIONS = {
@@ -74,7 +82,7 @@ __all__ = [
     "AUTHOR_DISCARD_XPATHS", "AUTHOR_XPATHS", "DOCTYPE_TAG", "FAULTY_HTML", "HTML_PARSER", "INVALID_XML_CHARS", "META_URL", "SANITIZED_XPATH",
     "BoundedExtractor", "Document", "Extractor", "bare_extraction", "comparison_is_futile", "compare_extraction",
     "examine_meta", "extract_author", "extract_catstags", "extract_meta_json",
-    "extract_sitename", "extract_title", "extract_url", "line_processing", "normalize_authors", "text_bound",
+    "extract_sitename", "extract_title", "extract_url", "fast_xpaths", "line_processing", "normalize_authors", "text_bound",
     "trim",
 ]
 
@@ -138,3 +146,10 @@ def _extract_and_compare_bounded(cleaned_tree: Any, cleaned_tree_backup: Any, tr
 
 # trafilatura_sequence and _recall_retry look _extract_and_compare up in their module at each call
 _core._extract_and_compare = _extract_and_compare_bounded
+
+# the XPath lists of trafilatura's extraction that test classes and ids (its modules share these
+# list objects): translated in place, used inside fast_xpaths() only (extract/_xpath_fast.py)
+FAST_XPATH_LISTS = ("BODY_XPATH", "DISCARD_IMAGE_ELEMENTS", "OVERALL_DISCARD_XPATH", "PRECISION_DISCARD_XPATH",
+                    "RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "REMOVE_COMMENTS_XPATH",
+                    "TEASER_DISCARD_XPATH")
+FAST_XPATHS = install([getattr(_xpaths, name) for name in FAST_XPATH_LISTS if isinstance(getattr(_xpaths, name, None), list)])

@@ -146,7 +146,6 @@ _WIDGET = re.compile(r"related|recommend|newsletter|cookie|share-|sharing|social
 _WIDGET_TAGS = {"div", "section", "aside", "ul", "nav", "h2", "h3", "h4"}
 _CONTAINER_TAGS = {"div", "section", "article", "aside"}
 _HEADINGS = {"h2", "h3", "h4"}
-_CANDIDATES = etree.XPath(".//*[@class or @id or @style or @hidden or @aria-hidden]")
 
 
 def _doomed(body: etree._Element) -> list[etree._Element]:
@@ -155,13 +154,17 @@ def _doomed(body: etree._Element) -> list[etree._Element]:
     Hidden by the page (``hidden``, ``aria-hidden``, ``display:none``), hover cards, widgets.
     """
     out: list[etree._Element] = []
-    for el in _CANDIDATES(body):
+    # every element, tested in Python: an XPath selecting those with one of the attributes costs more
+    for el in body.iterdescendants(tag=etree.Element):
         get = el.get
-        cls = get("class") or ""
-        names = f"{cls} {get('id') or ''}".lower()
+        cls, ident, style, hidden = get("class"), get("id"), get("style"), get("hidden")
+        if cls is None and ident is None and style is None and hidden is None and get("aria-hidden") is None:
+            continue
+        cls = cls or ""
+        names = f"{cls} {ident or ''}".lower()
         named = _NAME_WORDS.search(names) is not None
-        if (get("hidden") is not None and not is_streamed_segment(el)) or get("aria-hidden") == "true" or \
-                "display:none" in (get("style") or "").replace(" ", "") or \
+        if (hidden is not None and not is_streamed_segment(el)) or get("aria-hidden") == "true" or \
+                "display:none" in (style or "").replace(" ", "") or \
                 (named and (_HOVER.search(names) or (el.tag in _WIDGET_TAGS and _WIDGET.search(names)))):
             out.append(el)
         if named and el.tag in _HEADINGS and "related" in cls.lower():

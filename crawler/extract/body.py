@@ -20,7 +20,7 @@ from copy import copy
 from lxml.html import HtmlElement
 
 from crawler.config.extract import FAVOR_CHOICES
-from crawler.extract._trafilatura import BoundedExtractor, Document, bare_extraction, text_bound
+from crawler.extract._trafilatura import BoundedExtractor, Document, bare_extraction, fast_xpaths, text_bound
 from crawler.extract.guard import PageProse
 
 __all__ = ["AUTO_SHARE", "BASE", "RECALL_GAIN", "RECALL_SHARE", "block_text_len", "extract_body"]
@@ -69,7 +69,8 @@ def _run(tree: HtmlElement, url: str, favor: str, bound: int) -> Document | None
     opts = copy(BASE[favor])
     opts.url = opts.source = url
     opts.text_bound = bound
-    return bare_extraction(tree, options=opts)
+    with fast_xpaths():  # trafilatura's re:test expressions without a Python call per element
+        return bare_extraction(tree, options=opts)
 
 
 def _length(doc: Document | None) -> int:

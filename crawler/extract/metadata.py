@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
@@ -63,8 +63,14 @@ class _Head(NamedTuple):
     jsonld: list[Any]  # every JSON-LD script, parsed once (also for @id references)
 
 
-# one traversal of the tree for all three (each separate // scan costs as much as the whole pass)
-_HEAD_NODES = etree.XPath("//meta[@content] | //link[@rel][@href] | //script[@type]")
+def _head_nodes(tree: HtmlElement) -> Iterator[etree._Element]:
+    """``//meta[@content] | //link[@rel][@href] | //script[@type]``, in document order, in one traversal
+    (lxml's tag iterator and the attribute tests in Python cost less than libxml2's XPath)."""
+    for node in tree.getroottree().getroot().iter("meta", "link", "script"):
+        tag = node.tag
+        if (node.get("content") is not None) if tag == "meta" else (node.get("type") is not None) if tag == "script" \
+                else (node.get("rel") is not None and node.get("href") is not None):
+            yield node
 
 
 def _read_head(tree: HtmlElement) -> _Head:
@@ -72,7 +78,7 @@ def _read_head(tree: HtmlElement) -> _Head:
     scripts: list[etree._Element] = []
     canonical: list[str] = []
     trafilatura_json = False
-    for node in _HEAD_NODES(tree):
+    for node in _head_nodes(tree):
         tag = node.tag
         if tag == "meta":
             key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
@@ -199,16 +205,13 @@ def _tidy(value: Any) -> Any:
     return value
 
 
-_TERM_LINKS = etree.XPath("//a[contains(@href, '/tag') or contains(@href, '/categor')]/@href")
-
-
 def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
     """trafilatura's tags/categories from links (``/tag/``, ``/category/`` URLs), <head> subjects.
 
     Its XPath searches are skipped when no link on the page could qualify (one cheap scan).
     """
     needle = "/tag" if kind == "tag" else "/categor"
-    if any(needle in href for href in _TERM_LINKS(tree)) or (
+    if any(needle in (a.get("href") or "") for a in tree.getroottree().getroot().iter("a")) or (
             kind == "category" and any("subject" in key for key in page.meta)):
         return extract_catstags(kind, tree)
     return []
