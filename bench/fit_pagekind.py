@@ -40,7 +40,7 @@ def page_rows(data: Path) -> list[dict]:
         rows.append({"tune": half(info["domain"]) == "tune", "y": info["page_type"] == "article",
                      "declared": bool(pagekind.declared_article_type(types, info["url"])) and not before,
                      "teasers": before,
-                     "x": [features(root, info["url"], objects, mains=mains)[n] for n in FEATURES]})
+                     "x": list(map(features(root, info["url"], objects, mains=mains).get, FEATURES))})
     return rows
 
 
