@@ -2,8 +2,8 @@
 
 ``python -m bench.fit_pagekind --wcxb DIR``: features of every WCXB dev page, an L2-regularised
 logistic regression (Newton steps, plain numpy) on the tune half of the sites
-(:func:`bench.bench_quality.half`), fitted on the pages a declared JSON-LD article type does not
-already decide (the classifier believes those first), then precision/recall/F1 of the whole
+(:func:`bench.bench_quality.half`), fitted on the pages the model decides (not those a declared
+JSON-LD article type, a utility URL or a teaser list decides first), then precision/recall/F1 of the whole
 classifier on the tune half, the report half and all pages for a few thresholds. Paste the
 printed weights into ``pagekind_model.py``; choose the threshold on the tune half only.
 """
@@ -34,10 +34,13 @@ def page_rows(data: Path) -> list[dict]:
         objects = list(pagekind._jsonld_objects(root))
         types = [t for obj in objects for t in pagekind.jsonld_types(obj)]
         mains = main_articles(root)
-        teasers = pagekind._is_listing_url(info["url"]) and len(mains) >= pagekind.MIN_TEASERS
+        # decided before the model: not an article (a utility URL, a teaser list), an article (a declared type)
+        before = pagekind._is_utility_url(info["url"]) or (
+            pagekind._is_listing_url(info["url"]) and len(mains) >= pagekind.MIN_TEASERS)
         rows.append({"tune": half(info["domain"]) == "tune", "y": info["page_type"] == "article",
-                     "declared": bool(pagekind.declared_article_type(types)) and not teasers, "teasers": teasers,
-                     "x": [features(root, info["url"], objects, mains=mains)[n] for n in FEATURES]})
+                     "declared": bool(pagekind.declared_article_type(types, info["url"])) and not before,
+                     "teasers": before,
+                     "x": list(map(features(root, info["url"], objects, mains=mains).get, FEATURES))})
     return rows
 
 
@@ -73,7 +76,8 @@ def main() -> None:
     tune = np.array([r["tune"] for r in rows])
     declared = np.array([r["declared"] for r in rows])
     teasers = np.array([r["teasers"] for r in rows])
-    w = fit(x[tune & ~declared], y[tune & ~declared].astype(float), args.lam)
+    model = tune & ~declared & ~teasers  # the tune pages the model decides
+    w = fit(x[model], y[model].astype(float), args.lam)
     print("WEIGHTS =", {n: round(float(v), 3) for n, v in zip(FEATURES, w, strict=True)})
     score = x @ w
     for threshold in (0.0, 0.2, 0.4):

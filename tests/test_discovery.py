@@ -526,6 +526,36 @@ def test_undeclared_non_utf8_page_keeps_its_non_ascii_hrefs() -> None:
 def test_a_techarticle_declaration_leaves_the_verdict_to_the_page_model() -> None:
     ld = '<script type="application/ld+json">{"@type": "TechArticle", "headline": "Configure the client"}</script>'
     docs = f"<html><head>{ld}</head><body><main><h1>Configure the client</h1><p>Set the option.</p></main></body></html>"
-    assert classify_page(docs, "https://ex.com/docs/client/configure").kind != "article"
+    assert classify_page(docs, "https://ex.com/client/configure").kind != "article"
     both = docs.replace('"TechArticle"', '["TechArticle", "NewsArticle"]')
-    assert classify_page(both, "https://ex.com/docs/client/configure").reason == "jsonld:NewsArticle"
+    assert classify_page(both, "https://ex.com/client/configure").reason == "jsonld:NewsArticle"
+
+
+def test_an_article_type_on_a_home_docs_or_services_page_leaves_the_verdict_to_the_page_model() -> None:
+    """SEO plug-ins and docs platforms type every page ``Article``; a short brief elsewhere still is one."""
+    ld = '<script type="application/ld+json">{"@type": "Article", "headline": "Tax advice"}</script>'
+    page = (f"<html><head>{ld}<meta property='og:type' content='website'></head><body><main><h1>Tax advice</h1>"
+            "<p>Book a call with our advisers.</p></main><a href='/contact'>Contact</a></body></html>")
+    for url in ("https://ex.com/", "https://ex.com/services/tax-advice/", "https://ex.com/docs/tax-advice"):
+        assert classify_page(page, url).kind != "article", url
+    assert classify_page(page, "https://ex.com/tax-advice-for-small-firms").reason == "jsonld:Article"
+
+
+def test_a_utility_word_heading_a_deeper_path_is_a_section_not_a_utility_page() -> None:
+    assert classify_page("<html><body><p>x</p></body></html>", "https://ex.com/account/orders").reason == "utility_page"
+    assert classify_page("<html><body><p>x</p></body></html>", "https://ex.com/en/contact").reason == "utility_page"
+    body = "<p>" + "Index funds track a market index at low cost, and most investors hold them. " * 8 + "</p>"
+    page = f"<html><head><title>Index funds</title></head><body><h1>Index funds</h1>{body * 4}</body></html>"
+    for url in ("https://ex.com/terms/i/index-funds.asp", "https://ex.com/faq/what-are-index-funds-and-why-buy-them"):
+        assert classify_page(page, url).reason != "utility_page", url
+
+
+def test_a_blog_section_word_is_post_evidence_only_with_a_post_after_it() -> None:
+    from crawler.discovery.pagekind_model import features
+
+    root = parse_html("<html><body><p>x</p></body></html>")
+    assert features(root, "https://ex.com/news/bridge-reopens", [])["blog_url"] == 1.0
+    assert features(root, "https://ex.com/news/", [])["blog_url"] == 0.0
+    assert features(root, "https://ex.com/terraform/language/resources", [])["blog_url"] == 0.0
+    assert features(root, "https://ex.com/ShowTopic-g1-i2-k3-Tips.html", [])["forum_url"] == 1.0
+    assert features(root, "https://ex.com/groups/fish/what-to-look-for-t17.html", [])["forum_url"] == 1.0

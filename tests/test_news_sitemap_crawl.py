@@ -17,9 +17,12 @@ WORDS = ("The harbour committee met on Monday evening to discuss the plan for th
 
 def _thin_article(title: str) -> bytes:
     # a brief: no Open Graph, no JSON-LD, no date, no byline, a URL without a date or a long slug, two
-    # paragraphs (a longer text in one block is evidence enough for the page model on its own)
-    body = f"<p>{WORDS}</p><p>{WORDS}</p>"
-    return f"<html><head><title>{title}</title></head><body><div>{body}</div></body></html>".encode()
+    # paragraphs between the site's menu and footer (a page of nothing but prose, or a longer text in
+    # one block, is evidence enough for the page model on its own)
+    menu = "".join(f'<a href="/">{name}</a> ' for name in ("Harbour News", "Local", "Sport", "Weather", "Letters"))
+    footer = '<a href="/">Contact the newsroom</a> <a href="/">Privacy</a>'
+    body = f"<nav>{menu}</nav><div><p>{WORDS}</p><p>{WORDS}</p></div><footer>{footer}</footer>"
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode()
 
 
 def _pages(url: str) -> dict[str, Reply]:

@@ -21,7 +21,7 @@ from lxml import etree
 
 from crawler.discovery.jsonld import article_type, jsonld_documents, jsonld_types
 from crawler.discovery.links import parse_html, rel_tokens
-from crawler.discovery.pagekind_model import article_score, features, main_articles
+from crawler.discovery.pagekind_model import DOCS_URL, SERVICE_URL, article_score, features, main_articles
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ _DATE_INLINE = re.compile(
     r"(?:^|[/_-])(?:19|20)\d{2}-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
 )
 _NUMERIC_ID = re.compile(r"(?:^|[-_/.a-z])\d{5,}(?:[-_/.]|\.html?$|$)", re.I)
+_SLUG_SPLIT = re.compile(r"[-_.]")
 _PAGE_N = re.compile(r"/page/\d+/?$")
 
 # article types that documentation sites put on every page (schema.org: "how-to topics, step-by-step,
@@ -89,7 +90,18 @@ def _is_listing_url(url: str) -> bool:
 
 
 def _is_utility_url(url: str) -> bool:
-    return any(s in _UTILITY_SEGMENTS for s in _segments(url))
+    """A utility word ending the path, or followed by one short segment (``/account/orders``).
+
+    Deeper paths under such a word are sections with their own pages: ``/terms/d/<slug>`` (a
+    glossary), ``/faq/<long-slug>`` (an answer written as an article), ``/about/blog/...``.
+    """
+    segs = _segments(url)
+    for i, seg in enumerate(segs):
+        if seg in _UTILITY_SEGMENTS:
+            rest = segs[i + 1:]
+            if not rest or (len(rest) == 1 and len(_SLUG_SPLIT.split(rest[0])) <= 2):
+                return True
+    return False
 
 
 @functools.lru_cache(maxsize=8192)  # as canonicalize_url's: the same links
@@ -135,9 +147,24 @@ def _jsonld_objects(root: etree._Element) -> Iterator[dict]:
                     yield main
 
 
-def declared_article_type(types: Sequence[str]) -> str | None:
-    """The JSON-LD article type that decides before the page model (lower-cased ``types``), if any."""
+def declared_article_type(types: Sequence[str], url: str = "") -> str | None:
+    """The JSON-LD article type that decides before the page model (lower-cased ``types``), if any.
+
+    None on a site's home page and under a documentation or services path (``url``): SEO
+    plug-ins and documentation platforms stamp ``Article`` on every page of a site, while a
+    site's articles (a short brief too) live under their own paths; the page model decides those.
+    """
+    if url and _model_decides_url(url):
+        return None
     return article_type(t for t in types if t not in MODEL_DECIDES_TYPES)
+
+
+def _model_decides_url(url: str) -> bool:
+    try:
+        path = urlsplit(url).path or "/"
+    except ValueError:
+        return False
+    return not path.strip("/") or bool(DOCS_URL.search(path) or SERVICE_URL.search(path))
 
 
 def _listing_signal(root: etree._Element, url: str, teasers: int) -> bool:
@@ -213,7 +240,7 @@ def _classify(
     mains = main_articles(root)
     listing_url = _is_listing_url(url)
     teaser_list = listing_url and len(mains) >= MIN_TEASERS
-    declared = declared_article_type(types)
+    declared = declared_article_type(types, url)
     if declared and not teaser_list:
         return PageKind("article", f"jsonld:{declared}")
     feats = features(root, url, objects, mains=mains)

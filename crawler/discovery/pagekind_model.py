@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-__all__ = ["FEATURES", "THRESHOLD", "article_score", "features", "main_articles"]
+from crawler.discovery.jsonld import jsonld_types
+
+__all__ = ["DOCS_URL", "FEATURES", "SERVICE_URL", "THRESHOLD", "article_score", "features", "main_articles"]
 
 _ARTICLE = frozenset("article newsarticle blogposting reportagenewsarticle analysisnewsarticle opinionnewsarticle "
                      "reviewnewsarticle backgroundnewsarticle liveblogposting techarticle report "
@@ -29,12 +31,14 @@ _COLLECTION = frozenset("collectionpage itemlist searchresultspage profilepage".
 _SERVICE = frozenset("service localbusiness professionalservice organization corporation contactpage "
                      "aboutpage faqpage howto course event".split())
 _FORUM_URL = re.compile(r"/(?:forums?|threads?|t|topic|topics|questions|discussions?|community|communities|"
-                        r"r|comments|board|boards|viewtopic\.php|showthread\.php)(?:/|$|\?)", re.I)
+                        r"r|comments|board|boards|groups?)(?:/|$|\?)|/(?:show|view)(?:topic|thread)", re.I)
 _PRODUCT_URL = re.compile(r"/(?:products?|shop|store|item|p|dp|buy|collections)(?:/|$)", re.I)
-_DOCS_URL = re.compile(r"/(?:docs?|documentation|reference|api|manual|guide/\w|developers?|kb|"
-                       r"knowledge-?base|support|help)(?:/|$|\.)", re.I)
+SERVICE_URL = re.compile(r"/(?:services?|solutions?|seminars?|webinars?|pricing|plans|portfolio|platform|"
+                         r"industries|use-cases)(?:/|$)", re.I)
+DOCS_URL = re.compile(r"/(?:docs?|documentation|reference|api|manual|guide/\w|developers?|kb|"
+                      r"knowledge-?base|support|help)(?:/|$|\.)", re.I)
 _BLOG_URL = re.compile(r"/(?:blog|blogs|news|articles?|posts?|stories|story|insights|magazine|journal|"
-                       r"resources|learn|guides?)(?:/|$)", re.I)
+                       r"resources|learn|guides?)/[^/]", re.I)
 _DATE_URL = re.compile(r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])(?:/|$)|(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-\d{2}")
 _PRICE = re.compile(r"(?:[$€£]\s?\d[\d,.]*|\d[\d,.]*\s?(?:€|USD|EUR))")
 _CART = re.compile(r"add to (?:cart|bag|basket)|buy now|in stock|out of stock|add to wishlist", re.I)
@@ -44,35 +48,29 @@ _BYLINE_CLASS = re.compile(r"author|byline", re.I)
 _POST_CLASS = re.compile(r"comment|reply|message|post-body|postbody|answer", re.I)
 _WORD = re.compile(r"\w+")
 
-FEATURES = ("bias", "ld_article", "ld_forum", "ld_product", "ld_collection", "ld_service", "ld_webpage",
+FEATURES = ("bias", "ld_forum", "ld_product", "ld_collection", "ld_service", "ld_webpage",
             "og_article", "og_website", "og_product", "published_meta", "author_meta", "date_url",
-            "blog_url", "forum_url", "product_url", "docs_url", "url_depth0", "slug_words", "log_prose",
+            "blog_url", "forum_url", "product_url", "service_url", "docs_url", "url_depth0", "slug_words", "log_prose",
             "long_paragraphs", "prose_share_main", "prose_share_section", "prose_share_text", "link_share", "headline_links", "price", "cart", "reply_words",
             "forms", "time_tags", "h2_count", "card_share", "dated_article", "h1_agrees", "single_h1", "byline",
             "post_blocks", "table_rows", "code_blocks")
 
 WEIGHTS = {  # fitted on the tune half by bench/fit_pagekind.py (docs/extraction.md)
-    "bias": -3.722, "ld_article": 0.0, "ld_forum": -0.745, "ld_product": -1.544, "ld_collection": -1.206,
-    "ld_service": -0.54, "ld_webpage": -0.225, "og_article": 0.819, "og_website": 0.351, "og_product": -1.449,
-    "published_meta": 0.514, "author_meta": 0.771, "date_url": 1.373, "blog_url": 1.171, "forum_url": -1.946,
-    "product_url": -0.521, "docs_url": -2.419, "url_depth0": -1.158, "slug_words": 0.236, "log_prose": 0.224,
-    "long_paragraphs": 0.036, "prose_share_main": 1.184, "prose_share_section": 0.97, "prose_share_text": 1.053,
-    "link_share": -1.335, "headline_links": 0.007, "price": -0.016, "cart": -0.186, "reply_words": -0.008,
-    "forms": -0.019, "time_tags": -0.051, "h2_count": 0.007, "card_share": 0.109, "dated_article": 0.819,
-    "h1_agrees": 0.51, "single_h1": -0.232, "byline": 1.158, "post_blocks": -0.04, "table_rows": -0.003,
-    "code_blocks": -0.11,
+    "bias": -3.505, "ld_forum": -0.804, "ld_product": -1.636, "ld_collection": -1.177, "ld_service": -0.464,
+    "ld_webpage": -0.255, "og_article": 0.854, "og_website": 0.278, "og_product": -1.496,
+    "published_meta": 0.45, "author_meta": 0.716, "date_url": 1.302, "blog_url": 1.372, "forum_url": -2.251,
+    "product_url": -0.639, "service_url": -2.657, "docs_url": -2.428, "url_depth0": -1.207, "slug_words": 0.25,
+    "log_prose": 0.216, "long_paragraphs": 0.034, "prose_share_main": 1.026, "prose_share_section": 1.056,
+    "prose_share_text": 1.118, "link_share": -1.411, "headline_links": 0.004, "price": -0.02, "cart": -0.172,
+    "reply_words": -0.005, "forms": -0.01, "time_tags": -0.039, "h2_count": 0.007, "card_share": 0.069,
+    "dated_article": 0.739, "h1_agrees": 0.494, "single_h1": -0.275, "byline": 1.111, "post_blocks": -0.041,
+    "table_rows": -0.004, "code_blocks": -0.111,
 }
 THRESHOLD = 0.2  # logit above which a page is an article (probability 0.55; chosen on the tune half)
 
 
 def _types(objs: Iterable[dict]) -> set[str]:
-    out: set[str] = set()
-    for obj in objs:
-        raw = obj.get("@type")
-        for t in raw if isinstance(raw, list) else [raw]:
-            if isinstance(t, str):
-                out.add(t.rstrip("/").rsplit("/", 1)[-1].lower())
-    return out
+    return {t for obj in objs for t in jsonld_types(obj)}  # read as the classifier reads them (``schema:`` too)
 
 
 def _meta(root: etree._Element) -> dict[str, str]:
@@ -125,7 +123,6 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
     blocks = sum(1 for _ in root.iter("div", "li", "article", "section")) or 1
     return {
         "bias": 1.0,
-        "ld_article": float(bool(types & _ARTICLE)),
         "ld_forum": float(bool(types & _FORUM)),
         "ld_product": float(bool(types & _PRODUCT)),
         "ld_collection": float(bool(types & _COLLECTION)),
@@ -141,7 +138,8 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         "blog_url": float(bool(_BLOG_URL.search(path))),
         "forum_url": float(bool(_FORUM_URL.search(path))),
         "product_url": float(bool(_PRODUCT_URL.search(path))),
-        "docs_url": float(bool(_DOCS_URL.search(path))),
+        "service_url": float(bool(SERVICE_URL.search(path))),
+        "docs_url": float(bool(DOCS_URL.search(path))),
         "url_depth0": float(not segs),
         "slug_words": float(min(len([w for w in re.split(r"[-_]", last) if w.isalpha()]), 12)),
         "log_prose": math.log1p(prose / 100),
