@@ -230,6 +230,12 @@ def latest_day(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
 
 
+def reads_month_first(tree: HtmlElement) -> bool:
+    """Whether the page's numeric dates with slashes read month first: US English, or no language."""
+    lang = (tree.get("lang") or "").lower()
+    return not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+
+
 def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
                      now: datetime | None = None) -> DateLine | None:
     """The first short text line with a date after the headline, else the nearest one before it.
@@ -242,8 +248,7 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
     if h1 is None:
         return None
     latest = latest_day(now)
-    lang = (tree.get("lang") or "").lower()
-    month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    month_first = reads_month_first(tree)
     known = tuple(h for h in hints if h)
     seen = 0
     for element, text in texts_after(h1):
@@ -290,8 +295,7 @@ def lone_date(tree: HtmlElement, now: datetime | None = None) -> date | None:
     if body is None:
         return None
     latest = latest_day(now)
-    lang = (tree.get("lang") or "").lower()
-    month_first = not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    month_first = reads_month_first(tree)
     found: date | None = None
     for _, text in _walk(body):
         if len(text) > 4 * _SHORT or not any(c.isdigit() for c in text):
