@@ -104,12 +104,17 @@ class _Parser:
     def string(self) -> str:
         return self.take(kind="str")[1:-1]
 
+    def operands(self, word: str, operand: Callable[[], tuple[str, set[str] | None]]) -> list[tuple[str, set[str] | None]]:
+        """``operand (word operand)*``: the operands of a chain of ``or`` or of ``and``."""
+        parts = [operand()]
+        while self.peek(word):
+            self.take(word)
+            parts.append(operand())
+        return parts
+
     def or_expr(self) -> tuple[str, set[str] | None]:
         """(Python source, the tags it is limited to when it is only ``self::`` tests, else None)."""
-        parts = [self.and_expr()]
-        while self.peek("or"):
-            self.take("or")
-            parts.append(self.and_expr())
+        parts = self.operands("or", self.and_expr)
         if len(parts) == 1:
             return parts[0]
         if all(tags is not None for _, tags in parts):
@@ -118,10 +123,7 @@ class _Parser:
         return "(" + " or ".join(src for src, _ in parts) + ")", None
 
     def and_expr(self) -> tuple[str, set[str] | None]:
-        parts = [self.unary()]
-        while self.peek("and"):
-            self.take("and")
-            parts.append(self.unary())
+        parts = self.operands("and", self.unary)
         if len(parts) == 1:
             return parts[0]
         return "(" + " and ".join(src for src, _ in parts) + ")", None
