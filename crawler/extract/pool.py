@@ -21,27 +21,24 @@ first pages (pages submitted meanwhile wait in the queue).
 from __future__ import annotations
 
 import collections
-import importlib
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from crawler.config.extract import ExtractOptions
-from crawler.extract.api import Article, warm_up
+from crawler.extract.pool_worker import READY, worker_main
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FUNC = "crawler.extract.api:extract_with_reason"
-_READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
 START_TIMEOUT = 60.0  # a worker that has not warmed up by then is replaced
 PREFETCH = 2  # pages in a worker's pipe: the one it works on and the next
 MAX_START_FAILURES = 5  # then the pool gives up: every page resolves as "crashed"
@@ -61,39 +58,6 @@ class ExtractResult(NamedTuple):
 
     article: Any  # what ``func`` made (an Article for the crawl, a ReplayedPage for replay), or None
     reason: str | None
-
-
-def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
-    module, _, name = path.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _worker_main(conn: Connection, func_path: str) -> None:
-    """Worker loop: one ``(args, kwargs)`` in, one ``(value, error reason, traceback)`` out; ``None`` stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    func = _resolve(func_path)
-    try:
-        warm_up()
-        conn.send((_READY, None))
-    except Exception:  # only costs speed: the parent logs it, and a page with the same problem says why
-        conn.send((_READY, traceback.format_exc()))
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        args, kwargs = task
-        try:
-            value = func(*args, **kwargs)
-        except Exception as exc:  # reported to the parent, which logs it with the traceback
-            conn.send((None, f"error:{type(exc).__name__}", traceback.format_exc()))
-        else:
-            conn.send((value, None, None))
 
 
 @dataclass
@@ -220,7 +184,7 @@ class ExtractionPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.func), name="newswarc-extract", daemon=True)
+        proc = self._ctx.Process(target=worker_main, args=(child, self.func), name="newswarc-extract", daemon=True)
         proc.start()
         child.close()
         return _Worker(proc, parent, deadline=time.monotonic() + max(self.timeout, START_TIMEOUT))
@@ -336,7 +300,7 @@ class ExtractionPool:
         except (EOFError, OSError):
             self._replace(worker, "crashed")
             return
-        if kind != _READY:
+        if kind != READY:
             raise RuntimeError(f"extraction worker sent {kind!r} before it was ready")
         if tb:
             logger.warning("extraction worker %s warm-up failed:\n%s", worker.process.pid, tb.rstrip())

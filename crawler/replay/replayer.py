@@ -4,7 +4,7 @@ For every ``response`` record (and ``revisit``, resolved to its original payload
 through the crawl's own steps: only 200 HTML pages, transfer and content encodings undone as
 Scrapy's middlewares do, :func:`~crawler.discovery.pagekind.classify_page` with the seed's
 patterns, one article per canonical page URL, extraction in the same
-:class:`~crawler.extract_pool.ExtractionPool` with the same options (seed ``[extract]`` table +
+:class:`~crawler.extract.pool.ExtractionPool` with the same options (seed ``[extract]`` table +
 seed language), deduplication by canonical URL and text hash, then the same
 :class:`~crawler.output.OutputWriter`. JSONL rows point at the *source* records.
 

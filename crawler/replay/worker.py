@@ -1,6 +1,6 @@
 """What a replay worker does with one archived page: decode it, classify it, extract it.
 
-This runs in an :class:`~crawler.extract_pool.ExtractionPool` worker, not in the process that
+This runs in an :class:`~crawler.extract.pool.ExtractionPool` worker, not in the process that
 reads the WARCs: undoing the encodings, parsing the page to classify it and extracting it are
 the CPU-heavy steps of a replay, and they spread over every core this way, while the reader
 only parses record headers and writes results in input order.

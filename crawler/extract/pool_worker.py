@@ -1,0 +1,51 @@
+"""The worker side of :class:`~crawler.extract.pool.ExtractionPool`: the loop each worker process runs.
+
+It is kept apart from the pool so that what runs in the child (warm up, then one page in,
+one answer out) reads on its own, and the parent's dispatcher holds no code the child needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from crawler.extract.api import Article, warm_up
+
+READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
+
+
+def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
+    module, _, name = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def worker_main(conn: Connection, func_path: str) -> None:
+    """Worker loop: one ``(args, kwargs)`` in, one ``(value, error reason, traceback)`` out; ``None`` stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    func = _resolve(func_path)
+    try:
+        warm_up()
+        conn.send((READY, None))
+    except Exception:  # only costs speed: the parent logs it, and a page with the same problem says why
+        conn.send((READY, traceback.format_exc()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        args, kwargs = task
+        try:
+            value = func(*args, **kwargs)
+        except Exception as exc:  # reported to the parent, which logs it with the traceback
+            conn.send((None, f"error:{type(exc).__name__}", traceback.format_exc()))
+        else:
+            conn.send((value, None, None))
