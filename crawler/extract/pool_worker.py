@@ -6,30 +6,20 @@ one answer out) reads on its own, and the parent's dispatcher holds no code the 
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 import signal
 import traceback
-from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
 
-from crawler.extract.api import Article, warm_up
+from crawler.extract.api import warm_up
 
 READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
-
-
-def _resolve(path: str) -> Callable[..., tuple[Article | None, str | None]]:
-    module, _, name = path.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def worker_main(conn: Connection, func_path: str) -> None:
     """Worker loop: one ``(args, kwargs)`` in, one ``(value, error reason, traceback)`` out; ``None`` stops it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    func = _resolve(func_path)
+    func = pkgutil.resolve_name(func_path)  # the pool's ``module:function`` paths
     try:
         warm_up()
         conn.send((READY, None))
