@@ -233,7 +233,7 @@ def latest_day(now: datetime | None = None) -> date:
 def reads_month_first(tree: HtmlElement) -> bool:
     """Whether the page's numeric dates with slashes read month first: US English, or no language."""
     lang = (tree.get("lang") or "").lower()
-    return not lang or lang in ("en", "en-us") or lang.startswith("en-us")
+    return not lang or lang == "en" or lang.startswith("en-us")
 
 
 def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterable[date | None] = (),
