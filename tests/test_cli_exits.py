@@ -23,7 +23,7 @@ from crawler.config.check import NEWSWARC_NAMES, check_setting_name, check_setti
 from crawler.config.seeds import load_seed, parse_seed
 from crawler.crawl.spider import NewsSpider
 from crawler.errors import ConfigError, NewswarcError
-from crawler.replay.replayer import parse_when
+from crawler.replay.options import parse_when
 from tests.crawl_helpers import ROOT, newswarc, project_settings, write_seed
 
 LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes

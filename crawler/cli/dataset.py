@@ -36,7 +36,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.since or args.until:
         # only with a date filter: the replay module brings the extraction stack (trafilatura, its
         # language model), which a plain export does not need (its peak memory is what it imports)
-        from crawler.replay.replayer import ReplayError, parse_when
+        from crawler.replay.options import ReplayError, parse_when
         try:
             since = parse_when(args.since) if args.since else None
             until = parse_when(args.until, end=True, flag="--until") if args.until else None

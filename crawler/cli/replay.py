@@ -27,17 +27,15 @@ from crawler.cli.summary import plural
 from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
 from crawler.output.writer import stdout_stream
-from crawler.replay.replayer import (
+from crawler.replay.options import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_DECODED,
-    STATS,
-    Progress,
     ReplayError,
     ReplayOptions,
     ReplayResult,
     parse_when,
-    replay,
 )
+from crawler.replay.replayer import STATS, Progress, replay
 from crawler.warc.sources import open_sources
 
 

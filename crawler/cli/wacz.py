@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crawler.cli.crawl import EXIT_INCOMPLETE, EXIT_OK, CliError
 from crawler.replay.browse import browse
-from crawler.replay.replayer import parse_when
+from crawler.replay.options import parse_when
 from crawler.warc.wacz import WaczError, WaczInputError, WaczOptions, write_wacz
 from crawler.warc.wacz_inputs import local_inputs
 
