@@ -17,6 +17,7 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import http_content_type_encoding
 
+from crawler.discovery.mojibake import WHATWG_1252, undo_double_encoding
 from crawler.discovery.sitemaps import absolute_http
 
 logger = logging.getLogger(__name__)
@@ -80,8 +81,15 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
 
     The one decoder of a page, for the classifier and link finder (``parse_html``) and the extractor,
     so both read the same hrefs and text. latin-1 labels decode as cp1252 (as browsers do), so curly
-    quotes survive; an undeclared page that is not UTF-8 is detected, not replaced by U+FFFD.
+    quotes survive (WHATWG: its undefined bytes are C1 controls); an undeclared page that is not UTF-8
+    is detected, not replaced by U+FFFD. A page whose UTF-8 was read as Latin-1 upstream and saved
+    again ("â€™" for "’") is repaired (:func:`crawler.discovery.mojibake.undo_double_encoding`), and
+    so is decoded text passed in.
     """
+    return undo_double_encoding(_decode(html, charset_hint))
+
+
+def _decode(html: str | bytes, charset_hint: str | None = None) -> str:
     if isinstance(html, str):
         return html
     data = bytes(html)
@@ -94,7 +102,7 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
     for codec in candidates:
         if codec and codec not in ("utf-16-le", "utf-16-be", "utf-16"):  # a meta tag cannot say utf-16
             try:
-                return data.decode(codec)
+                return data.decode(codec, errors=_strict(codec))
             except UnicodeDecodeError:
                 if codec == candidates[0]:  # the server said so: keep it, mark the bad bytes
                     return data.decode(codec, errors="replace")
@@ -107,10 +115,16 @@ def decode_html(html: str | bytes, charset_hint: str | None = None) -> str:
         from charset_normalizer import from_bytes
         best = from_bytes(data[:65536]).best()
         if best is not None:
-            return data.decode(_codec(best.encoding) or best.encoding, errors="replace")
+            codec = _codec(best.encoding) or best.encoding
+            return data.decode(codec, errors="replace" if _strict(codec) == "strict" else WHATWG_1252)
     except Exception:  # detection is best effort; cp1252 below decodes anything
         logger.debug("charset detection failed", exc_info=True)
-    return data.decode("cp1252", errors="replace")
+    return data.decode("cp1252", errors=WHATWG_1252)
+
+
+def _strict(codec: str) -> str:
+    """The ``errors=`` of a strict decode: windows-1252 as browsers read it has no undefined byte."""
+    return WHATWG_1252 if codec == "cp1252" else "strict"
 
 
 def parse_html(html: bytes | str | etree._Element, content_type: str | None = None, *,
