@@ -18,7 +18,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import numpy as np
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
@@ -222,6 +222,44 @@ def url_problem(url: str) -> str | None:
 
 
 _MASK = (1 << 64) - 1
+
+
+_HTTP_PREFIX = re.compile(r"^https?:", re.I)
+_ABSOLUTE_HTTP = re.compile(r"^https?://[a-z0-9.-]+(?::\d+)?(?:[/?#][^\s\\]*)?$", re.I)
+
+
+def absolute_http(href: str | None, base: str, *, keep_broken: bool = False) -> str | None:
+    """``href`` made absolute against ``base`` if it is http(s); None otherwise.
+
+    ``keep_broken``: an http(s) link that cannot be resolved at all (a broken IPv6 literal such as
+    ``http://[::1/x``) is returned as found (scheme-relative ones with ``base``'s scheme) instead of
+    None, so that the spider's URL check counts it as a skipped ``bad_url`` instead of it vanishing.
+    """
+    if not href:
+        return None
+    href = href.strip().replace("\n", "").replace("\t", "").replace("\r", "")
+    if not href:
+        return None
+    if _ABSOLUTE_HTTP.match(href):  # fast path: most sitemap and feed URLs are already absolute
+        return href
+    try:
+        full = urljoin(base, href) if base else href
+        parts = urlsplit(full)
+    except ValueError:
+        return _broken_http(href, base) if keep_broken else None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return full
+
+
+def _broken_http(href: str, base: str) -> str | None:
+    """An unresolvable ``href`` as the link it meant to be, when it means an http(s) URL."""
+    if _HTTP_PREFIX.match(href):
+        return href
+    if href.startswith("//"):
+        scheme = base.partition(":")[0].lower()
+        return f"{scheme}:{href}" if scheme in ("http", "https") else None
+    return None
 
 
 def digest_key(value: str | bytes) -> int:

@@ -22,7 +22,7 @@ from crawler.discovery import (
     sitemaps_from_robots,
 )
 from crawler.discovery.pagekind_model import features
-from crawler.discovery.sitemaps import absolute_http
+from crawler.urls import absolute_http
 
 DATA = Path(__file__).parent / "data" / "discovery"
 SITE = "https://news.example.com"

@@ -35,8 +35,15 @@ from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
 from crawler.discovery.links import extract_links, next_page_links, parse_html
 from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
 from crawler.discovery.robots import sitemaps_from_robots
-from crawler.discovery.sitemaps import SitemapEntry, SitemapReader, absolute_http, looks_like_sitemap
-from crawler.urls import DigestSet, canonicalize_url, is_allowed_domain, redact_url, url_problem
+from crawler.discovery.sitemaps import SitemapEntry, SitemapReader, looks_like_sitemap
+from crawler.urls import (
+    DigestSet,
+    absolute_http,
+    canonicalize_url,
+    is_allowed_domain,
+    redact_url,
+    url_problem,
+)
 
 logger = logging.getLogger(__name__)
 

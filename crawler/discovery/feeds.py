@@ -13,17 +13,17 @@ from datetime import datetime
 
 from lxml import etree
 
+from crawler.dates import parse_date
 from crawler.discovery.links import base_url, parse_html, rel_tokens
-from crawler.discovery.sitemaps import (
-    absolute_http,
+from crawler.discovery.xmlsafe import (
     child,
     child_text,
     first_element_name,
     gunzip_capped,
     localname,
-    parse_date,
     xml_root,
 )
+from crawler.urls import absolute_http
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from lxml import etree
 from w3lib.encoding import http_content_type_encoding
 
 from crawler.discovery.mojibake import WHATWG_1252, undo_double_encoding
-from crawler.discovery.sitemaps import absolute_http
+from crawler.urls import absolute_http
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.discovery.sitemaps import absolute_http
+from crawler.urls import absolute_http
 
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.I)
 

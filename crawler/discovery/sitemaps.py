@@ -3,8 +3,8 @@
 Sitemaps in the wild are gzipped without saying so, carry BOMs, lose their namespaces,
 break half-way, or are plain text. ``parse_sitemap`` recovers what it can and reports the
 rest as ``kind="invalid"`` with a one-line reason; it never raises. The XML parser never
-resolves entities nor touches the network (XXE-safe). The date and XML helpers here are
-shared with ``feeds``.
+resolves entities nor touches the network (XXE-safe; :mod:`crawler.discovery.xmlsafe`, which
+``feeds`` shares).
 
 A sitemap may list 50,000 URLs (50 MB of XML): as one lxml tree and one list of entries that
 is ~2.5 KB an entry, 120 MB at the protocol's limits. :class:`SitemapReader` reads it as a
@@ -20,156 +20,34 @@ import gzip
 import io
 import itertools
 import logging
-import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from io import BytesIO
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from crawler.dates import parse_date
-from crawler.urls import DigestSet
+from crawler.discovery.xmlsafe import (
+    GZIP_MAGIC,
+    INFLATE_CHUNK,
+    MAX_DECOMPRESSED,
+    XML_OPTIONS,
+    BodyTooLarge,
+    child,
+    child_text,
+    element_text,
+    first_element_name,
+    has_doctype,
+    localname,
+    one_line,
+    without_doctype,
+)
+from crawler.urls import DigestSet, absolute_http
 
 logger = logging.getLogger(__name__)
 
-MAX_DECOMPRESSED = 50 * 1024 * 1024  # the sitemap protocol's own limit
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1024 * 1024
 _PIECE = 64 * 1024  # what the streaming reader inflates and parses at a time
-
-
-class BodyTooLarge(ValueError):
-    """A gzip body inflates past the cap (a sitemap bomb or a mislabelled archive)."""
-
-
-def gunzip_capped(body: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Inflate gzip ``body`` (detected by magic bytes) in chunks, refusing more than ``limit``.
-
-    A truncated stream keeps what was inflated so far; a body that is not gzip at all comes
-    back unchanged. Raises ``BodyTooLarge`` or ``ValueError`` (corrupt stream, nothing read).
-    """
-    if not body.startswith(_GZIP_MAGIC):
-        return body
-    out = BytesIO()
-    try:
-        with gzip.GzipFile(fileobj=BytesIO(body)) as gz:
-            while chunk := gz.read(_CHUNK):
-                out.write(chunk)
-                if out.tell() > limit:
-                    raise BodyTooLarge(f"too large: more than {limit} bytes after gunzip")
-    except (OSError, EOFError, zlib.error) as exc:
-        if not out.tell():
-            raise ValueError(f"bad gzip: {exc}") from exc
-        logger.debug("truncated gzip stream, keeping %d bytes: %s", out.tell(), exc)
-    return out.getvalue()
-
-
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.S | re.I)
-_ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[A-Za-z_][\w.-]*;")
-
-
-# recover what lxml can; never expand an entity, load a DTD or touch the network; huge_tree off
-# cuts pathological documents short
-_XML_OPTIONS = {"recover": True, "resolve_entities": False, "no_network": True, "load_dtd": False,
-                "huge_tree": False, "remove_comments": True, "remove_pis": True}
-
-
-def _has_doctype(data: bytes) -> bool:
-    return b"<!DOCTYPE" in data[:4096] or b"<!doctype" in data[:4096]
-
-
-def _without_doctype(data: bytes) -> bytes:
-    """Entities are never expanded (billion laughs); but an unexpanded reference made lxml drop
-    everything after it: the internal subset and the references to its entities go."""
-    return _ENTITY_REF.sub(b"", _DOCTYPE.sub(b"", data, count=1))
-
-
-def xml_root(data: bytes, url: str) -> tuple[etree._Element | None, str | None]:
-    """Parse XML safely and leniently: (root or None, first parser error or None).
-
-    ``recover=True`` keeps what lxml can; entities are not resolved, DTDs not loaded, no
-    network, and ``huge_tree`` stays off so pathological documents are cut short.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    data = data.lstrip()
-    if _has_doctype(data):
-        data = _without_doctype(data)
-    parser = etree.XMLParser(**_XML_OPTIONS)
-    try:
-        root = etree.fromstring(data, parser, base_url=url or None)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        return None, _one_line(str(exc)) or "not XML"
-    errors = parser.error_log.filter_from_errors()
-    first = _one_line(errors[0].message) if len(errors) else None
-    return root, first
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:200]
-
-
-def localname(el: etree._Element) -> str:
-    """Element name without namespace ('' for comments and other non-elements)."""
-    tag = el.tag
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2].rpartition(":")[2]
-
-
-def child(el: etree._Element, name: str) -> etree._Element | None:
-    """First direct child element called ``name`` in any (or no) namespace."""
-    for c in el:
-        if localname(c) == name:
-            return c
-    return None
-
-
-def child_text(el: etree._Element, name: str) -> str | None:
-    """Stripped text of the first direct child called ``name``, or None if absent or empty."""
-    return _text(child(el, name))
-
-
-_HTTP_PREFIX = re.compile(r"^https?:", re.I)
-_ABSOLUTE_HTTP = re.compile(r"^https?://[a-z0-9.-]+(?::\d+)?(?:[/?#][^\s\\]*)?$", re.I)
-
-
-def absolute_http(href: str | None, base: str, *, keep_broken: bool = False) -> str | None:
-    """``href`` made absolute against ``base`` if it is http(s); None otherwise.
-
-    ``keep_broken``: an http(s) link that cannot be resolved at all (a broken IPv6 literal such as
-    ``http://[::1/x``) is returned as found (scheme-relative ones with ``base``'s scheme) instead of
-    None, so that the spider's URL check counts it as a skipped ``bad_url`` instead of it vanishing.
-    """
-    if not href:
-        return None
-    href = href.strip().replace("\n", "").replace("\t", "").replace("\r", "")
-    if not href:
-        return None
-    if _ABSOLUTE_HTTP.match(href):  # fast path: most sitemap and feed URLs are already absolute
-        return href
-    try:
-        full = urljoin(base, href) if base else href
-        parts = urlsplit(full)
-    except ValueError:
-        return _broken_http(href, base) if keep_broken else None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return full
-
-
-def _broken_http(href: str, base: str) -> str | None:
-    """An unresolvable ``href`` as the link it meant to be, when it means an http(s) URL."""
-    if _HTTP_PREFIX.match(href):
-        return href
-    if href.startswith("//"):
-        scheme = base.partition(":")[0].lower()
-        return f"{scheme}:{href}" if scheme in ("http", "https") else None
-    return None
-
 
 @dataclass(frozen=True)
 class SitemapEntry:
@@ -202,16 +80,9 @@ def _children(el: etree._Element) -> dict[str, etree._Element]:
     return out
 
 
-def _text(el: etree._Element | None) -> str | None:
-    if el is None:
-        return None
-    text = (el.text or "").strip() if len(el) == 0 else "".join(el.itertext()).strip()
-    return text or None
-
-
 def _entry(el: etree._Element, url: str) -> SitemapEntry | None:
     parts = _children(el)
-    loc = absolute_http(_text(parts.get("loc")), url)
+    loc = absolute_http(element_text(parts.get("loc")), url)
     if loc is None:
         return None
     pub = title = lang = None
@@ -224,7 +95,7 @@ def _entry(el: etree._Element, url: str) -> SitemapEntry | None:
             lang = child_text(publication, "language")
     return SitemapEntry(
         loc=loc,
-        lastmod=parse_date(_text(parts.get("lastmod"))),
+        lastmod=parse_date(element_text(parts.get("lastmod"))),
         news_publication_date=pub,
         news_title=title,
         news_language=lang,
@@ -237,7 +108,7 @@ def _inflate(fileobj: io.RawIOBase | io.BytesIO, log: bool) -> Iterator[bytes]:
     total = 0
     try:
         with gzip.GzipFile(fileobj=fileobj) as gz:
-            while chunk := gz.read(_CHUNK):
+            while chunk := gz.read(INFLATE_CHUNK):
                 total += len(chunk)
                 if total > MAX_DECOMPRESSED:
                     raise BodyTooLarge(f"too large: more than {MAX_DECOMPRESSED} bytes after gunzip")
@@ -283,12 +154,12 @@ def _head(pieces: Iterable[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
 
 def _body_pieces(body: bytes, log: bool = False) -> Iterator[bytes]:
     """The body as :func:`gunzip_capped` (twice for gzip inside gzip) would give it, in pieces."""
-    if not body.startswith(_GZIP_MAGIC):
+    if not body.startswith(GZIP_MAGIC):
         for at in range(0, len(body), _PIECE):
             yield body[at:at + _PIECE]
         return
     head, outer = _head(_inflate(io.BytesIO(body), log), 2)
-    yield from _inflate(_Pieces(outer), log) if head.startswith(_GZIP_MAGIC) else outer
+    yield from _inflate(_Pieces(outer), log) if head.startswith(GZIP_MAGIC) else outer
 
 
 def _events(parser: etree.XMLPullParser, pieces: Iterable[bytes]) -> Iterator[tuple[str, etree._Element]]:
@@ -324,7 +195,7 @@ class SitemapReader:
             yield batch
 
     def _fail(self, error: str) -> None:
-        self.kind, self.error = "invalid", _one_line(error)
+        self.kind, self.error = "invalid", one_line(error)
 
     def _new(self, entry: SitemapEntry | None) -> bool:
         if entry is None:
@@ -340,7 +211,7 @@ class SitemapReader:
         body = self._body
         self._body = b""
         try:
-            if body.startswith(_GZIP_MAGIC):
+            if body.startswith(GZIP_MAGIC):
                 for _ in _body_pieces(body, log=True):  # the size and the errors, before any entry goes out
                     pass
             head, pieces = _head(_body_pieces(body), 512)
@@ -367,12 +238,12 @@ class SitemapReader:
             data = (data + piece).lstrip()
             if len(data) >= 4096:
                 break
-        if _has_doctype(data):
-            whole = _without_doctype(b"".join((data, *pieces)))
+        if has_doctype(data):
+            whole = without_doctype(b"".join((data, *pieces)))
             pieces = (whole[at:at + _PIECE] for at in range(0, len(whole), _PIECE))
         else:
             pieces = itertools.chain((data,), pieces)
-        parser = etree.XMLPullParser(events=("start", "end"), base_url=self.url or None, **_XML_OPTIONS)
+        parser = etree.XMLPullParser(events=("start", "end"), base_url=self.url or None, **XML_OPTIONS)
         failure: str | None = None
         root, depth, item = None, 0, ""
         try:
@@ -397,9 +268,9 @@ class SitemapReader:
                 elif depth == 0:
                     depth = -1
         except (etree.XMLSyntaxError, ValueError) as exc:
-            failure = _one_line(str(exc)) or "not XML"
+            failure = one_line(str(exc)) or "not XML"
         errors = parser.feed_error_log.filter_from_errors()
-        error = _one_line(errors[0].message) if len(errors) else failure
+        error = one_line(errors[0].message) if len(errors) else failure
         if root is None:
             return self._fail(f"not XML: {error or 'nothing parseable'}")
         if error and not self.count:
@@ -443,19 +314,10 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
     return Sitemap(kind=reader.kind, entries=entries, error=reader.error, recovered=reader.recovered)
 
 
-_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
-
-
-def first_element_name(head: bytes) -> str | None:
-    """Local name of the first element in an XML/HTML prefix (skipping ``<?...?>`` and ``<!...>``)."""
-    m = _ROOT_TAG.search(head)
-    return m.group(2).decode("ascii") if m else None
-
-
 def looks_like_sitemap(body: bytes) -> bool:
     """Cheap sniff: does this body (gzip or not) start like a sitemap or sitemap index?"""
     head = (body or b"")[:4096]
-    if head.startswith(_GZIP_MAGIC):
+    if head.startswith(GZIP_MAGIC):
         try:
             head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
         except zlib.error:

@@ -17,7 +17,6 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
-from crawler.discovery.sitemaps import absolute_http
 from crawler.extract._author_search import author_search
 from crawler.extract._trafilatura import (
     META_URL,
@@ -43,7 +42,7 @@ from crawler.extract.authors import (
 )
 from crawler.extract.dates import choose_published, latest_day, lone_date, parse_day, url_date, visible_date
 from crawler.extract.title import choose_title
-from crawler.urls import canonicalize_url, url_host
+from crawler.urls import absolute_http, canonicalize_url, url_host
 
 logger = logging.getLogger(__name__)
 
