@@ -3,7 +3,8 @@
 Integrity: every upload asks S3 for a SHA-256 checksum (``ChecksumAlgorithm="SHA256"``), so
 S3 rejects corrupted parts; afterwards ``HeadObject`` must report our size and our SHA-256
 (of the whole file for a single PUT, the "checksum of part checksums" for a multipart
-upload). Only then is the local copy deleted. What fails stays spooled for :meth:`sync`.
+upload; :mod:`crawler.storage.s3.checksums`). Only then is the local copy deleted. What fails
+stays spooled for :meth:`sync`.
 Credentials come from boto3's chain only (environment, shared profile, instance role), and
 signatures never reach a log: botocore's records are redacted
 (:class:`~crawler.storage.s3.redact.RedactSecrets`). boto3 and botocore are imported inside the
@@ -16,8 +17,6 @@ each waiting through its own retries, so a crawl ends on time and ``sync`` uploa
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import os
 import threading
@@ -26,57 +25,21 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
-from crawler.config import settings as default_settings
 from crawler.errors import StorageError
 from crawler.storage.base import atomic_write, inside
+from crawler.storage.s3.checksums import FileDigests, file_digests, matches_head
 from crawler.storage.s3.errors import IntegrityError, _public_url, describe_error, is_outage, is_timeout
+from crawler.storage.s3.options import DEFAULTS, parse_s3_uri, storage_options
 from crawler.storage.s3.redact import protect_sdk_logs
 from crawler.storage.spool import claim_spool, default_spool_dir, is_finished, prune_empty_dirs, spooled_keys
 
 logger = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-READ_BUFFER = MiB
-# The defaults of the settings read here are those of the one table, crawler/config/settings.py
-# (used as well when the caller has no Scrapy settings: tests, `newswarc replay` from s3://).
-DEFAULTS: dict[str, Any] = {name: getattr(default_settings, name) for name in dir(default_settings)
-                            if name.startswith(("NEWSWARC_S3_", "NEWSWARC_SPOOL_"))}
 SSE_VALUES = ("AES256", "aws:kms")
 OUTAGE_PAUSE = 60.0  # seconds without upload attempts after S3 stayed unreachable
-
-
-@dataclass(frozen=True)
-class _Digests:
-    size: int
-    whole: str  # base64 SHA-256 of the file (single PUT)
-    composite: str  # base64 SHA-256 of the concatenated part SHA-256s (multipart)
-    parts: int
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix/`` → ``("bucket", "some/prefix")``."""
-    parts = urlsplit(uri)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise StorageError(f"{uri}: not an S3 URI (use s3://bucket/prefix)")
-    return parts.netloc, parts.path.strip("/")
-
-
-def _setting(settings: Any, name: str, default: Any = None) -> Any:
-    value = settings.get(name) if settings is not None else None
-    return DEFAULTS.get(name, default) if value is None else value
-
-
-def _number(settings: Any, name: str, kind: type) -> Any:
-    value = _setting(settings, name)
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise StorageError(f"{name}: expected a number, got {value!r}") from None
 
 
 class S3Storage:
@@ -163,25 +126,7 @@ class S3Storage:
     def from_uri(cls, uri: str, settings: Any = None) -> S3Storage:
         """Build from ``s3://bucket/prefix`` and the ``NEWSWARC_S3_*`` settings (None: defaults)."""
         bucket, prefix = parse_s3_uri(uri)
-        return cls(
-            bucket,
-            prefix,
-            spool_dir=_setting(settings, "NEWSWARC_SPOOL_DIR"),
-            endpoint_url=_setting(settings, "NEWSWARC_S3_ENDPOINT_URL") or _setting(settings, "AWS_ENDPOINT_URL"),
-            region=_setting(settings, "NEWSWARC_S3_REGION") or _setting(settings, "AWS_REGION_NAME"),
-            profile=_setting(settings, "NEWSWARC_S3_PROFILE"),
-            storage_class=_setting(settings, "NEWSWARC_S3_STORAGE_CLASS"),
-            sse=_setting(settings, "NEWSWARC_S3_SSE"),
-            sse_kms_key_id=_setting(settings, "NEWSWARC_S3_SSE_KMS_KEY_ID"),
-            multipart_threshold=_number(settings, "NEWSWARC_S3_MULTIPART_THRESHOLD", int),
-            multipart_chunksize=_number(settings, "NEWSWARC_S3_MULTIPART_CHUNKSIZE", int),
-            max_attempts=_number(settings, "NEWSWARC_S3_MAX_ATTEMPTS", int),
-            connect_timeout=_number(settings, "NEWSWARC_S3_CONNECT_TIMEOUT", float),
-            read_timeout=_number(settings, "NEWSWARC_S3_READ_TIMEOUT", float),
-            upload_attempts=_number(settings, "NEWSWARC_S3_UPLOAD_ATTEMPTS", int),
-            retry_backoff=_number(settings, "NEWSWARC_S3_RETRY_BACKOFF", float),
-            workers=_number(settings, "NEWSWARC_S3_UPLOAD_WORKERS", int),
-        )
+        return cls(bucket, prefix, **storage_options(settings))
 
     # --- the Storage interface
 
@@ -352,7 +297,7 @@ class S3Storage:
         except FileNotFoundError:
             return True  # an earlier commit of the same key already uploaded it
         try:
-            digests = self._digests(path, before.st_size)
+            digests = file_digests(path, before.st_size, self.multipart_chunksize)
         except OSError as exc:
             return self._failed(key, path, describe_error(exc, self.endpoint_url)[0])
         reason, error = "", None
@@ -421,28 +366,13 @@ class S3Storage:
         logger.warning("S3 upload failed, kept in spool: %s -> %s: %s", path, self.display(key), reason)
         return False
 
-    def _digests(self, path: Path, size: int) -> _Digests:
-        """SHA-256 of the file and of its parts (as the transfer manager will cut them), one pass."""
-        from s3transfer.utils import ChunksizeAdjuster  # optional: boto3
+    def _verify(self, key: str, digests: FileDigests) -> None:
+        """The stored object has our size and our SHA-256 (when the server reports checksums)."""
+        head = self._client.head_object(Bucket=self.bucket, Key=self._s3_key(key), ChecksumMode="ENABLED")
+        if not matches_head(head, digests):
+            logger.debug("%s: server reports no SHA-256; verified size only", self.display(key))
 
-        part_size = ChunksizeAdjuster().adjust_chunksize(self.multipart_chunksize, size)
-        whole, part, parts = hashlib.sha256(), hashlib.sha256(), []
-        left = part_size
-        with open(path, "rb") as fh:
-            while chunk := fh.read(min(READ_BUFFER, left)):
-                whole.update(chunk)
-                part.update(chunk)
-                left -= len(chunk)
-                if not left:
-                    parts.append(part.digest())
-                    part, left = hashlib.sha256(), part_size
-        if left != part_size or not parts:
-            parts.append(part.digest())
-        composite = hashlib.sha256(b"".join(parts)).digest()
-        return _Digests(size, base64.b64encode(whole.digest()).decode(), base64.b64encode(composite).decode(),
-                        len(parts))
-
-    def _put(self, key: str, path: Path, digests: _Digests) -> None:
+    def _put(self, key: str, path: Path, digests: FileDigests) -> None:
         """One PUT streamed from the file, carrying our SHA-256: S3 rejects a body that differs."""
         with open(path, "rb") as body:
             response = self._client.put_object(Bucket=self.bucket, Key=self._s3_key(key), Body=body,
@@ -453,19 +383,6 @@ class S3Storage:
         elif remote != digests.whole:
             raise IntegrityError("SHA-256 differs from the spooled file")
 
-    def _verify(self, key: str, digests: _Digests) -> None:
-        """The stored object has our size and our SHA-256 (when the server reports checksums)."""
-        head = self._client.head_object(Bucket=self.bucket, Key=self._s3_key(key), ChecksumMode="ENABLED")
-        if head["ContentLength"] != digests.size:
-            raise IntegrityError(f"size {head['ContentLength']} != {digests.size}")
-        remote = head.get("ChecksumSHA256")
-        if remote is None:
-            logger.debug("%s: server reports no SHA-256; verified size only", self.display(key))
-            return
-        multipart = "-" in head.get("ETag", "") or head.get("ChecksumType") == "COMPOSITE"
-        expected = digests.composite if multipart else digests.whole
-        if remote.split("-")[0] != expected:
-            raise IntegrityError("SHA-256 differs from the spooled file")
 
 
 def sync_spool(uri: str, settings: Any = None) -> tuple[int, int]:
