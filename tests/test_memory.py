@@ -20,9 +20,10 @@ from scrapy.utils.test import get_crawler
 
 from crawler.config import settings as project_settings
 from crawler.config.seeds import Seed
+from crawler.crawl.analysis import Link
 from crawler.crawl.dupefilter import CompactDupeFilter
 from crawler.crawl.frontier import Frontier
-from crawler.crawl.spider import Link, NewsSpider
+from crawler.crawl.spider import NewsSpider
 from crawler.output.dedup import Dedup
 from crawler.urls import DigestSet
 from crawler.warc.writer import RevisitIndex

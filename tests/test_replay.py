@@ -266,7 +266,7 @@ def test_encodings_and_chunking():
 
 def test_pages_are_classified_with_their_http_charset():
     """A charset only the Content-Type header states decodes the page in replay as in the crawl."""
-    from crawler.crawl.spider import analyse_page
+    from crawler.crawl.analysis import analyse_page
     from crawler.replay.worker import replay_page
 
     url = "http://x.test/2026/01/02/story/"
@@ -518,7 +518,7 @@ def _news_page(title: str, *, jsonld: bool, extra: str = "") -> str:
 
 def test_replay_parses_each_page_once_with_the_crawls_verdicts_and_articles(monkeypatch):
     """One tree for classification and extraction; the same kind, kind_reason and article as the crawl path."""
-    from crawler.crawl.spider import analyse_page
+    from crawler.crawl.analysis import analyse_page
     from crawler.extract import api
     from crawler.extract.api import extract_with_reason
     from crawler.replay import worker

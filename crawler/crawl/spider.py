@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +23,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.config.seeds import Seed, load_seed
 from crawler.context import count_already_archived, in_cpu_thread, run_context
+from crawler.crawl.analysis import Link, analyse_page
 from crawler.crawl.frontier import Frontier, batches_in_thread
 from crawler.crawl.items import ArticlePage
 from crawler.crawl.malloc import tune_malloc
@@ -31,9 +31,7 @@ from crawler.crawl.middlewares import ROBOTS_ROUTE
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
 from crawler.crawl.reasons import ERROR_HOSTS, ERRORS, failure_words, host_of
 from crawler.dates import parse_iso as parse_time
-from crawler.discovery.feeds import feed_links, looks_like_feed, parse_feed
-from crawler.discovery.links import extract_links, next_page_links, parse_html
-from crawler.discovery.pagekind import PageKind, classify_page, looks_like_article_url
+from crawler.discovery.feeds import looks_like_feed, parse_feed
 from crawler.discovery.robots import sitemaps_from_robots
 from crawler.discovery.sitemaps import SitemapEntry, SitemapReader, looks_like_sitemap
 from crawler.urls import (
@@ -353,22 +351,8 @@ class NewsSpider(scrapy.Spider):
             url = canonicalize_url(response.url)
             if url not in self._emitted:
                 self._emitted.add(url)
-                yield ArticlePage(
-                    url=response.url,
-                    site=self.seed.name,
-                    route=response.meta.get("newswarc_route", "link"),
-                    depth=depth,
-                    status=response.status,
-                    body=response.body,
-                    charset=response.encoding,
-                    fetched_at=datetime.now(UTC),
-                    capture=response.meta.get("newswarc_capture"),
-                    discovered=response.meta.get("newswarc_discovered", {}),
-                    etag=_header(response, b"ETag"),
-                    last_modified=_header(response, b"Last-Modified"),
-                    redirect_urls=list(response.meta.get("redirect_urls", [])),
-                    kind_reason=page.kind.reason,
-                )
+                yield ArticlePage.from_response(response, site=self.seed.name, depth=depth,
+                                                kind_reason=page.kind.reason)
         if page.kind.kind == "other" and page.kind.reason in ("utility_page", "deny_pattern") and depth > 0:
             return  # about/contact pages: archived, not mined for more links
         for link in page.feeds:
@@ -414,55 +398,6 @@ class NewsSpider(scrapy.Spider):
         logger.debug("Failed %s: %s", url, failure.getErrorMessage() or kind)
 
 
-@dataclass(frozen=True)
-class Link:
-    """A link of a page, checked where the page is parsed (a thread): the reactor only looks it up.
-
-    ``url`` is canonical when ``problem`` is None, else as found (for the skip line).
-    """
-
-    url: str
-    problem: str | None = None
-    article_like: bool = False
-
-
-def vet_links(urls: list[str]) -> list[Link]:
-    """:func:`~crawler.urls.url_problem`, canonicalization and the article-URL test of each link:
-    per-link CPU work (a section page has hundreds) that is not done on the reactor thread."""
-    vetted = []
-    for url in urls:
-        problem = url_problem(url)
-        vetted.append(Link(url, problem) if problem is not None
-                      else Link(canonicalize_url(url), None, looks_like_article_url(url)))
-    return vetted
-
-
-@dataclass
-class PageLinks:
-    kind: PageKind
-    feeds: list[Link]
-    next_pages: list[Link]
-    links: list[Link]
-
-
-def analyse_page(body: bytes, url: str, content_type: str, article_patterns, deny_patterns,
-                 discovered: dict | None = None, charset: str | None = None) -> PageLinks:
-    """Parse a page once: its kind, the feeds it announces, its pagination and its links.
-
-    ``charset``: the response's encoding, which the extractor gets too (one decoding of a page).
-    """
-    tree = parse_html(body, content_type, charset=charset)
-    if tree is None:
-        return PageLinks(PageKind("other", "unparseable"), [], [], [])
-    return PageLinks(
-        kind=classify_page(tree, url, article_patterns=article_patterns, deny_patterns=deny_patterns, tree=tree,
-                           discovered=discovered),
-        feeds=vet_links(feed_links(tree, url)),
-        next_pages=vet_links(next_page_links(tree, url)),
-        links=vet_links(extract_links(tree, url)),
-    )
-
-
 def _robots_url(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
@@ -470,8 +405,3 @@ def _robots_url(url: str) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
