@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import socket
 import threading
 import time
 import weakref
@@ -25,13 +24,12 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, StopDownload
 
-from crawler import software_versions
 from crawler.context import command_workers, in_thread, run_context
 from crawler.crawl.diskfull import disk_full, stop_for_disk_full
-from crawler.crawl.middlewares import route_of
 from crawler.crawl.outlinks import outlinks_found
+from crawler.crawl.warcfields import header_pairs, not_modified_target, page_fields, warcinfo_fields
 from crawler.errors import NewswarcError, is_disk_full
-from crawler.warc import WarcLocation, codecs
+from crawler.warc import WarcLocation
 from crawler.warc.messages import (
     ChannelClosed,
     Died,
@@ -43,7 +41,7 @@ from crawler.warc.messages import (
     WriterError,
     Written,
 )
-from crawler.warc.records import RECONSTRUCTED, Exchange, make_record_id, warc_date
+from crawler.warc.records import Exchange, make_record_id, warc_date
 from crawler.warc.repair import repair_open_files
 from crawler.warc.writer_process import WriterProcess
 
@@ -292,13 +290,13 @@ class WarcCapture:
         date = warc_date(now - latency if isinstance(latency, float) and 0 <= latency < now else now)
         ex = Exchange(
             url=request.url, method=request.method,
-            request_headers=_header_pairs(request.headers),
+            request_headers=header_pairs(request.headers),
             request_body=request.body, status=response.status,
-            response_headers=_header_pairs(response.headers),
+            response_headers=header_pairs(response.headers),
             body=body, date=date, response_id=self.make_id(), request_id=self.make_id(),
             protocol=response.protocol or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None, truncated=truncated,
-            not_modified=_not_modified(response, request))
+            not_modified=not_modified_target(response, request))
         future: Future = Future()
         request.meta["newswarc_capture"] = future
         if truncated:
@@ -411,58 +409,3 @@ class WarcCapture:
     def _apply(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
             self.stats.inc_value(STATS + key, value)
-
-
-def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
-    """Scrapy ``Headers`` as (name, value) pairs, repeats kept, in order.
-
-    Read through ``dict.items``: the stored keys are already normalized and the values lists of
-    bytes, while ``Headers.items()`` normalizes every key again (a third of this handler's time).
-    """
-    return [(k, v) for k, vs in dict.items(headers) for v in vs]
-
-
-def _not_modified(response: Any, request: Any) -> tuple[str, str, str] | None:
-    """A 304 to a conditional recheck refers to the capture the spider put in ``newswarc_prior``."""
-    prior = request.meta.get("newswarc_prior") or {}
-    if response.status == 304 and prior.get("payload_digest") and prior.get("date"):
-        return prior.get("uri") or request.url, prior["date"], prior["payload_digest"]
-    return None
-
-
-def page_fields(request: Any, date: str) -> list[tuple[str, str]]:
-    """Context of a fetch from the request meta (seed, route, depth, redirect hops, fetch time).
-
-    ``depth`` is newswarc's one depth counter, ``newswarc_depth`` (what a seed's ``max_depth``
-    limits). Scrapy's ``DepthMiddleware`` still counts its own ``depth`` for Scrapy's stats, and
-    stays on: without its layer the spider's requests interleave differently, and a few articles
-    are then first found by another route than before.
-    """
-    meta = request.meta
-    pairs = [("seed", str(meta.get("newswarc_seed") or "")), ("route", route_of(request, "")),
-             ("depth", str(meta.get("newswarc_depth", 0))), ("fetch-time", date)]
-    pairs += [("redirect", str(url)) for url in meta.get("redirect_urls", ())]
-    return pairs
-
-
-def warcinfo_fields(settings: Any) -> list[tuple[str, str]]:
-    """The warcinfo block: software, versions, capture-shaping settings and the reconstruction note."""
-
-    versions = software_versions()
-    libraries = "; ".join(f"{name}/{v}" for name, v in versions.items() if name != "newswarc")
-    return [
-        ("software", f"newswarc/{versions['newswarc']} ({libraries})"),
-        ("format", "WARC File Format 1.1"),
-        ("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"),
-        ("hostname", socket.gethostname()),
-        ("isPartOf", settings.get("NEWSWARC_ARCHIVE_PREFIX") or "newswarc"),
-        ("http-header-user-agent", settings.get("USER_AGENT") or ""),
-        ("http-header-accept-encoding", codecs.accepted_encodings()),  # what DecodingMiddleware asks for
-        ("robots", "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore"),
-        ("newswarc-archive-max-body", str(settings.getint("NEWSWARC_ARCHIVE_MAX_BODY", 0))),
-        ("newswarc-archive-revisits", str(settings.getbool("NEWSWARC_ARCHIVE_REVISITS", True))),
-        ("newswarc-archive-gzip-level", str(settings.getint("NEWSWARC_ARCHIVE_GZIP_LEVEL", 6))),
-        ("newswarc-archive-recompress", str(settings.getbool("NEWSWARC_ARCHIVE_RECOMPRESS", False))),
-        ("scrapy-download-maxsize", str(settings.getint("DOWNLOAD_MAXSIZE", 0))),
-        ("description", RECONSTRUCTED),
-    ]
