@@ -87,11 +87,31 @@ def _is_card_list(el: etree._Element, prose: int) -> bool:
 
 
 def strip_tags_guarded(tree: etree._Element, tags: tuple[str, ...], prose: PageProse | None) -> None:
-    """Remove ``tags`` with their content, except those holding the page's prose: those are unwrapped."""
+    """Remove ``tags`` with their content, except those holding the page's prose: those are unwrapped.
+
+    Unless what such an element holds stands elsewhere in the page too: a ``<noscript>`` copy of
+    the article for browsers without JavaScript, beside the article itself, is removed (kept, the
+    body would come out twice).
+    """
     if prose is not None:
         keep = [el for el in tree.iter(*tags) if prose.holds_content(el)]
+        if keep:
+            page_text = " ".join(tree.text_content().split())
+            keep = [el for el in keep if not _also_outside(el, page_text)]
         if keep:
             for el in keep:
                 el.tag = "unwrapped-guard"
             etree.strip_tags(tree, "unwrapped-guard")
     etree.strip_elements(tree, *tags, with_tail=False)
+
+
+_SAMPLE_CHARS = 120  # a paragraph's opening this long is found twice only when the text is copied
+
+
+def _also_outside(el: etree._Element, page_text: str) -> bool:
+    """Whether the opening of ``el``'s first real paragraph occurs twice in the page's text."""
+    for p in el.iter("p"):
+        sample = " ".join(p.text_content().split())[:_SAMPLE_CHARS]
+        if len(sample) == _SAMPLE_CHARS:
+            return page_text.count(sample) >= 2
+    return False

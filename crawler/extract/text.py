@@ -117,11 +117,51 @@ def _is_dateline(line: str) -> bool:
         _BYLINE.match(line) and len(words) <= 8)
 
 
+# a copy of the article, not a repeated line of it: this many lines and words, verbatim, in order
+REPEAT_LINES = 10
+REPEAT_WORDS = 100
+
+
+def drop_repeated_blocks(lines: list[str]) -> list[str]:
+    """``lines`` with every later copy of a long block of them left out.
+
+    Pages ship the article more than once and let CSS or a script show one: a layout per screen
+    width (the others ``display: none`` at each breakpoint), a gated copy beside the open one, a
+    ``<noscript>`` fallback. The extractor reads the HTML, not the rendered page, and gets every
+    copy. A run of ``REPEAT_LINES`` lines and ``REPEAT_WORDS`` words that stands earlier in the
+    same order is such a copy; a line repeated on its own (a refrain, a "Rest day" in a training
+    plan, a call to action) or a short run of them is text, and stays.
+    """
+    if len(lines) < 2 * REPEAT_LINES:
+        return lines
+    starts: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        starts.setdefault(line, []).append(i)
+    out: list[str] = []
+    i, n = 0, len(lines)
+    while i < n:
+        run = 0
+        for j in starts[lines[i]]:
+            if j >= i:
+                break
+            k = 0
+            while i + k < n and j + k < i and lines[j + k] == lines[i + k]:
+                k += 1
+            if k > run:
+                run = k
+        if run >= REPEAT_LINES and sum(len(ln.split()) for ln in lines[i:i + run]) >= REPEAT_WORDS:
+            i += run
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
 _CLICK_TO_TWEET = re.compile(r"\s*click to tweet$", _I)
 
 
 def clean_body(raw: str, title: str | None, options: ExtractOptions) -> str:
-    lines = normalize_text(raw).split("\n") if raw else []
+    lines = drop_repeated_blocks(normalize_text(raw).split("\n")) if raw else []
     lines = [_CLICK_TO_TWEET.sub("", ln) for ln in lines]
     extra = [re.compile(p) for p in options.boilerplate_patterns]
     # the lines are normalized already: only a line emptied by the click-to-tweet cut can remain

@@ -1,0 +1,76 @@
+"""Pages that ship their article more than once (per-breakpoint layouts, gated copies, <noscript>)."""
+
+from __future__ import annotations
+
+from crawler.extract.api import extract_article
+from crawler.extract.text import REPEAT_LINES, drop_repeated_blocks
+
+URL = "https://harbour.example/2025/06/12/bridge-reopens/"
+PARAGRAPHS = [f"Paragraph {i} of the harbour bridge story: engineers inspected cable {i} and found the "
+              f"anchorage sound, the council said on Thursday, and traffic resumed at {i + 6} o'clock."
+              for i in range(12)]
+
+
+def _page(body: str) -> str:
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Bridge reopens</title>'
+            '<meta property="og:title" content="Bridge reopens">'
+            '<meta property="article:published_time" content="2025-06-12T09:00:00Z"></head>'
+            f'<body><header><a href="/">Home</a></header><main>{body}</main>'
+            '<footer><p>© Harbour Times</p></footer></body></html>')
+
+
+def _article(cls: str = "") -> str:
+    return f'<div class="{cls}"><h1>Bridge reopens</h1>' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
+
+
+def _once(text: str) -> None:
+    for p in PARAGRAPHS:
+        assert text.count(p) == 1, p
+
+
+def test_a_layout_per_screen_width_gives_the_article_once():
+    # three variants; CSS shows one per breakpoint, the HTML holds all of them
+    body = _article("variant hidden-tablet hidden-phone") + _article("variant hidden-desktop hidden-phone") \
+        + _article("variant hidden-desktop hidden-tablet")
+    article = extract_article(_page(body), URL)
+    assert article is not None
+    _once(article.text)
+
+
+def test_a_noscript_copy_beside_the_article_is_not_extracted_twice():
+    article = extract_article(_page(_article("post") + f"<noscript>{_article('post')}</noscript>"), URL)
+    assert article is not None
+    _once(article.text)
+
+
+def test_an_unclosed_noscript_holding_the_only_article_is_still_read():
+    article = extract_article(_page("<noscript><p>Enable JavaScript.</p>" + _article("post")), URL)
+    assert article is not None
+    _once(article.text)
+
+
+def test_repeated_lines_that_are_text_stay():
+    refrain = "Rest day: walk for thirty minutes and stretch."
+    lines = [line for week in range(8) for line in (f"Week {week}: run {week + 3} miles.", refrain)]
+    assert drop_repeated_blocks(lines) == lines  # a refrain, however often
+    short_run = PARAGRAPHS[:REPEAT_LINES - 1]
+    lines = [*short_run, "Then the council met.", *short_run]
+    assert drop_repeated_blocks(lines) == lines  # a run shorter than a copy of the article
+
+
+def test_later_copies_of_a_long_block_go_and_the_first_stays_in_place():
+    lines = ["Intro line.", *PARAGRAPHS, "Middle line.", *PARAGRAPHS, *PARAGRAPHS, "Last line."]
+    assert drop_repeated_blocks(lines) == ["Intro line.", *PARAGRAPHS, "Middle line.", "Last line."]
+
+
+def test_the_guard_removes_a_noscript_copy_and_unwraps_a_noscript_that_holds_the_page():
+    from lxml.html import fromstring
+
+    from crawler.extract.guard import PageProse, strip_tags_guarded
+
+    copy = fromstring(f"<html><body>{_article('post')}<noscript>{_article('post')}</noscript></body></html>")
+    strip_tags_guarded(copy, ("noscript",), PageProse(copy.find("body")))
+    assert copy.text_content().count(PARAGRAPHS[0]) == 1
+    only = fromstring(f"<html><body><noscript>{_article('post')}</noscript></body></html>")
+    strip_tags_guarded(only, ("noscript",), PageProse(only.find("body")))
+    assert only.text_content().count(PARAGRAPHS[0]) == 1
