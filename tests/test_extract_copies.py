@@ -74,3 +74,15 @@ def test_the_guard_removes_a_noscript_copy_and_unwraps_a_noscript_that_holds_the
     only = fromstring(f"<html><body><noscript>{_article('post')}</noscript></body></html>")
     strip_tags_guarded(only, ("noscript",), PageProse(only.find("body")))
     assert only.text_content().count(PARAGRAPHS[0]) == 1
+
+
+def test_a_collapsed_accordion_panel_is_read_and_a_hidden_block_without_a_control_is_not():
+    panels = "".join(
+        f'<h3><a role="button" aria-controls="step-{i}" id="step-{i}-head">Step {i}</a></h3>'
+        f'<div id="step-{i}" style="display: none;" role="region"><p>{p}</p></div>'
+        for i, p in enumerate(PARAGRAPHS))
+    hidden = '<div style="display:none"><p>' + "A leftover draft paragraph nobody sees on the page. " * 4 + "</p></div>"
+    article = extract_article(_page(f"<article><h1>Bridge reopens</h1>{panels}{hidden}</article>"), URL)
+    assert article is not None
+    _once(article.text)  # the panels open on a click: the reader's text
+    assert "leftover draft" not in article.text

@@ -151,9 +151,13 @@ _HEADINGS = {"h2", "h3", "h4"}
 def _doomed(body: etree._Element) -> list[etree._Element]:
     """Nodes to prune, in document order (a related-posts box is the parent of its heading).
 
-    Hidden by the page (``hidden``, ``aria-hidden``, ``display:none``), hover cards, widgets.
+    Hidden by the page (``hidden``, ``aria-hidden``, ``display:none``), hover cards, widgets. A
+    hidden element that a control of the page reveals (its id in an ``aria-controls``: a collapsed
+    accordion panel, an inactive tab, a "read more" expander) is content the reader opens with a
+    click, and stays.
     """
     out: list[etree._Element] = []
+    revealed = {ident for value in body.xpath("//@aria-controls") for ident in value.split()}
     # every element, tested in Python: an XPath selecting those with one of the attributes costs more
     for el in body.iterdescendants(tag=etree.Element):
         get = el.get
@@ -163,8 +167,12 @@ def _doomed(body: etree._Element) -> list[etree._Element]:
         cls = cls or ""
         names = f"{cls} {ident or ''}".lower()
         named = _NAME_WORDS.search(names) is not None
-        if (hidden is not None and not is_streamed_segment(el)) or get("aria-hidden") == "true" or \
-                "display:none" in (style or "").replace(" ", "") or \
+        hides = (hidden is not None and not is_streamed_segment(el)) or get("aria-hidden") == "true" or \
+            "display:none" in (style or "").replace(" ", "")
+        if hides and ident is not None and ident in revealed:
+            _unhide(el)  # trafilatura drops display:none as well
+            hides = False
+        if hides or \
                 (named and (_HOVER.search(names) or (el.tag in _WIDGET_TAGS and _WIDGET.search(names)))):
             out.append(el)
         if named and el.tag in _HEADINGS and "related" in cls.lower():
@@ -172,6 +180,17 @@ def _doomed(body: etree._Element) -> list[etree._Element]:
             if parent is not None and parent.tag in _CONTAINER_TAGS and parent is not body:
                 out.append(parent)
     return out
+
+
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none\s*(!important)?\s*;?", re.I)
+
+
+def _unhide(el: etree._Element) -> None:
+    """Show ``el`` as its control would: no ``hidden``, no ``aria-hidden``, no ``display:none``."""
+    for name in ("hidden", "aria-hidden"):
+        el.attrib.pop(name, None)
+    if (style := el.get("style")) is not None:
+        el.set("style", _DISPLAY_NONE.sub("", style))
 
 
 def _remove_keep_tail(node: etree._Element, parent: etree._Element) -> None:
