@@ -79,10 +79,24 @@ def test_the_guard_removes_a_noscript_copy_and_unwraps_a_noscript_that_holds_the
 def test_a_collapsed_accordion_panel_is_read_and_a_hidden_block_without_a_control_is_not():
     panels = "".join(
         f'<h3><a role="button" aria-controls="step-{i}" id="step-{i}-head">Step {i}</a></h3>'
-        f'<div id="step-{i}" style="display: none;" role="region"><p>{p}</p></div>'
+        f'<div id="step-{i}" style="display:none;" role="region"><p>{p}</p></div>'
         for i, p in enumerate(PARAGRAPHS))
     hidden = '<div style="display:none"><p>' + "A leftover draft paragraph nobody sees on the page. " * 4 + "</p></div>"
     article = extract_article(_page(f"<article><h1>Bridge reopens</h1>{panels}{hidden}</article>"), URL)
     assert article is not None
     _once(article.text)  # the panels open on a click: the reader's text
     assert "leftover draft" not in article.text
+
+
+def test_pruning_unhides_the_panels_a_control_reveals_and_removes_other_hidden_blocks():
+    from crawler.config.extract import ExtractOptions
+    from crawler.extract.api import _parse, _prune
+
+    tree = _parse(_page('<button aria-controls="faq-1 faq-2">FAQ</button>'
+                        '<div id="faq-1" style="color: red; display:none !important;"><p>Answer one.</p></div>'
+                        '<div id="faq-2" hidden><p>Answer two.</p></div>'
+                        '<div id="draft" style="display:none"><p>Draft.</p></div>'))
+    _prune(tree, ExtractOptions())
+    assert tree.get_element_by_id("faq-1").get("style").strip() == "color: red;"
+    assert tree.get_element_by_id("faq-2").get("hidden") is None
+    assert tree.get_element_by_id("draft", None) is None
