@@ -100,3 +100,17 @@ def test_pruning_unhides_the_panels_a_control_reveals_and_removes_other_hidden_b
     assert tree.get_element_by_id("faq-1").get("style").strip() == "color: red;"
     assert tree.get_element_by_id("faq-2").get("hidden") is None
     assert tree.get_element_by_id("draft", None) is None
+
+
+def test_two_noscript_copies_and_no_article_beside_them_give_the_article_once():
+    noscripts = f"<noscript>{_article('post')}</noscript>" * 2
+    article = extract_article(_page(noscripts), URL)
+    assert article is not None
+    _once(article.text)
+
+
+def test_a_pattern_of_a_few_lines_over_and_over_is_text():
+    rows = ["Yes", "No", "Included in the plan, with no extra fee for members of the club"] * 400
+    assert drop_repeated_blocks(rows) == rows  # a table's repeating cells, not a copy of the article
+    comments = [line for i in range(500) for line in (f"Comment {i}: thanks for the clear write-up.", "Reply")]
+    assert drop_repeated_blocks(comments) == comments

@@ -102,7 +102,7 @@ def _decode(html: str | bytes, charset_hint: str | None = None) -> str:
     for codec in candidates:
         if codec and codec not in ("utf-16-le", "utf-16-be", "utf-16"):  # a meta tag cannot say utf-16
             try:
-                return data.decode(codec, errors=_strict(codec))
+                return data.decode(codec, errors=_errors(codec, "strict"))
             except UnicodeDecodeError:
                 if codec == candidates[0]:  # the server said so: keep it, mark the bad bytes
                     return data.decode(codec, errors="replace")
@@ -116,15 +116,15 @@ def _decode(html: str | bytes, charset_hint: str | None = None) -> str:
         best = from_bytes(data[:65536]).best()
         if best is not None:
             codec = _codec(best.encoding) or best.encoding
-            return data.decode(codec, errors="replace" if _strict(codec) == "strict" else WHATWG_1252)
+            return data.decode(codec, errors=_errors(codec, "replace"))
     except Exception:  # detection is best effort; cp1252 below decodes anything
         logger.debug("charset detection failed", exc_info=True)
     return data.decode("cp1252", errors=WHATWG_1252)
 
 
-def _strict(codec: str) -> str:
-    """The ``errors=`` of a strict decode: windows-1252 as browsers read it has no undefined byte."""
-    return WHATWG_1252 if codec == "cp1252" else "strict"
+def _errors(codec: str, otherwise: str) -> str:
+    """The ``errors=`` to decode with: windows-1252 as browsers read it has no undefined byte."""
+    return WHATWG_1252 if codec == "cp1252" else otherwise
 
 
 def parse_html(html: bytes | str | etree._Element, content_type: str | None = None, *,

@@ -96,8 +96,7 @@ def strip_tags_guarded(tree: etree._Element, tags: tuple[str, ...], prose: PageP
     if prose is not None:
         keep = [el for el in tree.iter(*tags) if prose.holds_content(el)]
         if keep:
-            page_text = " ".join(tree.text_content().split())
-            keep = [el for el in keep if not _also_outside(el, page_text)]
+            keep = _without_copies(tree, keep)
         if keep:
             for el in keep:
                 el.tag = "unwrapped-guard"
@@ -108,10 +107,32 @@ def strip_tags_guarded(tree: etree._Element, tags: tuple[str, ...], prose: PageP
 _SAMPLE_CHARS = 120  # a paragraph's opening this long is found twice only when the text is copied
 
 
-def _also_outside(el: etree._Element, page_text: str) -> bool:
-    """Whether the opening of ``el``'s first real paragraph occurs twice in the page's text."""
+def _without_copies(tree: etree._Element, holders: list[etree._Element]) -> list[etree._Element]:
+    """``holders`` less those whose text stands elsewhere in the page, outside the ones already left out.
+
+    So of two ``<noscript>`` copies with no article beside them, the first is a copy of the second
+    and goes, and the second, whose text then stands nowhere else, stays: the article is kept once.
+    """
+    page_text = _flat(tree)
+    kept: list[etree._Element] = []
+    dropped: list[str] = []
+    for el in holders:
+        sample, own = _opening(el), _flat(el)
+        if sample and page_text.count(sample) - own.count(sample) - sum(t.count(sample) for t in dropped) > 0:
+            dropped.append(own)
+        else:
+            kept.append(el)
+    return kept
+
+
+def _flat(el: etree._Element) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _opening(el: etree._Element) -> str | None:
+    """The first ``_SAMPLE_CHARS`` characters of ``el``'s first paragraph that has as many."""
     for p in el.iter("p"):
-        sample = " ".join(p.text_content().split())[:_SAMPLE_CHARS]
+        sample = _flat(p)[:_SAMPLE_CHARS]
         if len(sample) == _SAMPLE_CHARS:
-            return page_text.count(sample) >= 2
-    return False
+            return sample
+    return None

@@ -117,7 +117,7 @@ def _is_dateline(line: str) -> bool:
         _BYLINE.match(line) and len(words) <= 8)
 
 
-# a copy of the article, not a repeated line of it: this many lines and words, verbatim, in order
+# a copy of the article, not a repeated line of it: this many different lines and words, verbatim, in order
 REPEAT_LINES = 10
 REPEAT_WORDS = 100
 
@@ -128,30 +128,33 @@ def drop_repeated_blocks(lines: list[str]) -> list[str]:
     Pages ship the article more than once and let CSS or a script show one: a layout per screen
     width (the others ``display: none`` at each breakpoint), a gated copy beside the open one, a
     ``<noscript>`` fallback. The extractor reads the HTML, not the rendered page, and gets every
-    copy. A run of ``REPEAT_LINES`` lines and ``REPEAT_WORDS`` words that stands earlier in the
-    same order is such a copy; a line repeated on its own (a refrain, a "Rest day" in a training
-    plan, a call to action) or a short run of them is text, and stays.
+    copy. A run of ``REPEAT_LINES`` different lines and ``REPEAT_WORDS`` words that stands earlier
+    in the same order is such a copy; a line repeated on its own (a refrain, a "Rest day" in a
+    training plan, a "Reply" under every comment), a short run of them or a pattern of a few lines
+    over and over is text, and stays.
+
+    Each window of ``REPEAT_LINES`` different lines is remembered where it first stands, so the
+    cost is linear in the lines, whatever repeats.
     """
-    if len(lines) < 2 * REPEAT_LINES:
+    n = len(lines)
+    if n < 2 * REPEAT_LINES:
         return lines
-    starts: dict[str, list[int]] = {}
-    for i, line in enumerate(lines):
-        starts.setdefault(line, []).append(i)
+    first: dict[tuple[str, ...], int] = {}
     out: list[str] = []
-    i, n = 0, len(lines)
+    i = 0
     while i < n:
-        run = 0
-        for j in starts[lines[i]]:
-            if j >= i:
-                break
-            k = 0
+        window = tuple(lines[i:i + REPEAT_LINES])
+        j = first.get(window)
+        if j is None:
+            if len(window) == REPEAT_LINES and len(set(window)) == REPEAT_LINES:
+                first[window] = i
+        else:  # different lines: the earlier window cannot overlap this one
+            k = REPEAT_LINES
             while i + k < n and j + k < i and lines[j + k] == lines[i + k]:
                 k += 1
-            if k > run:
-                run = k
-        if run >= REPEAT_LINES and sum(len(ln.split()) for ln in lines[i:i + run]) >= REPEAT_WORDS:
-            i += run
-            continue
+            if sum(len(ln.split()) for ln in lines[i:i + k]) >= REPEAT_WORDS:
+                i += k
+                continue
         out.append(lines[i])
         i += 1
     return out
