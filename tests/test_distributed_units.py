@@ -20,6 +20,7 @@ from crawler.distributed.worker import COMPONENTS, apply_distributed
 from crawler.extract.api import Article
 from crawler.output.dedup import Dedup
 from crawler.output.writer import jsonl_row
+from tests.crawl_helpers import free_port
 
 
 def _worker_pipeline(redis_url: str, me: str) -> DistributedArticlePipeline:
@@ -103,3 +104,83 @@ def test_every_key_of_a_row_is_an_export_column():
     assert row["route"] == "sitemap" and row["kind_reason"] == "article_schema"
     assert row["near_duplicate_of"] is None
     assert set(row) - {"text_path"} <= set(NAMES)
+
+
+def _dead_redis() -> redis.Redis:
+    """A client of a port nobody listens on: every command fails as on a Redis that went away."""
+    return connect(Settings({"NEWSWARC_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}), check=False)
+
+
+def test_redis_lost_at_the_state_check_forgets_the_article(redis_server):
+    """Claimed, then Redis lost at the "archived before?" check: not written, so not a duplicate when redone."""
+    a = _worker_pipeline(redis_server.url, "worker-a")
+    a.ctx = SimpleNamespace(state=RedisCrawlState(_dead_redis(), Keys()))
+    article = _article()
+    assert a._duplicate_of(article) is None
+    with pytest.raises(redis.ConnectionError):
+        a._version_of(article)
+    assert a.dedup.duplicate_of(_article()) is None and a._fields == {}
+
+
+def test_seen_and_queued_in_one_step(redis_server):
+    """A request is marked seen only together with being queued (a loss in between cannot make it "seen")."""
+    from scrapy import Request
+
+    from crawler.distributed import serializer
+    from crawler.distributed.queue import InFlightQueue
+
+    server = redis_server.client()
+    spider = SimpleNamespace(name="news")
+    queue = InFlightQueue(server, spider, "q", serializer, inflight_key="inflight", keys=Keys())
+    request = Request("https://demo.example/a/")
+    assert queue.push_unseen(request, "seen", b"fp") is True
+    assert queue.push_unseen(request, "seen", b"fp") is False and server.zcard("q") == 1
+    assert queue.push_unseen(request, "seen", None) is True  # dont_filter: queued again
+    assert server.scard("seen") == 1
+    with pytest.raises(redis.ConnectionError):
+        InFlightQueue(_dead_redis(), spider, "q", serializer, inflight_key="inflight", keys=Keys()).push_unseen(
+            Request("https://demo.example/b/"), "seen", b"fp2")
+    assert server.scard("seen") == 1  # nothing half-done
+
+
+def test_a_lease_whose_release_met_an_outage_is_given_back_later(redis_server):
+    """Else it would hold its domain's slot until it expires (DOWNLOAD_TIMEOUT + 30 s)."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed.politeness import DomainLeaseMiddleware
+
+    crawler = get_crawler(settings_dict={"NEWSWARC_REDIS_URL": redis_server.url})
+    middleware = DomainLeaseMiddleware(crawler)
+    live, leases = middleware.server, Keys().leases("demo.example")
+    live.zadd(leases, {"token": 1e15})
+    request = Request("https://demo.example/a/", meta={"newswarc_lease": ("demo.example", "token")})
+    middleware.server = _dead_redis()
+    middleware.process_response(request, None)
+    assert middleware._unreleased == [("demo.example", "token")] and live.zcard(leases) == 1
+    middleware.server = live
+    middleware._release_late()
+    assert middleware._unreleased == [] and live.zcard(leases) == 0
+
+
+def test_redis_lost_in_a_callback_redoes_the_page_in_one_line(caplog):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.distributed import REDO
+    from crawler.distributed.spider import RedisLossMiddleware
+
+    stats = SimpleNamespace(values={}, inc_value=lambda key: stats.values.__setitem__(key, 1))
+    middleware = RedisLossMiddleware(stats)
+    response = HtmlResponse("https://demo.example/a/", body=b"<html></html>", request=Request("https://demo.example/a/"))
+    try:
+        _dead_redis().get("x")
+    except redis.ConnectionError as exc:
+        lost = exc
+    with caplog.at_level(logging.WARNING):
+        assert middleware.process_spider_exception(response, lost) == []
+    assert response.request.meta[REDO] is True and stats.values == {"newswarc/redis/pages_redone": 1}
+    assert len(caplog.records) == 1 and "\n" not in caplog.records[0].getMessage()
+    other = Request("https://demo.example/b/")
+    assert middleware.process_spider_exception(HtmlResponse(other.url, body=b"", request=other), ValueError()) is None
+    assert REDO not in other.meta

@@ -14,12 +14,28 @@ import os
 from typing import Any
 
 import redis
+from scrapy.exceptions import DropItem
 
 from crawler.config import settings as defaults
 from crawler.errors import NewswarcError
 
 # What redis-py raises when Redis is away (down, slow, the network): writes wait, loops try again.
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+# A request whose callback or article lost Redis half-way is done again, not acknowledged: the
+# middleware or pipeline that caught the loss sets this in its meta (the scheduler reads it).
+REDO = "newswarc_redo"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (redis-py's can run to several)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class RedisLost(DropItem):
+    """The pipeline lost Redis while handling an article: it is not written, its page is done again."""
 
 
 def as_text(value: Any) -> Any:
@@ -122,13 +138,10 @@ def connect(settings: Any, *, check: bool = True):
         try:
             client.ping()
         except REDIS_DOWN as exc:
-            raise RedisUnavailable(f"Redis at {url} is unreachable ({_first_line(exc)}): start it, "
+            raise RedisUnavailable(f"Redis at {url} is unreachable ({first_line(exc)}): start it, "
                                    "or set NEWSWARC_REDIS_URL / [distributed] redis_url") from None
         except redis.RedisError as exc:
-            raise RedisUnavailable(f"Redis at {url} refused the connection ({_first_line(exc)})") from None
+            raise RedisUnavailable(f"Redis at {url} refused the connection ({first_line(exc)})") from None
     return client
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -10,14 +10,17 @@ can be taken over, so that a killed worker's requeued request still archives its
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from crawler.crawl.pipeline import ArticlePipeline
-from crawler.distributed import Keys, as_text, connect
+from crawler.distributed import REDIS_DOWN, Keys, RedisLost, as_text, connect, first_line
 from crawler.output.writer import repair_jsonl, run_parts
 from crawler.storage.base import temp_path
+
+logger = logging.getLogger(__name__)
 
 # KEYS: claims hash, takeovers hash. ARGV: field, me, heartbeat key prefix, heartbeat key suffix.
 # 1: claimed, 2: written before (the state decides), 3: taken over from a dead worker, 0: another's.
@@ -55,6 +58,16 @@ class DistributedArticlePipeline(ArticlePipeline):
             # open_index warned once (the Redis state has no tables for signatures): the run's stats say it too
             self.stats.set_value("newswarc/distributed/near_duplicates_off", 1)
 
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        """The single-process pipeline; an article that lost Redis half-way is dropped with one line
+        (:class:`RedisLost`) and its page is done again once Redis is back (the scheduler sees the drop)."""
+        try:
+            return await super().process_item(item, spider)
+        except REDIS_DOWN as exc:
+            self.stats.inc_value("newswarc/redis/articles_redone")
+            logger.warning("Redis is unreachable (%s): %s is done again once it is back", first_line(exc), item.url)
+            raise RedisLost(f"Redis unreachable: {first_line(exc)}", log_level="DEBUG") from None
+
     def _duplicate_of(self, article: Any) -> str | None:
         """The single-process checks, then the fleet's claim: one worker writes an article."""
         duplicate = super()._duplicate_of(article)
@@ -72,6 +85,16 @@ class DistributedArticlePipeline(ArticlePipeline):
             return "claimed_by_another_worker"
         self._fields[article.canonical_url] = field
         return None
+
+    def _version_of(self, article: Any) -> str | None:
+        """The crawl state's verdict; if Redis is lost on the way, the article is forgotten as in
+        :meth:`_duplicate_of` (else its page, done again, would be a duplicate of itself)."""
+        try:
+            return super()._version_of(article)
+        except REDIS_DOWN:
+            self.dedup.forget(article)
+            self._fields.pop(article.canonical_url, None)
+            raise
 
     def _recover_killed_runs(self, site: str) -> None:
         """A dead worker's JSONL loses the lines of articles that another worker took over from it and

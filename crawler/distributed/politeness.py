@@ -66,6 +66,9 @@ class DomainLeaseMiddleware:
         self.poll = settings.getfloat("NEWSWARC_DISTRIBUTED_LEASE_POLL")
         self._acquire = self.server.register_script(_ACQUIRE)
         self.stats = crawler.stats
+        # leases whose release failed (Redis away): given back before the next lease is taken, else
+        # they would hold their domain's slots until they expire (DOWNLOAD_TIMEOUT + 30 s)
+        self._unreleased: list[tuple[str, str]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DomainLeaseMiddleware:
@@ -81,6 +84,7 @@ class DomainLeaseMiddleware:
         waited = False
         while True:
             try:
+                self._release_late()
                 wait = self._acquire(keys=keys, args=[self.limit, self.delay_ms, self.ttl_ms, token])
             except REDIS_DOWN as exc:
                 self.stats.inc_value("newswarc/redis/lease_errors")
@@ -101,7 +105,14 @@ class DomainLeaseMiddleware:
             try:
                 self.server.zrem(self.keys.leases(lease[0]), lease[1])
             except REDIS_DOWN:
-                pass  # it expires on its own
+                self._unreleased.append(lease)  # at most one per request in flight: none is taken meanwhile
+
+    def _release_late(self) -> None:
+        """Give back the leases whose release met a Redis outage (raises while it lasts)."""
+        while self._unreleased:
+            domain, token = self._unreleased[-1]
+            self.server.zrem(self.keys.leases(domain), token)
+            self._unreleased.pop()
 
     def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
         self._release(request)

@@ -53,6 +53,15 @@ end
 return nil
 """
 
+# KEYS: the run's seen set, queue. ARGV: fingerprint ('' when the request is not filtered), member, score.
+# 1: queued; 0: seen before. One script, so that a Redis lost between the two writes cannot leave a
+# request marked seen but never queued (pushed again from the worker's backlog, it would be "seen").
+_PUSH = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+return 1
+"""
+
 _REQUEUE_ALL = """
 local items = redis.call('HGETALL', KEYS[1])
 for i = 1, #items, 2 do redis.call('ZADD', KEYS[2], items[i + 1], items[i]) end
@@ -79,6 +88,7 @@ class InFlightQueue(PriorityQueue):
         super().__init__(server, spider, key, serializer)
         self.inflight_key = inflight_key
         self._pop = server.register_script(_POP)
+        self._push_new = server.register_script(_PUSH)
         lease_prefix, lease_suffix = keys.leases("\0").split("\0")
         self._pop_args = [lease_prefix, lease_suffix, keys.next_slot("\0").split("\0")[1], per_domain, LOOKAHEAD]
         self.taken: dict[Any, tuple[bytes, float]] = {}  # request object -> (queued form, score)
@@ -90,6 +100,12 @@ class InFlightQueue(PriorityQueue):
 
     def _decode_request(self, encoded: bytes) -> Any:
         return super()._decode_request(encoded.split(b" ", 1)[1] if encoded[:1] != b"{" else encoded)
+
+    def push_unseen(self, request: Any, seen_key: str, fingerprint: bytes | None) -> bool:
+        """Mark ``request`` seen in ``seen_key`` and queue it, in one step; False if it was seen before
+        (``fingerprint`` None: not filtered, always queued)."""
+        return bool(self._push_new(keys=[seen_key, self.key],
+                                   args=[fingerprint or b"", self._encode_request(request), -request.priority]))
 
     def pop(self, timeout: int = 0) -> Any:
         item = self._pop(keys=[self.key, self.inflight_key], args=self._pop_args)

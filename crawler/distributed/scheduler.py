@@ -7,9 +7,12 @@
   engine is done with them: downloaded, redirected or failed, callback output queued, items
   through the pipeline, WARC record written. A heartbeat acknowledges them, refreshes the
   worker's liveness key and puts the requests of dead workers back.
-- Redis lost mid-crawl: the worker pauses (no request is taken), requests it makes wait in
-  memory and are pushed when Redis is back; requests whose handling overlapped the outage are
-  done again rather than acknowledged. Outages are counted (``newswarc/redis/outages``).
+- Redis lost mid-crawl: the worker pauses (no request is taken); what its requests make waits
+  in memory, in order (requests to push, crawl-state writes), and is pushed by the heartbeat
+  before it acknowledges them. A request whose callback or article met the outage half-way (meta
+  ``REDO``, set by :class:`~crawler.distributed.spider.RedisLossMiddleware` and the pipeline) is
+  done again rather than acknowledged; the others finish and are kept. Outages are counted
+  (``newswarc/redis/outages``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import json
 import logging
 from typing import Any
 
+from scrapy import signals
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 from w3lib.url import canonicalize_url
 
-from crawler.distributed import REDIS_DOWN, Keys, connect, fleet
-from crawler.distributed.queue import InFlightQueue
+from crawler.distributed import REDIS_DOWN, REDO, Keys, RedisLost, connect, fleet
+from crawler.distributed.queue import InFlightQueue, requeue_all
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +51,11 @@ class RunDupeFilter(RFPDupeFilter):
                            "body": (request.body or b"").hex()}, sort_keys=True)
         return hashlib.sha1(data.encode()).digest()[:16]
 
+    def seen_key(self, request: Any) -> str:
+        return self.keys.seen(self.seed, request.meta.get("newswarc_run") or "-")
+
     def request_seen(self, request: Any) -> bool:
-        run = request.meta.get("newswarc_run") or "-"
-        return self.server.sadd(self.keys.seen(self.seed, run), self.request_fingerprint(request)) == 0
+        return self.server.sadd(self.seen_key(request), self.request_fingerprint(request)) == 0
 
     def close(self, reason: str = "") -> None:
         """Nothing to delete: the seen set belongs to the fleet."""
@@ -69,7 +75,6 @@ class DistributedScheduler(Scheduler):
         self.timeout = settings.getfloat("NEWSWARC_DISTRIBUTED_WORKER_TIMEOUT")
         self.poll = min(settings.getfloat("NEWSWARC_DISTRIBUTED_POLL"), self.timeout / 4)
         self.backlog: list[Any] = []  # requests made while Redis was away
-        self.tainted: set[Any] = set()  # taken requests whose handling overlapped an outage
         self.outage = False
         self._beats = 0
         self._loop = None
@@ -97,6 +102,7 @@ class DistributedScheduler(Scheduler):
         _open.add(id(self))
         if len(self.queue):
             logger.info("Joining the crawl of %s: %d requests queued", self.seed, len(self.queue))
+        self.crawler.signals.connect(self._item_dropped, signal=signals.item_dropped)
         self._loop = task.LoopingCall(self.heartbeat)
         self._loop.start(self.poll, now=False)
 
@@ -110,6 +116,12 @@ class DistributedScheduler(Scheduler):
             # the engine is done with everything it took: what is left was not handled (shutdown)
             for request in list(self.queue.taken):
                 self.queue.requeue(request)
+            # a pop whose answer was lost with the connection left its request in the hash, untaken
+            orphans = requeue_all(self.server, self.queue.inflight_key, self.queue.key)
+            if orphans:
+                logger.warning("%d requests this worker never received went back into the queue", orphans)
+                if self.stats:
+                    self.stats.inc_value("newswarc/redis/requeued_unreceived", orphans)
             _open.discard(id(self))
             fleet.unregister_worker(self.server, self.keys, self.worker, [self.seed], last=not _open)
         except REDIS_DOWN as exc:
@@ -132,13 +144,13 @@ class DistributedScheduler(Scheduler):
             return True
 
     def _push(self, request: Any) -> bool:
-        """scrapy-redis' enqueue: the run's seen set first, then the queue."""
-        if not request.dont_filter and self.df.request_seen(request):
+        """scrapy-redis' enqueue (the run's seen set, then the queue) as one Redis script."""
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        if not self.queue.push_unseen(request, self.df.seen_key(request), fingerprint):
             self.df.log(request, self.spider)
             return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def _current_run(self) -> str:
@@ -170,12 +182,15 @@ class DistributedScheduler(Scheduler):
             self._lost(exc)
             return bool(self.backlog)
 
+    def _item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Any = None) -> None:
+        if isinstance(exception, RedisLost) and response is not None:
+            response.request.meta[REDO] = True  # its article was not written: the page is done again
+
     # --- heartbeat
 
     def _lost(self, exc: BaseException) -> None:
         if not self.outage:
             self.outage = True
-            self.tainted |= set(self.queue.taken)
             if self.stats:
                 self.stats.inc_value("newswarc/redis/outages")
             logger.error("Redis is unreachable (%s): this worker pauses until it is back", exc)
@@ -217,8 +232,7 @@ class DistributedScheduler(Scheduler):
             capture = request.meta.get("newswarc_capture")
             if capture is not None and not capture.done():
                 continue  # its WARC record is not written yet
-            if request in self.tainted:
-                self.tainted.discard(request)
+            if request.meta.get(REDO):
                 self.queue.requeue(request)
                 if self.stats:
                     self.stats.inc_value("newswarc/redis/requeued_after_outage")

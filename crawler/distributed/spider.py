@@ -21,7 +21,7 @@ import scrapy
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.crawl.spider import NewsSpider
-from crawler.distributed import REDIS_DOWN, fleet
+from crawler.distributed import REDIS_DOWN, REDO, first_line, fleet
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +133,25 @@ class RunStampMiddleware:
             if run and isinstance(item, scrapy.Request):
                 item.meta.setdefault("newswarc_run", run)
             yield item
+
+
+class RedisLossMiddleware:
+    """Spider middleware: a callback that lost Redis half-way (the crawl state, the seen set) is
+    logged in one line and its page is done again once Redis is back, instead of a traceback and
+    a page whose links and article were lost with it."""
+
+    def __init__(self, stats: Any):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedisLossMiddleware:
+        return cls(crawler.stats)
+
+    def process_spider_exception(self, response: Any, exception: BaseException, spider: Any = None) -> Any:
+        if not isinstance(exception, REDIS_DOWN):
+            return None
+        response.request.meta[REDO] = True
+        self.stats.inc_value("newswarc/redis/pages_redone")
+        logger.warning("Redis is unreachable (%s): %s is done again once it is back", first_line(exception),
+                       response.url)
+        return []

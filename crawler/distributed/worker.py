@@ -51,6 +51,7 @@ def apply_distributed(settings: Any, *, until_idle: bool = False) -> None:
     settings.set("DOWNLOADER_MIDDLEWARES", dl, priority="cmdline")
     sp = dict(settings.getdict("SPIDER_MIDDLEWARES"))
     sp["crawler.distributed.spider.RunStampMiddleware"] = 940
+    sp["crawler.distributed.spider.RedisLossMiddleware"] = 990  # next to the spider: sees its errors first
     settings.set("SPIDER_MIDDLEWARES", sp, priority="cmdline")
     pipes = {("crawler.distributed.pipeline.DistributedArticlePipeline" if k == "crawler.crawl.pipeline.ArticlePipeline"
               else k): v for k, v in settings.getdict("ITEM_PIPELINES").items()}
