@@ -145,6 +145,7 @@ def test_redis_lost_mid_crawl_pauses_and_resumes(tmp_path, fresh_demo_server, ow
     assert code == 0, err[-3000:]
     text = log.read_text()
     assert "Redis is unreachable" in text and "Redis is back: this worker resumes" in text
+    assert "Traceback" not in text  # a page that lost Redis half-way: one line, done again
     paths = article_paths(read_jsonl(out))
     assert set(paths) == public_paths(server.site)
     assert max(paths.values()) == 1, [p for p, n in paths.items() if n > 1]
