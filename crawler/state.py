@@ -18,18 +18,16 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import parse_iso
 from crawler.errors import StorageError, is_disk_full
+from crawler.urlstate import URL_COLUMNS, RunInfo, UrlState, merge_fetch, now_iso, sitemap_entry_seen
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-KINDS = frozenset({"article", "index", "feed", "sitemap", "other"})
 DEFAULT_FILENAME = Path("state") / "crawl-state.sqlite"
 
 # _MIGRATIONS[v] takes a database from schema version v to v + 1 (0 is an empty file).
@@ -57,96 +55,10 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
-_URL_COLUMNS = (
-    "url", "first_seen", "fetched_at", "status", "etag", "last_modified", "payload_digest",
-    "article_id", "kind", "warc_file", "warc_offset", "warc_record_id", "date", "sitemap_lastmod",
-    "published",
-)  # fmt: skip
 _UPSERT_URL = (
-    f"INSERT OR REPLACE INTO urls ({', '.join(_URL_COLUMNS)}) VALUES ({', '.join('?' * len(_URL_COLUMNS))})"
+    f"INSERT OR REPLACE INTO urls ({', '.join(URL_COLUMNS)}) VALUES ({', '.join('?' * len(URL_COLUMNS))})"
 )
-_SELECT_URL = f"SELECT {', '.join(_URL_COLUMNS)} FROM urls WHERE url = ?"
-_GOOD_STATUS = range(200, 400)
-
-
-@dataclass(frozen=True, slots=True)
-class UrlState:
-    """What we know about one canonical URL; times are UTC ISO 8601 strings."""
-
-    url: str
-    first_seen: str
-    fetched_at: str | None
-    status: int | None
-    etag: str | None
-    last_modified: str | None
-    payload_digest: str | None
-    article_id: str | None
-    kind: str
-    warc_file: str | None
-    warc_offset: int | None
-    warc_record_id: str | None
-    date: str | None
-    sitemap_lastmod: str | None
-    published: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """One crawl run; ``status`` is ``"running"`` until :meth:`CrawlState.end_run` (or forever after a crash)."""
-
-    run_id: str
-    seeds: tuple[str, ...]
-    started_at: str
-    ended_at: str | None
-    status: str
-    counts: dict[str, Any] = field(default_factory=dict)
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _warc_field(warc: Any, name: str) -> Any:
-    return warc.get(name) if isinstance(warc, Mapping) else getattr(warc, name, None)
-
-
-def merge_fetch(old: UrlState | None, url: str, *, status: int, etag: str | None, last_modified: str | None,
-                payload_digest: str | None, kind: str, article_id: str | None = None, warc: Any = None,
-                published: str | None = None, sitemap_lastmod: str | None = None) -> dict[str, Any]:
-    """The stored fields of ``url`` after a fetch (see :meth:`CrawlState.record_fetch`); shared by
-    every state backend, so that SQLite and Redis keep the same rules."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown page kind {kind!r}; expected one of {sorted(KINDS)}")
-    new: dict[str, Any] = {
-        "etag": etag, "last_modified": last_modified, "article_id": article_id,
-        "published": published, "sitemap_lastmod": sitemap_lastmod,
-    }  # fmt: skip
-    if status != 304:
-        new["payload_digest"] = payload_digest
-        if warc is not None:
-            new.update(
-                warc_file=_warc_field(warc, "file"), warc_offset=_warc_field(warc, "offset"),
-                warc_record_id=_warc_field(warc, "record_id"), date=_warc_field(warc, "date"),
-            )  # fmt: skip
-    merged = {name: getattr(old, name) if old else None for name in _URL_COLUMNS}
-    merged.update({name: value for name, value in new.items() if value is not None})
-    now = _now()
-    merged.update(url=url, first_seen=merged["first_seen"] or now, fetched_at=now, status=status, kind=kind)
-    return merged
-
-
-def sitemap_entry_seen(state: UrlState | None, lastmod: datetime | None) -> bool:
-    """The rule of :meth:`CrawlState.seen_sitemap_entry`, for every state backend."""
-    if state is None or state.status not in _GOOD_STATUS:
-        return False
-    if lastmod is None:
-        return True
-    known = parse_iso(state.sitemap_lastmod) or parse_iso(state.fetched_at)
-    if known is None:
-        return False
-    lastmod = lastmod.replace(tzinfo=UTC) if lastmod.tzinfo is None else lastmod
-    return lastmod <= known
-
+_SELECT_URL = f"SELECT {', '.join(URL_COLUMNS)} FROM urls WHERE url = ?"
 
 _DIGEST_QUERY = "SELECT uri, warc_date FROM digests WHERE payload_digest = ?"
 
@@ -354,7 +266,7 @@ class CrawlState:
             merged = merge_fetch(self.get(url), url, status=status, etag=etag, last_modified=last_modified,
                                  payload_digest=payload_digest, kind=kind, article_id=article_id, warc=warc,
                                  published=published, sitemap_lastmod=sitemap_lastmod)
-            self._write(_UPSERT_URL, tuple(merged[name] for name in _URL_COLUMNS))
+            self._write(_UPSERT_URL, tuple(merged[name] for name in URL_COLUMNS))
 
     def is_archived_article(self, url: str) -> bool:
         """Whether ``url`` was stored as an article in an earlier (or this) run."""
@@ -412,7 +324,7 @@ class CrawlState:
             self._write(
                 "INSERT OR REPLACE INTO runs (run_id, started_at, ended_at, status, counts)"
                 " VALUES (?, ?, NULL, 'running', NULL)",
-                (run_id, _now()),
+                (run_id, now_iso()),
             )
             for seed in seeds:
                 self._write("INSERT OR IGNORE INTO run_seeds (seed, run_id) VALUES (?, ?)", (seed, run_id))
@@ -423,7 +335,7 @@ class CrawlState:
         with self._lock:
             self._write(
                 "UPDATE runs SET ended_at = ?, status = ?, counts = ? WHERE run_id = ?",
-                (_now(), status, json.dumps(dict(counts), sort_keys=True, default=str), run_id),
+                (now_iso(), status, json.dumps(dict(counts), sort_keys=True, default=str), run_id),
             )
             self._commit()
 

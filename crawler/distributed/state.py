@@ -2,7 +2,7 @@
 
 The same interface as :class:`crawler.state.CrawlState` (the spider, the pipeline, the WARC
 capture and the run report use either), with the same merge rules
-(:func:`crawler.state.merge_fetch`). One hash per kind of record: ``state:urls`` (canonical URL
+(:func:`crawler.urlstate.merge_fetch`). One hash per kind of record: ``state:urls`` (canonical URL
 -> JSON of its non-empty fields), ``state:texts``, ``state:runs``. Writes go to Redis at once;
 while Redis is away they wait in memory and the worker's heartbeat pushes them
 (:meth:`flush_pending`) before it acknowledges the requests they belong to.
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.distributed import REDIS_DOWN, Keys, as_text, connect
-from crawler.state import _URL_COLUMNS, UrlState, _now, merge_fetch, sitemap_entry_seen
+from crawler.urlstate import URL_COLUMNS, UrlState, merge_fetch, now_iso, sitemap_entry_seen
 
 # KEYS: urls hash. ARGV: URL, the JSON read before the merge ('' for none), the merged JSON.
 # 1: written; 0: another worker wrote the URL since it was read (merge again).
@@ -36,7 +36,7 @@ def _url_state(raw: bytes | None) -> UrlState | None:
     if raw is None:
         return None
     fields = json.loads(raw)
-    return UrlState(*(fields.get(name) for name in _URL_COLUMNS))
+    return UrlState(*(fields.get(name) for name in URL_COLUMNS))
 
 
 class RedisCrawlState:
@@ -125,12 +125,12 @@ class RedisCrawlState:
     # --- runs (one per worker and seed: "<worker run id>/<seed>")
 
     def begin_run(self, run_id: str, seeds: list[str]) -> None:
-        self.send("hset", self.runs, run_id, json.dumps({"seeds": seeds, "started_at": _now(), "status": "running"}))
+        self.send("hset", self.runs, run_id, json.dumps({"seeds": seeds, "started_at": now_iso(), "status": "running"}))
 
     def end_run(self, run_id: str, status: str, counts: Any) -> None:
         raw = self.server.hget(self.runs, run_id)
-        info = json.loads(raw) if raw else {"seeds": [], "started_at": _now()}
-        info.update(ended_at=_now(), status=status, counts=dict(counts))
+        info = json.loads(raw) if raw else {"seeds": [], "started_at": now_iso()}
+        info.update(ended_at=now_iso(), status=status, counts=dict(counts))
         self.send("hset", self.runs, run_id, json.dumps(info, default=str))
 
     def unfinished_runs(self, seed: str) -> list[str]:
