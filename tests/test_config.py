@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config.seeds import load_profile, load_seed, parse_seed, resolve_seed_path
+from crawler.config.profiles import load_profile
+from crawler.config.seeds import load_seed, parse_seed, resolve_seed_path
 from crawler.errors import ConfigError
 from tests.crawl_helpers import project_settings
 

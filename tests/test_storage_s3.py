@@ -288,7 +288,7 @@ def test_bad_keys_and_settings(tmp_path, s3_env):
 
 
 def test_example_profile(tmp_path, s3_env):
-    from crawler.config.seeds import load_profile
+    from crawler.config.profiles import load_profile
 
     settings = Settings()
     settings.setmodule("crawler.config.settings", priority="project")

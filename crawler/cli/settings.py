@@ -15,7 +15,7 @@ from scrapy.settings import Settings
 from crawler.cli.args import CliError
 from crawler.cli.logs import log_file_handler
 from crawler.config.check import check_setting_name, check_settings
-from crawler.config.seeds import default_profile, find_profile, load_profile
+from crawler.config.profiles import default_profile, find_profile, load_profile
 
 
 def build_settings(args: argparse.Namespace) -> Any:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from crawler.config import settings as defaults
-from crawler.config.seeds import PROFILE_KEYS, check_log_level, check_plain_name
+from crawler.config.profiles import PROFILE_KEYS, check_log_level
+from crawler.config.seeds import check_plain_name
 from crawler.errors import ConfigError
 
 KiB, MiB = 1024, 1024 * 1024
