@@ -15,13 +15,24 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo import _feeds
+from crawler.demo._articles import (
+    END,
+    N_AUTHORS,
+    N_PRIVATE,
+    SPAN,
+    DemoArticle,
+    assign_routes,
+    make_article,
+    sitemap_cutoffs,
+    trim_feed,
+)
 from crawler.demo._edge import edge_page, edge_paragraphs
 from crawler.demo._http import DemoResponse, _finish, _redirect
 from crawler.demo._pages import (
@@ -39,58 +50,12 @@ from crawler.demo._pages import (
 from crawler.demo._text import SECTIONS, TextWriter, Vocabulary, slugify
 from crawler.demo._variants import render_article
 
-END = datetime(2026, 11, 1, tzinfo=UTC)
-SPAN = timedelta(days=90)
-FEED_SIZE = 50
 NEWS_SIZE = 30
-N_PRIVATE = 5
-N_AUTHORS = 9
 SITE_NAME = "The Demo Gazette"
 
 _LISTING = re.compile(r"^/(category|tag|author)/([a-z0-9-]+)/(?:page/(\d+)/)?$")
 _OLD_NEWS = re.compile(r"^/old-news/([a-z0-9-]+)/$")
 _GO = re.compile(r"^/go/(\d+)(/2)?$")
-
-
-@dataclass(eq=False)
-class DemoArticle:
-    """One post and its ground truth. ``routes`` ⊂ {"sitemap", "feed", "section"} says how it is reachable."""
-
-    id: int
-    path: str
-    title: str
-    author: str
-    published: datetime
-    updated: datetime
-    section: str
-    tags: list[str]
-    description: str
-    routes: set[str] = field(default_factory=set)
-    private: bool = False
-    atom_only: bool = False
-    body_seed: int = field(default=0, repr=False)
-    vocab: Vocabulary | None = field(default=None, repr=False, compare=False)
-    _paragraphs: list[str] | None = field(default=None, repr=False)
-
-    @property
-    def paragraphs(self) -> list[str]:
-        """The exact body text, paragraph by paragraph (regenerated from ``body_seed`` unless changed)."""
-        if self._paragraphs is not None:
-            return list(self._paragraphs)
-        assert self.vocab is not None
-        return TextWriter(self.vocab, random.Random(self.body_seed), self.section).paragraphs()
-
-    @paragraphs.setter
-    def paragraphs(self, value: list[str]) -> None:
-        self._paragraphs = list(value)
-
-    @property
-    def slug(self) -> str:
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
-
-    @property
-    def author_slug(self) -> str:
-        return slugify(self.author)
 
 
 @dataclass(frozen=True)
@@ -300,12 +265,12 @@ class DemoSite:
             new = []
             for i in range(n):
                 last += timedelta(minutes=self._rng.randint(30, 180))
-                a = _make_article(self._rng, self.vocab, list(self.authors.values()), self.seed, next_id + 3 * i,
+                a = make_article(self._rng, self.vocab, list(self.authors.values()), self.seed, next_id + 3 * i,
                                   last, used, private=False)
                 a.routes = {"sitemap", "feed", "section"}
                 new.append(a)
             self.articles.extend(new)
-            _trim_feed(self.articles)
+            trim_feed(self.articles)
             self._changed()
         return new
 
@@ -364,30 +329,6 @@ class DemoSite:
             target.write_bytes(self._route(path, "", origin).body)
 
 
-def _make_article(rng: random.Random, vocab: Vocabulary, authors: list[str], seed: int, art_id: int,
-                  published: datetime, used: set[str], *, private: bool) -> DemoArticle:
-    section = rng.choice(SECTIONS)
-    w = TextWriter(vocab, rng, section)
-    title = w.title()
-    slug = base = slugify(title)
-    n = 2
-    while slug in used:
-        slug, n = f"{base}-{n}", n + 1
-    used.add(slug)
-    path = f"/private/{slug}/" if private else f"/{published:%Y/%m/%d}/{slug}/"
-    updated = published if rng.random() < 0.7 else published + timedelta(minutes=rng.randint(20, 2880))
-    return DemoArticle(id=art_id, path=path, title=title, author=rng.choice(authors), published=published,
-                       updated=updated, section=section, tags=w.tags(), description=w.sentence(),
-                       private=private, body_seed=seed * 1_000_003 + art_id, vocab=vocab)
-
-
-def _trim_feed(articles: list[DemoArticle]) -> None:
-    """Only the newest ``FEED_SIZE`` feed articles stay in the feeds; the rest lose the route."""
-    in_feed = sorted((a for a in articles if "feed" in a.routes), key=lambda a: a.published, reverse=True)
-    for a in in_feed[FEED_SIZE:]:
-        a.routes.discard("feed")
-
-
 def build_site(n_articles: int = 300, seed: int = 42) -> DemoSite:
     """Generate the site. ``n_articles`` counts every article, the ``N_PRIVATE`` private ones included.
 
@@ -412,35 +353,9 @@ def build_site(n_articles: int = 300, seed: int = 42) -> DemoSite:
     private_times = sorted((END - SPAN * rng.uniform(0.05, 0.95)).replace(microsecond=0) for _ in range(n_private))
     entries = sorted([(t, False) for t in times] + [(t, True) for t in private_times])
     used: set[str] = set()
-    articles = [_make_article(rng, vocab, authors, seed, 101 + 3 * k, t, used, private=p)
+    articles = [make_article(rng, vocab, authors, seed, 101 + 3 * k, t, used, private=p)
                 for k, (t, p) in enumerate(entries)]
-    _assign_routes(rng, [a for a in articles if not a.private])
-    archive_cut, split_cut = _cutoffs([a for a in articles if "sitemap" in a.routes])
+    assign_routes(rng, [a for a in articles if not a.private])
+    archive_cut, split_cut = sitemap_cutoffs([a for a in articles if "sitemap" in a.routes])
     return DemoSite(articles, seed=seed, vocab=vocab, rng=rng, authors=authors,
                     sitemap_cutoffs=(archive_cut, split_cut))
-
-
-def _assign_routes(rng: random.Random, public: list[DemoArticle]) -> None:
-    """Decide reachability (``public`` is oldest first)."""
-    n = len(public)
-    feed_size = min(FEED_SIZE, n // 2)
-    only = max(10, n // 25) if n >= 100 else max(1, n // 10)
-    feed_only_n = min(max(12, only // 4), feed_size // 3) if n >= 100 else only
-    window, older = public[n - feed_size:], public[:n - feed_size]
-    feed_only = rng.sample(window, feed_only_n)
-    for a in rng.sample(feed_only, min(5, feed_only_n // 2)):
-        a.atom_only = True
-    picks = rng.sample(older, 2 * only)
-    sitemap_only, section_only = set(map(id, picks[:only])), set(map(id, picks[only:]))
-    feed_only_ids = set(map(id, feed_only))
-    for a in window:
-        a.routes = {"feed"} if id(a) in feed_only_ids else {"feed", "sitemap", "section"}
-    for a in older:
-        a.routes = ({"sitemap"} if id(a) in sitemap_only else
-                    {"section"} if id(a) in section_only else {"sitemap", "section"})
-
-
-def _cutoffs(in_sitemap: list[DemoArticle]) -> tuple[datetime, datetime]:
-    """Oldest fifth → gzip archive sitemap; next two fifths → post-sitemap1; newer → post-sitemap2a."""
-    times = sorted(a.published for a in in_sitemap)
-    return times[len(times) // 5], times[len(times) * 3 // 5]
