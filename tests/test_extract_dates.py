@@ -14,6 +14,7 @@ from crawler.extract.dates import (
     choose_published,
     headline,
     lone_date,
+    marked_publication,
     text_date,
     url_date,
     visible_date,
@@ -238,3 +239,20 @@ def test_the_fallback_is_htmldate_fast_search_without_its_padded_years():
         assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2025-11-13"
     with mock.patch.object(metadata, "find_date", return_value="2024-03-05"):
         assert metadata._searched_date(tree, "https://city.example/tram", {}) == "2024-03-05"
+
+
+def test_a_time_labelled_published_is_the_publication_even_without_a_headline_match():
+    """No declared date, an <h1> that is not the title: "Published on <time>" beats the dates of a
+    related-posts list (which htmldate would pick)."""
+    related = "".join(f'<li><a href="/blog/{d}"><div class="title">Other post</div><div class="date">2025-12-{d}</div>'
+                      f'</a></li>' for d in (16, 2))
+    body = (f'<h1>Our year in review</h1><h1>Finding the button</h1><p>{" ".join(PARAS)}</p>'
+            f'<ul><li>Published on <time datetime="2025-12-19">2025-12-19</time></li></ul><ul>{related}</ul>')
+    html = f"<html><head><title>recap - updates at Example</title></head><body>{body}</body></html>"
+    a = extract_article(html, "https://city.example/blog/recap")
+    assert a is not None and a.published == "2025-12-19"
+    # an unlabelled <time> is no mark; two labelled ones naming different days: neither is the page's
+    assert marked_publication(_tree('<p>Event <time datetime="2025-05-02">May 2</time></p>'), now=NOW) is None
+    two = ('<p>Posted: <time datetime="2025-05-02">May 2</time></p>'
+           '<p>Posted: <time datetime="2025-05-09">May 9</time></p>')
+    assert marked_publication(_tree(two), now=NOW) is None

@@ -266,15 +266,30 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
 
 
 _PUBLISHED_MARK = etree.XPath("//time[@pubdate] | //*[@itemprop='datePublished'][not(self::meta)]")
+# "Published on <time …>": a <time> whose label, the text just before it, says it is the publication
+_LABELLED = re.compile(r"\b(?:published|posted)(?:\s+(?:on|at))?\s*:?\s*$", re.IGNORECASE)
+
+
+def _publication_marks(tree: HtmlElement) -> list[etree._Element]:
+    """The elements a page marks as its publication date, in document order: the markup above,
+    and ``<time>`` elements labelled "Published"/"Posted" by the text right before them."""
+    marks = list(_PUBLISHED_MARK(tree))
+    for node in tree.iter("time"):
+        before = node.getprevious()
+        label = before.tail if before is not None else node.getparent().text if node.getparent() is not None else None
+        if label and _LABELLED.search(label[-40:]) and node not in marks:
+            marks.append(node)
+    return marks
 
 
 def marked_publication(tree: HtmlElement, now: datetime | None = None) -> VisibleDate | None:
     """The day the page marks as its publication date (``<time pubdate>``, microdata
-    ``itemprop="datePublished"`` on an element), wherever it stands, when all such marks name the
-    same day: teaser cards of other articles carry the same marks, each with its own date."""
+    ``itemprop="datePublished"`` on an element, a ``<time>`` labelled "Published on"), wherever it
+    stands, when all such marks name the same day: teaser cards of other articles carry the same
+    marks, each with its own date."""
     latest = latest_day(now)
     shown: VisibleDate | None = None
-    for node in _PUBLISHED_MARK(tree):
+    for node in _publication_marks(tree):
         value = node.get("datetime") or node.get("content")
         found = parse_day(value)
         if found is None or not date(1995, 1, 1) <= found <= latest:
