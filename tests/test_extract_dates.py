@@ -256,3 +256,14 @@ def test_a_time_labelled_published_is_the_publication_even_without_a_headline_ma
     two = ('<p>Posted: <time datetime="2025-05-02">May 2</time></p>'
            '<p>Posted: <time datetime="2025-05-09">May 9</time></p>')
     assert marked_publication(_tree(two), now=NOW) is None
+
+
+def test_a_publication_meta_in_words_is_read_when_nothing_else_dates_the_page():
+    """``<meta name="published" content="July 17, 2025">``: no ISO declaration, no shown date."""
+    page = _page(head='<meta name="published" content="July 17, 2025">')
+    a = extract_article(page, "https://city.example/tram")
+    assert a is not None and a.published == "2025-07-17"
+    later = _page(head='<meta name="published" content="July 17, 2099">')
+    with mock.patch.object(metadata, "find_date", return_value=None):
+        b = extract_article(later, "https://city.example/tram")
+    assert b is not None and b.published is None  # never a date in the future

@@ -9,6 +9,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
@@ -40,7 +41,15 @@ from crawler.extract.authors import (
     page_byline,
     written_by,
 )
-from crawler.extract.dates import choose_published, latest_day, lone_date, parse_day, url_date, visible_date
+from crawler.extract.dates import (
+    choose_published,
+    latest_day,
+    lone_date,
+    parse_day,
+    text_date,
+    url_date,
+    visible_date,
+)
 from crawler.extract.title import choose_title
 from crawler.urls import absolute_http, canonicalize_url, url_host
 
@@ -287,7 +296,28 @@ def _published(tree: HtmlElement, url: str, meta: Mapping[str, list[str]], ld: M
     announced = bool(meta.get("article:published_time") or meta.get("og:published_time"))
     if chosen := choose_published(stated, modified, shown, in_url, announced=announced):
         return chosen
-    return _searched_date(tree, url, date_params)
+    return _meta_publication(meta, latest) or _searched_date(tree, url, date_params)
+
+
+# <meta> names that state a publication date in other forms than ISO 8601 ("July 17, 2025"), or in
+# vocabularies other than OpenGraph's; read when the page declares no ISO date and shows none
+_PUBLICATION_METAS = ("published", "publish_date", "publish-date", "publishdate", "publisheddate", "pubdate",
+                      "og:publish_date", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+                      "dcterms.created", "dc.date", "date")
+
+
+def _meta_publication(meta: Mapping[str, list[str]], latest: date) -> str | None:
+    """The first of :data:`_PUBLICATION_METAS` whose content is a date (ISO 8601, or one the date rules
+    read from text), as an ISO timestamp or day; no day after ``latest``."""
+    for name in _PUBLICATION_METAS:
+        for value in meta.get(name, ()):
+            value = value.strip()
+            if stamp := _iso(value):
+                if (day := parse_day(stamp)) is not None and day <= latest:
+                    return stamp
+            elif len(value) <= 40 and (day := text_date(value, latest)) is not None:
+                return day.isoformat()
+    return None
 
 
 def _searched_date(tree: HtmlElement, url: str, date_params: Mapping[str, Any]) -> str | None:
