@@ -21,7 +21,7 @@ MAX_PLAIN_MODULES = 6  # .py files directly under crawler/, besides __init__.py
 LAYERS = [
     {"crawler", "crawler.errors", "crawler.urls", "crawler.dates", "crawler.config"},
     {"crawler.discovery", "crawler.warc", "crawler.extract", "crawler.output", "crawler.storage",
-     "crawler.state", "crawler.context", "crawler.demo", "crawler.dataset"},
+     "crawler.state", "crawler.urlstate", "crawler.context", "crawler.demo", "crawler.dataset"},
     {"crawler.crawl", "crawler.replay", "crawler.schedule", "crawler.distributed"},
     {"crawler.cli"},
 ]
