@@ -184,3 +184,6 @@ def test_redis_lost_in_a_callback_redoes_the_page_in_one_line(caplog):
     other = Request("https://demo.example/b/")
     assert middleware.process_spider_exception(HtmlResponse(other.url, body=b"", request=other), ValueError()) is None
     assert REDO not in other.meta
+    # a plain OSError (a file, the page's own network) is no Redis loss: a redo would repeat it forever
+    assert middleware.process_spider_exception(HtmlResponse(other.url, body=b"", request=other), OSError("disk")) is None
+    assert REDO not in other.meta

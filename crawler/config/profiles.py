@@ -46,9 +46,6 @@ def check_log_level(value: Any, source: object, key: str | None = None) -> Any:
     return value
 
 
-# a name that becomes part of file names (a seed's, the WARC prefix, the run id): no separator, no ".."
-
-
 # profile [section] key -> (Scrapy setting, expected type)
 PROFILE_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
     "output": {

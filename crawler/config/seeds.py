@@ -56,6 +56,7 @@ def list_seed_files() -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
+# a name that becomes part of file names (a seed's, the WARC prefix, the run id): no separator, no ".."
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 

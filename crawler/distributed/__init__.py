@@ -23,6 +23,11 @@ from crawler.errors import NewswarcError
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
+# What makes a page be done again (REDO): redis-py's own connection errors only. A bare OSError
+# from a callback or the pipeline is a file or network problem of the page, which a redo would
+# repeat forever.
+REDIS_LOST = (redis.ConnectionError, redis.TimeoutError)
+
 # A request whose callback or article lost Redis half-way is done again, not acknowledged: the
 # middleware or pipeline that caught the loss sets this in its meta (the scheduler reads it).
 REDO = "newswarc_redo"

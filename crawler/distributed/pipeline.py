@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.crawl.pipeline import ArticlePipeline
-from crawler.distributed import REDIS_DOWN, Keys, RedisLost, as_text, connect, first_line
+from crawler.distributed import REDIS_LOST, Keys, RedisLost, as_text, connect, first_line
 from crawler.output.writer import repair_jsonl, run_parts
 from crawler.storage.base import temp_path
 
@@ -63,7 +63,7 @@ class DistributedArticlePipeline(ArticlePipeline):
         (:class:`RedisLost`) and its page is done again once Redis is back (the scheduler sees the drop)."""
         try:
             return await super().process_item(item, spider)
-        except REDIS_DOWN as exc:
+        except REDIS_LOST as exc:
             self.stats.inc_value("newswarc/redis/articles_redone")
             logger.warning("Redis is unreachable (%s): %s is done again once it is back", first_line(exc), item.url)
             raise RedisLost(f"Redis unreachable: {first_line(exc)}", log_level="DEBUG") from None
@@ -91,7 +91,7 @@ class DistributedArticlePipeline(ArticlePipeline):
         :meth:`_duplicate_of` (else its page, done again, would be a duplicate of itself)."""
         try:
             return super()._version_of(article)
-        except REDIS_DOWN:
+        except REDIS_LOST:
             self.dedup.forget(article)
             self._fields.pop(article.canonical_url, None)
             raise

@@ -21,7 +21,7 @@ import scrapy
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.crawl.spider import NewsSpider
-from crawler.distributed import REDIS_DOWN, REDO, first_line, fleet
+from crawler.distributed import REDIS_DOWN, REDIS_LOST, REDO, first_line, fleet
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class RedisLossMiddleware:
         return cls(crawler.stats)
 
     def process_spider_exception(self, response: Any, exception: BaseException, spider: Any = None) -> Any:
-        if not isinstance(exception, REDIS_DOWN):
+        if not isinstance(exception, REDIS_LOST):
             return None
         response.request.meta[REDO] = True
         self.stats.inc_value("newswarc/redis/pages_redone")

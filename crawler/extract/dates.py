@@ -270,16 +270,19 @@ _PUBLISHED_MARK = etree.XPath("//time[@pubdate] | //*[@itemprop='datePublished']
 _LABELLED = re.compile(r"\b(?:published|posted)(?:\s+(?:on|at))?\s*:?\s*$", re.IGNORECASE)
 
 
+def _label(node: etree._Element) -> str:
+    """The text right before ``node``: its previous sibling's tail, else its parent's own text."""
+    before, parent = node.getprevious(), node.getparent()
+    text = before.tail if before is not None else parent.text if parent is not None else None
+    return text or ""
+
+
 def _publication_marks(tree: HtmlElement) -> list[etree._Element]:
-    """The elements a page marks as its publication date, in document order: the markup above,
-    and ``<time>`` elements labelled "Published"/"Posted" by the text right before them."""
-    marks = list(_PUBLISHED_MARK(tree))
-    for node in tree.iter("time"):
-        before = node.getprevious()
-        label = before.tail if before is not None else node.getparent().text if node.getparent() is not None else None
-        if label and _LABELLED.search(label[-40:]) and node not in marks:
-            marks.append(node)
-    return marks
+    """The elements a page marks as its publication date: the markup above, then the ``<time>``
+    elements labelled "Published"/"Posted" by the text right before them."""
+    marks = _PUBLISHED_MARK(tree)
+    marked = set(marks)
+    return marks + [node for node in tree.iter("time") if node not in marked and _LABELLED.search(_label(node)[-40:])]
 
 
 def marked_publication(tree: HtmlElement, now: datetime | None = None) -> VisibleDate | None:
