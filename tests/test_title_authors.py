@@ -73,6 +73,25 @@ def test_an_h1_with_a_date_or_a_count_glued_on_gives_the_declared_title() -> Non
         assert extract_article(html, URL).title == "Council approves harbour plan"
     longer = page(f"<article><h1>Council approves harbour plan after debate</h1>{BODY}</article>", head)
     assert extract_article(longer, URL).title == "Council approves harbour plan after debate"  # words: the h1's
+    year = page(f"<article><h1>2025 Council approves harbour plan</h1>{BODY}</article>", head)
+    assert extract_article(year, URL).title == "2025 Council approves harbour plan"  # one number: the headline's
+
+
+def test_a_jsonld_headline_with_html_entities_is_decoded() -> None:
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": '
+          '"Council&#8217;s harbour plan &amp; budget", "author": {"name": "Ana&#239;s Roy"}}</script>')
+    html = page(f"<article>{BODY}</article>", ld, title="Site")
+    article = extract_article(html, URL)
+    assert article.title == "Council\u2019s harbour plan & budget"
+    assert article.authors == ["Ana\u00efs Roy"]
+
+
+def test_a_paragraph_styled_as_h1_is_not_the_headline() -> None:
+    teaser = ("Council approves harbour plan: learn why the council approves the harbour plan, how the harbour plan "
+              "works, what the council plan means for the harbour and the town, and why the council approves it now")
+    head = '<meta property="og:title" content="Council approves harbour plan">'
+    html = page(f"<article><h1>{teaser}</h1>{BODY}</article>", head, title="Council approves harbour plan | Herald")
+    assert extract_article(html, URL).title == "Council approves harbour plan"
 
 
 def test_a_team_page_link_is_not_a_desk_byline() -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from html import unescape
 from typing import Any
 
 from lxml import etree
 
-__all__ = ["article_type", "is_jsonld_script", "jsonld_documents", "jsonld_types", "parse_jsonld"]
+__all__ = ["article_type", "decoded_entities", "is_jsonld_script", "jsonld_documents", "jsonld_types", "parse_jsonld"]
 
 # schema.org types of a page that is an article, in schema.org's spelling (the classifier's reason
 # names it: a bounded token whatever case the page uses)
@@ -64,3 +65,16 @@ def jsonld_types(obj: dict[str, Any]) -> list[str]:
 def article_type(types: Iterable[str]) -> str | None:
     """The first article type among lower-cased ``types``, in schema.org's spelling; None if there is none."""
     return next((_BY_LOWER[t] for t in types if t in _BY_LOWER), None)
+
+
+def decoded_entities(value: Any) -> Any:
+    """``value`` (parsed JSON-LD) with HTML entities decoded in its strings: a script's text is not
+    entity-decoded by the HTML parser, and SEO plugins write ``What&#8217;s`` or ``&amp;`` into
+    ``headline`` and author names."""
+    if isinstance(value, str):
+        return unescape(value) if "&" in value else value
+    if isinstance(value, list):
+        return [decoded_entities(v) for v in value]
+    if isinstance(value, dict):
+        return {k: decoded_entities(v) for k, v in value.items()}
+    return value

@@ -17,7 +17,7 @@ from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
-from crawler.discovery.jsonld import is_jsonld_script, jsonld_documents
+from crawler.discovery.jsonld import decoded_entities, is_jsonld_script, jsonld_documents
 from crawler.extract._author_search import author_search
 from crawler.extract._trafilatura import (
     META_URL,
@@ -119,8 +119,8 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
                 types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
                 if types & _ARTICLE_TYPES and ("headline" in obj or "datePublished" in obj):
                     if "webpage" not in types:
-                        return obj
-                    best = best or obj
+                        return decoded_entities(obj)
+                    best = best or decoded_entities(obj)
                 queue.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
     return best
 

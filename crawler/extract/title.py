@@ -28,6 +28,7 @@ _H1 = etree.XPath("//h1")
 MIN_AGREEMENT = 0.25  # share of words an <h1> and a declared title have in common (the smaller one); the
 # labels of real pages are the visible <h1> far more often than the declared title when both differ
 MAX_H1_CHARS = 300
+MAX_H1_WORDS = 30  # a longer <h1> is a styled paragraph (a teaser, a description), not a headline
 
 
 def _words(text: str) -> list[str]:
@@ -95,8 +96,8 @@ def _plus_noise(h1: str, declared: str) -> bool:
         return False
     for start in range(len(hw) - n + 1):
         if hw[start:start + n] == dw:
-            rest = hw[:start] + hw[start + n:]
-            return all(_MONTH_OR_NUMBER.match(w) or (len(w) > 2 and f"{w}." in h1.casefold()) for w in rest)
+            rest = hw[:start] + hw[start + n:]  # one number alone is the headline's own ("2025 Trends", "10 Tips")
+            return len(rest) >= 2 and all(_MONTH_OR_NUMBER.match(w) or (len(w) > 2 and f"{w}." in h1.casefold()) for w in rest)
     return False
 
 
@@ -134,7 +135,7 @@ def _h1s(tree: etree._Element) -> dict[str, etree._Element]:
     out: dict[str, etree._Element] = {}
     for el in _H1(tree):
         text = " ".join(_spaced_text(el).split())
-        if 3 <= len(text) <= MAX_H1_CHARS and text not in out:
+        if 3 <= len(text) <= MAX_H1_CHARS and len(_words(text)) <= MAX_H1_WORDS and text not in out:
             out[text] = el
     return out
 
