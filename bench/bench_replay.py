@@ -1,6 +1,6 @@
 """Replay throughput and memory: ``python -m bench.bench_replay [--articles N] [WARC...]``.
 
-1. articles/s of :func:`crawler.replay.replayer.replay` (all cores) against a plain sequential loop
+1. articles/s of :func:`crawler.replay.api.replay` (all cores) against a plain sequential loop
    (warcio ``ArchiveIterator`` + ``trafilatura.extract``) and against a sequential loop of our own
    ``extract_with_reason`` (same work per page, so the ratio is the parallel speed-up), same run.
 2. Peak RSS of a ``newswarc replay`` subprocess on the input once and concatenated 10x: streaming
@@ -84,8 +84,9 @@ def sequential_cpu(warcs: list[Path]) -> float:
 
 
 def parallel(warcs: list[Path], workers: int = 0, url_pattern: re.Pattern[str] | None = None) -> tuple[int, float]:
-    """(articles, seconds) of :func:`crawler.replay.replayer.replay`, pool start-up included."""
-    from crawler.replay.replayer import ReplayOptions, replay
+    """(articles, seconds) of :func:`crawler.replay.api.replay`, pool start-up included."""
+    from crawler.replay.api import replay
+    from crawler.replay.options import ReplayOptions
 
     started = time.perf_counter()
     result = replay([str(p) for p in warcs], jsonl=io.StringIO(),

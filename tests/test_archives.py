@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.replay.replayer import ReplayOptions, replay
+from crawler.replay.api import replay
+from crawler.replay.options import ReplayOptions
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 
 ROOT = Path(__file__).resolve().parents[1]

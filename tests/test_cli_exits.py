@@ -11,7 +11,7 @@ import pytest
 from scrapy.crawler import Crawler
 
 import crawler.cli.crawl
-import crawler.replay.replayer
+import crawler.replay.api
 import crawler.warc.wacz
 from crawler.cli import demo
 from crawler.cli.args import EXIT_CODES, EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK, EXIT_STORAGE
@@ -26,7 +26,7 @@ from crawler.errors import ConfigError, NewswarcError
 from crawler.replay.options import parse_when
 from tests.crawl_helpers import ROOT, newswarc, project_settings, write_seed
 
-LOADED = (crawler.cli.crawl, crawler.replay.replayer, crawler.warc.wacz)  # the commands' error classes
+LOADED = (crawler.cli.crawl, crawler.replay.api, crawler.warc.wacz)  # the commands' error classes
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -21,7 +21,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.replay.replayer import ReplayError, ReplayOptions, replay
+from crawler.replay.api import replay
+from crawler.replay.options import ReplayError, ReplayOptions
 from crawler.warc.codecs import dechunk, decode_content
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from tests.s3_server import s3_client  # fixtures s3_server, s3_env, s3_bucket come from conftest.py

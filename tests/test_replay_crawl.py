@@ -278,8 +278,9 @@ def test_demo_server_takes_the_seeds_port_or_a_free_one():
 def test_a_revisit_whose_original_holds_another_payload_is_not_served_as_replay_skips_it(tmp_path):
     """The revisit's URI + date point at a record whose payload is not the one its digest names:
     replay --crawl refuses it as replay does (revisits/unresolved/digest_mismatch), not serve it."""
+    from crawler.replay.api import replay
+    from crawler.replay.options import ReplayOptions
     from crawler.replay.replayer import STATS as REPLAY_STATS
-    from crawler.replay.replayer import ReplayOptions, replay
     from crawler.warc.revisits import DIGEST_MISMATCH
 
     html = [("Content-Type", "text/html; charset=utf-8")]

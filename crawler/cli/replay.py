@@ -27,6 +27,7 @@ from crawler.cli.summary import plural
 from crawler.config.check import max_workers
 from crawler.config.seeds import load_seed
 from crawler.output.writer import stdout_stream
+from crawler.replay.api import replay
 from crawler.replay.options import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_DECODED,
@@ -35,7 +36,7 @@ from crawler.replay.options import (
     ReplayResult,
     parse_when,
 )
-from crawler.replay.replayer import STATS, Progress, replay
+from crawler.replay.replayer import STATS, Progress
 from crawler.warc.sources import open_sources
 
 

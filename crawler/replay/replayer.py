@@ -19,34 +19,30 @@ with :mod:`crawler.replay.network` answering its requests from the archive, to t
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from crawler.config.extract import options_for_seed
-from crawler.context import new_run_id
 from crawler.dates import parse_iso
 from crawler.errors import StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
-from crawler.output.writer import JsonlOnly, OutputWriter, StdoutStream, jsonl_row, render_text
+from crawler.output.writer import jsonl_row, render_text
 from crawler.replay.options import (
-    ReplayError,
     ReplayOptions,
     ReplayResult,
 )
-from crawler.replay.report import STATS, replay_report
+from crawler.replay.report import STATS
 from crawler.replay.worker import ReplayedPage
-from crawler.storage import open_storage
 from crawler.urls import canonicalize_url, url_host
 from crawler.warc.reader import Corrupt, WarcRecord, iter_records
 from crawler.warc.revisits import NO_ORIGINAL, OriginalIndex, read_original
-from crawler.warc.sources import READ_ERRORS, ReadBack, Source, SourceSet, open_sources
+from crawler.warc.sources import READ_ERRORS, ReadBack, Source, SourceSet
 
 logger = logging.getLogger(__name__)
 
@@ -368,52 +364,3 @@ def http_verdict(rec: WarcRecord) -> str | None:
     if not any(t in ctype for t in HTML_TYPES):
         return "not_html"
     return None
-
-
-def replay(sources: Sequence[str], *, out: str | None = None, jsonl: IO[str] | StdoutStream | None = None,
-           options: ReplayOptions | None = None, settings: Any = None, run_id: str | None = None,
-           progress: Progress | None = None) -> ReplayResult:
-    """Replay WARC sources into ``out`` (a directory or ``s3://``) and/or a JSONL stream.
-
-    ``jsonl`` a :class:`StdoutStream` (``--jsonl -``): the replay stops when its reader goes away.
-
-    Raises :class:`ReplayError` (nothing to write, no such source) and ``StorageError``
-    (unusable output) before reading anything. Damaged input is reported in the result.
-    """
-    options = options or ReplayOptions()
-    if not out and jsonl is None:
-        raise ReplayError("replay: nothing to write; give --out DIR|s3://BUCKET/PREFIX and/or --jsonl -|FILE")
-    if not sources:
-        raise ReplayError("replay: no SOURCE given")
-    try:
-        source_set = open_sources(sources, settings)
-    except FileNotFoundError as exc:
-        raise ReplayError(str(exc)) from None
-    run_id = run_id or new_run_id()
-    started = datetime.now(UTC)
-    storage = None
-    try:
-        if out:
-            storage = open_storage(out, settings)
-            storage.check()
-            writer: Any = OutputWriter(storage, run_id=run_id, jsonl_stdout=jsonl)
-        else:
-            writer = JsonlOnly(jsonl)
-        replayer = Replayer(writer, options, progress=progress)
-        if isinstance(jsonl, StdoutStream):
-            jsonl.subscribe(replayer.stop)
-        try:
-            result = replayer.run(source_set)
-        finally:
-            writer.close()
-        result.run_id = run_id
-        if storage is not None:
-            report = replay_report(result, run_id=run_id, sources=sources, seed=options.seed,
-                                   output=storage.display(), started=started, finished=datetime.now(UTC))
-            storage.write_bytes(f"runs/{run_id}-replay.json",
-                                json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
-    finally:
-        source_set.close()
-        if storage is not None:
-            storage.close()
-    return result
