@@ -106,6 +106,14 @@ def test_jsonld_author_by_id_reference() -> None:
     assert article.published == "2025-03-04T10:00:00+01:00"
 
 
+def test_a_person_named_by_id_reference_has_its_entities_decoded() -> None:
+    graph = {"@graph": [{"@type": "NewsArticle", "headline": "Council approves harbour plan",
+                         "author": {"@id": "#p1"}},
+                        {"@type": "Person", "@id": "#p1", "name": "Ana&#239;s O&#8217;Neil"}]}
+    head = f'<script type="application/ld+json">{json.dumps(graph)}</script>'
+    assert extract_article(page(f"<article>{BODY}</article>", head), URL).authors == ["Ana\u00efs O\u2019Neil"]
+
+
 def test_time_cap_cuts_off_a_page_and_says_so() -> None:
     big = page("<article>" + BODY * 200 + "</article>")
     article, reason = extract_with_reason(big, URL, options=ExtractOptions(time_cap=0.002))

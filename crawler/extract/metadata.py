@@ -101,7 +101,9 @@ def _read_head(tree: HtmlElement) -> _Head:
             trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
             if is_jsonld_script(node):
                 scripts.append(node)
-    parsed = jsonld_documents(scripts)  # the classifier's reader: comment/CDATA wrappers, raw newlines
+    # the classifier's reader (comment/CDATA wrappers, raw newlines), with HTML entities decoded for
+    # every use here: the article object, and the people and publishers it names by @id
+    parsed = decoded_entities(jsonld_documents(scripts))
     return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
 
 
@@ -119,8 +121,8 @@ def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
                 types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
                 if types & _ARTICLE_TYPES and ("headline" in obj or "datePublished" in obj):
                     if "webpage" not in types:
-                        return decoded_entities(obj)
-                    best = best or decoded_entities(obj)
+                        return obj
+                    best = best or obj
                 queue.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
     return best
 
