@@ -1,4 +1,4 @@
-"""The body step's choice of trafilatura mode (small trees written here; trafilatura stubbed but in the last test)."""
+"""The body step's choice of trafilatura mode (small trees written here; trafilatura stubbed but in the heading test)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProc
 from crawler.config.extract import ExtractOptions
 from crawler.discovery.links import BOMS, decode_html, drop_document_end_tags, has_xml_invalid_chars
 from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS, extract_url
-from crawler.extract.body import BASE, extract_body
+from crawler.extract.body import BASE, extract_body, unlink_heading_anchors
 from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
 from crawler.extract.metadata import (
     _declared_language,
@@ -317,6 +317,7 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
     strip_tags_guarded(tree, _CHROME_TAGS, prose)
     if prose is not None:
         prose.remeasure(tree.find("body"))  # what trafilatura will see: the share that triggers balanced mode
+    unlink_heading_anchors(tree)  # or precision mode deletes them as link text
     doc = extract_body(tree, url, options.favor, prose)
     if doc is None or not (doc.text or "").strip():
         return None, "no_text", ""

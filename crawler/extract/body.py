@@ -23,8 +23,9 @@ from lxml.html import HtmlElement
 from crawler.config.extract import FAVOR_CHOICES
 from crawler.extract._trafilatura import BoundedExtractor, Document, bare_extraction, fast_xpaths, text_bound
 from crawler.extract.guard import PageProse
+from crawler.extract.text import is_list_item
 
-__all__ = ["AUTO_SHARE", "BASE", "RECALL_GAIN", "RECALL_SHARE", "block_text_len", "extract_body"]
+__all__ = ["AUTO_SHARE", "BASE", "RECALL_GAIN", "RECALL_SHARE", "block_text_len", "extract_body", "unlink_heading_anchors"]
 
 # "auto": precision, unless it keeps less than this share of the page's prose; then balanced if longer
 AUTO_SHARE = 0.4
@@ -96,7 +97,6 @@ def extract_body(tree: HtmlElement, url: str, favor: str, prose: PageProse | Non
     and the longer text wins. When the text kept is still under the page's text blocks, recall
     mode runs too and wins when it adds prose (:func:`_gain`).
     """
-    unlink_heading_anchors(tree)
     bound = text_bound(tree)  # lets trafilatura skip its readability/justext comparison when futile
     doc = _run(tree, url, favor if favor in BASE else "precision", bound)
     if favor != "auto" or prose is None:
@@ -113,16 +113,16 @@ def extract_body(tree: HtmlElement, url: str, favor: str, prose: PageProse | Non
     return third if _gain(doc, third) > (RECALL_GAIN - 1) * kept else doc
 
 
-_SENTENCE_END = tuple('.!?"\u201d')
 MIN_SENTENCE_WORDS = 12
+# a line of running text ends with one of these; stricter than clean_lines' test for link titles
+# (a mark before any trailing symbols), which measured 0.985 -> 0.981 on extraction-dev here
+_SENTENCE_END = tuple('.!?"\u201d')
 
 
 def _is_prose(line: str, count: int) -> bool:
     """A list item, or a line of running text: a dozen words or more ending a sentence, once on the page.
     Related-story headlines, captions repeated by a gallery, button labels are neither."""
-    if line.startswith("- "):
-        return True
-    return count == 1 and line.rstrip().endswith(_SENTENCE_END) and len(line.split()) >= MIN_SENTENCE_WORDS
+    return is_list_item(line) or (count == 1 and line.rstrip().endswith(_SENTENCE_END) and len(line.split()) >= MIN_SENTENCE_WORDS)
 
 
 def _gain(doc: Document | None, wider: Document | None) -> int:

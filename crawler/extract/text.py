@@ -58,6 +58,11 @@ _TRAILING = re.compile(
 _LIST_ITEM = re.compile(r"^[-–•*]\s")
 
 
+def is_list_item(line: str) -> bool:
+    """A line of extracted text that is a list item (trafilatura writes ``- ``)."""
+    return _LIST_ITEM.match(line) is not None
+
+
 def _same_title(line: str, title: str | None) -> bool:
     if not title:
         return False
@@ -74,7 +79,7 @@ def _is_linkish(line: str) -> bool:
     words = line.split()
     if len(words) > 16:
         return False
-    return bool(_LIST_ITEM.match(line)) or not re.search(r"[.!?]\W*$", line)
+    return is_list_item(line) or not re.search(r"[.!?]\W*$", line)
 
 
 def clean_lines(lines: list[str], title: str | None, extra: Iterable[re.Pattern[str]] = ()) -> list[str]:
@@ -106,7 +111,7 @@ def clean_lines(lines: list[str], title: str | None, extra: Iterable[re.Pattern[
 
 def _looks_like_heading_of_body(lines: list[str], i: int) -> bool:
     """A short line followed by a long paragraph is a subheading of the body, not a link."""
-    return not _LIST_ITEM.match(lines[i]) and i + 1 < len(lines) and len(lines[i + 1].split()) > 25
+    return not is_list_item(lines[i]) and i + 1 < len(lines) and len(lines[i + 1].split()) > 25
 
 
 def _is_dateline(line: str) -> bool:
