@@ -15,10 +15,9 @@ from crawler.extract.dates import (
     headline,
     lone_date,
     marked_publication,
-    text_date,
-    url_date,
     visible_date,
 )
+from crawler.extract.daytext import text_date, url_date
 
 PARAS = [
     "The city council approved the new tram line on Tuesday evening after a debate that lasted more than "
@@ -126,6 +125,29 @@ def test_visible_date_reads_the_header_not_the_prose_nor_widgets():
     # script text is not shown
     tree = _tree(f'<h1>Tram line approved</h1><script>var d = "May 1, 2024";</script><p>{prose}</p>')
     assert visible_date(tree, "Tram line approved", now=NOW) is None
+
+
+def test_the_header_line_pairs_of_update_and_publication_and_a_date_right_above():
+    prose = " ".join(PARAS)
+    # "Updated" nearest the headline, the publication beside it: the publication is the page's date
+    tree = _tree(f"<p>Health</p><span>December 22, 2022</span><span>Updated: January 2, 2026</span>"
+                 f"<h1>Tram line approved</h1><p>{prose}</p>")
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2022, 12, 22), None, False)
+    # the same the other way round, below the headline
+    tree = _tree(f"<h1>Tram line approved</h1><p>Updated Jan 2, 2026</p><p>Published Dec 22, 2022</p><p>{prose}</p>")
+    assert visible_date(tree, "Tram line approved", now=NOW).day == date(2022, 12, 22)
+    # an update line alone stays the update
+    tree = _tree(f"<h1>Tram line approved</h1><p>Updated Jan 2, 2026</p><p>{prose}</p>")
+    assert visible_date(tree, "Tram line approved", now=NOW) == VisibleDate(date(2026, 1, 2), None, False, True)
+    # a category and date line right above the headline; the first date below it is an event's,
+    # six short lines into the text
+    facts = "".join(f"<p>{label}</p>" for label in ("Where", ": the harbour", "Cost", ": 40 million"))
+    tree = _tree(f"<p>Transport October 13, 2025</p><h1>Tram line approved</h1><p>{PARAS[0]}</p>{facts}"
+                 f"<p>Opening: March 19, 2026</p><p>{prose}</p>")
+    assert visible_date(tree, "Tram line approved", now=NOW).day == date(2025, 10, 13)
+    # a date line right below the headline still comes first
+    tree = _tree(f"<p>Transport October 13, 2025</p><h1>Tram line approved</h1><p>March 19, 2026</p><p>{prose}</p>")
+    assert visible_date(tree, "Tram line approved", now=NOW).day == date(2026, 3, 19)
 
 
 def test_headline_is_the_h1_that_matches_the_title():

@@ -15,7 +15,8 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.extract.dates import MONTH_NAMES, header_date_line
+from crawler.extract.dates import header_date_line
+from crawler.extract.daytext import MONTH_NAMES
 
 __all__ = ["NAME_META", "author_card", "clean_authors", "credits_list", "datalayer_author", "dateline_name",
            "from_handle", "jsonld_authors", "page_byline", "written_by"]

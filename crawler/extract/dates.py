@@ -8,7 +8,8 @@ class/id/itemprop naming a date) and more than a day from the declaration, it re
 page states it twice, visibly); one day off is the time zone, settled by a date in the URL.
 Without a declaration the URL's date, else the shown one, is the answer, and htmldate's costly
 search is not needed. The scan is bounded (40 short text nodes after the headline, 12 before) and
-stops at the first date. An "Updated …" line later than every declared date is the update (the
+stops at the first date, with two exceptions a reader makes too (:func:`header_date_line`): the
+publication shown beside an "Updated" line, and a date line right above the headline. An "Updated …" line later than every declared date is the update (the
 declared ``dateModified`` is stale). Without a header date, a ``<time pubdate>`` or
 ``itemprop="datePublished"`` mark is the shown date when all such marks name one day (teaser
 cards carry them too). For pages with no date at all so far, :func:`lone_date` is the fallback
@@ -20,10 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import NamedTuple
 
 from lxml import etree
 from lxml.html import HtmlElement
+
+from crawler.extract.daytext import latest_day, parse_day, text_date
 
 
 class VisibleDate(NamedTuple):
@@ -35,21 +39,6 @@ class VisibleDate(NamedTuple):
     update: bool = False  # the line says it is an update ("Updated …", "Last modified …")
 
 
-_MONTHS = {
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
-    "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
-}
-# English month names and their abbreviations (a regular expression, no group): also what the
-# author and headline rules recognise as a date's words
-MONTH_NAMES = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
-               r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
-_MONTH = rf"({MONTH_NAMES})"
-_MDY = re.compile(rf"\b{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH}\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_YMD = re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})\b")
-_NUMERIC = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)\d{2})\b")
-
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "select", "option", "button"})
 _MARK = re.compile(r"date|time|publish|posted|updated|modified", re.IGNORECASE)
 _WS = re.compile(r"\s+")
@@ -57,47 +46,9 @@ _UPDATE = re.compile(r"\b(?:updated|modified|revised)\b", re.IGNORECASE)
 _SHORT = 80  # a date line is short; longer text nodes are prose, whose dates are not the article's
 _AFTER = 40  # non-blank text nodes read after the headline
 _BEFORE = 12  # and before it (a dateline above the headline)
-
-
-def _valid(year: int, month: int, day: int, latest: date) -> date | None:
-    try:
-        found = date(year, month, day)
-    except ValueError:
-        return None
-    return found if date(1995, 1, 1) <= found <= latest else None
-
-
-def text_date(text: str, latest: date, month_first: bool = True, hints: Iterable[date] = ()) -> date | None:
-    """The first full date (day, month, year) in a short text, or None; never later than ``latest``.
-
-    Month names are English; numeric dates are read month-first for slashes when ``month_first``
-    (US English), day-first for dots, and the other way round when that is the only valid reading
-    or when it is one of the ``hints`` (dates the page declares or its URL states).
-    """
-    best: tuple[int, date] | None = None
-    for m in _MDY.finditer(text):
-        if found := _valid(int(m[3]), _MONTHS[m[1].lower()], int(m[2]), latest):
-            best = min(best or (m.start(), found), (m.start(), found))
-            break
-    for m in _DMY.finditer(text):
-        if found := _valid(int(m[3]), _MONTHS[m[2].lower()], int(m[1]), latest):
-            best = min(best or (m.start(), found), (m.start(), found))
-            break
-    for m in _YMD.finditer(text):
-        if found := _valid(int(m[1]), int(m[2]), int(m[3]), latest):
-            best = min(best or (m.start(), found), (m.start(), found))
-            break
-    if best is None:
-        for m in _NUMERIC.finditer(text):
-            a, b, year = int(m[1]), int(m[3]), int(m[4])
-            first_is_month = month_first if m[2] == "/" else False
-            order = [(a, b), (b, a)] if first_is_month else [(b, a), (a, b)]
-            if any((h.year, h.month, h.day) == (year, *order[1]) for h in hints):
-                order.reverse()
-            for month, day in order:
-                if found := _valid(year, month, day, latest):
-                    return found
-    return best[1] if best else None
+_UPDATE_PAIR = 3  # lines after an "Updated" date searched for the publication date shown beside it
+_RIGHT_ABOVE = 2  # text lines right above the headline: its category and date line
+_FAR_AFTER = 6  # lines below the headline from which a date is the text's, when one stands right above
 
 
 def _stamp(value: str | None, day: date) -> str | None:
@@ -204,18 +155,6 @@ def headline(tree: HtmlElement, title: str | None) -> etree._Element | None:
     return found[0] if len(found) == 1 or (found and not key) else None
 
 
-_URL_DATE = re.compile(rf"/(?P<y>(?:19|20)\d{{2}})/(?P<m>\d{{1,2}}|{_MONTH})/(?P<d>\d{{1,2}})(?:/|$)", re.IGNORECASE)
-
-
-def url_date(url: str | None) -> date | None:
-    """A ``/YYYY/MM/DD/`` (or ``/YYYY/month/DD/``) date in the URL's path."""
-    m = _URL_DATE.search(url or "")
-    if not m:
-        return None
-    month = int(m["m"]) if m["m"].isdigit() else _MONTHS[m["m"].lower()]
-    return _valid(int(m["y"]), month, int(m["d"]), date.max)
-
-
 class DateLine(NamedTuple):
     """The header line that shows the article's date, and the headline it was found from."""
 
@@ -223,11 +162,6 @@ class DateLine(NamedTuple):
     element: etree._Element  # the element whose text (or tail) the line is
     text: str  # whitespace collapsed
     shown: VisibleDate
-
-
-def latest_day(now: datetime | None = None) -> date:
-    """The latest day a publication date can name: tomorrow in UTC (zones ahead of UTC are on it)."""
-    return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
 
 
 def reads_month_first(tree: HtmlElement) -> bool:
@@ -240,6 +174,12 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
                      now: datetime | None = None) -> DateLine | None:
     """The first short text line with a date after the headline, else the nearest one before it.
 
+    Two header layouts are read as a reader reads them. An "Updated …" line with a plain date
+    within the next lines ("Updated: Jan 2, 2026", then "Dec 22, 2022") gives the plain one: the
+    update line is only the first of two. A date right above the headline (a category and date
+    line, the two nearest text lines) beats one the text shows only further down (an event's date
+    in the article's first paragraphs, :data:`_FAR_AFTER` lines or more below the headline).
+
     A numeric date that reads both ways (``03/10/2023``) takes the reading one of ``hints`` has
     (the declared dates, the URL's). The date rules and the dateline byline
     (``authors.dateline_name``) read the same line.
@@ -250,19 +190,24 @@ def header_date_line(tree: HtmlElement, title: str | None = None, hints: Iterabl
     latest = latest_day(now)
     month_first = reads_month_first(tree)
     known = tuple(h for h in hints if h)
-    seen = 0
-    for element, text in texts_after(h1):
-        if not text.strip():
-            continue
-        seen += 1
-        if seen > _AFTER:
-            break
-        if found := _date_in(element, text, latest, month_first, known):
-            return DateLine(h1, element, _WS.sub(" ", text).strip(), found)
-    for element, text in texts_before(h1, _BEFORE):
-        if found := _date_in(element, text, latest, month_first, known):
-            return DateLine(h1, element, _WS.sub(" ", text).strip(), found)
-    return None
+
+    def first_date(lines: Iterable[tuple[etree._Element, str]]) -> tuple[int, DateLine] | None:
+        update: tuple[int, DateLine] | None = None
+        for i, (element, text) in enumerate(lines):
+            if update is not None and i > update[0] + _UPDATE_PAIR:
+                break
+            if found := _date_in(element, text, latest, month_first, known):
+                line = (i, DateLine(h1, element, _WS.sub(" ", text).strip(), found))
+                if not found.update:
+                    return line
+                update = update or line
+        return update
+
+    after = first_date(islice(((el, text) for el, text in texts_after(h1) if text.strip()), _AFTER))
+    before = first_date(texts_before(h1, _BEFORE))
+    if after is not None and not (before is not None and before[0] < _RIGHT_ABOVE and after[0] >= _FAR_AFTER):
+        return after[1]
+    return before[1] if before is not None else None
 
 
 _PUBLISHED_MARK = etree.XPath("//time[@pubdate] | //*[@itemprop='datePublished'][not(self::meta)]")
@@ -333,14 +278,6 @@ def visible_date(tree: HtmlElement, title: str | None = None, hints: Iterable[da
     as its publication date (:func:`marked_publication`)."""
     line = header_date_line(tree, title, hints, now)
     return line.shown if line is not None else marked_publication(tree, now)
-
-
-def parse_day(value: str | None) -> date | None:
-    """The calendar day an ISO 8601 value is written on (its own time zone), or None."""
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def choose_published(declared: str | None, modified: str | None, shown: VisibleDate | None,

@@ -41,15 +41,8 @@ from crawler.extract.authors import (
     page_byline,
     written_by,
 )
-from crawler.extract.dates import (
-    choose_published,
-    latest_day,
-    lone_date,
-    parse_day,
-    text_date,
-    url_date,
-    visible_date,
-)
+from crawler.extract.dates import choose_published, lone_date, visible_date
+from crawler.extract.daytext import latest_day, parse_day, text_date, url_date
 from crawler.extract.title import choose_title
 from crawler.urls import absolute_http, canonicalize_url, url_host
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from crawler.extract.dates import MONTH_NAMES
+from crawler.extract.daytext import MONTH_NAMES
 from crawler.urls import url_host
 
 __all__ = ["choose_title", "strip_site_name"]
