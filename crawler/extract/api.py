@@ -26,13 +26,13 @@ from crawler.discovery.links import BOMS, decode_html, drop_document_end_tags, h
 from crawler.extract._trafilatura import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS, extract_url
 from crawler.extract.body import BASE, extract_body, unlink_heading_anchors
 from crawler.extract.guard import PageProse, is_streamed_segment, strip_tags_guarded
+from crawler.extract.head import read_head
 from crawler.extract.metadata import (
     _declared_language,
     _detect_language,
     _head_metadata,
     _page_metadata,
     _published,
-    _read_head,
     _title_and_site,
     page_authors,
 )
@@ -299,7 +299,7 @@ def _run(html: str | bytes, url: str, charset: str | None, options: ExtractOptio
         tree, reason = parse_page(html, charset)
         if tree is None:
             return None, reason, ""
-    page = _read_head(tree)  # before the body is pruned in place
+    page = read_head(tree)  # before the body is pruned in place
     head = _head_metadata(tree, page)  # <meta> and JSON-LD, through trafilatura
     home = extract_url(tree, url)  # the page's own idea of its URL (for htmldate and the site name)
     if with_metadata:

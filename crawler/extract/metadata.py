@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from html import unescape as html_unescape
 from typing import Any, NamedTuple
 
 from htmldate import find_date
-from lxml import etree
 from lxml.html import HtmlElement
 
-from crawler.discovery.jsonld import decoded_entities, is_jsonld_script, jsonld_documents
 from crawler.extract._author_search import author_search
 from crawler.extract._trafilatura import (
     META_URL,
@@ -43,82 +40,13 @@ from crawler.extract.authors import (
 )
 from crawler.extract.dates import choose_published, lone_date, visible_date
 from crawler.extract.daytext import latest_day, parse_day, text_date, url_date
+from crawler.extract.head import PageHead
 from crawler.extract.title import choose_title
 from crawler.urls import absolute_http, canonicalize_url, url_host
 
 logger = logging.getLogger(__name__)
 
 _WS = re.compile(r"\s+")
-
-_ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
-                  "opinionnewsarticle", "webpage", "liveblogposting", "scholarlyarticle", "techarticle"}
-
-
-class _Head(NamedTuple):
-    """What the page says about itself, read in one pass before the body is pruned."""
-
-    meta: dict[str, list[str]]  # <meta> name/property/itemprop (lower-cased) -> contents
-    ld: dict[str, Any]  # the article-like JSON-LD object, or {}
-    canonical: list[str]  # hrefs of <link rel="canonical">
-    trafilatura_json: bool  # a script trafilatura's JSON-LD reader would read
-    jsonld: list[Any]  # every JSON-LD script, parsed once (also for @id references)
-
-
-def _head_nodes(tree: HtmlElement) -> Iterator[etree._Element]:
-    """``//meta[@content] | //link[@rel][@href] | //script[@type]``, in document order, in one traversal
-    (lxml's tag iterator and the attribute tests in Python cost less than libxml2's XPath)."""
-    for node in tree.getroottree().getroot().iter("meta", "link", "script"):
-        tag = node.tag
-        if (node.get("content") is not None) if tag == "meta" else (node.get("type") is not None) if tag == "script" \
-                else (node.get("rel") is not None and node.get("href") is not None):
-            yield node
-
-
-def _read_head(tree: HtmlElement) -> _Head:
-    meta: dict[str, list[str]] = {}
-    scripts: list[etree._Element] = []
-    canonical: list[str] = []
-    trafilatura_json = False
-    for node in _head_nodes(tree):
-        tag = node.tag
-        if tag == "meta":
-            key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
-            value = (node.get("content") or "").strip()
-            if key and value:
-                meta.setdefault(key, []).append(value)
-        elif tag == "link":
-            if (node.get("rel") or "").lower() == "canonical":
-                canonical.append(node.get("href") or "")
-        else:
-            kind = node.get("type") or ""
-            trafilatura_json = trafilatura_json or kind in ("application/ld+json", "application/settings+json")
-            if is_jsonld_script(node):
-                scripts.append(node)
-    # the classifier's reader (comment/CDATA wrappers, raw newlines), with HTML entities decoded for
-    # every use here: the article object, and the people and publishers it names by @id
-    parsed = decoded_entities(jsonld_documents(scripts))
-    return _Head(meta, _jsonld(parsed), canonical, trafilatura_json, parsed)
-
-
-def _jsonld(documents: Iterable[Any]) -> dict[str, Any]:
-    """The first article-like JSON-LD object (``@graph`` and lists searched)."""
-    best: dict[str, Any] = {}
-    for data in documents:
-        queue = deque([data])  # breadth first (the page's own object before nested ones), O(1) pops
-        while queue:
-            obj = queue.popleft()
-            if isinstance(obj, list):
-                queue.extend(obj)
-            elif isinstance(obj, dict):
-                types = obj.get("@type", [])
-                types = {t.lower() for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)}
-                if types & _ARTICLE_TYPES and ("headline" in obj or "datePublished" in obj):
-                    if "webpage" not in types:
-                        return obj
-                    best = best or obj
-                queue.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
-    return best
-
 
 def _names(value: Any) -> list[str]:
     out: list[str] = []
@@ -163,7 +91,7 @@ def _same_site(a: str, b: str) -> bool:
     return bool(ha) and strip(ha) == strip(hb)
 
 
-def _canonical(head: _Head, url: str) -> str:
+def _canonical(head: PageHead, url: str) -> str:
     for cand in head.canonical + head.meta.get("og:url", []):
         cand = absolute_http(cand, url)  # None for a malformed one (``http://[oops``): the next candidate
         if cand and _same_site(cand, url):
@@ -187,7 +115,7 @@ def _detect_language(text: str) -> str | None:
     return py3langid.classify(text[:2000])[0]
 
 
-def _head_metadata(tree: HtmlElement, page: _Head) -> Document:
+def _head_metadata(tree: HtmlElement, page: PageHead) -> Document:
     """trafilatura's cheap metadata sources: ``<meta>``/OpenGraph, then its JSON-LD reader."""
     doc = examine_meta(tree)
     if doc.author and " " not in doc.author:  # as trafilatura: a one-word "author" is a site handle
@@ -208,7 +136,7 @@ def _tidy(value: Any) -> Any:
     return value
 
 
-def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
+def _link_terms(kind: str, tree: HtmlElement, page: PageHead) -> list[str]:
     """trafilatura's tags/categories from links (``/tag/``, ``/category/`` URLs), <head> subjects.
 
     Its XPath searches are skipped when no link on the page could qualify (one cheap scan).
@@ -220,7 +148,7 @@ def _link_terms(kind: str, tree: HtmlElement, page: _Head) -> list[str]:
     return []
 
 
-def _authors(tree: HtmlElement, head: Document, page: _Head, sites: tuple[str | None, ...]) -> list[str]:
+def _authors(tree: HtmlElement, head: Document, page: PageHead, sites: tuple[str | None, ...]) -> list[str]:
     """People first: JSON-LD persons (``@id`` resolved), declared metas, the byline search; organisations last.
 
     Each source is cleaned (``crawler.extract.authors``); the first that names someone wins.
@@ -334,19 +262,19 @@ def _searched_date(tree: HtmlElement, url: str, date_params: Mapping[str, Any]) 
     return lone.isoformat() if lone else None
 
 
-def _declared_site(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> str | None:
+def _declared_site(tree: HtmlElement, page: PageHead, head: Document, home: str | None) -> str | None:
     publisher = page.ld.get("publisher")
     return _first(page.meta.get("og:site_name"), publisher.get("name") if isinstance(publisher, dict) else None) \
         or _site_name(tree, home, head)
 
 
-def page_authors(tree: HtmlElement, page: _Head, head: Document, home: str | None) -> list[str]:
+def page_authors(tree: HtmlElement, page: PageHead, head: Document, home: str | None) -> list[str]:
     """The authors, read before the tree is pruned: a byline's name can sit in a ``<button>`` (a
     profile pop-up) or a hover-card link, which the pruning removes with its text."""
     return _authors(tree, head, page, (_declared_site(tree, page, head, home),))
 
 
-def _title_and_site(tree: HtmlElement, url: str, page: _Head, head: Document,
+def _title_and_site(tree: HtmlElement, url: str, page: PageHead, head: Document,
                     home: str | None) -> tuple[str | None, str | None]:
     """The headline (``extract/title.py``) and the site name, which it is told apart from."""
     meta, ld = page.meta, page.ld
@@ -371,7 +299,7 @@ class _Meta(NamedTuple):
     canonical_url: str
 
 
-def _page_metadata(tree: HtmlElement, url: str, page: _Head, head: Document, home: str | None,
+def _page_metadata(tree: HtmlElement, url: str, page: PageHead, head: Document, home: str | None,
                    published: str | None, authors: list[str]) -> _Meta:
     """Metadata: what the page declares first; each costly search only for what is still missing."""
     meta, ld = page.meta, page.ld
