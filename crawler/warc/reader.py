@@ -19,14 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from warcio.timeutils import timestamp_to_iso_date
 
 from crawler.warc import fast as warcfast
+from crawler.warc.headers import parse_headers, read_http_head
 from crawler.warc.stream import CHUNK, GZIP_MAGIC, Damage, Member, Plain, Raw, Reader
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,8 @@ __all__ = ["CHUNK", "Corrupt", "WarcRecord", "iter_records"]
 
 WARC_MAGIC = b"WARC/"
 ARC_MAGIC = b"filedesc://"
-MAX_HEADER_BYTES = 256 * 1024  # a WARC or HTTP header block larger than this is damage
 MAX_LINE = 64 * 1024  # an ARC header line (its URL) longer than this is damage
 _NO_PAYLOAD_DIGEST = ("warcinfo", "revisit")
-# one header line, matched in C for a whole block; a block where some line does not match (a
-# continuation, a line without a name) goes through _header_pairs instead
-_FIELD = re.compile(r"([^:\s][^:\r\n]*):[ \t]*([^\r\n]*)\r*\n")
 
 
 @dataclass
@@ -117,53 +113,6 @@ class _Ctx:
     arc: bool = False  # the file is an ARC (its first record was filedesc://)
 
 
-def _block_lines(block: bytes, encoding: str) -> list[str]:
-    """The header lines of a block from :meth:`Reader.read_block`, line ends and blank line gone."""
-    lines = [line.rstrip("\r") for line in block.decode(encoding, "replace").split("\n")]
-    return lines[:-2] if len(lines) >= 2 else []
-
-
-def _header_pairs(lines: Iterable[str], offset: int, what: str | None = None) -> list[tuple[str, str]]:
-    """``Name: value`` pairs, continuation lines folded; with ``what``, a line without a name is damage."""
-    pairs: list[tuple[str, str]] = []
-    for text in lines:
-        if text[:1] in (" ", "\t") and pairs:
-            pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + text.strip())
-            continue
-        name, sep, value = text.partition(":")
-        if what is not None and (not sep or not name.strip()):
-            raise Damage(offset, f"bad {what} header line {text[:60]!r}")
-        pairs.append((name.strip(), value.strip()))
-    return pairs
-
-
-def _parse_headers(reader: Reader, offset: int, what: str) -> list[tuple[str, str]]:
-    """``Name: value`` lines up to the blank line (continuation lines folded)."""
-    block = reader.read_block(MAX_HEADER_BYTES)
-    if block is None:  # unterminated or too long: read line by line to say which
-        return _header_pairs(_damaged_block_lines(reader, offset, what), offset, what)
-    text = block.decode("utf-8", "replace")
-    pairs = _FIELD.findall(text)
-    if len(pairs) == text.count("\n") - 1:  # one match per line: no continuation, no line without a name
-        return pairs
-    return _header_pairs(_block_lines(block, "utf-8"), offset, what)
-
-
-def _damaged_block_lines(reader: Reader, offset: int, what: str) -> Iterator[str]:
-    """A header block's lines one at a time, raising where it ends early or grows too long."""
-    total = 0
-    while True:
-        line = reader.readline(MAX_HEADER_BYTES)
-        total += len(line)
-        if not line:
-            raise Damage(offset, f"{what} header block ends early")
-        if total > MAX_HEADER_BYTES:
-            raise Damage(offset, f"{what} header block too long")
-        if not line.strip(b"\r\n"):
-            return
-        yield line.decode("utf-8", "replace").rstrip("\r\n")
-
-
 def _read_record(reader: Reader, ctx: _Ctx, member: int | None) -> WarcRecord | None:
     """One record from ``reader`` (None at a clean end); raises Damage on bad framing.
 
@@ -201,7 +150,7 @@ def _read_record(reader: Reader, ctx: _Ctx, member: int | None) -> WarcRecord | 
 
 
 def _warc_head(reader: Reader, ctx: _Ctx, offset: int) -> tuple[WarcRecord, int]:
-    headers = {name.lower(): value for name, value in reversed(_parse_headers(reader, offset, "WARC"))}  # first wins
+    headers = {name.lower(): value for name, value in reversed(parse_headers(reader, offset, "WARC"))}  # first wins
     try:
         length = int(headers.get("content-length", ""))
         if length < 0:
@@ -239,7 +188,9 @@ def _arc_head(reader: Reader, ctx: _Ctx, offset: int, line: bytes) -> tuple[Warc
 def _read_block(reader: Reader, ctx: _Ctx, rec: WarcRecord, length: int, start: int) -> None:
     """The record's block: the HTTP head (when there is one), then the payload, read or skipped."""
     if rec.type in ("response", "revisit") and rec.headers.get("content-type", "").startswith("application/http"):
-        _read_http_head(reader, rec, length)
+        if (head := read_http_head(reader, length, rec.offset)) is not None:
+            rec.http_status, rec.http_headers = head
+            rec.http_raw = True
     left = length - (reader.pos - start)
     if left < 0:
         raise Damage(rec.offset, f"wrong Content-Length {length} (shorter than the HTTP headers)")
@@ -379,34 +330,3 @@ def _iter_plain(raw: Raw, ctx: _Ctx) -> Iterator[WarcRecord | Corrupt]:
         yield rec
         if rec.irregular:
             yield Corrupt(rec.source, rec.offset, rec.irregular, kept=True)
-
-
-def _read_http_head(reader: Reader, rec: WarcRecord, length: int) -> None:
-    """Parse the HTTP status line and headers at the start of the block (never past it)."""
-    start = reader.pos
-    line = reader.readline(min(length, 8192))
-    parts = line.decode("latin-1").split(None, 2)
-    if len(parts) < 2 or not parts[1].isdigit():  # as warcio: the protocol token is not checked
-        return  # http_status stays None: the caller skips the record
-    rec.http_status = int(parts[1])
-    rec.http_raw = True
-    block = reader.read_block(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
-    if block is not None:
-        text = block.decode("latin-1")
-        pairs = _FIELD.findall(text)
-        if len(pairs) == text.count("\n") - 1:  # the common case, matched in C (see _FIELD)
-            rec.http_headers = pairs
-            return
-        lines: Iterable[str] = _block_lines(block, "latin-1")
-    else:
-        lines = _http_lines_within(reader, start, length)
-    rec.http_headers = _header_pairs(lines, rec.offset)
-
-
-def _http_lines_within(reader: Reader, start: int, length: int) -> Iterator[str]:
-    """HTTP header lines with no blank line before the block's end: whatever lines there are."""
-    while reader.pos - start < length:
-        line = reader.readline(min(MAX_HEADER_BYTES, length - (reader.pos - start)))
-        if not line or not line.strip(b"\r\n"):
-            return
-        yield line.decode("latin-1").rstrip("\r\n")
