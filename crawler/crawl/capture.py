@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 import weakref
 from collections import deque
@@ -27,6 +26,7 @@ from scrapy.exceptions import NotConfigured, StopDownload
 from crawler.context import command_workers, in_thread, run_context
 from crawler.crawl.diskfull import disk_full, stop_for_disk_full
 from crawler.crawl.outlinks import outlinks_found
+from crawler.crawl.threadstats import ThreadStats
 from crawler.crawl.warcfields import header_pairs, not_modified_target, page_fields, warcinfo_fields
 from crawler.errors import NewswarcError, is_disk_full
 from crawler.warc import WarcLocation
@@ -93,9 +93,7 @@ class WarcCapture:
         self._batch: list[WriteExchange | WriteMetadata] = []  # messages of this reactor turn, sent together
         self._batch_scheduled = False
         self._paused = False
-        self._stats_lock = threading.Lock()
-        self._stats_pending: dict[str, int] = {}
-        self._stats_scheduled = False
+        self._stats = ThreadStats(stats, STATS)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WarcCapture:
@@ -386,26 +384,4 @@ class WarcCapture:
     # --- stats
     def report(self, counts: dict[str, int], from_thread: bool = True) -> None:
         """Add to ``newswarc/archive/<key>`` stats; from a thread, batched into one reactor call."""
-        if self.stats is None:
-            return
-        if not from_thread:
-            self._apply(counts)
-            return
-        with self._stats_lock:
-            for key, value in counts.items():
-                self._stats_pending[key] = self._stats_pending.get(key, 0) + value
-            if self._stats_scheduled:
-                return
-            self._stats_scheduled = True
-        from twisted.internet import reactor  # late: Scrapy installs its reactor first
-
-        reactor.callFromThread(self._apply_pending)
-
-    def _apply_pending(self) -> None:
-        with self._stats_lock:
-            pending, self._stats_pending, self._stats_scheduled = self._stats_pending, {}, False
-        self._apply(pending)
-
-    def _apply(self, counts: dict[str, int]) -> None:
-        for key, value in counts.items():
-            self.stats.inc_value(STATS + key, value)
+        self._stats.add(counts, from_thread)
