@@ -49,6 +49,16 @@ def failure_words(kind: str, host: str) -> str:
     return _WORDS.get(kind, "{kind} from {host}").format(kind=kind, host=host)
 
 
+def count_failure(stats: Any, kind: str, url: str) -> str:
+    """Count a failed fetch of ``url`` in Scrapy's ``stats`` (the first host of each kind is kept for
+    the run report) and return its sentence for the log."""
+    host = host_of(url)
+    stats.inc_value(f"{ERRORS}{kind}")
+    if stats.get_value(f"{ERROR_HOSTS}{kind}") is None:
+        stats.set_value(f"{ERROR_HOSTS}{kind}", host)
+    return failure_words(kind, host)
+
+
 def main_failure(stats: Mapping[str, Any]) -> str | None:
     """The most frequent failure of a crawl in plain words, or None when nothing failed."""
     kinds = {k[len(ERRORS):]: v for k, v in stats.items() if k.startswith(ERRORS) and isinstance(v, int) and v}

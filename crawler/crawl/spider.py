@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
@@ -29,7 +29,7 @@ from crawler.crawl.items import ArticlePage
 from crawler.crawl.malloc import tune_malloc
 from crawler.crawl.middlewares import ROBOTS_ROUTE
 from crawler.crawl.outlinks import reporting_outlinks, send_outlinks
-from crawler.crawl.reasons import ERROR_HOSTS, ERRORS, failure_words, host_of
+from crawler.crawl.reasons import count_failure
 from crawler.dates import parse_iso as parse_time
 from crawler.discovery.feeds import looks_like_feed, parse_feed
 from crawler.discovery.robots import sitemaps_from_robots
@@ -178,7 +178,7 @@ class NewsSpider(scrapy.Spider):
         if not self.settings.getbool("ROBOTSTXT_OBEY"):
             # Scrapy fetches robots.txt itself when it obeys it; otherwise we still want its sitemaps.
             for url in self.seed.start_urls:
-                if req := self._request(_robots_url(url), ROBOTS_ROUTE, self.parse_robots):
+                if req := self._request(urljoin(url, "/robots.txt"), ROBOTS_ROUTE, self.parse_robots):
                     yield req
 
     def _robots_parsed(self, robotparser, request) -> None:
@@ -189,7 +189,7 @@ class NewsSpider(scrapy.Spider):
         self._robots_done.add(netloc)
         parser = getattr(robotparser, "rp", None)
         sitemaps = list(getattr(parser, "sitemaps", None) or [])
-        base = _robots_url(request.url)
+        base = urljoin(request.url, "/robots.txt")
         for url in sitemaps:
             if req := self._request(absolute_http(url, base) or url, "sitemap", self.parse_sitemap):
                 self.crawler.stats.inc_value("newswarc/discovery/robots_sitemaps")
@@ -388,19 +388,9 @@ class NewsSpider(scrapy.Spider):
         if response is not None:
             kind = f"http_{response.status}"
             send_outlinks(self, response, [])  # the error page's metadata record
-        stats = self.crawler.stats
-        stats.inc_value(f"{ERRORS}{kind}")
         url = getattr(request, "url", None) or getattr(response, "url", "?")
-        host = host_of(url)
-        if stats.get_value(f"{ERROR_HOSTS}{kind}") is None:  # the run report names the first host
-            stats.set_value(f"{ERROR_HOSTS}{kind}", host)
-        logger.warning("Failed %s: %s", url, failure_words(kind, host))
+        logger.warning("Failed %s: %s", url, count_failure(self.crawler.stats, kind, url))
         logger.debug("Failed %s: %s", url, failure.getErrorMessage() or kind)
-
-
-def _robots_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
 
 
 def _iso(value: datetime | None) -> str | None:
