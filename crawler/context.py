@@ -165,6 +165,10 @@ class PoolLease:
     def submit(self, *args: Any, **kwargs: Any) -> Any:
         return self.pool.submit(*args, **kwargs)
 
+    @property
+    def failure(self) -> str | None:
+        return self.pool.failure
+
     def close(self, wait: bool = True) -> None:
         self._owner.release_pool(self, wait)
 

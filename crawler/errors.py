@@ -39,6 +39,14 @@ class ConfigError(NewswarcError):
         return cls(path, key, problem, more)
 
 
+class ExtractionUnavailable(NewswarcError):
+    """The extraction workers cannot start (a broken install, a failing preload): exit code 1.
+
+    Raised by replay, whose whole job is extraction; the crawl stops with the close reason
+    ``extraction_unavailable`` instead, keeping what it archived for a later ``newswarc replay``.
+    """
+
+
 class UsageError(NewswarcError):
     """A command-line value that cannot be used (a date, a pattern): exit code 2, as argparse's own errors."""
 

@@ -197,3 +197,55 @@ def test_a_duration_error_names_the_flag_once():
     with pytest.raises(ConfigError) as err:
         parse_when("999999w", end=True, flag="--until")
     assert str(err.value) == "--until: '999999w' is more than 100 years"
+
+
+_BROKEN_WORKERS = """
+import sys
+
+import crawler.extract.pool as pool
+from crawler.cli.main import main
+
+_init = pool.ExtractionPool.__init__
+
+
+def _broken(self, *args, **kwargs):
+    kwargs["func"] = "json:no_such_function"  # the workers die before they are ready, as with a broken install
+    _init(self, *args, **kwargs)
+
+
+pool.ExtractionPool.__init__ = _broken
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_extraction_workers_that_cannot_start_stop_crawl_and_replay_with_one_line(tmp_path, demo_server):
+    """Not every further article archived without its text, nor a replay counting each page as crashed."""
+    from tests.crawl_helpers import FAST
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _BROKEN_WORKERS, *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    seed = write_seed(tmp_path, demo_server.url, max_pages=300)
+    out = tmp_path / "out"
+    crawl = run("crawl", str(seed), "--out", str(out), *FAST, "-s", "NEWSWARC_EXTRACT_WORKERS=1")
+    assert crawl.returncode == EXIT_INCOMPLETE, crawl.stderr[-3000:]
+    assert "Traceback" not in crawl.stderr  # the workers' tracebacks go to the log at debug level
+    said = [line for line in crawl.stderr.splitlines() if "extraction stopped the crawl" in line]
+    assert said and said[0].startswith("newswarc: demo: extraction stopped the crawl: 5 extraction workers in a row "
+                                       "died before they were ready (the last: AttributeError: "), crawl.stderr[-3000:]
+    assert said[0].endswith("can be re-extracted with `newswarc replay`")
+    assert "Skipped" not in crawl.stderr  # one line, not one per article in flight
+    warcs = sorted((out / "warc").glob("*.warc.gz"))
+    assert warcs, "the pages fetched before the stop are archived"
+
+    replayed = run("replay", str(out / "warc"), "--jsonl", str(tmp_path / "broken.jsonl"), "--workers", "1")
+    assert replayed.returncode == EXIT_INCOMPLETE, replayed.stderr[-3000:]
+    assert "Traceback" not in replayed.stderr
+    line = replayed.stderr.strip().splitlines()[-1]
+    assert line.startswith("newswarc: replay stopped: 5 extraction workers in a row died"), replayed.stderr[-3000:]
+    assert line.endswith("0 articles were written before")
+
+    fixed = newswarc("replay", str(out / "warc"), "--jsonl", str(tmp_path / "fixed.jsonl"))  # a working install
+    assert fixed.returncode == EXIT_OK, fixed.stderr[-2000:]
+    assert (tmp_path / "fixed.jsonl").read_text().count("\n") >= 1

@@ -48,6 +48,7 @@ from crawler.output.writer import (
 from crawler.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
+UNAVAILABLE = "newswarc/extract/unavailable"  # why the extraction workers cannot start, when they cannot
 
 
 def _pointer(row: dict) -> dict | None:
@@ -126,6 +127,16 @@ class ArticlePipeline:
         if self.crawler.engine is not None and self.crawler.engine.running:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="jsonl_stdout_closed"))
 
+    def _extraction_unavailable(self, failure: str) -> None:
+        """The extraction workers cannot start: stop this crawl (once), rather than archive every
+        further article without its text; what is archived can be re-extracted with ``newswarc replay``."""
+        if self.stats.get_value(UNAVAILABLE) is not None:
+            return
+        self.stats.set_value(UNAVAILABLE, failure)
+        logger.info("Extraction cannot run: stopping the crawl")  # the pool logged why; the CLI's last line says it
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="extraction_unavailable"))
+
     def _recover_killed_runs(self, site: str) -> None:
         """Articles written by a run that was killed before it could record them are not fetched again.
 
@@ -173,6 +184,10 @@ class ArticlePipeline:
                 logger.error("No WARC record for %s: %s", item.url, exc)
                 stats.inc_value("newswarc/extract/no_warc_pointer")
         article = result.article
+        if article is None and result.reason == "crashed" and (failure := self.pool.failure):
+            self._extraction_unavailable(failure)  # said once: not a skip line for every page in flight
+            stats.inc_value("newswarc/extract/skipped/crashed")
+            raise DropItem("extraction unavailable", log_level="DEBUG")
         if article is None:
             stats.inc_value(f"newswarc/extract/skipped/{result.reason or 'unknown'}")
             self.quality.skipped(result.reason or "unknown")

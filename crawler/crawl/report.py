@@ -26,6 +26,7 @@ from crawler.context import (
 )
 from crawler.crawl.diskfull import disk_full, watch_state
 from crawler.crawl.middlewares import SENT
+from crawler.crawl.pipeline import UNAVAILABLE
 from crawler.crawl.reasons import main_failure
 from crawler.crawl.wacz_export import export_run
 from crawler.errors import is_disk_full
@@ -89,6 +90,9 @@ def crawl_outcome(stats: dict[str, Any], counts: dict[str, Any], finish_reason: 
     if finish_reason != "finished" and not finish_reason.startswith("closespider"):
         if finish_reason == "shutdown":
             return "incomplete", "interrupted before the end (Ctrl-C or SIGTERM); run the same command to resume"
+        if finish_reason == "extraction_unavailable":
+            return "incomplete", (f"extraction stopped the crawl: {stats.get(UNAVAILABLE)}; what was "
+                                  "archived can be re-extracted with `newswarc replay`")
         return "incomplete", f"the crawl stopped early ({finish_reason})"
     if counts["pages"] == 0 and counts["errors"]:
         return "failed", main_failure(stats)

@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from crawler.config.extract import ExtractOptions
-from crawler.extract.pool_worker import READY, worker_main
+from crawler.extract.pool_worker import CANNOT_START, READY, worker_main
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class ExtractionPool:
         self._drain = True
         self._busy = 0
         self._start_failures = 0  # workers in a row that died before they were ready
-        self._broken = False  # the dispatcher gave up: new pages resolve as "crashed" at once
+        self._failure: str | None = None  # why the dispatcher gave up: new pages resolve as "crashed" at once
         self._ready = 0  # workers warmed up, under _lock
         self._ready_changed = threading.Condition(self._lock)
         self._pool: list[_Worker] = []  # started by the dispatcher thread (see the module's docstring)
@@ -130,9 +130,14 @@ class ExtractionPool:
         """
         return self._queue_task(_Task(Future(), (args, kwargs), label))
 
+    @property
+    def failure(self) -> str | None:
+        """Why the pool gave up (its workers cannot start; every page then resolves as ``crashed``), or None."""
+        return self._failure
+
     def _queue_task(self, task: _Task) -> Future:
         with self._lock:
-            if self._broken:  # the workers cannot start: answer at once rather than queue forever
+            if self._failure is not None:  # the workers cannot start: answer at once rather than queue forever
                 task.future.set_result(ExtractResult(None, "crashed"))
                 return task.future
             if self._closing:
@@ -202,11 +207,11 @@ class ExtractionPool:
             while self._step():
                 pass
         except _CannotStart as exc:
-            logger.error("extraction pool stopped: %s; pages are counted as not extracted (crashed)", exc)
-            self._fail_all("crashed")
+            logger.error("extraction pool stopped: %s", exc)
+            self._fail_all(str(exc))
         except Exception:
             logger.error("extraction pool dispatcher failed", exc_info=True)
-            self._fail_all("crashed")
+            self._fail_all("the extraction pool's dispatcher failed (its traceback is in the log)")
         finally:
             self._stop_workers()
 
@@ -296,9 +301,13 @@ class ExtractionPool:
 
     def _receive_ready(self, worker: _Worker) -> None:
         try:
-            kind, tb = worker.conn.recv()
+            kind, reason, tb = worker.conn.recv()
         except (EOFError, OSError):
             self._replace(worker, "crashed")
+            return
+        if kind == CANNOT_START:
+            logger.debug("extraction worker %s cannot start:\n%s", worker.process.pid, tb.rstrip())
+            self._replace(worker, reason)
             return
         if kind != READY:
             raise RuntimeError(f"extraction worker sent {kind!r} before it was ready")
@@ -330,7 +339,8 @@ class ExtractionPool:
             self._start_failures += 1
             logger.warning("extraction worker %s failed to start (%s): replaced", worker.process.pid, reason)
             if self._start_failures >= MAX_START_FAILURES:
-                raise _CannotStart(f"{self._start_failures} extraction workers in a row died before they were ready")
+                raise _CannotStart(f"{self._start_failures} extraction workers in a row died before they were "
+                                   f"ready (the last: {reason})")
         self._kill(worker)
         self._pool[self._pool.index(worker)] = self._spawn()
 
@@ -358,9 +368,11 @@ class ExtractionPool:
         while self._queue:
             self._queue.popleft().future.cancel()
 
-    def _fail_all(self, reason: str) -> None:
+    def _fail_all(self, failure: str) -> None:
+        """Give up: held, queued and later pages resolve as ``crashed``, ``failure`` (why) set before them."""
+        reason = "crashed"
         with self._lock:
-            self._broken = True
+            self._failure = failure
         for worker in self._pool:
             while worker.tasks:
                 self._finish(worker, ExtractResult(None, reason))

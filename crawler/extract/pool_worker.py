@@ -13,18 +13,23 @@ from multiprocessing.connection import Connection
 
 from crawler.extract.api import warm_up
 
-READY = "ready"  # a worker's first message: ("ready", traceback of a failed warm-up or None)
+READY = "ready"  # a worker's first message: ("ready", None, traceback of a failed warm-up or None)
+CANNOT_START = "cannot_start"  # or this one, ("cannot_start", "Type: message", traceback), and it exits
 
 
 def worker_main(conn: Connection, func_path: str) -> None:
     """Worker loop: one ``(args, kwargs)`` in, one ``(value, error reason, traceback)`` out; ``None`` stops it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    func = pkgutil.resolve_name(func_path)  # the pool's ``module:function`` paths
+    try:
+        func = pkgutil.resolve_name(func_path)  # the pool's ``module:function`` paths
+    except Exception as exc:  # the parent says it in one line; the traceback goes to its log, not to stderr
+        conn.send((CANNOT_START, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        return
     try:
         warm_up()
-        conn.send((READY, None))
+        conn.send((READY, None, None))
     except Exception:  # only costs speed: the parent logs it, and a page with the same problem says why
-        conn.send((READY, traceback.format_exc()))
+        conn.send((READY, None, traceback.format_exc()))
     while True:
         try:
             task = conn.recv()

@@ -29,7 +29,7 @@ from typing import Any
 
 from crawler.config.extract import options_for_seed
 from crawler.dates import parse_iso
-from crawler.errors import StorageError
+from crawler.errors import ExtractionUnavailable, StorageError
 from crawler.extract.pool import ExtractionPool, ExtractResult
 from crawler.output.dedup import Dedup
 from crawler.output.writer import jsonl_row, render_text
@@ -303,6 +303,9 @@ class Replayer:
 
     def _finish(self, page: _Page, done: ExtractResult, meta: Mapping[str, str]) -> None:
         result: ReplayedPage = done.article
+        if result is None and done.reason == "crashed" and (failure := self.pool.failure):
+            written = self.stats[STATS + "articles"]
+            raise ExtractionUnavailable(f"replay stopped: {failure}; {written} articles were written before")
         if result is None:  # the worker timed out, crashed or raised
             result = ReplayedPage("article", None, done.reason, canonicalize_url(page.url))
         if getattr(result, "mismatch", False):  # a body that is not what its Content-Encoding says: used as is
