@@ -559,3 +559,22 @@ def test_a_blog_section_word_is_post_evidence_only_with_a_post_after_it() -> Non
     assert features(root, "https://ex.com/terraform/language/resources", [])["blog_url"] == 0.0
     assert features(root, "https://ex.com/ShowTopic-g1-i2-k3-Tips.html", [])["forum_url"] == 1.0
     assert features(root, "https://ex.com/groups/fish/what-to-look-for-t17.html", [])["forum_url"] == 1.0
+
+
+def test_text_and_class_features_ignore_case_and_count_as_the_regular_expressions_say():
+    from lxml.html import fromstring
+
+    from crawler.discovery.pagekind_model import features
+
+    page = ('<html><body><div class="Product-Card">ADD TO CART for $ 12.50 or 9,99 €</div>'
+            '<div class="COMMENT-list"><p>Replies: 3 · UPVOTE · votes · quotes · Joined 2021 · posts: 12</p></div>'
+            '<span class="ByLine">Ann</span><p>nonreply quoted misvotes</p></body></html>')
+    f = features(fromstring(page), "https://ex.com/a", [])
+    assert f["cart"] == 1.0 and f["byline"] == 1.0 and f["post_blocks"] == 1.0 and f["card_share"] > 0
+    assert f["price"] == 2.0  # "$ 12.50" and "9,99 €"
+    # Replies, UPVOTE, votes, Joined; not quotes, nonreply, misvotes, nor "posts: " (the pattern's
+    # boundary after "posts:" wants a word character next, as "posts:12" has)
+    assert f["reply_words"] == 4.0
+    # without a text that can end a price, a sign still starts one
+    assert features(fromstring("<html><body><p>only $5 and 40 dollars</p></body></html>"), "https://ex.com/a",
+                    [])["price"] == 1.0

@@ -40,12 +40,19 @@ DOCS_URL = re.compile(r"/(?:docs?|documentation|reference|api|manual|guide/\w|de
 _BLOG_URL = re.compile(r"/(?:blog|blogs|news|articles?|posts?|stories|story|insights|magazine|journal|"
                        r"resources|learn|guides?)/[^/]", re.I)
 _DATE_URL = re.compile(r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])(?:/|$)|(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-\d{2}")
+# The page text is matched lower-cased, once, and class names one by one: Python's re with
+# IGNORECASE cannot skip ahead to the letters a match starts with, and costs several times more
+# over a page's text (scripts included: tens of kilobytes).
 _PRICE = re.compile(r"(?:[$€£]\s?\d[\d,.]*|\d[\d,.]*\s?(?:€|USD|EUR))")
-_CART = re.compile(r"add to (?:cart|bag|basket)|buy now|in stock|out of stock|add to wishlist", re.I)
-_REPLY = re.compile(r"\b(?:reply|replies|quote|upvote|votes?|joined|posts:)\b", re.I)
-_CARD_CLASS = re.compile(r"card|teaser|tile|item|grid|product", re.I)
-_BYLINE_CLASS = re.compile(r"author|byline", re.I)
-_POST_CLASS = re.compile(r"comment|reply|message|post-body|postbody|answer", re.I)
+_SIGN_PRICE = re.compile(r"[$€£]\s?\d[\d,.]*")  # _PRICE where no text can end a price ("€", "USD", "EUR")
+_CART = ("add to cart", "add to bag", "add to basket", "buy now", "in stock", "out of stock", "add to wishlist")
+# r"\b(?:reply|replies|quote|upvote|votes?|joined|posts:)\b", with each word's boundary checked
+# after its first letter, so that the search jumps from one of those letters to the next
+_REPLY = re.compile(r"(?:r(?<=\br)(?:eply|eplies)|q(?<=\bq)uote|u(?<=\bu)pvote|v(?<=\bv)otes?|j(?<=\bj)oined"
+                    r"|p(?<=\bp)osts:)\b")
+_CARD_CLASS = re.compile(r"card|teaser|tile|item|grid|product")
+_BYLINE_CLASS = re.compile(r"author|byline")
+_POST_CLASS = re.compile(r"comment|reply|message|post-body|postbody|answer")
 _WORD = re.compile(r"\w+")
 
 FEATURES = ("bias", "ld_forum", "ld_product", "ld_collection", "ld_service", "ld_webpage",
@@ -119,7 +126,13 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
     text = body.text_content() if body is not None else ""
     text_chars = len(" ".join(text.split())) or 1
     link_chars = len(" ".join(" ".join(body.xpath(".//a//text()")).split())) if body is not None else 0
-    cards = sum(1 for el in root.iter("article", "li", "div") if _CARD_CLASS.search(el.get("class") or ""))
+    low = text.lower()
+    cards = posts = 0
+    for el in root.iter("article", "li", "div"):
+        if cls := el.get("class"):
+            cls = cls.lower()
+            cards += _CARD_CLASS.search(cls) is not None
+            posts += _POST_CLASS.search(cls) is not None
     blocks = sum(1 for _ in root.iter("div", "li", "article", "section")) or 1
     return {
         "bias": 1.0,
@@ -149,9 +162,9 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         "prose_share_text": min(prose / text_chars, 1.0),
         "link_share": min(link_chars / text_chars, 1.0),
         "headline_links": float(min(headline_links, 40)),
-        "price": float(min(len(_PRICE.findall(text)), 40)),
-        "cart": float(bool(_CART.search(text))),
-        "reply_words": float(min(len(_REPLY.findall(text)), 40)),
+        "price": float(min(_prices(text), 40)),
+        "cart": float(any(phrase in low for phrase in _CART)),
+        "reply_words": float(min(len(_REPLY.findall(low)), 40)),
         "forms": float(min(sum(1 for _ in root.iter("form", "input", "select")), 30)),
         "time_tags": float(min(sum(1 for _ in root.iter("time")), 20)),
         "h2_count": float(min(sum(1 for _ in root.iter("h2")), 40)),
@@ -159,18 +172,30 @@ def features(root: etree._Element, url: str, jsonld: Iterable[dict],
         "dated_article": float(_dated_article(main_articles(root) if mains is None else mains)),
         "h1_agrees": _h1_agreement(root, meta),
         "single_h1": float(sum(1 for _ in root.iter("h1")) == 1),
-        "byline": float(any(_BYLINE_CLASS.search(el.get("class") or "") or el.get("rel") == "author"
-                            for el in root.iter("a", "span", "div", "p"))),
-        "post_blocks": float(min(sum(1 for el in root.iter("div", "article", "li")
-                                     if _POST_CLASS.search(el.get("class") or "")), 40)),
+        "byline": float(_has_byline(root)),
+        "post_blocks": float(min(posts, 40)),
         "table_rows": float(min(sum(1 for _ in root.iter("tr")), 60)),
         "code_blocks": float(min(sum(1 for _ in root.iter("pre")), 30)),
     }
 
 
+def _prices(text: str) -> int:
+    """``len(_PRICE.findall(text))``; without a text that can end a price, only signs can start one."""
+    if "€" in text or "USD" in text or "EUR" in text:
+        return len(_PRICE.findall(text))
+    return len(_SIGN_PRICE.findall(text))
+
+
+def _has_byline(root: etree._Element) -> bool:
+    for el in root.iter("a", "span", "div", "p"):
+        if ((cls := el.get("class")) and _BYLINE_CLASS.search(cls.lower())) or el.get("rel") == "author":
+            return True
+    return False
+
+
 def _is_teaser(el: etree._Element) -> bool:
     """A block that heads itself with a link (a teaser card) or is a card by its class or tag."""
-    if el.tag == "article" or _CARD_CLASS.search(el.get("class") or ""):
+    if el.tag == "article" or _CARD_CLASS.search((el.get("class") or "").lower()):
         return True
     return any(next(h.iter("a"), None) is not None for h in el.iter("h2", "h3", "h4"))
 
