@@ -120,7 +120,7 @@ def run(directory: Path | None = None, *, target: int = 300, workers: int = 0, r
         load_after = os.getloadavg()
     finally:
         logging.disable(logging.NOTSET)
-    median = sorted(results, key=lambda r: r["speedup"])[len(results) // 2]
+    median = sorted(results, key=lambda r: r["speedup"])[(len(results) - 1) // 2]  # of an even number, the lower
     return {**median, "load_avg": [round(load_before[0], 2), round(load_after[0], 2)],
             "rounds": [{k: r[k]["pages_per_s"] if isinstance(r[k], dict) else r[k]
                         for k in ("sequential", "sequential_extract_article", "pool", "speedup", "pool_scaling",
