@@ -10,6 +10,7 @@ from crawler.discovery.links import extract_links
 from crawler.errors import ConfigError
 from crawler.extract import ExtractOptions, extract_article, extract_with_reason
 from crawler.extract.authors import clean_authors, clean_one
+from crawler.extract.timecap import PageTimeCap, time_cap
 from crawler.extract.title import strip_site_name
 
 URL = "https://news.example.org/2025/03/04/council-approves-harbour-plan"
@@ -112,6 +113,18 @@ def test_a_person_named_by_id_reference_has_its_entities_decoded() -> None:
                         {"@type": "Person", "@id": "#p1", "name": "Ana&#239;s O&#8217;Neil"}]}
     head = f'<script type="application/ld+json">{json.dumps(graph)}</script>'
     assert extract_article(page(f"<article>{BODY}</article>", head), URL).authors == ["Ana\u00efs O\u2019Neil"]
+
+
+def test_the_time_cap_is_not_swallowed_by_a_best_effort_except() -> None:
+    """The cap can strike inside ``try: … except Exception`` (lxml's second parse, htmldate's search):
+    the page is still cut off there, not run on uncapped (the timer fires once)."""
+    with pytest.raises(PageTimeCap):
+        with time_cap(0.005):
+            try:
+                while True:
+                    pass
+            except Exception:  # what a fallback in the extractor or a library does
+                pass
 
 
 def test_time_cap_cuts_off_a_page_and_says_so() -> None:

@@ -21,8 +21,14 @@ from contextlib import contextmanager
 __all__ = ["PageTimeCap", "time_cap"]
 
 
-class PageTimeCap(Exception):
-    """Raised inside the extraction when its page used up its CPU time."""
+class PageTimeCap(BaseException):
+    """Raised inside the extraction when its page used up its CPU time.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: it can arrive between any two bytecodes, and
+    the extractor's and its libraries' ``except Exception`` fallbacks (a second lxml parse, a
+    best-effort date search) would otherwise swallow it, and the rest of the page ran uncapped (the
+    timer fires once).
+    """
 
 
 def _on_signal(signum, frame) -> None:
