@@ -10,7 +10,8 @@ help:
 	@echo "make demo   - create $(VENV), install newswarc, crawl the bundled demo news site into ./$(OUT)"
 	@echo "make test   - create $(VENV) with the test extras, install test services, run the whole suite"
 	@echo "make lint   - ruff check"
-	@echo "make bench  - benchmarks (installs nginx and wget if missing), writes docs/benchmarks.md"
+	@echo "make bench  - benchmarks (installs nginx and wget if missing), writes docs/benchmarks.md;"
+	@echo "              BENCH_ARGS=\"--only memory\" passes options to python -m bench (--help lists them)"
 	@echo "make lock   - rewrite requirements/*.txt (the lock) after a change to pyproject.toml"
 	@echo "make upgrade-deps - the lock with the newest versions pyproject.toml allows"
 
@@ -68,7 +69,7 @@ bench: install-test
 	  echo "installing nginx (Debian package)"; \
 	  (apt-get update -qq && apt-get install -y -qq nginx-light || apt-get install -y -qq nginx) >/dev/null; }
 	@command -v wget >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wget) >/dev/null
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The lock: requirements/runtime.txt (what `make demo` installs), requirements/test.txt
 # (with the test extras) and requirements/build.txt (pyproject.toml's build-system requires,

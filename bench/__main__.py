@@ -163,7 +163,7 @@ def _site_sections(args: argparse.Namespace, results: dict[str, Any], workdir: P
     if "crawl" in wanted:
         crawl = timed("crawl" + suffix, results, lambda: bench_crawl.run(
             site.url, workdir / ("crawl" + suffix), rounds=args.rounds, with_wget=not args.no_wget,
-            variants={} if args.no_variants or suffix else VARIANTS))
+            variants={} if args.no_variants else VARIANTS))
         crawl["site"] = _site_info(site)
         if suffix:  # issue 22: on the real-page site the whole job within 1.1x bare Scrapy's wall time
             crawl["ratios"]["target_full_over_bare_wall"] = 1.1
