@@ -94,6 +94,22 @@ def test_the_demo_says_how_many_of_its_articles_are_archived(tmp_path):
             in runs[1].stderr), runs[1].stderr
 
 
+def test_a_crawl_with_extraction_off_says_its_pages_are_archived_not_lost(tmp_path):
+    """With extraction off no article is written; "0 articles archived" would read as pages lost."""
+    out = tmp_path / "out"
+    proc = newswarc("demo", "--out", str(out), "--articles", "20", *FAST,
+                    "-s", "NEWSWARC_EXTRACT_ENABLED=False", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    _no_noise(proc.stderr)
+    (report,) = run_reports(out)
+    pages = report["counts"]["pages_by_kind"]["article"]
+    assert pages > 0 and report["counts"]["archived"] == 0, report["counts"]
+    assert f"{pages} article pages archived, not extracted" in proc.stderr, proc.stderr
+    assert "0 articles archived" not in proc.stderr and "newswarc replay" in proc.stderr, proc.stderr
+    assert re.search(rf"Demo crawl: {pages} article pages of \d+ public demo articles archived, not extracted",
+                     proc.stderr), proc.stderr
+
+
 def test_the_demo_on_a_busy_port_is_one_line(tmp_path):
     """``--port`` is the port asked for, or an error: never another site at another address."""
     with socket.socket() as held:

@@ -233,9 +233,9 @@ def run_crawl(seeds: list, settings, *, progress: bool = True,
     return EXIT_OK, reports
 
 
-def print_summary(reports: list[dict], stream=sys.stderr) -> None:
+def print_summary(reports: list[dict], stream=sys.stderr, *, extracting: bool = True) -> None:
     for r in reports:
-        for line in crawl_summary(r):
+        for line in crawl_summary(r, extracting=extracting):
             print(line, file=stream)
 
 
@@ -253,7 +253,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     check_output(settings)
     code, reports = run_crawl(seeds, settings, progress=not args.quiet)
     if not args.quiet:
-        print_summary(reports)
+        print_summary(reports, extracting=settings.getbool("NEWSWARC_EXTRACT_ENABLED", True))
     return code
 
 

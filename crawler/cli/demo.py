@@ -81,8 +81,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code, reports = run_crawl([seed], settings, progress=not args.quiet, total_articles=public)
     if args.quiet:
         return code
-    print_summary(reports)
-    print(demo_line(reports, public), file=sys.stderr)
+    extracting = settings.getbool("NEWSWARC_EXTRACT_ENABLED", True)
+    print_summary(reports, extracting=extracting)
+    print(demo_line(reports, public, extracting=extracting), file=sys.stderr)
     print(f"Output: {reports[0]['output'] if reports else args.out}", file=sys.stderr)
     if reports and not str(reports[0]["output"]).startswith("s3://"):
         print(f"Look at it: newswarc browse {reports[0]['output']}", file=sys.stderr)

@@ -38,7 +38,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     crawlers = worker.run()
     reports = [r for c in crawlers if (r := getattr(c, "newswarc_report", None)) is not None]
     if not args.quiet:
-        print_summary(reports)
+        print_summary(reports, extracting=settings.getbool("NEWSWARC_EXTRACT_ENABLED", True))
     # a drained SIGTERM ends a worker's crawls with "shutdown": what it did not do waits in the queue
     failed = [r for r in reports if r["status"] != "completed" and r.get("finish_reason") != "shutdown"]
     return EXIT_INCOMPLETE if failed or len(reports) < len(crawlers) else EXIT_OK

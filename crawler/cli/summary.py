@@ -23,11 +23,20 @@ def archived_words(counts: Mapping[str, Any]) -> str:
     return f"{plural(counts['archived'], 'article')} archived ({', '.join(parts)})"
 
 
-def crawl_summary(report: Mapping[str, Any]) -> list[str]:
+def archived_unextracted(counts: Mapping[str, Any]) -> str:
+    """``55 article pages archived, not extracted (...)``: a crawl with extraction off writes no
+    article, and "0 articles archived" would read as if its pages were lost."""
+    pages = counts.get("pages_by_kind", {}).get("article", 0)
+    return (f"{plural(pages, 'article page')} archived, not extracted "
+            "(extraction off: `newswarc replay` extracts them)")
+
+
+def crawl_summary(report: Mapping[str, Any], *, extracting: bool = True) -> list[str]:
     """The summary of one seed's crawl: two lines, counts and the report's location."""
     c = report["counts"]
+    archived = archived_words(c) if extracting else archived_unextracted(c)
     return [
-        f"{report['seed']}: {plural(c['pages'], 'page')}, {archived_words(c)}, {c['failed']:,} failed, "
+        f"{report['seed']}: {plural(c['pages'], 'page')}, {archived}, {c['failed']:,} failed, "
         f"{plural(c['warc_files'], 'WARC file')}, {plural(report['bytes']['downloaded'], 'byte')} in "
         f"{report['duration_seconds']:.1f}s -> {report['output']}",
         f"  report: {report.get('report_file', '')}",
@@ -43,10 +52,14 @@ def outcome_problem(report: Mapping[str, Any]) -> str | None:
     return f"{report['seed']}: {report['reason']}"
 
 
-def demo_line(reports: list[Mapping[str, Any]], public: int) -> str:
+def demo_line(reports: list[Mapping[str, Any]], public: int, *, extracting: bool = True) -> str:
     """How many of the demo site's public articles the archive holds after this run."""
     counts = reports[0]["counts"] if reports else None
     if counts is None:
         return f"Demo crawl: none of {public} public demo articles archived."
+    if not extracting:
+        pages = counts.get("pages_by_kind", {}).get("article", 0)
+        return (f"Demo crawl: {pages:,} article pages of {public:,} public demo articles archived, not extracted "
+                "(extraction off: `newswarc replay` extracts them).")
     return (f"Demo crawl: {counts['archived']:,} of {public:,} public demo articles archived "
             f"({counts['new_articles']:,} new, {counts['already_archived']:,} already archived) and extracted.")

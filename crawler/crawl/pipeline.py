@@ -91,7 +91,10 @@ class ArticlePipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_EXTRACT_ENABLED"):
-            raise NotConfigured("NEWSWARC_EXTRACT_ENABLED is off: articles are archived, not extracted")
+            # no message: Scrapy logs a NotConfigured message as a WARNING, and an extraction-off
+            # crawl is a choice the summary line already states
+            logger.info("NEWSWARC_EXTRACT_ENABLED is off: article pages are archived, not extracted")
+            raise NotConfigured
         pool = command_workers(crawler).extraction_pool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
                                                          timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
         stdout = stdout_stream() if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
