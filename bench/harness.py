@@ -190,6 +190,8 @@ class Measured:
     #: started by multiprocessing's spawn: a crawl's WARC writer), ``forkserver`` (the fork server and the
     #: processes it forked: a crawl's extraction workers), ``other``
     process_rss_kib: dict[str, int] = field(default_factory=dict)
+    #: CPU seconds by the same kinds, summed over the processes of each kind: where the work went
+    process_cpu_s: dict[str, float] = field(default_factory=dict)
     #: [seconds since start, the child's own CPU s, the tree's CPU s] about once a second: where the
     #: cores were busy, and where they waited (start-up, the tail of extraction after the last fetch)
     timeline: list[list[float]] = field(default_factory=list)
@@ -249,6 +251,13 @@ class _TreeSampler(threading.Thread):
             self.kinds[pid] = ("main" if pid == self.pid else "forkserver" if b"forkserver" in cmdline
                                else "spawned" if b"spawn_main" in cmdline else "other")
         return self.kinds[pid]
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        by_kind: dict[str, float] = {}
+        for pid, cpu in self.cpu.items():
+            kind = self._kind(pid)
+            by_kind[kind] = round(by_kind.get(kind, 0.0) + cpu, 2)
+        return by_kind
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -317,7 +326,7 @@ def run_measured(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None
                     main_rss_kib=max(sampler.main_hwm, 0) or ru.ru_maxrss, tree_rss_kib=sampler.tree_rss,
                     ru_cpu_s=ru.ru_utime + ru.ru_stime, ru_maxrss_kib=ru.ru_maxrss,
                     processes=len(sampler.cpu), returncode=proc.returncode, timeline=sampler.timeline,
-                    process_rss_kib=dict(sampler.kind_hwm))
+                    process_rss_kib=dict(sampler.kind_hwm), process_cpu_s=sampler.cpu_by_kind())
 
 
 

@@ -82,6 +82,10 @@ def crawl_lines(crawl: dict[str, Any] | None, table: Any) -> list[str]:
                    f"wall / bare wall {bare_wall:.2f}x (target <= 1.1 on real pages: {_verdict(bare_wall, 1.1)}); "
                    f"the full crawl kept {crawl['full']['cpu_s'] / crawl['full']['wall_s']:.2f} cores busy on average "
                    f"(the reactor process {crawl['full']['main_cpu_s'] / crawl['full']['wall_s']:.2f})")
+    if by_kind := crawl["full"].get("process_cpu_s"):
+        names = {"main": "reactor process", "spawned": "WARC writer", "forkserver": "extraction workers"}
+        out.append("- the full crawl's CPU by process: " + ", ".join(
+            f"{names.get(k, k)} {by_kind[k]:.1f} s" for k in sorted(by_kind, key=by_kind.get, reverse=True)))
     for v, extra in crawl.get("variants", {}).items():
         if v == "archive_only" and v + "_over_bare_wall" in ratios:
             out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "

@@ -156,10 +156,14 @@ def test_bench_runs_end_to_end_on_a_tiny_site(tmp_path: Path) -> None:
     floor = crawl["floor"]  # bare crawl + a plain trafilatura loop over the full crawl's HTML, same run
     assert floor["cpu_s"] == floor["bare_cpu_s"] + floor["loop_cpu_s"] and floor["loop_cpu_s"] > 0
     assert crawl["ratios"]["full_wall_over_floor_cpu"] == full["wall_s"] / floor["cpu_s"]
+    by_kind = full["process_cpu_s"]  # where the CPU went: the reactor, the WARC writer, the extraction workers
+    assert by_kind["main"] > 0 and by_kind["spawned"] > 0 and by_kind["forkserver"] > 0, by_kind
+    assert sum(by_kind.values()) <= full["cpu_s"] + 0.01, (by_kind, full["cpu_s"])
     text = doc.read_text()
     assert "| newswarc (WARC + extraction + text + JSONL) |" in text and text.rstrip().endswith("MY NOTES")
     assert "newswarc, archive + extraction off" in proc.stdout
     assert "the floor (bare crawl's CPU" in text and "section crawl: done in" in proc.stderr
+    assert "the full crawl's CPU by process: " in text and "extraction workers" in text
 
 
 def test_replay_bench_reports_the_median_round() -> None:
