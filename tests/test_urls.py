@@ -114,3 +114,30 @@ def test_url_host(url: str, host: str) -> None:
 )
 def test_is_allowed_domain(url: str, domains: list[str], allowed: bool) -> None:
     assert is_allowed_domain(url, domains) is allowed
+
+
+LINKS_TO_VET = [
+    "https://Example.COM/news/2025/01/02/story.html", "https://example.com./a", "https://example.com:443/a",
+    "https://www.example.com/a#top", "https://news.example.com/a?utm_source=x&b=1", "HTTPS://EXAMPLE.COM/A",
+    "https://bücher.example/a", "https://xn--bcher-kva.example/b", "https://user@example.com/a",
+    "https://example.com.evil.net/a", "https://badexample.com/a", "https://twitter.com/intent/tweet?url=x",
+    "http://[::1]/a", "http://[::1", "ftp://example.com/a", "mailto:x@example.com", "  https://example.com/sp  ",
+    "https://example.com:0/a", "https://exa mple.com/a",
+]
+
+
+def test_vetting_links_against_the_allowed_domains_gives_the_spiders_verdicts() -> None:
+    """Offsite links are marked where the page is parsed, uncanonicalized: the verdict must be the one
+    the spider reaches on the canonical URL, and every other link vetted as without the domains."""
+    from crawler.crawl.analysis import vet_links
+
+    domains = ("example.com", "bücher.example", "::1")
+    plain, checked = vet_links(LINKS_TO_VET), vet_links(LINKS_TO_VET, domains)
+    for url, before, after in zip(LINKS_TO_VET, plain, checked, strict=True):
+        if before.problem is not None:
+            assert after == before, url
+        elif after.offsite:
+            assert not is_allowed_domain(before.url, domains), url  # the canonical URL is offsite too
+        else:
+            assert after == before and is_allowed_domain(before.url, domains), url
+    assert sum(link.offsite for link in checked) == 3, checked  # evil.net, badexample.com, twitter.com

@@ -99,6 +99,9 @@ class NewsSpider(scrapy.Spider):
         A :class:`Link` was checked and canonicalized off the reactor (:func:`vet_links`).
         """
         if isinstance(url, Link):
+            if url.offsite:  # vetted against the same allowed domains (the check below, done off the reactor)
+                self.crawler.stats.inc_value("newswarc/crawl/offsite")
+                return None
             problem, url, canonical = url.problem, url.url, False
         else:
             problem = url_problem(url)
@@ -344,7 +347,8 @@ class NewsSpider(scrapy.Spider):
         # parsing, classifying and vetting links is CPU work: in the CPU thread, so the reactor keeps fetching
         page = await in_cpu_thread(analyse_page, response.body, response.url, content_type.decode("latin-1"),
                                    self.seed.article_url_patterns, self.seed.deny_url_patterns,
-                                   response.meta.get("newswarc_discovered"), response.encoding)
+                                   response.meta.get("newswarc_discovered"), response.encoding,
+                                   self.seed.allowed_domains)
         stats.inc_value(f"newswarc/crawl/pages/{page.kind.kind}")
         stats.inc_value(f"newswarc/crawl/kind_reason/{page.kind.reason}")
         if page.kind.kind == "article":
