@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured, StopDownload
+from scrapy.exceptions import StopDownload
 
 from crawler.context import command_workers, in_thread, run_context
 from crawler.crawl.diskfull import disk_full, stop_for_disk_full
 from crawler.crawl.outlinks import outlinks_found
+from crawler.crawl.switches import switched_off
 from crawler.crawl.threadstats import ThreadStats
 from crawler.crawl.warcfields import header_pairs, not_modified_target, page_fields, warcinfo_fields
 from crawler.errors import NewswarcError, is_disk_full
@@ -99,7 +100,7 @@ class WarcCapture:
     def from_crawler(cls, crawler: Any) -> WarcCapture:
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_ARCHIVE_ENABLED", True):
-            raise NotConfigured("NEWSWARC_ARCHIVE_ENABLED is False: WARC capture is off")
+            raise switched_off(cls, "NEWSWARC_ARCHIVE_ENABLED is False: WARC capture is off")
         ctx = run_context(crawler)  # the crawl's storage, shared with the pipeline and the report
         workers = command_workers(crawler)
         storage = ctx.storage

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler.context import count_already_archived, in_thread, run_context
+from crawler.crawl.switches import switched_off
 from crawler.urls import canonicalize_url
 from crawler.warc import codecs
 
@@ -29,7 +30,7 @@ class IncrementalRedirectMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("NEWSWARC_STATE_ENABLED"):
-            raise NotConfigured("NEWSWARC_STATE_ENABLED is off: every run fetches everything")
+            raise switched_off(cls, "NEWSWARC_STATE_ENABLED is off: every run fetches everything")
         return cls(crawler)
 
     def process_request(self, request, spider=None):
@@ -103,7 +104,7 @@ class DecodingMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("COMPRESSION_ENABLED"):
-            raise NotConfigured("COMPRESSION_ENABLED is off")
+            raise switched_off(cls, "COMPRESSION_ENABLED is off")
         return cls(crawler)
 
     def process_request(self, request, spider=None):

@@ -15,6 +15,8 @@ from typing import Any
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
+from crawler.crawl.switches import switched_off
+
 # Signal: a spider reports the URLs it found on a response (``response=``, ``urls=``), for the
 # page's metadata record; sent by :func:`send_outlinks` and by :class:`OutlinkRecorder`.
 outlinks_found = object()
@@ -33,7 +35,7 @@ class OutlinkRecorder:
     @classmethod
     def from_crawler(cls, crawler: Any) -> OutlinkRecorder:
         if not crawler.settings.getbool("NEWSWARC_ARCHIVE_ENABLED", True):
-            raise NotConfigured("NEWSWARC_ARCHIVE_ENABLED is False: no outlinks to record")
+            raise switched_off(cls, "NEWSWARC_ARCHIVE_ENABLED is False: no outlinks to record")
         if getattr(crawler.spidercls, "reports_outlinks", False):
             raise NotConfigured()  # the spider reports its own outlinks (no message: Scrapy would warn)
         return cls(crawler)

@@ -14,7 +14,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any
 
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -30,6 +30,7 @@ from crawler.context import (
 )
 from crawler.crawl.diskfull import disk_full, stop_for_disk_full
 from crawler.crawl.items import ArticlePage
+from crawler.crawl.switches import switched_off
 from crawler.dataset.neardup import open_index, row_fields, signature
 from crawler.dataset.quality import SiteQuality
 from crawler.errors import is_disk_full
@@ -91,10 +92,7 @@ class ArticlePipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         if not settings.getbool("NEWSWARC_EXTRACT_ENABLED"):
-            # no message: Scrapy logs a NotConfigured message as a WARNING, and an extraction-off
-            # crawl is a choice the summary line already states
-            logger.info("NEWSWARC_EXTRACT_ENABLED is off: article pages are archived, not extracted")
-            raise NotConfigured
+            raise switched_off(cls, "NEWSWARC_EXTRACT_ENABLED is off: article pages are archived, not extracted")
         pool = command_workers(crawler).extraction_pool(workers=settings.getint("NEWSWARC_EXTRACT_WORKERS"),
                                                          timeout=settings.getfloat("NEWSWARC_EXTRACT_TIMEOUT"))
         stdout = stdout_stream() if settings.getbool("NEWSWARC_OUTPUT_JSONL_STDOUT") else None
