@@ -110,6 +110,22 @@ def test_a_crawl_with_extraction_off_says_its_pages_are_archived_not_lost(tmp_pa
                      proc.stderr), proc.stderr
 
 
+def test_components_switched_off_by_settings_print_no_warning_and_the_summary_says_what_was_kept(tmp_path):
+    """Archiving, extraction and the crawl state off are choices: no "Disabled ..." WARNING line for each,
+    and the summary does not claim that pages were archived."""
+    out = tmp_path / "out"
+    proc = newswarc("demo", "--out", str(out), "--articles", "20", *FAST, "-s", "NEWSWARC_EXTRACT_ENABLED=False",
+                    "-s", "NEWSWARC_ARCHIVE_ENABLED=False", "-s", "NEWSWARC_STATE_ENABLED=False", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    _no_noise(proc.stderr)
+    assert "Disabled" not in proc.stderr and " is off" not in proc.stderr, proc.stderr
+    (report,) = run_reports(out)
+    pages = report["counts"]["pages_by_kind"]["article"]
+    assert pages > 0 and report["counts"]["warc_files"] == 0, report["counts"]
+    assert f"{pages} article pages fetched, not archived or extracted" in proc.stderr, proc.stderr
+    assert "archived, not extracted" not in proc.stderr, proc.stderr
+
+
 def test_the_demo_on_a_busy_port_is_one_line(tmp_path):
     """``--port`` is the port asked for, or an error: never another site at another address."""
     with socket.socket() as held:

@@ -23,12 +23,21 @@ def archived_words(counts: Mapping[str, Any]) -> str:
     return f"{plural(counts['archived'], 'article')} archived ({', '.join(parts)})"
 
 
+def _article_pages(counts: Mapping[str, Any]) -> int:
+    return counts.get("pages_by_kind", {}).get("article", 0)
+
+
+def _unextracted(counts: Mapping[str, Any]) -> str:
+    """What became of a crawl's article pages with extraction off: archived for replay, or (archiving
+    off too) only fetched. "0 articles archived" would read as if its pages were lost."""
+    if counts.get("warc_files"):
+        return "archived, not extracted (extraction off: `newswarc replay` extracts them)"
+    return "fetched, not archived or extracted (archiving and extraction off)"
+
+
 def archived_unextracted(counts: Mapping[str, Any]) -> str:
-    """``55 article pages archived, not extracted (...)``: a crawl with extraction off writes no
-    article, and "0 articles archived" would read as if its pages were lost."""
-    pages = counts.get("pages_by_kind", {}).get("article", 0)
-    return (f"{plural(pages, 'article page')} archived, not extracted "
-            "(extraction off: `newswarc replay` extracts them)")
+    """``55 article pages archived, not extracted (...)``: the count for a crawl with extraction off."""
+    return f"{plural(_article_pages(counts), 'article page')} {_unextracted(counts)}"
 
 
 def crawl_summary(report: Mapping[str, Any], *, extracting: bool = True) -> list[str]:
@@ -58,8 +67,6 @@ def demo_line(reports: list[Mapping[str, Any]], public: int, *, extracting: bool
     if counts is None:
         return f"Demo crawl: none of {public} public demo articles archived."
     if not extracting:
-        pages = counts.get("pages_by_kind", {}).get("article", 0)
-        return (f"Demo crawl: {pages:,} article pages of {public:,} public demo articles archived, not extracted "
-                "(extraction off: `newswarc replay` extracts them).")
+        return f"Demo crawl: {_article_pages(counts):,} article pages of {public:,} public demo articles {_unextracted(counts)}."
     return (f"Demo crawl: {counts['archived']:,} of {public:,} public demo articles archived "
             f"({counts['new_articles']:,} new, {counts['already_archived']:,} already archived) and extracted.")
