@@ -256,8 +256,8 @@ class _TreeSampler(threading.Thread):
         by_kind: dict[str, float] = {}
         for pid, cpu in self.cpu.items():
             kind = self._kind(pid)
-            by_kind[kind] = round(by_kind.get(kind, 0.0) + cpu, 2)
-        return by_kind
+            by_kind[kind] = by_kind.get(kind, 0.0) + cpu
+        return {kind: round(cpu, 2) for kind, cpu in by_kind.items()}
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):

@@ -50,6 +50,10 @@ def crawl_rows(crawl: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+#: the harness's kinds of process (``Measured.process_rss_kib`` / ``process_cpu_s``) in a crawl's words
+PROCESS_NAMES = {"main": "crawl (reactor) process", "spawned": "WARC writer",
+                 "forkserver": "extraction workers (and their fork server)", "other": "other processes"}
+
 CRAWL_HEADER = ["crawler", "pages", "wall s", "engine s", "pages/s", "CPU s", "CPU s (main)", "CPU ms/page", "peak RSS MiB (main)",
                 "peak RSS MiB (all procs)", "articles"]
 
@@ -83,9 +87,8 @@ def crawl_lines(crawl: dict[str, Any] | None, table: Any) -> list[str]:
                    f"the full crawl kept {crawl['full']['cpu_s'] / crawl['full']['wall_s']:.2f} cores busy on average "
                    f"(the reactor process {crawl['full']['main_cpu_s'] / crawl['full']['wall_s']:.2f})")
     if by_kind := crawl["full"].get("process_cpu_s"):
-        names = {"main": "reactor process", "spawned": "WARC writer", "forkserver": "extraction workers"}
         out.append("- the full crawl's CPU by process: " + ", ".join(
-            f"{names.get(k, k)} {by_kind[k]:.1f} s" for k in sorted(by_kind, key=by_kind.get, reverse=True)))
+            f"{PROCESS_NAMES.get(k, k)} {by_kind[k]:.1f} s" for k in sorted(by_kind, key=by_kind.get, reverse=True)))
     for v, extra in crawl.get("variants", {}).items():
         if v == "archive_only" and v + "_over_bare_wall" in ratios:
             out.append(f"- WARC capture alone (extraction off) / bare wall time: **{ratios[v + '_over_bare_wall']:.2f}x** "
@@ -177,12 +180,10 @@ def _memory_lines(mem: dict[str, Any], table: Any) -> list[str]:
     g, target = mem["growth_main_rss"], mem.get("target", 1.5)
     out += ["", f"- {big['articles_site']:,} vs {small['articles_site']:,} articles: reactor-process peak RSS "
             f"**{g:.2f}x** (target <= {target}: {_verdict(g, target)}); all processes {mem['growth_tree_rss']:.2f}x"]
-    names = {"main": "crawl (reactor) process", "spawned": "WARC writer", "forkserver": "extraction (fork server and workers)",
-             "other": "other processes"}
     growth = mem.get("growth_by_process") or {}
-    for kind in sorted(growth, key=lambda k: list(names).index(k) if k in names else len(names)):
+    for kind in sorted(growth, key=lambda k: list(PROCESS_NAMES).index(k) if k in PROCESS_NAMES else len(PROCESS_NAMES)):
         ratio = growth[kind]
-        out.append(f"- {names.get(kind, kind)}: {_mib(small['process_rss_kib'][kind])} / "
+        out.append(f"- {PROCESS_NAMES.get(kind, kind)}: {_mib(small['process_rss_kib'][kind])} / "
                    f"{_mib(big['process_rss_kib'][kind])} MiB peak, **{ratio:.2f}x** (target <= {target}: "
                    f"{_verdict(ratio, target)})")
     out.append("")
